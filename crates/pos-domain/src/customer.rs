@@ -1,0 +1,217 @@
+use crate::ValidationError;
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+/// How the order reached the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    WalkIn,
+    Phone,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::WalkIn => "walk_in",
+            Channel::Phone => "phone",
+        }
+    }
+}
+
+impl FromStr for Channel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "walk_in" => Ok(Channel::WalkIn),
+            "phone" => Ok(Channel::Phone),
+            other => Err(format!("unknown channel {other:?}")),
+        }
+    }
+}
+
+/// The customer's details: personal data, encrypted wherever it is stored. `Debug` is redacted
+/// so it can never reach a log by accident.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Customer {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+impl std::fmt::Debug for Customer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Customer { <redacted> }")
+    }
+}
+
+const MAX_NAME: usize = 120;
+const MAX_ADDRESS: usize = 500;
+const MAX_EMAIL: usize = 254;
+
+fn blank_to_none(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl Customer {
+    /// Trims the fields, drops empty optional ones and checks every rule for `channel`.
+    pub fn validated(self, channel: Channel) -> Result<Customer, ValidationError> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() {
+            return Err(ValidationError::new(
+                "customer.name",
+                "required",
+                "Customer name is required",
+            ));
+        }
+        if name.chars().count() > MAX_NAME {
+            return Err(ValidationError::new(
+                "customer.name",
+                "too_long",
+                format!("Customer name is longer than {MAX_NAME} characters"),
+            ));
+        }
+        let phone = blank_to_none(self.phone);
+        if let Some(p) = &phone {
+            normalize_phone(p, "62")?;
+        } else if channel == Channel::Phone {
+            return Err(ValidationError::new(
+                "customer.phone",
+                "required",
+                "A phone order needs the customer's phone number",
+            ));
+        }
+        let email = blank_to_none(self.email);
+        if let Some(e) = &email {
+            normalize_email(e)?;
+        }
+        let address = blank_to_none(self.address);
+        if address.as_ref().is_some_and(|a| a.chars().count() > MAX_ADDRESS) {
+            return Err(ValidationError::new(
+                "customer.address",
+                "too_long",
+                format!("Address is longer than {MAX_ADDRESS} characters"),
+            ));
+        }
+        Ok(Customer {
+            name,
+            phone: phone.clone(),
+            email,
+            address,
+        })
+    }
+}
+
+/// The canonical form of a phone number for exact search: digits only, a leading `+` or `00`
+/// dropped, and a single leading trunk `0` replaced by `country_code` (so `0812…` and
+/// `+62 812…` match). 6 to 15 digits (E.164).
+pub fn normalize_phone(raw: &str, country_code: &str) -> Result<String, ValidationError> {
+    let bad = || {
+        ValidationError::new(
+            "customer.phone",
+            "invalid_phone",
+            "Phone number may contain only digits, spaces, +, -, ( and )",
+        )
+    };
+    let trimmed = raw.trim();
+    let mut digits = String::with_capacity(trimmed.len());
+    for (i, c) in trimmed.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => {}
+            ' ' | '-' | '(' | ')' | '.' => {}
+            _ => return Err(bad()),
+        }
+    }
+    let canonical = if let Some(rest) = digits.strip_prefix("00") {
+        rest.to_owned()
+    } else if let Some(rest) = digits.strip_prefix('0') {
+        format!("{country_code}{rest}")
+    } else {
+        digits
+    };
+    if !(6..=15).contains(&canonical.len()) {
+        return Err(ValidationError::new(
+            "customer.phone",
+            "invalid_phone",
+            "Phone number must have between 6 and 15 digits",
+        ));
+    }
+    Ok(canonical)
+}
+
+/// The canonical form of an e-mail address for exact search: trimmed and lower-cased.
+pub fn normalize_email(raw: &str) -> Result<String, ValidationError> {
+    let e = raw.trim().to_lowercase();
+    let bad = || {
+        ValidationError::new(
+            "customer.email",
+            "invalid_email",
+            "E-mail address looks wrong (expected name@example.com)",
+        )
+    };
+    if e.len() > MAX_EMAIL || e.chars().any(char::is_whitespace) {
+        return Err(bad());
+    }
+    let (local, domain) = e.split_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || domain.contains('@')
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+    {
+        return Err(bad());
+    }
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_forms_match() {
+        let a = normalize_phone("0812-3456-7890", "62").unwrap();
+        let b = normalize_phone("+62 812 3456 7890", "62").unwrap();
+        let c = normalize_phone("0062 812 3456 7890", "62").unwrap();
+        assert_eq!(a, "6281234567890");
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert!(normalize_phone("12ab", "62").is_err());
+        assert!(normalize_phone("123", "62").is_err());
+    }
+
+    #[test]
+    fn phone_order_needs_phone() {
+        let c = Customer {
+            name: " Siti ".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            c.clone().validated(Channel::Phone).unwrap_err().field,
+            "customer.phone"
+        );
+        assert_eq!(c.validated(Channel::WalkIn).unwrap().name, "Siti");
+    }
+
+    #[test]
+    fn email_rules() {
+        assert_eq!(normalize_email(" Siti@Example.COM ").unwrap(), "siti@example.com");
+        for bad in ["siti", "@x.com", "a@b", "a@@b.com", "a b@c.com", "a@.com"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let c = Customer {
+            name: "Siti Rahayu".into(),
+            ..Default::default()
+        };
+        assert!(!format!("{c:?}").contains("Siti"));
+    }
+}

@@ -1,0 +1,24 @@
+//! Domain rules of Offline Order POS, written once and used by both the desktop core and the
+//! central order-service. No I/O lives here.
+
+pub mod customer;
+pub mod error;
+pub mod hlc;
+pub mod ids;
+pub mod items;
+pub mod money;
+pub mod role;
+pub mod schedule;
+pub mod status;
+pub mod terms;
+
+pub use customer::{Channel, Customer};
+pub use error::ValidationError;
+pub use hlc::Hlc;
+pub use ids::{OrderId, PaymentId, StaffId};
+pub use items::{ItemInput, LineItem, Totals};
+pub use money::{Currency, Money};
+pub use role::Role;
+pub use schedule::{EntryKind, EntryStatus, ScheduleEntry, ScheduleLine};
+pub use status::{OrderStatus, PaymentMethod};
+pub use terms::{Interval, PaymentTerms};

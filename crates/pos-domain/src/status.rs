@@ -1,0 +1,95 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The order lifecycle: `pending` (balance outstanding) → `paid` (balance zero, automatic) →
+/// `completed` (goods handed over); `deleted` is a soft delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Completed,
+    Deleted,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Deleted => "deleted",
+        }
+    }
+
+    /// The status that follows from the ledger: deleted wins; an outstanding balance is
+    /// pending (even after hand-over, e.g. after a reversed payment); otherwise completed once
+    /// handed over, else paid.
+    pub fn derive(deleted: bool, completed: bool, balance_is_zero: bool) -> Self {
+        if deleted {
+            OrderStatus::Deleted
+        } else if !balance_is_zero {
+            OrderStatus::Pending
+        } else if completed {
+            OrderStatus::Completed
+        } else {
+            OrderStatus::Paid
+        }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrderStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "paid" => Ok(Self::Paid),
+            "completed" => Ok(Self::Completed),
+            "deleted" => Ok(Self::Deleted),
+            other => Err(format!("unknown status {other:?}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Cash,
+    Card,
+    BankTransfer,
+    Check,
+    Other,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Cash => "cash",
+            PaymentMethod::Card => "card",
+            PaymentMethod::BankTransfer => "bank_transfer",
+            PaymentMethod::Check => "check",
+            PaymentMethod::Other => "other",
+        }
+    }
+}
+
+impl FromStr for PaymentMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cash" => Ok(Self::Cash),
+            "card" => Ok(Self::Card),
+            "bank_transfer" => Ok(Self::BankTransfer),
+            "check" => Ok(Self::Check),
+            "other" => Ok(Self::Other),
+            other => Err(format!("unknown payment method {other:?}")),
+        }
+    }
+}

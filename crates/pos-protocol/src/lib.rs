@@ -1,0 +1,9 @@
+//! Wire types shared by the desktop POS and the central order-service. Amounts travel as
+//! decimal strings; times as RFC 3339 UTC with microseconds.
+
+pub mod audit;
+pub mod mutation;
+pub mod time;
+
+pub use audit::{verify_chain, AuditAction, AuditEvent, ChainBreak, FieldChange, GENESIS_HASH};
+pub use mutation::{Approval, Mutation, MutationBody, OrderSnapshot, PaymentRecord};
