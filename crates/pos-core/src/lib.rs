@@ -1,1 +1,26 @@
-//! stub
+//! The desktop POS engine: an encrypted, audited SQLite order store with staff and roles and a
+//! sync outbox. No Tauri here: the shell calls these functions and nothing else.
+
+pub mod audit;
+pub mod clock;
+pub mod crypto;
+mod db;
+pub mod error;
+pub mod keystore;
+mod name_index;
+pub mod orders;
+pub mod outbox;
+pub mod pin;
+pub mod session;
+pub mod staff;
+pub mod store;
+
+pub use audit::{AuditFilter, ChainReport};
+pub use clock::{Clock, SystemClock};
+pub use error::StoreError;
+pub use keystore::{KeyStore, KeyStoreError, KeyringBackend, OsKeyring};
+pub use orders::{ListQuery, NewOrder, OrderDetail, OrderEdit, OrderPage, PaymentInput, SearchKind};
+pub use pin::Pin;
+pub use session::Session;
+pub use staff::{ApprovalInput, SetupInput, StaffMember};
+pub use store::{ShopConfig, Store};

@@ -1,0 +1,211 @@
+//! The device's audit trail: every operation appends an event in the same transaction as the
+//! change, continuing the hash chain. The table refuses UPDATE and DELETE.
+
+use crate::db::{parse_ts, ts};
+use crate::error::{Result, StoreError};
+use chrono::{DateTime, Utc};
+use pos_domain::{Role, StaffId};
+use pos_protocol::{AuditAction, AuditEvent, FieldChange, GENESIS_HASH};
+use serde::{Deserialize, Serialize};
+use sqlx::{Row, SqliteConnection};
+use uuid::Uuid;
+
+/// An event about to be written; the chain fields are filled in by [`append`].
+#[derive(Debug, Clone)]
+pub(crate) struct NewEvent {
+    pub actor: Option<(StaffId, Role)>,
+    pub action: AuditAction,
+    pub entity_type: &'static str,
+    pub entity_id: Option<String>,
+    pub operation: &'static str,
+    pub detail: Option<String>,
+    pub fields: Vec<FieldChange>,
+}
+
+impl NewEvent {
+    pub fn new(
+        actor: Option<(StaffId, Role)>,
+        action: AuditAction,
+        entity_type: &'static str,
+        entity_id: Option<String>,
+        operation: &'static str,
+    ) -> Self {
+        NewEvent {
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            operation,
+            detail: None,
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+
+    pub fn fields(mut self, f: Vec<FieldChange>) -> Self {
+        self.fields = f;
+        self
+    }
+}
+
+/// Appends `ev` after the device's last event, inside the caller's transaction.
+pub(crate) async fn append(
+    conn: &mut SqliteConnection,
+    device_id: Uuid,
+    at: DateTime<Utc>,
+    ev: NewEvent,
+) -> Result<AuditEvent> {
+    let last = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (prev_seq, prev_hash) = match last {
+        Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),
+        None => (0, GENESIS_HASH.to_owned()),
+    };
+    let mut event = AuditEvent {
+        id: Uuid::now_v7(),
+        device_id,
+        seq: prev_seq + 1,
+        at: pos_protocol::time::truncate(at),
+        actor_id: ev.actor.map(|a| a.0),
+        actor_role: ev.actor.map(|a| a.1),
+        action: ev.action,
+        entity_type: ev.entity_type.to_owned(),
+        entity_id: ev.entity_id,
+        operation: ev.operation.to_owned(),
+        detail: ev.detail,
+        fields: ev.fields,
+        prev_hash: String::new(),
+        hash: String::new(),
+    };
+    event.seal(&prev_hash);
+    sqlx::query(
+        "INSERT INTO audit_events (seq, id, device_id, at, actor_id, actor_role, action, entity_type,
+            entity_id, operation, detail, fields, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.seq as i64)
+    .bind(event.id.to_string())
+    .bind(event.device_id.to_string())
+    .bind(ts(&event.at))
+    .bind(event.actor_id.map(|a| a.to_string()))
+    .bind(event.actor_role.map(|r| r.as_str()))
+    .bind(event.action.as_str())
+    .bind(&event.entity_type)
+    .bind(&event.entity_id)
+    .bind(&event.operation)
+    .bind(&event.detail)
+    .bind(serde_json::to_string(&event.fields).map_err(StoreError::corrupt)?)
+    .bind(&event.prev_hash)
+    .bind(&event.hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(event)
+}
+
+pub(crate) fn row_to_event(r: &sqlx::sqlite::SqliteRow) -> Result<AuditEvent> {
+    let bad = |what: &str| StoreError::corrupt(format!("audit event: bad {what}"));
+    Ok(AuditEvent {
+        seq: r.get::<i64, _>("seq") as u64,
+        id: r
+            .get::<String, _>("id")
+            .parse()
+            .map_err(|_| bad("id"))?,
+        device_id: r
+            .get::<String, _>("device_id")
+            .parse()
+            .map_err(|_| bad("device"))?,
+        at: parse_ts(&r.get::<String, _>("at"))?,
+        actor_id: r
+            .get::<Option<String>, _>("actor_id")
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(|_| bad("actor"))?,
+        actor_role: r
+            .get::<Option<String>, _>("actor_role")
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(|_| bad("role"))?,
+        action: r
+            .get::<String, _>("action")
+            .parse()
+            .map_err(|_| bad("action"))?,
+        entity_type: r.get("entity_type"),
+        entity_id: r.get("entity_id"),
+        operation: r.get("operation"),
+        detail: r.get("detail"),
+        fields: serde_json::from_str(&r.get::<String, _>("fields")).map_err(|_| bad("fields"))?,
+        prev_hash: r.get("prev_hash"),
+        hash: r.get("hash"),
+    })
+}
+
+/// Filters for the audit log viewer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub action: Option<AuditAction>,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<StaffId>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Events with `seq` below this (for paging backwards from the newest).
+    pub before_seq: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+/// The outcome of verifying the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainReport {
+    pub ok: bool,
+    pub events_checked: u64,
+    pub first_broken_seq: Option<u64>,
+    pub reason: Option<String>,
+}
+
+/// Reads the whole chain in order and verifies it, returning the first broken link.
+pub(crate) async fn verify(conn: &mut SqliteConnection) -> Result<ChainReport> {
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query("SELECT * FROM audit_events ORDER BY seq").fetch(&mut *conn);
+    let mut prev_seq = 0u64;
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    let mut checked = 0u64;
+    while let Some(row) = rows.try_next().await? {
+        let ev = match row_to_event(&row) {
+            Ok(ev) => ev,
+            Err(e) => {
+                return Ok(ChainReport {
+                    ok: false,
+                    events_checked: checked,
+                    first_broken_seq: Some(row.get::<i64, _>("seq") as u64),
+                    reason: Some(e.to_string()),
+                })
+            }
+        };
+        match pos_protocol::verify_chain(std::iter::once(&ev), prev_seq, &prev_hash) {
+            Ok((s, h)) => {
+                prev_seq = s;
+                prev_hash = h;
+                checked += 1;
+            }
+            Err(b) => {
+                return Ok(ChainReport {
+                    ok: false,
+                    events_checked: checked,
+                    first_broken_seq: Some(b.seq),
+                    reason: Some(b.reason),
+                })
+            }
+        }
+    }
+    Ok(ChainReport {
+        ok: true,
+        events_checked: checked,
+        first_broken_seq: None,
+        reason: None,
+    })
+}

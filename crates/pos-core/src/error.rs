@@ -1,0 +1,81 @@
+use crate::keystore::KeyStoreError;
+use chrono::{DateTime, Utc};
+use pos_domain::{Money, ValidationError};
+
+/// Everything the core can refuse or fail with. Messages are for a cashier to act on; none
+/// carries PII or key material.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Validation(#[from] ValidationError),
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+    #[error("{message}")]
+    Forbidden { message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("The order was changed meanwhile (it is now version {current}); reopen it and try again")]
+    StaleVersion { current: u32 },
+    #[error("A payment of {amount} is more than the outstanding balance of {balance}")]
+    Overpayment { amount: Money, balance: Money },
+    #[error("Wrong PIN ({attempts_left} attempts left before a lockout)")]
+    WrongPin { attempts_left: u32 },
+    #[error("Too many wrong PINs: this user is locked until {until}")]
+    LockedOut { until: DateTime<Utc> },
+    #[error("An owner or manager must approve this")]
+    ApprovalRequired,
+    #[error("The shop is not set up yet")]
+    NotSetUp,
+    #[error("The shop is already set up")]
+    AlreadySetUp,
+    #[error("encryption key: {0}")]
+    Key(#[from] KeyStoreError),
+    #[error("stored data could not be decrypted (wrong key or tampered record)")]
+    Decrypt,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// A stable code for the UI and logs.
+    pub fn code(&self) -> &str {
+        match self {
+            StoreError::Validation(v) => &v.code,
+            StoreError::NotFound { .. } => "not_found",
+            StoreError::Forbidden { .. } => "forbidden",
+            StoreError::Conflict { code, .. } => code,
+            StoreError::StaleVersion { .. } => "stale_version",
+            StoreError::Overpayment { .. } => "overpayment",
+            StoreError::WrongPin { .. } => "wrong_pin",
+            StoreError::LockedOut { .. } => "locked_out",
+            StoreError::ApprovalRequired => "approval_required",
+            StoreError::NotSetUp => "not_set_up",
+            StoreError::AlreadySetUp => "already_set_up",
+            StoreError::Key(_) => "key_error",
+            StoreError::Decrypt => "decrypt_failed",
+            StoreError::Database(_) => "database_error",
+            StoreError::Migrate(_) => "migration_error",
+            StoreError::Corrupt(_) => "corrupt",
+        }
+    }
+
+    /// The input field the error concerns, for showing it next to that field.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            StoreError::Validation(v) => Some(&v.field),
+            StoreError::Overpayment { .. } => Some("amount"),
+            StoreError::WrongPin { .. } | StoreError::LockedOut { .. } => Some("pin"),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt(what.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

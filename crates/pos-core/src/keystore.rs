@@ -1,0 +1,111 @@
+//! Where the data key lives: the OS keyring, behind a small trait. There is no plain-file
+//! implementation in the app.
+
+use crate::crypto::MasterKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyStoreError {
+    #[error("the OS keyring is not available: {0}")]
+    Unavailable(String),
+    #[error("the OS keyring refused access: {0}")]
+    Denied(String),
+    #[error("the key in the OS keyring is malformed")]
+    Malformed,
+    #[error(
+        "this store's data key is missing from the OS keyring; without it the stored customer data cannot be read"
+    )]
+    Missing,
+}
+
+/// Keeps 256-bit data keys by id.
+pub trait KeyStore: Send + Sync {
+    fn load(&self, key_id: &str) -> Result<Option<MasterKey>, KeyStoreError>;
+    fn save(&self, key_id: &str, key: &MasterKey) -> Result<(), KeyStoreError>;
+    fn delete(&self, key_id: &str) -> Result<(), KeyStoreError>;
+}
+
+/// Which OS store holds the key on Linux.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyringBackend {
+    /// The desktop's Secret Service (GNOME Keyring, KWallet): persists across reboots. The
+    /// app's choice.
+    SecretService,
+    /// The kernel's keyutils store: always present, but its keys do not survive a reboot.
+    KernelKeyutils,
+}
+
+/// The OS keyring (keyring crate), entries named `service` / key id.
+#[derive(Debug, Clone)]
+pub struct OsKeyring {
+    service: String,
+    backend: KeyringBackend,
+}
+
+impl OsKeyring {
+    pub fn new(service: impl Into<String>, backend: KeyringBackend) -> Self {
+        OsKeyring {
+            service: service.into(),
+            backend,
+        }
+    }
+
+    fn entry(&self, key_id: &str) -> Result<keyring::Entry, KeyStoreError> {
+        let cred: Box<keyring::credential::Credential> = match self.backend {
+            KeyringBackend::SecretService => Box::new(
+                keyring::secret_service::SsCredential::new_with_target(
+                    None,
+                    &self.service,
+                    key_id,
+                )
+                .map_err(map_err)?,
+            ),
+            KeyringBackend::KernelKeyutils => Box::new(
+                keyring::keyutils::KeyutilsCredential::new_with_target(
+                    None,
+                    &self.service,
+                    key_id,
+                )
+                .map_err(map_err)?,
+            ),
+        };
+        Ok(keyring::Entry::new_with_credential(cred))
+    }
+}
+
+fn map_err(e: keyring::Error) -> KeyStoreError {
+    match e {
+        keyring::Error::NoEntry => KeyStoreError::Missing,
+        keyring::Error::BadEncoding(_) => KeyStoreError::Malformed,
+        keyring::Error::NoStorageAccess(inner) => KeyStoreError::Denied(inner.to_string()),
+        keyring::Error::PlatformFailure(inner) => KeyStoreError::Unavailable(inner.to_string()),
+        other => KeyStoreError::Unavailable(other.to_string()),
+    }
+}
+
+impl KeyStore for OsKeyring {
+    fn load(&self, key_id: &str) -> Result<Option<MasterKey>, KeyStoreError> {
+        match self.entry(key_id)?.get_password() {
+            Ok(secret) => {
+                let secret = zeroize::Zeroizing::new(secret);
+                MasterKey::from_base64(&secret)
+                    .map(Some)
+                    .ok_or(KeyStoreError::Malformed)
+            }
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    fn save(&self, key_id: &str, key: &MasterKey) -> Result<(), KeyStoreError> {
+        self.entry(key_id)?
+            .set_password(&key.to_base64())
+            .map_err(map_err)
+    }
+
+    fn delete(&self, key_id: &str) -> Result<(), KeyStoreError> {
+        match self.entry(key_id)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+}

@@ -1,0 +1,252 @@
+use super::record::{self, seal_customer};
+use super::{validate_notes, validate_reference, NewOrder, OrderDetail};
+use crate::audit::{self, NewEvent};
+use crate::db::ts;
+use crate::error::{Result, StoreError};
+use crate::outbox;
+use crate::session::Session;
+use crate::store::Store;
+use pos_domain::items::price_items;
+use pos_domain::schedule::generate;
+use pos_domain::{OrderId, OrderStatus, PaymentTerms, ValidationError};
+use pos_protocol::{AuditAction, FieldChange, MutationBody, OrderSnapshot, PaymentRecord};
+use sqlx::SqliteConnection;
+
+/// `K01-20261125-0042`: counter code, business day, and a per-day sequence.
+async fn next_order_number(
+    conn: &mut SqliteConnection,
+    device_code: &str,
+    day: chrono::NaiveDate,
+) -> Result<String> {
+    let key = day.format("%Y%m%d").to_string();
+    let n: i64 = sqlx::query_scalar(
+        "INSERT INTO order_number_counters (business_date, last) VALUES (?, 1)
+         ON CONFLICT (business_date) DO UPDATE SET last = last + 1
+         RETURNING last",
+    )
+    .bind(&key)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(format!("{device_code}-{key}-{n:04}"))
+}
+
+impl Store {
+    /// Records a new order with its items, payment terms and schedule, and optionally the
+    /// first payment; its audit events and outbox mutations go in the same transaction.
+    pub async fn create_order(&self, session: &Session, input: NewOrder) -> Result<OrderDetail> {
+        let config = self.require_config()?;
+        let currency = config.currency;
+        let now = self.now();
+        let today = config.business_date(now);
+        let id = input.id.unwrap_or_default();
+
+        if input.id.is_some() {
+            if let Some(existing) = self.replay_create(session, id, today).await? {
+                return Ok(existing);
+            }
+        }
+
+        let customer = input.customer.validated(input.channel)?;
+        let notes = validate_notes(input.notes)?;
+        let (items, totals) = price_items(input.items, input.discount, currency)?;
+        let schedule = generate(&input.payment_terms, totals.total, currency, today)?;
+        let payment = match input.initial_payment {
+            Some(p) => {
+                let amount = currency.check("initial_payment.amount", p.amount.0)?;
+                if !amount.is_positive() {
+                    return Err(ValidationError::new(
+                        "initial_payment.amount",
+                        "not_positive",
+                        "Payment must be greater than 0",
+                    )
+                    .into());
+                }
+                if amount > totals.total {
+                    return Err(StoreError::Overpayment {
+                        amount,
+                        balance: totals.total,
+                    });
+                }
+                Some((p.id.unwrap_or_default(), amount, p.method, validate_reference(p.reference)?))
+            }
+            None => None,
+        };
+        if matches!(input.payment_terms, PaymentTerms::Full) && totals.total.is_positive() {
+            match &payment {
+                Some((_, amount, _, _)) if *amount == totals.total => {}
+                _ => {
+                    return Err(ValidationError::new(
+                        "initial_payment.amount",
+                        "full_payment_required",
+                        format!("Full payment terms need a payment of the whole total {}", totals.total),
+                    )
+                    .into())
+                }
+            }
+        }
+        let paid = payment.as_ref().map(|p| p.1).unwrap_or_default();
+        let status = OrderStatus::derive(false, false, paid == totals.total);
+
+        let ids = id.to_string();
+        let sealed = seal_customer(
+            &self.cipher,
+            &ids,
+            &customer,
+            notes.as_deref(),
+            &config.phone_country_code,
+        )?;
+        let actor = (session.staff_id(), session.role());
+        let hlc = self.next_hlc(now);
+
+        let mut tx = self.pool.begin().await?;
+        let order_number = next_order_number(&mut tx, &config.device_code, today).await?;
+        sqlx::query(
+            "INSERT INTO orders (id, order_number, channel, status, currency, customer_name, customer_phone,
+                customer_email, customer_address, notes, phone_index, email_index, subtotal_minor,
+                discount_minor, total_minor, paid_minor, terms, business_date, recorded_by,
+                last_modified_by, created_at, updated_at, version, hlc)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+        )
+        .bind(&ids)
+        .bind(&order_number)
+        .bind(input.channel.as_str())
+        .bind(status.as_str())
+        .bind(currency.code())
+        .bind(&sealed.name)
+        .bind(&sealed.phone)
+        .bind(&sealed.email)
+        .bind(&sealed.address)
+        .bind(&sealed.notes)
+        .bind(&sealed.phone_index)
+        .bind(&sealed.email_index)
+        .bind(totals.subtotal.to_minor(currency))
+        .bind(totals.discount.to_minor(currency))
+        .bind(totals.total.to_minor(currency))
+        .bind(paid.to_minor(currency))
+        .bind(serde_json::to_string(&input.payment_terms).map_err(StoreError::corrupt)?)
+        .bind(today.to_string())
+        .bind(session.staff_id().to_string())
+        .bind(session.staff_id().to_string())
+        .bind(ts(&now))
+        .bind(ts(&now))
+        .bind(hlc.to_string())
+        .execute(&mut *tx)
+        .await?;
+        record::insert_items(&mut tx, &ids, &items, currency).await?;
+        record::write_schedule(&mut tx, &ids, &schedule, currency).await?;
+
+        let mut fields = vec![
+            FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
+            FieldChange::new(&ids, "total", None, Some(&totals.total.to_string())),
+            FieldChange::new(&ids, "payment_terms", None, Some(input.payment_terms.kind())),
+        ];
+        for (name, v) in [
+            ("customer.phone", &customer.phone),
+            ("customer.email", &customer.email),
+            ("customer.address", &customer.address),
+            ("notes", &notes),
+        ] {
+            if let Some(v) = v {
+                fields.push(FieldChange::new(&ids, name, None, Some(v)));
+            }
+        }
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(Some(actor), AuditAction::Create, "order", Some(ids.clone()), "order.create")
+                .detail(order_number.clone())
+                .fields(fields),
+        )
+        .await?;
+        let snapshot = OrderSnapshot {
+            id,
+            order_number: order_number.clone(),
+            channel: input.channel,
+            currency,
+            customer: customer.clone(),
+            items: items.clone(),
+            totals,
+            notes: notes.clone(),
+            payment_terms: input.payment_terms.clone(),
+            schedule: schedule.clone(),
+            business_date: today,
+            created_at: now,
+            recorded_by: session.staff_id(),
+            version: 1,
+        };
+        outbox::append(
+            &mut tx,
+            &self.cipher,
+            self.device_id,
+            hlc,
+            now,
+            actor,
+            id,
+            MutationBody::OrderCreated { order: snapshot },
+        )
+        .await?;
+        if let Some((pid, amount, method, reference)) = &payment {
+            self.insert_payment(
+                &mut tx,
+                PaymentRecord {
+                    id: *pid,
+                    order_id: id,
+                    amount: amount.0,
+                    method: *method,
+                    paid_at: now,
+                    recorded_by: session.staff_id(),
+                    reference: reference.clone(),
+                    reverses: None,
+                },
+                None,
+                actor,
+                currency,
+                now,
+            )
+            .await?;
+        }
+        let detail = record::load_detail(&mut tx, &self.cipher, id, today)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        tx.commit().await?;
+        self.index_name(id, ts(&now), &customer.name).await;
+        Ok(detail)
+    }
+
+    /// The same order id sent again returns the stored order (audited as a read).
+    async fn replay_create(
+        &self,
+        session: &Session,
+        id: OrderId,
+        today: chrono::NaiveDate,
+    ) -> Result<Option<OrderDetail>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(d) = record::load_detail(&mut tx, &self.cipher, id, today).await? else {
+            return Ok(None);
+        };
+        audit::append(
+            &mut tx,
+            self.device_id,
+            self.now(),
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Read,
+                "order",
+                Some(id.to_string()),
+                "order.create.replay",
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(d))
+    }
+
+    pub(crate) async fn index_name(&self, id: OrderId, created_at: String, name: &str) {
+        let mut g = self.names.lock().await;
+        if let Some(ix) = g.as_mut() {
+            ix.upsert(id, created_at, name);
+        }
+    }
+}
+

@@ -1,0 +1,314 @@
+use super::record::{self, seal_customer, OrderDetail};
+use super::{validate_notes, validate_reason, OrderEdit};
+use crate::audit::{self, NewEvent};
+use crate::db::ts;
+use crate::error::{Result, StoreError};
+use crate::outbox;
+use crate::session::Session;
+use crate::staff::ApprovalInput;
+use crate::store::Store;
+use pos_domain::items::price_items;
+use pos_domain::schedule::regenerate;
+use pos_domain::{OrderId, OrderStatus};
+use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody};
+
+impl Store {
+    /// Changes the customer details, items, discount or notes of an order at
+    /// `expected_version`. The total may not fall below what was paid; the unpaid part of the
+    /// schedule is regenerated; the version goes up by one.
+    pub async fn update_order(
+        &self,
+        session: &Session,
+        order_id: OrderId,
+        expected_version: u32,
+        edit: OrderEdit,
+    ) -> Result<OrderDetail> {
+        let config = self.require_config()?;
+        let now = self.now();
+        let today = config.business_date(now);
+        let mut tx = self.pool.begin().await?;
+        let order = record::load_order(&mut tx, &self.cipher, order_id)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        if order.deleted.is_some() {
+            return Err(StoreError::Conflict {
+                code: "order_deleted",
+                message: format!("Order {} is deleted and cannot be edited", order.order_number),
+            });
+        }
+        if order.version != expected_version {
+            return Err(StoreError::StaleVersion {
+                current: order.version,
+            });
+        }
+        let currency = order.currency;
+        let customer = edit.customer.validated(order.channel)?;
+        let notes = validate_notes(edit.notes)?;
+        let (items, totals) = price_items(edit.items, edit.discount, currency)?;
+        let ids = order_id.to_string();
+        let old_schedule = record::load_schedule(&mut tx, &ids, currency).await?;
+        let schedule = regenerate(&old_schedule, order.paid, totals.total, currency)?;
+        let old_items = record::load_items(&mut tx, &ids, currency).await?;
+
+        let mut fields = Vec::new();
+        let mut diff = |name: &str, old: Option<&str>, new: Option<&str>| {
+            if old != new {
+                fields.push(FieldChange::new(&ids, name, old, new));
+            }
+        };
+        diff("customer.name", Some(&order.customer.name), Some(&customer.name));
+        diff("customer.phone", order.customer.phone.as_deref(), customer.phone.as_deref());
+        diff("customer.email", order.customer.email.as_deref(), customer.email.as_deref());
+        diff("customer.address", order.customer.address.as_deref(), customer.address.as_deref());
+        diff("notes", order.notes.as_deref(), notes.as_deref());
+        let items_json = |v: &Vec<pos_domain::LineItem>| serde_json::to_string(v).unwrap_or_default();
+        diff("items", Some(&items_json(&old_items)), Some(&items_json(&items)));
+        diff("discount", Some(&order.totals.discount.to_string()), Some(&totals.discount.to_string()));
+        diff("total", Some(&order.totals.total.to_string()), Some(&totals.total.to_string()));
+        if fields.is_empty() {
+            // Nothing changed: no new version, but the look is still a read.
+            drop(tx);
+            return self.get_order(session, order_id).await;
+        }
+
+        let sealed = seal_customer(&self.cipher, &ids, &customer, notes.as_deref(), &config.phone_country_code)?;
+        let version = order.version + 1;
+        let paid_minor = order.paid.to_minor(currency);
+        let total_minor = totals.total.to_minor(currency);
+        let status = OrderStatus::derive(false, order.completed_at.is_some(), paid_minor == total_minor);
+        let hlc = self.next_hlc(now);
+        sqlx::query(
+            "UPDATE orders SET customer_name = ?, customer_phone = ?, customer_email = ?, customer_address = ?,
+                notes = ?, phone_index = ?, email_index = ?, subtotal_minor = ?, discount_minor = ?,
+                total_minor = ?, status = ?, last_modified_by = ?, updated_at = ?, version = ?, hlc = ?
+             WHERE id = ? AND version = ?",
+        )
+        .bind(&sealed.name)
+        .bind(&sealed.phone)
+        .bind(&sealed.email)
+        .bind(&sealed.address)
+        .bind(&sealed.notes)
+        .bind(&sealed.phone_index)
+        .bind(&sealed.email_index)
+        .bind(totals.subtotal.to_minor(currency))
+        .bind(totals.discount.to_minor(currency))
+        .bind(total_minor)
+        .bind(status.as_str())
+        .bind(session.staff_id().to_string())
+        .bind(ts(&now))
+        .bind(i64::from(version))
+        .bind(hlc.to_string())
+        .bind(&ids)
+        .bind(i64::from(order.version))
+        .execute(&mut *tx)
+        .await?;
+        record::insert_items(&mut tx, &ids, &items, currency).await?;
+        record::write_schedule(&mut tx, &ids, &schedule, currency).await?;
+        let actor = (session.staff_id(), session.role());
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(Some(actor), AuditAction::Update, "order", Some(ids.clone()), "order.update")
+                .detail(format!("version {} -> {version}", order.version))
+                .fields(fields),
+        )
+        .await?;
+        outbox::append(
+            &mut tx,
+            &self.cipher,
+            self.device_id,
+            hlc,
+            now,
+            actor,
+            order_id,
+            MutationBody::OrderUpdated {
+                base_version: order.version,
+                version,
+                customer: customer.clone(),
+                items,
+                totals,
+                notes,
+                schedule,
+            },
+        )
+        .await?;
+        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        tx.commit().await?;
+        self.index_name(order_id, ts(&order.created_at), &customer.name).await;
+        Ok(detail)
+    }
+
+    /// Marks a paid order as handed over.
+    pub async fn complete_order(&self, session: &Session, order_id: OrderId) -> Result<OrderDetail> {
+        let config = self.require_config()?;
+        let now = self.now();
+        let today = config.business_date(now);
+        let mut tx = self.pool.begin().await?;
+        let order = record::load_order(&mut tx, &self.cipher, order_id)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        match order.status {
+            OrderStatus::Paid => {}
+            OrderStatus::Completed => {
+                return Err(StoreError::Conflict {
+                    code: "already_completed",
+                    message: format!("Order {} is already completed", order.order_number),
+                })
+            }
+            OrderStatus::Deleted => {
+                return Err(StoreError::Conflict {
+                    code: "order_deleted",
+                    message: format!("Order {} is deleted", order.order_number),
+                })
+            }
+            OrderStatus::Pending => {
+                return Err(StoreError::Conflict {
+                    code: "balance_outstanding",
+                    message: format!(
+                        "Order {} still has {} to pay; it can be completed once paid",
+                        order.order_number,
+                        order.balance()
+                    ),
+                })
+            }
+        }
+        let ids = order_id.to_string();
+        sqlx::query("UPDATE orders SET status = 'completed', completed_at = ?, updated_at = ?, last_modified_by = ? WHERE id = ?")
+            .bind(ts(&now))
+            .bind(ts(&now))
+            .bind(session.staff_id().to_string())
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        let actor = (session.staff_id(), session.role());
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(Some(actor), AuditAction::Update, "order", Some(ids.clone()), "order.complete")
+                .fields(vec![FieldChange::new(&ids, "status", Some("paid"), Some("completed"))]),
+        )
+        .await?;
+        let hlc = self.next_hlc(now);
+        outbox::append(
+            &mut tx,
+            &self.cipher,
+            self.device_id,
+            hlc,
+            now,
+            actor,
+            order_id,
+            MutationBody::OrderCompleted { completed_at: now },
+        )
+        .await?;
+        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    /// Soft-deletes an order with a reason. Owners and managers confirm themselves; a
+    /// cashier needs `approval` (an owner's or manager's PIN), and without it gets
+    /// [`StoreError::ApprovalRequired`]. The approval is stored with the deletion and audited.
+    pub async fn delete_order(
+        &self,
+        session: &Session,
+        order_id: OrderId,
+        reason: &str,
+        approval: Option<ApprovalInput>,
+    ) -> Result<OrderDetail> {
+        let config = self.require_config()?;
+        let reason = validate_reason(reason)?;
+        {
+            let mut conn = self.pool.acquire().await?;
+            let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = ?")
+                .bind(order_id.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+            match status.as_deref() {
+                None => return Err(StoreError::NotFound { entity: "order" }),
+                Some("deleted") => {
+                    return Err(StoreError::Conflict {
+                        code: "order_deleted",
+                        message: "The order is already deleted".into(),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        let (approver, approver_role) = self.resolve_approval(session, approval, "order.delete").await?;
+        let now = self.now();
+        let today = config.business_date(now);
+        let ids = order_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let order = record::load_order(&mut tx, &self.cipher, order_id)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        if order.deleted.is_some() {
+            return Err(StoreError::Conflict {
+                code: "order_deleted",
+                message: "The order is already deleted".into(),
+            });
+        }
+        let sealed_reason = self.cipher.encrypt_str(&reason, record::aad(&ids, "delete_reason"));
+        let hlc = self.next_hlc(now);
+        sqlx::query(
+            "UPDATE orders SET status = 'deleted', deleted_at = ?, deleted_by = ?, delete_reason = ?,
+                approved_by = ?, approver_role = ?, approved_at = ?, updated_at = ?, last_modified_by = ?, hlc = ?
+             WHERE id = ?",
+        )
+        .bind(ts(&now))
+        .bind(session.staff_id().to_string())
+        .bind(sealed_reason)
+        .bind(approver.to_string())
+        .bind(approver_role.as_str())
+        .bind(ts(&now))
+        .bind(ts(&now))
+        .bind(session.staff_id().to_string())
+        .bind(hlc.to_string())
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+        let actor = (session.staff_id(), session.role());
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(Some(actor), AuditAction::Delete, "order", Some(ids.clone()), "order.delete")
+                .detail(format!("approved_by={approver} role={approver_role}"))
+                .fields(vec![
+                    FieldChange::new(&ids, "status", Some(order.status.as_str()), Some("deleted")),
+                    FieldChange::new(&ids, "reason", None, Some(&reason)),
+                ]),
+        )
+        .await?;
+        outbox::append(
+            &mut tx,
+            &self.cipher,
+            self.device_id,
+            hlc,
+            now,
+            actor,
+            order_id,
+            MutationBody::OrderDeleted {
+                approval: Approval {
+                    approver_id: approver,
+                    approver_role,
+                    reason,
+                    approved_at: now,
+                },
+                deleted_at: now,
+            },
+        )
+        .await?;
+        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+}

@@ -1,0 +1,99 @@
+//! Orders: creation, payments, edits, completion, deletion, and the queries behind the screens.
+
+mod create;
+mod lifecycle;
+mod payments;
+mod query;
+mod record;
+
+pub use query::{Dashboard, ListQuery, OrderPage, OrderSummary, SearchKind};
+pub use record::{OrderDetail, PaymentView, StaffRef};
+
+use pos_domain::{Channel, Customer, ItemInput, Money, OrderId, PaymentId, PaymentMethod, PaymentTerms};
+use serde::Deserialize;
+
+/// A new order as entered at the counter. Amounts are decimal strings, checked against the
+/// shop's currency.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewOrder {
+    /// The client may choose the id; creating the same id again returns the first result.
+    #[serde(default)]
+    pub id: Option<OrderId>,
+    pub channel: Channel,
+    pub customer: Customer,
+    pub items: Vec<ItemInput>,
+    #[serde(default)]
+    pub discount: Option<Money>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    pub payment_terms: PaymentTerms,
+    #[serde(default)]
+    pub initial_payment: Option<PaymentInput>,
+}
+
+/// A payment taken at the counter.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentInput {
+    /// The client may choose the id; recording the same id again returns the first result.
+    #[serde(default)]
+    pub id: Option<PaymentId>,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// The editable part of an order, as the edit form sends it back (the whole of it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderEdit {
+    pub customer: Customer,
+    pub items: Vec<ItemInput>,
+    #[serde(default)]
+    pub discount: Option<Money>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+pub(crate) fn validate_notes(notes: Option<String>) -> Result<Option<String>, pos_domain::ValidationError> {
+    let notes = notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(pos_domain::ValidationError::new(
+            "notes",
+            "too_long",
+            "Notes are longer than 1000 characters",
+        ));
+    }
+    Ok(notes)
+}
+
+pub(crate) fn validate_reference(r: Option<String>) -> Result<Option<String>, pos_domain::ValidationError> {
+    let r = r.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if r.as_ref().is_some_and(|n| n.chars().count() > 100) {
+        return Err(pos_domain::ValidationError::new(
+            "reference",
+            "too_long",
+            "Reference is longer than 100 characters",
+        ));
+    }
+    Ok(r)
+}
+
+pub(crate) fn validate_reason(reason: &str) -> Result<String, pos_domain::ValidationError> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(pos_domain::ValidationError::new(
+            "reason",
+            "required",
+            "A reason is required",
+        ));
+    }
+    if r.chars().count() > 500 {
+        return Err(pos_domain::ValidationError::new(
+            "reason",
+            "too_long",
+            "Reason is longer than 500 characters",
+        ));
+    }
+    Ok(r.to_owned())
+}
+

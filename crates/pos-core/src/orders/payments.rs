@@ -1,0 +1,295 @@
+use super::record::{self, OrderDetail};
+use super::{validate_reason, validate_reference, PaymentInput};
+use crate::audit::{self, NewEvent};
+use crate::db::ts;
+use crate::error::{Result, StoreError};
+use crate::outbox;
+use crate::session::Session;
+use crate::staff::ApprovalInput;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use pos_domain::{Currency, OrderId, OrderStatus, PaymentId, Role, StaffId, ValidationError};
+use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
+use sqlx::{Row, SqliteConnection};
+
+impl Store {
+    /// Writes one ledger entry and everything that follows from it: the order's paid amount
+    /// and status, a PAYMENT audit event and the outbox mutation.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn insert_payment(
+        &self,
+        conn: &mut SqliteConnection,
+        p: PaymentRecord,
+        approval: Option<(Approval, String)>,
+        actor: (StaffId, Role),
+        currency: Currency,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let pid = p.id.to_string();
+        let oid = p.order_id.to_string();
+        let minor = pos_domain::Money(p.amount.abs()).to_minor(currency)
+            * if p.amount.is_sign_negative() { -1 } else { 1 };
+        let approval_reason = approval.as_ref().map(|(a, _)| {
+            self.cipher.encrypt_str(
+                &a.reason,
+                crate::crypto::Aad {
+                    table: "payments",
+                    record_id: &pid,
+                    field: "approval_reason",
+                },
+            )
+        });
+        sqlx::query(
+            "INSERT INTO payments (id, order_id, amount_minor, method, paid_at, recorded_by, reference,
+                reverses, approved_by, approver_role, approval_reason, approved_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&pid)
+        .bind(&oid)
+        .bind(minor)
+        .bind(p.method.as_str())
+        .bind(ts(&p.paid_at))
+        .bind(p.recorded_by.to_string())
+        .bind(&p.reference)
+        .bind(p.reverses.map(|r| r.to_string()))
+        .bind(approval.as_ref().map(|(a, _)| a.approver_id.to_string()))
+        .bind(approval.as_ref().map(|(a, _)| a.approver_role.as_str()))
+        .bind(approval_reason)
+        .bind(approval.as_ref().map(|(a, _)| ts(&a.approved_at)))
+        .bind(ts(&now))
+        .execute(&mut *conn)
+        .await?;
+        let r = sqlx::query(
+            "UPDATE orders SET paid_minor = paid_minor + ?, updated_at = ?
+             WHERE id = ? RETURNING paid_minor, total_minor, completed_at IS NOT NULL AS completed",
+        )
+        .bind(minor)
+        .bind(ts(&now))
+        .bind(&oid)
+        .fetch_one(&mut *conn)
+        .await?;
+        let paid: i64 = r.get(0);
+        let total: i64 = r.get(1);
+        let completed: bool = r.get(2);
+        let status = OrderStatus::derive(false, completed, paid == total);
+        sqlx::query("UPDATE orders SET status = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(&oid)
+            .execute(&mut *conn)
+            .await?;
+        let op = if p.reverses.is_some() {
+            "payment.reverse"
+        } else {
+            "payment.record"
+        };
+        let mut detail = format!("order={oid} amount={} method={}", p.amount, p.method.as_str());
+        if let Some(r) = p.reverses {
+            detail.push_str(&format!(" reverses={r}"));
+        }
+        let mut fields = vec![FieldChange::new(&pid, "amount", None, Some(&p.amount.to_string()))];
+        if let Some((a, _)) = &approval {
+            fields.push(FieldChange::new(&pid, "reason", None, Some(&a.reason)));
+        }
+        audit::append(
+            &mut *conn,
+            self.device_id,
+            now,
+            NewEvent::new(Some(actor), AuditAction::Payment, "payment", Some(pid.clone()), op)
+                .detail(detail)
+                .fields(fields),
+        )
+        .await?;
+        let order_id = p.order_id;
+        let body = match approval {
+            Some((a, _)) => MutationBody::PaymentReversed {
+                payment: p,
+                approval: a,
+            },
+            None => MutationBody::PaymentRecorded { payment: p },
+        };
+        let hlc = self.next_hlc(now);
+        outbox::append(conn, &self.cipher, self.device_id, hlc, now, actor, order_id, body).await?;
+        Ok(())
+    }
+
+    /// Records a payment. More than the outstanding balance is refused; so is paying a
+    /// deleted order. The same payment id again returns the order unchanged.
+    pub async fn record_payment(
+        &self,
+        session: &Session,
+        order_id: OrderId,
+        input: PaymentInput,
+    ) -> Result<OrderDetail> {
+        let config = self.require_config()?;
+        let now = self.now();
+        let today = config.business_date(now);
+        let mut tx = self.pool.begin().await?;
+        let order = record::load_order(&mut tx, &self.cipher, order_id)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        if let Some(pid) = input.id {
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT order_id FROM payments WHERE id = ?")
+                    .bind(pid.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match existing {
+                Some(o) if o == order_id.to_string() => {
+                    drop(tx);
+                    return self.get_order(session, order_id).await;
+                }
+                Some(_) => {
+                    return Err(StoreError::Conflict {
+                        code: "payment_id_in_use",
+                        message: "This payment id already belongs to another order".into(),
+                    })
+                }
+                None => {}
+            }
+        }
+        if order.deleted.is_some() {
+            return Err(StoreError::Conflict {
+                code: "order_deleted",
+                message: format!("Order {} is deleted and cannot take payments", order.order_number),
+            });
+        }
+        let amount = order.currency.check("amount", input.amount.0)?;
+        if !amount.is_positive() {
+            return Err(
+                ValidationError::new("amount", "not_positive", "Payment must be greater than 0").into(),
+            );
+        }
+        let balance = order.balance();
+        if amount > balance {
+            return Err(StoreError::Overpayment { amount, balance });
+        }
+        let reference = validate_reference(input.reference)?;
+        let actor = (session.staff_id(), session.role());
+        self.insert_payment(
+            &mut tx,
+            PaymentRecord {
+                id: input.id.unwrap_or_default(),
+                order_id,
+                amount: amount.0,
+                method: input.method,
+                paid_at: now,
+                recorded_by: session.staff_id(),
+                reference,
+                reverses: None,
+            },
+            None,
+            actor,
+            order.currency,
+            now,
+        )
+        .await?;
+        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    /// Corrects a payment with a reversing entry. Needs an owner or manager: their own session,
+    /// or a cashier's session plus the approver's PIN.
+    pub async fn reverse_payment(
+        &self,
+        session: &Session,
+        payment_id: PaymentId,
+        reason: &str,
+        approval: Option<ApprovalInput>,
+    ) -> Result<OrderDetail> {
+        let config = self.require_config()?;
+        let reason = validate_reason(reason)?;
+        let row = sqlx::query("SELECT order_id, amount_minor, method, reverses FROM payments WHERE id = ?")
+            .bind(payment_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "payment" })?;
+        let order_id: OrderId = row
+            .get::<String, _>(0)
+            .parse()
+            .map_err(StoreError::corrupt)?;
+        if row.get::<Option<String>, _>(3).is_some() {
+            return Err(StoreError::Conflict {
+                code: "is_reversal",
+                message: "A reversing entry cannot itself be reversed".into(),
+            });
+        }
+        let reversed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE reverses = ?")
+            .bind(payment_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        if reversed > 0 {
+            return Err(StoreError::Conflict {
+                code: "already_reversed",
+                message: "This payment has already been reversed".into(),
+            });
+        }
+        let (approver, approver_role) = self
+            .resolve_approval(session, approval, "payment.reverse")
+            .await?;
+        let now = self.now();
+        let today = config.business_date(now);
+        let mut tx = self.pool.begin().await?;
+        let order = record::load_order(&mut tx, &self.cipher, order_id)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        if order.deleted.is_some() {
+            return Err(StoreError::Conflict {
+                code: "order_deleted",
+                message: format!("Order {} is deleted", order.order_number),
+            });
+        }
+        let minor: i64 = row.get(1);
+        let method: pos_domain::PaymentMethod = row
+            .get::<String, _>(2)
+            .parse()
+            .map_err(StoreError::corrupt)?;
+        let amount = order.currency.from_minor(minor);
+        let approval = Approval {
+            approver_id: approver,
+            approver_role,
+            reason: reason.clone(),
+            approved_at: now,
+        };
+        self.insert_payment(
+            &mut tx,
+            PaymentRecord {
+                id: PaymentId::new(),
+                order_id,
+                amount: -amount.0,
+                method,
+                paid_at: now,
+                recorded_by: session.staff_id(),
+                reference: None,
+                reverses: Some(payment_id),
+            },
+            Some((approval, reason)),
+            (session.staff_id(), session.role()),
+            order.currency,
+            now,
+        )
+        .await?;
+        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    /// Who approves: an owner or manager acting themselves, or the approver whose PIN a
+    /// cashier's screen collected (checked, with failures audited).
+    pub(crate) async fn resolve_approval(
+        &self,
+        session: &Session,
+        approval: Option<ApprovalInput>,
+        what: &'static str,
+    ) -> Result<(StaffId, Role)> {
+        match approval {
+            Some(a) => self.verify_approval(a, what).await,
+            None if session.role().can_approve() => Ok((session.staff_id(), session.role())),
+            None => Err(StoreError::ApprovalRequired),
+        }
+    }
+}

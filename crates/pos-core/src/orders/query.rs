@@ -1,0 +1,484 @@
+//! The queries behind the list, detail and dashboard screens. Each look at customer data is
+//! audited (READ for a detail, ACCESS for lists, searches and the dashboard).
+
+use super::record::{self, OrderDetail};
+use crate::audit::{self, NewEvent};
+use crate::db::{parse_ts, ts};
+use crate::error::{Result, StoreError};
+use crate::name_index::NameIndex;
+use crate::session::Session;
+use crate::store::Store;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use pos_domain::{Channel, Currency, Money, OrderId, OrderStatus, ValidationError};
+use pos_protocol::AuditAction;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+/// What a search text is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchKind {
+    /// The exact order number, e.g. `K01-20261125-0042`.
+    OrderNumber,
+    /// The exact phone number, in any common spelling (`0812…`, `+62 812…`).
+    Phone,
+    /// The exact e-mail address, any case.
+    Email,
+    /// Part of the customer's name, any case.
+    Name,
+}
+
+impl SearchKind {
+    /// Guesses what a single search box means: an `@` is an e-mail, an order-number shape is
+    /// an order number, mostly digits is a phone number, anything else part of a name.
+    pub fn detect(q: &str) -> SearchKind {
+        let q = q.trim();
+        let digits = q.chars().filter(char::is_ascii_digit).count();
+        let is_order_number = {
+            let parts: Vec<&str> = q.split('-').collect();
+            parts.len() == 3
+                && !parts[0].is_empty()
+                && parts[0].chars().all(|c| c.is_ascii_alphanumeric())
+                && parts[1].len() == 8
+                && parts[1].chars().all(|c| c.is_ascii_digit())
+                && !parts[2].is_empty()
+                && parts[2].chars().all(|c| c.is_ascii_digit())
+        };
+        if q.contains('@') {
+            SearchKind::Email
+        } else if is_order_number {
+            SearchKind::OrderNumber
+        } else if digits >= 6
+            && q.chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
+            SearchKind::Phone
+        } else {
+            SearchKind::Name
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub status: Option<OrderStatus>,
+    #[serde(default)]
+    pub channel: Option<Channel>,
+    /// First business day, inclusive.
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    /// Last business day, inclusive.
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+    #[serde(default)]
+    pub q: Option<String>,
+    /// How to match `q`; guessed from its shape when absent.
+    #[serde(default)]
+    pub search: Option<SearchKind>,
+    /// 1..=200, default 50.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub order_number: String,
+    pub channel: Channel,
+    pub status: OrderStatus,
+    pub customer_name: String,
+    pub currency: Currency,
+    pub total: Money,
+    pub paid: Money,
+    pub balance: Money,
+    pub overdue: bool,
+    pub business_date: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    /// `synced`, `pending` or `needs_attention`.
+    pub sync_state: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderPage {
+    pub items: Vec<OrderSummary>,
+    pub next_cursor: Option<String>,
+}
+
+fn parse_cursor(c: &str) -> Result<(String, OrderId)> {
+    let bad = || ValidationError::new("cursor", "invalid_cursor", "The page cursor is not valid");
+    let (at, id) = c.split_once('~').ok_or_else(bad)?;
+    parse_ts(at).map_err(|_| bad())?;
+    Ok((at.to_owned(), id.parse().map_err(|_| bad())?))
+}
+
+const SUMMARY_COLUMNS: &str = "SELECT o.id, o.order_number, o.channel, o.status, o.customer_name, o.currency,
+    o.total_minor, o.paid_minor, o.business_date, o.created_at,
+    (SELECT COALESCE(SUM(s.amount_minor), 0) FROM schedule_entries s
+      WHERE s.order_id = o.id AND s.due_date < ";
+
+const SUMMARY_TAIL: &str = ") > o.paid_minor AND o.status <> 'deleted' AS overdue,
+    (SELECT MAX(CASE x.state WHEN 'needs_attention' THEN 2 WHEN 'pending' THEN 1 ELSE 0 END)
+       FROM outbox x WHERE x.order_id = o.id) AS sync
+    FROM orders o WHERE 1 = 1";
+
+impl Store {
+    /// An order's detail screen; audited as READ.
+    pub async fn get_order(&self, session: &Session, order_id: OrderId) -> Result<OrderDetail> {
+        let config = self.require_config()?;
+        let now = self.now();
+        let mut tx = self.pool.begin().await?;
+        let detail = record::load_detail(&mut tx, &self.cipher, order_id, config.business_date(now))
+            .await?
+            .ok_or(StoreError::NotFound { entity: "order" })?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Read,
+                "order",
+                Some(order_id.to_string()),
+                "order.read",
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    /// A page of orders, newest first, with filters and search; audited as ACCESS (the
+    /// search text itself is not recorded, only its kind).
+    pub async fn list_orders(&self, session: &Session, query: ListQuery) -> Result<OrderPage> {
+        let config = self.require_config()?;
+        let now = self.now();
+        let today = config.business_date(now);
+        let limit = query.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ValidationError::new("limit", "out_of_range", "Page size must be 1 to 200").into());
+        }
+        if let (Some(f), Some(t)) = (query.from, query.to) {
+            if f > t {
+                return Err(ValidationError::new("from", "invalid_range", "The start date is after the end date").into());
+            }
+        }
+        let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
+        let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        let kind = q.map(|q| query.search.unwrap_or_else(|| SearchKind::detect(q)));
+
+        // An exact-match key, or the candidate ids of a name search.
+        let mut exact: Option<(&str, Vec<u8>)> = None;
+        let mut order_number: Option<String> = None;
+        let mut name_needle: Option<String> = None;
+        match (kind, q) {
+            (Some(SearchKind::Phone), Some(q)) => {
+                let p = pos_domain::customer::normalize_phone(q, &config.phone_country_code)
+                    .map_err(|e| ValidationError { field: "q".into(), ..e })?;
+                exact = Some(("phone_index", self.cipher.blind_index("phone", &p)));
+            }
+            (Some(SearchKind::Email), Some(q)) => {
+                let e = pos_domain::customer::normalize_email(q)
+                    .map_err(|e| ValidationError { field: "q".into(), ..e })?;
+                exact = Some(("email_index", self.cipher.blind_index("email", &e)));
+            }
+            (Some(SearchKind::OrderNumber), Some(q)) => order_number = Some(q.to_uppercase()),
+            (Some(SearchKind::Name), Some(q)) => name_needle = Some(q.to_lowercase()),
+            _ => {}
+        }
+
+        let mut tx = self.pool.begin().await?;
+        let build = |ids: Option<&[String]>, after: Option<&(String, OrderId)>, take: u32| {
+            let mut qb = QueryBuilder::<Sqlite>::new(SUMMARY_COLUMNS);
+            qb.push_bind(today.to_string()).push(SUMMARY_TAIL);
+            if let Some(s) = query.status {
+                qb.push(" AND o.status = ").push_bind(s.as_str());
+            }
+            if let Some(c) = query.channel {
+                qb.push(" AND o.channel = ").push_bind(c.as_str());
+            }
+            if let Some(f) = query.from {
+                qb.push(" AND o.business_date >= ").push_bind(f.to_string());
+            }
+            if let Some(t) = query.to {
+                qb.push(" AND o.business_date <= ").push_bind(t.to_string());
+            }
+            if let Some((col, key)) = &exact {
+                qb.push(format!(" AND o.{col} = ")).push_bind(key.clone());
+            }
+            if let Some(n) = &order_number {
+                qb.push(" AND o.order_number = ").push_bind(n.clone());
+            }
+            if let Some(ids) = ids {
+                qb.push(" AND o.id IN (SELECT value FROM json_each(")
+                    .push_bind(serde_json::to_string(ids).unwrap_or_default())
+                    .push("))");
+            }
+            if let Some((at, id)) = after {
+                qb.push(" AND (o.created_at, o.id) < (")
+                    .push_bind(at.clone())
+                    .push(", ")
+                    .push_bind(id.to_string())
+                    .push(")");
+            }
+            qb.push(" ORDER BY o.created_at DESC, o.id DESC LIMIT ")
+                .push_bind(i64::from(take));
+            qb
+        };
+
+        let mut rows = Vec::new();
+        if let Some(needle) = &name_needle {
+            let ix_guard = self.name_index().await?;
+            let ix = ix_guard.as_ref().ok_or(StoreError::corrupt("name index"))?;
+            let after = cursor.as_ref().map(|(a, i)| (a.as_str(), *i));
+            let mut candidates = ix.matches(needle, after).map(|i| i.to_string());
+            // Candidates come newest first; fetch them in chunks until the page is full.
+            loop {
+                let chunk: Vec<String> = candidates.by_ref().take(500).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                let want = limit + 1 - rows.len() as u32;
+                let mut got = build(Some(&chunk), None, want).build().fetch_all(&mut *tx).await?;
+                rows.append(&mut got);
+                if rows.len() as u32 > limit {
+                    break;
+                }
+            }
+        } else {
+            rows = build(None, cursor.as_ref(), limit + 1).build().fetch_all(&mut *tx).await?;
+        }
+
+        let has_more = rows.len() as u32 > limit;
+        rows.truncate(limit as usize);
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.get("id");
+            let currency: Currency = r
+                .get::<String, _>("currency")
+                .parse()
+                .map_err(|e: ValidationError| StoreError::corrupt(e.message))?;
+            let total = currency.from_minor(r.get("total_minor"));
+            let paid = currency.from_minor(r.get("paid_minor"));
+            items.push(OrderSummary {
+                id: id.parse().map_err(StoreError::corrupt)?,
+                order_number: r.get("order_number"),
+                channel: r.get::<String, _>("channel").parse().map_err(StoreError::corrupt)?,
+                status: r.get::<String, _>("status").parse().map_err(StoreError::corrupt)?,
+                customer_name: record::decrypt_name(&self.cipher, &id, &r.get::<Vec<u8>, _>("customer_name"))?,
+                currency,
+                total,
+                paid,
+                balance: total - paid,
+                overdue: r.get::<bool, _>("overdue"),
+                business_date: r
+                    .get::<String, _>("business_date")
+                    .parse()
+                    .map_err(StoreError::corrupt)?,
+                created_at: parse_ts(&r.get::<String, _>("created_at"))?,
+                sync_state: match r.get::<Option<i64>, _>("sync") {
+                    Some(2) => "needs_attention",
+                    Some(1) => "pending",
+                    _ => "synced",
+                },
+            });
+        }
+        let next_cursor = if has_more {
+            items.last().map(|l| format!("{}~{}", ts(&l.created_at), l.id))
+        } else {
+            None
+        };
+        let mut detail = format!("results={}", items.len());
+        if let Some(k) = kind {
+            detail.push_str(&format!(" search={}", serde_json::to_string(&k).unwrap_or_default().trim_matches('"')));
+        }
+        let operation = if kind.is_some() { "order.search" } else { "order.list" };
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Access,
+                "order",
+                None,
+                operation,
+            )
+            .detail(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(OrderPage { items, next_cursor })
+    }
+
+    /// Loads the name index on first use (decrypting every name once).
+    async fn name_index(&self) -> Result<tokio::sync::MutexGuard<'_, Option<NameIndex>>> {
+        let mut g = self.names.lock().await;
+        if g.is_none() {
+            let rows = sqlx::query("SELECT id, created_at, customer_name FROM orders")
+                .fetch_all(&self.pool)
+                .await?;
+            let mut items = Vec::with_capacity(rows.len());
+            for r in rows {
+                let id: String = r.get(0);
+                let name = record::decrypt_name(&self.cipher, &id, &r.get::<Vec<u8>, _>(2))?;
+                items.push((id.parse().map_err(StoreError::corrupt)?, r.get::<String, _>(1), name));
+            }
+            *g = Some(NameIndex::from_unsorted(items));
+        }
+        Ok(g)
+    }
+
+    /// Figures for the dashboard over business days `from..=to`; audited as ACCESS.
+    pub async fn dashboard(&self, session: &Session, from: NaiveDate, to: NaiveDate) -> Result<Dashboard> {
+        let config = self.require_config()?;
+        if from > to {
+            return Err(ValidationError::new("from", "invalid_range", "The start date is after the end date").into());
+        }
+        let now = self.now();
+        let today = config.business_date(now);
+        let currency = config.currency;
+        let offset = config.offset();
+        let start = |d: NaiveDate| -> String {
+            let local = d.and_time(NaiveTime::MIN);
+            let utc = offset
+                .from_local_datetime(&local)
+                .single()
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_else(|| Utc.from_utc_datetime(&local));
+            ts(&utc)
+        };
+        let from_ts = start(from);
+        let to_ts = start(to.succ_opt().unwrap_or(to));
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "SELECT COALESCE(SUM(status <> 'deleted'), 0), COALESCE(SUM(status = 'deleted'), 0),
+                    COALESCE(SUM(CASE WHEN status <> 'deleted' THEN total_minor END), 0),
+                    COALESCE(SUM(CASE WHEN status <> 'deleted' THEN total_minor - paid_minor END), 0),
+                    COALESCE(SUM(status IN ('paid', 'completed')), 0)
+             FROM orders WHERE business_date BETWEEN ? AND ?",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let orders: i64 = r.get(0);
+        let deleted: i64 = r.get(1);
+        let ordered: i64 = r.get(2);
+        let outstanding: i64 = r.get(3);
+        let paid_orders: i64 = r.get(4);
+        let collected: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(p.amount_minor), 0) FROM payments p JOIN orders o ON o.id = p.order_id
+             WHERE o.status <> 'deleted' AND p.paid_at >= ? AND p.paid_at < ?",
+        )
+        .bind(&from_ts)
+        .bind(&to_ts)
+        .fetch_one(&mut *tx)
+        .await?;
+        let overdue = sqlx::query(
+            "SELECT COUNT(*), COALESCE(SUM(MIN(amount_minor, cum - paid_minor)), 0) FROM (
+                SELECT s.due_date, s.amount_minor, o.paid_minor,
+                       SUM(s.amount_minor) OVER (PARTITION BY s.order_id ORDER BY s.seq) AS cum
+                FROM schedule_entries s JOIN orders o ON o.id = s.order_id
+                WHERE o.status IN ('pending') )
+             WHERE due_date < ? AND cum > paid_minor",
+        )
+        .bind(today.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let minutes = config.utc_offset_minutes;
+        let days = sqlx::query(
+            "SELECT d, SUM(n), SUM(ordered), SUM(collected) FROM (
+                SELECT business_date AS d, 1 AS n, total_minor AS ordered, 0 AS collected
+                  FROM orders WHERE status <> 'deleted' AND business_date BETWEEN ? AND ?
+                UNION ALL
+                SELECT date(p.paid_at, ? || ' minutes') AS d, 0, 0, p.amount_minor
+                  FROM payments p JOIN orders o ON o.id = p.order_id
+                 WHERE o.status <> 'deleted' AND p.paid_at >= ? AND p.paid_at < ?)
+             GROUP BY d ORDER BY d",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(format!("{minutes:+}"))
+        .bind(&from_ts)
+        .bind(&to_ts)
+        .fetch_all(&mut *tx)
+        .await?;
+        let daily = days
+            .iter()
+            .map(|r| {
+                Ok(DayFigures {
+                    date: r.get::<String, _>(0).parse().map_err(StoreError::corrupt)?,
+                    orders: r.get(1),
+                    ordered: currency.from_minor(r.get(2)),
+                    collected: currency.from_minor(r.get(3)),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Access,
+                "order",
+                None,
+                "dashboard.view",
+            )
+            .detail(format!("{from}..{to}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Dashboard {
+            from,
+            to,
+            currency,
+            orders,
+            deleted_orders: deleted,
+            ordered: currency.from_minor(ordered),
+            collected: currency.from_minor(collected),
+            outstanding: currency.from_minor(outstanding),
+            overdue_installments: overdue.get(0),
+            overdue_amount: currency.from_minor(overdue.get(1)),
+            paid_orders,
+            payment_completion_rate: (orders > 0).then(|| {
+                (Decimal::from(paid_orders) * Decimal::from(100) / Decimal::from(orders)).round_dp(1)
+            }),
+            daily,
+        })
+    }
+}
+
+/// Dashboard figures for a range of business days. Orders, ordered, outstanding and the
+/// completion rate concern orders recorded in the range; collected is money received in the
+/// range; overdue installments are all of them as of today.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub currency: Currency,
+    pub orders: i64,
+    pub deleted_orders: i64,
+    pub ordered: Money,
+    pub collected: Money,
+    pub outstanding: Money,
+    pub overdue_installments: i64,
+    pub overdue_amount: Money,
+    pub paid_orders: i64,
+    /// Paid or completed orders as a percentage of the orders, one decimal.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub payment_completion_rate: Option<Decimal>,
+    pub daily: Vec<DayFigures>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DayFigures {
+    pub date: NaiveDate,
+    pub orders: i64,
+    pub ordered: Money,
+    pub collected: Money,
+}

@@ -1,0 +1,485 @@
+//! Reading and writing an order's rows, with its PII encrypted per field.
+
+use crate::crypto::{Aad, FieldCipher};
+use crate::db::{parse_ts, ts};
+use crate::error::{Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use pos_domain::schedule::{allocate, EntryStatus};
+use pos_domain::{
+    Channel, Currency, Customer, LineItem, Money, OrderId, OrderStatus, PaymentId, PaymentMethod,
+    PaymentTerms, Role, ScheduleEntry, ScheduleLine, StaffId, Totals,
+};
+use serde::Serialize;
+use sqlx::{Row, SqliteConnection};
+use std::collections::HashMap;
+
+pub(crate) fn aad<'a>(order_id: &'a str, field: &'a str) -> Aad<'a> {
+    Aad {
+        table: "orders",
+        record_id: order_id,
+        field,
+    }
+}
+
+/// An order as stored, decrypted.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderRow {
+    pub id: OrderId,
+    pub order_number: String,
+    pub channel: Channel,
+    pub status: OrderStatus,
+    pub currency: Currency,
+    pub customer: Customer,
+    pub notes: Option<String>,
+    pub totals: Totals,
+    pub paid: Money,
+    pub terms: PaymentTerms,
+    pub business_date: NaiveDate,
+    pub recorded_by: StaffId,
+    pub last_modified_by: StaffId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u32,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub deleted: Option<Deletion>,
+}
+
+impl OrderRow {
+    pub fn balance(&self) -> Money {
+        self.totals.total - self.paid
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Deletion {
+    pub deleted_at: DateTime<Utc>,
+    pub deleted_by: StaffId,
+    pub reason: String,
+    pub approved_by: StaffId,
+    pub approver_role: Role,
+    pub approved_at: DateTime<Utc>,
+}
+
+/// Encrypted customer fields and blind indexes, ready to bind.
+pub(crate) struct SealedCustomer {
+    pub name: Vec<u8>,
+    pub phone: Option<Vec<u8>>,
+    pub email: Option<Vec<u8>>,
+    pub address: Option<Vec<u8>>,
+    pub notes: Option<Vec<u8>>,
+    pub phone_index: Option<Vec<u8>>,
+    pub email_index: Option<Vec<u8>>,
+}
+
+pub(crate) fn seal_customer(
+    cipher: &FieldCipher,
+    id: &str,
+    c: &Customer,
+    notes: Option<&str>,
+    country_code: &str,
+) -> Result<SealedCustomer> {
+    let phone_index = c
+        .phone
+        .as_deref()
+        .map(|p| pos_domain::customer::normalize_phone(p, country_code))
+        .transpose()?
+        .map(|p| cipher.blind_index("phone", &p));
+    let email_index = c
+        .email
+        .as_deref()
+        .map(pos_domain::customer::normalize_email)
+        .transpose()?
+        .map(|e| cipher.blind_index("email", &e));
+    Ok(SealedCustomer {
+        name: cipher.encrypt_str(&c.name, aad(id, "customer_name")),
+        phone: c
+            .phone
+            .as_deref()
+            .map(|v| cipher.encrypt_str(v, aad(id, "customer_phone"))),
+        email: c
+            .email
+            .as_deref()
+            .map(|v| cipher.encrypt_str(v, aad(id, "customer_email"))),
+        address: c
+            .address
+            .as_deref()
+            .map(|v| cipher.encrypt_str(v, aad(id, "customer_address"))),
+        notes: notes.map(|v| cipher.encrypt_str(v, aad(id, "notes"))),
+        phone_index,
+        email_index,
+    })
+}
+
+fn open_opt(
+    cipher: &FieldCipher,
+    id: &str,
+    field: &str,
+    blob: Option<Vec<u8>>,
+) -> Result<Option<String>> {
+    blob.map(|b| {
+        cipher
+            .decrypt_string(&b, aad(id, field))
+            .ok_or(StoreError::Decrypt)
+    })
+    .transpose()
+}
+
+pub(crate) fn decrypt_name(cipher: &FieldCipher, id: &str, blob: &[u8]) -> Result<String> {
+    cipher
+        .decrypt_string(blob, aad(id, "customer_name"))
+        .ok_or(StoreError::Decrypt)
+}
+
+fn parse<T: std::str::FromStr>(s: String, what: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| StoreError::corrupt(format!("bad {what} {s:?}")))
+}
+
+pub(crate) async fn load_order(
+    conn: &mut SqliteConnection,
+    cipher: &FieldCipher,
+    id: OrderId,
+) -> Result<Option<OrderRow>> {
+    let Some(r) = sqlx::query("SELECT * FROM orders WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let ids = id.to_string();
+    let currency: Currency = parse(r.get("currency"), "currency")?;
+    let m = |col: &str| currency.from_minor(r.get::<i64, _>(col));
+    let deleted = match r.get::<Option<String>, _>("deleted_at") {
+        None => None,
+        Some(at) => Some(Deletion {
+            deleted_at: parse_ts(&at)?,
+            deleted_by: parse(r.get::<String, _>("deleted_by"), "staff id")?,
+            reason: open_opt(cipher, &ids, "delete_reason", r.get("delete_reason"))?
+                .unwrap_or_default(),
+            approved_by: parse(r.get::<String, _>("approved_by"), "staff id")?,
+            approver_role: parse(r.get::<String, _>("approver_role"), "role")?,
+            approved_at: parse_ts(&r.get::<String, _>("approved_at"))?,
+        }),
+    };
+    Ok(Some(OrderRow {
+        id,
+        order_number: r.get("order_number"),
+        channel: parse(r.get("channel"), "channel")?,
+        status: parse(r.get("status"), "status")?,
+        currency,
+        customer: Customer {
+            name: decrypt_name(cipher, &ids, &r.get::<Vec<u8>, _>("customer_name"))?,
+            phone: open_opt(cipher, &ids, "customer_phone", r.get("customer_phone"))?,
+            email: open_opt(cipher, &ids, "customer_email", r.get("customer_email"))?,
+            address: open_opt(cipher, &ids, "customer_address", r.get("customer_address"))?,
+        },
+        notes: open_opt(cipher, &ids, "notes", r.get("notes"))?,
+        totals: Totals {
+            subtotal: m("subtotal_minor"),
+            discount: m("discount_minor"),
+            total: m("total_minor"),
+        },
+        paid: m("paid_minor"),
+        terms: serde_json::from_str(&r.get::<String, _>("terms")).map_err(StoreError::corrupt)?,
+        business_date: parse(r.get("business_date"), "date")?,
+        recorded_by: parse(r.get("recorded_by"), "staff id")?,
+        last_modified_by: parse(r.get("last_modified_by"), "staff id")?,
+        created_at: parse_ts(&r.get::<String, _>("created_at"))?,
+        updated_at: parse_ts(&r.get::<String, _>("updated_at"))?,
+        version: r.get::<i64, _>("version") as u32,
+        completed_at: r
+            .get::<Option<String>, _>("completed_at")
+            .map(|s| parse_ts(&s))
+            .transpose()?,
+        deleted,
+    }))
+}
+
+pub(crate) async fn insert_items(
+    conn: &mut SqliteConnection,
+    id: &str,
+    items: &[LineItem],
+    currency: Currency,
+) -> Result<()> {
+    sqlx::query("DELETE FROM order_items WHERE order_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for (i, it) in items.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO order_items (order_id, line_no, name, sku, quantity, unit_price_minor, discount_minor, line_total_minor)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(i as i64)
+        .bind(&it.name)
+        .bind(&it.sku)
+        .bind(it.quantity.to_string())
+        .bind(it.unit_price.to_minor(currency))
+        .bind(it.discount.to_minor(currency))
+        .bind(it.line_total.to_minor(currency))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn write_schedule(
+    conn: &mut SqliteConnection,
+    id: &str,
+    schedule: &[ScheduleEntry],
+    currency: Currency,
+) -> Result<()> {
+    sqlx::query("DELETE FROM schedule_entries WHERE order_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for e in schedule {
+        sqlx::query(
+            "INSERT INTO schedule_entries (order_id, seq, kind, due_date, amount_minor) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(i64::from(e.seq))
+        .bind(e.kind.as_str())
+        .bind(e.due_date.to_string())
+        .bind(e.amount.to_minor(currency))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn load_items(
+    conn: &mut SqliteConnection,
+    id: &str,
+    currency: Currency,
+) -> Result<Vec<LineItem>> {
+    let rows = sqlx::query("SELECT * FROM order_items WHERE order_id = ? ORDER BY line_no")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(LineItem {
+                name: r.get("name"),
+                sku: r.get("sku"),
+                quantity: parse(r.get("quantity"), "quantity")?,
+                unit_price: currency.from_minor(r.get("unit_price_minor")),
+                discount: currency.from_minor(r.get("discount_minor")),
+                line_total: currency.from_minor(r.get("line_total_minor")),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn load_schedule(
+    conn: &mut SqliteConnection,
+    id: &str,
+    currency: Currency,
+) -> Result<Vec<ScheduleEntry>> {
+    let rows = sqlx::query("SELECT * FROM schedule_entries WHERE order_id = ? ORDER BY seq")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(ScheduleEntry {
+                seq: r.get::<i64, _>("seq") as u32,
+                kind: parse(r.get("kind"), "schedule kind")?,
+                due_date: parse(r.get("due_date"), "date")?,
+                amount: currency.from_minor(r.get("amount_minor")),
+            })
+        })
+        .collect()
+}
+
+/// A ledger entry as shown in the payment history.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentView {
+    pub id: PaymentId,
+    /// Negative for a reversal.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: rust_decimal::Decimal,
+    pub method: PaymentMethod,
+    pub paid_at: DateTime<Utc>,
+    pub recorded_by: StaffRef,
+    pub reference: Option<String>,
+    pub reverses: Option<PaymentId>,
+    pub reversed_by: Option<PaymentId>,
+    pub approved_by: Option<StaffRef>,
+}
+
+pub(crate) async fn load_payments(
+    conn: &mut SqliteConnection,
+    id: &str,
+    currency: Currency,
+    names: &HashMap<StaffId, String>,
+) -> Result<Vec<PaymentView>> {
+    let rows = sqlx::query("SELECT * FROM payments WHERE order_id = ? ORDER BY created_at, id")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = rows
+        .into_iter()
+        .map(|r| {
+            let minor: i64 = r.get("amount_minor");
+            Ok(PaymentView {
+                id: parse(r.get("id"), "payment id")?,
+                amount: rust_decimal::Decimal::new(minor, currency.minor_units()).normalize(),
+                method: parse(r.get("method"), "method")?,
+                paid_at: parse_ts(&r.get::<String, _>("paid_at"))?,
+                recorded_by: StaffRef::of(parse(r.get("recorded_by"), "staff id")?, names),
+                reference: r.get("reference"),
+                reverses: r
+                    .get::<Option<String>, _>("reverses")
+                    .map(|s| parse(s, "payment id"))
+                    .transpose()?,
+                reversed_by: None,
+                approved_by: r
+                    .get::<Option<String>, _>("approved_by")
+                    .map(|s| parse(s, "staff id").map(|id| StaffRef::of(id, names)))
+                    .transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let reversals: Vec<(PaymentId, PaymentId)> = out
+        .iter()
+        .filter_map(|p| p.reverses.map(|r| (r, p.id)))
+        .collect();
+    for (orig, rev) in reversals {
+        if let Some(p) = out.iter_mut().find(|p| p.id == orig) {
+            p.reversed_by = Some(rev);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn staff_names(conn: &mut SqliteConnection) -> Result<HashMap<StaffId, String>> {
+    let rows = sqlx::query("SELECT id, name FROM staff")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| Ok((parse(r.get("id"), "staff id")?, r.get("name"))))
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaffRef {
+    pub id: StaffId,
+    pub name: String,
+}
+
+impl StaffRef {
+    pub(crate) fn of(id: StaffId, names: &HashMap<StaffId, String>) -> Self {
+        StaffRef {
+            id,
+            name: names.get(&id).cloned().unwrap_or_else(|| "(unknown)".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeletionView {
+    pub deleted_at: DateTime<Utc>,
+    pub deleted_by: StaffRef,
+    pub reason: String,
+    pub approved_by: StaffRef,
+    pub approver_role: Role,
+    pub approved_at: DateTime<Utc>,
+}
+
+/// Everything the order detail screen shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderDetail {
+    pub id: OrderId,
+    pub order_number: String,
+    pub channel: Channel,
+    pub status: OrderStatus,
+    pub currency: Currency,
+    pub customer: Customer,
+    pub notes: Option<String>,
+    pub items: Vec<LineItem>,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub total: Money,
+    pub paid: Money,
+    pub balance: Money,
+    pub overdue: bool,
+    pub payment_terms: PaymentTerms,
+    pub schedule: Vec<ScheduleLine>,
+    pub payments: Vec<PaymentView>,
+    pub business_date: NaiveDate,
+    pub recorded_by: StaffRef,
+    pub last_modified_by: StaffRef,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u32,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub deletion: Option<DeletionView>,
+}
+
+pub(crate) fn detail(
+    o: OrderRow,
+    items: Vec<LineItem>,
+    schedule: &[ScheduleEntry],
+    payments: Vec<PaymentView>,
+    names: &HashMap<StaffId, String>,
+    today: NaiveDate,
+) -> OrderDetail {
+    let lines = allocate(schedule, o.paid, today);
+    let overdue = o.deleted.is_none() && lines.iter().any(|l| l.status == EntryStatus::Overdue);
+    let balance = o.balance();
+    OrderDetail {
+        id: o.id,
+        order_number: o.order_number,
+        channel: o.channel,
+        status: o.status,
+        currency: o.currency,
+        customer: o.customer,
+        notes: o.notes,
+        items,
+        subtotal: o.totals.subtotal,
+        discount: o.totals.discount,
+        total: o.totals.total,
+        paid: o.paid,
+        balance,
+        overdue,
+        payment_terms: o.terms,
+        schedule: lines,
+        payments,
+        business_date: o.business_date,
+        recorded_by: StaffRef::of(o.recorded_by, names),
+        last_modified_by: StaffRef::of(o.last_modified_by, names),
+        created_at: o.created_at,
+        updated_at: o.updated_at,
+        version: o.version,
+        completed_at: o.completed_at,
+        deletion: o.deleted.map(|d| DeletionView {
+            deleted_at: d.deleted_at,
+            deleted_by: StaffRef::of(d.deleted_by, names),
+            reason: d.reason,
+            approved_by: StaffRef::of(d.approved_by, names),
+            approver_role: d.approver_role,
+            approved_at: d.approved_at,
+        }),
+    }
+}
+
+/// Loads everything for the detail screen inside the caller's transaction.
+pub(crate) async fn load_detail(
+    conn: &mut SqliteConnection,
+    cipher: &FieldCipher,
+    id: OrderId,
+    today: NaiveDate,
+) -> Result<Option<OrderDetail>> {
+    let Some(o) = load_order(conn, cipher, id).await? else {
+        return Ok(None);
+    };
+    let ids = id.to_string();
+    let items = load_items(conn, &ids, o.currency).await?;
+    let schedule = load_schedule(conn, &ids, o.currency).await?;
+    let names = staff_names(conn).await?;
+    let payments = load_payments(conn, &ids, o.currency, &names).await?;
+    Ok(Some(detail(o, items, &schedule, payments, &names, today)))
+}

@@ -1,0 +1,311 @@
+//! The store: one SQLite file, its data key, its device identity and shop settings.
+
+use crate::audit::{self, NewEvent};
+use crate::clock::Clock;
+use crate::crypto::{Aad, FieldCipher, MasterKey};
+use crate::db::{self, ts};
+use crate::error::{Result, StoreError};
+use crate::keystore::{KeyStore, KeyStoreError};
+use crate::name_index::NameIndex;
+use crate::session::Session;
+use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
+use pos_domain::{Currency, Hlc, ValidationError};
+use pos_protocol::AuditAction;
+use serde::{Deserialize, Serialize};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+const KEY_CHECK: &[u8] = b"offline-order-pos key check";
+
+/// Shop-wide settings chosen at first-run setup. None of it is personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopConfig {
+    pub shop_name: String,
+    pub currency: Currency,
+    /// Prefix of this counter's order numbers, e.g. `K01` in `K01-20261125-0042`.
+    pub device_code: String,
+    /// Country calling code used to normalise local phone numbers (`0812…` → `62812…`).
+    pub phone_country_code: String,
+    /// The shop's offset from UTC, which decides the business day (WIB is +420).
+    pub utc_offset_minutes: i32,
+}
+
+impl ShopConfig {
+    pub(crate) fn offset(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.utc_offset_minutes * 60).unwrap_or(chrono::Utc.fix())
+    }
+
+    pub(crate) fn business_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.offset()).date_naive()
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ValidationError> {
+        let name = self.shop_name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(ValidationError::new(
+                "shop_name",
+                "required",
+                "Shop name is required (at most 120 characters)",
+            ));
+        }
+        let code = &self.device_code;
+        if code.is_empty()
+            || code.len() > 8
+            || !code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            return Err(ValidationError::new(
+                "device_code",
+                "invalid_device_code",
+                "Counter code must be 1 to 8 capital letters or digits, e.g. K01",
+            ));
+        }
+        if self.phone_country_code.is_empty()
+            || self.phone_country_code.len() > 3
+            || !self.phone_country_code.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(ValidationError::new(
+                "phone_country_code",
+                "invalid",
+                "Country calling code must be 1 to 3 digits, e.g. 62",
+            ));
+        }
+        if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
+            return Err(ValidationError::new(
+                "utc_offset_minutes",
+                "out_of_range",
+                "UTC offset must be between -14:00 and +14:00",
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub struct Store {
+    pub(crate) pool: SqlitePool,
+    pub(crate) cipher: FieldCipher,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) device_id: Uuid,
+    pub(crate) config: Mutex<Option<ShopConfig>>,
+    pub(crate) hlc: Mutex<Hlc>,
+    pub(crate) names: tokio::sync::Mutex<Option<NameIndex>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`. On first run a new data key is created in
+    /// `keys`; afterwards the key must be there and must match this file, or opening fails
+    /// rather than writing under a different key.
+    pub async fn open(path: &Path, keys: &dyn KeyStore, clock: Arc<dyn Clock>) -> Result<Store> {
+        let pool = db::open_pool(path).await?;
+        let row = sqlx::query("SELECT device_id, key_check FROM device WHERE id = 1")
+            .fetch_optional(&pool)
+            .await?;
+        let (device_id, cipher) = match row {
+            Some(r) => {
+                let device_id: Uuid = r
+                    .get::<String, _>(0)
+                    .parse()
+                    .map_err(|_| StoreError::corrupt("device id"))?;
+                let key = keys
+                    .load(&device_id.to_string())?
+                    .ok_or(KeyStoreError::Missing)?;
+                let cipher = FieldCipher::new(&key);
+                let check: Vec<u8> = r.get(1);
+                let id = device_id.to_string();
+                if cipher.decrypt(&check, key_check_aad(&id)).as_deref().map(|v| v.as_slice()) != Some(KEY_CHECK)
+                {
+                    return Err(StoreError::Key(KeyStoreError::Malformed));
+                }
+                (device_id, cipher)
+            }
+            None => {
+                let device_id = Uuid::now_v7();
+                let key = MasterKey::generate();
+                keys.save(&device_id.to_string(), &key)?;
+                let cipher = FieldCipher::new(&key);
+                let check = cipher.encrypt(KEY_CHECK, key_check_aad(&device_id.to_string()));
+                sqlx::query(
+                    "INSERT INTO device (id, device_id, key_check, created_at) VALUES (1, ?, ?, ?)",
+                )
+                .bind(device_id.to_string())
+                .bind(check)
+                .bind(ts(&clock.now()))
+                .execute(&pool)
+                .await?;
+                (device_id, cipher)
+            }
+        };
+        let config: Option<ShopConfig> =
+            sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = 'shop'")
+                .fetch_optional(&pool)
+                .await?
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(StoreError::corrupt)?;
+        let last_hlc: Option<String> = sqlx::query_scalar("SELECT MAX(hlc) FROM outbox")
+            .fetch_one(&pool)
+            .await?;
+        let hlc = last_hlc
+            .map(|s| s.parse::<Hlc>())
+            .transpose()
+            .map_err(StoreError::corrupt)?
+            .unwrap_or_default();
+        Ok(Store {
+            pool,
+            cipher,
+            clock,
+            device_id,
+            config: Mutex::new(config),
+            hlc: Mutex::new(hlc),
+            names: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Closes the database cleanly (checkpointing the WAL).
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    pub fn device_id(&self) -> Uuid {
+        self.device_id
+    }
+
+    /// The shop's settings, once set up.
+    pub fn config(&self) -> Option<ShopConfig> {
+        self.config.lock().ok().and_then(|c| c.clone())
+    }
+
+    pub(crate) fn require_config(&self) -> Result<ShopConfig> {
+        self.config().ok_or(StoreError::NotSetUp)
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        pos_protocol::time::truncate(self.clock.now())
+    }
+
+    pub(crate) fn next_hlc(&self, now: DateTime<Utc>) -> Hlc {
+        let mut h = match self.hlc.lock() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *h = h.tick(now.timestamp_millis());
+        *h
+    }
+
+    pub(crate) fn set_config(&self, c: ShopConfig) {
+        if let Ok(mut g) = self.config.lock() {
+            *g = Some(c);
+        }
+    }
+
+    /// Verifies the whole audit chain (owner or manager); the check itself is audited.
+    pub async fn verify_audit_chain(&self, session: &Session) -> Result<audit::ChainReport> {
+        crate::staff::require_approver_role(session, "verify the audit log")?;
+        let mut tx = self.pool.begin().await?;
+        let report = audit::verify(&mut tx).await?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            self.now(),
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Access,
+                "audit_log",
+                None,
+                "audit.verify",
+            )
+            .detail(if report.ok {
+                format!("ok, {} events", report.events_checked)
+            } else {
+                format!("broken at seq {}", report.first_broken_seq.unwrap_or(0))
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Audit events, newest first (owner or manager); the viewing is audited.
+    pub async fn list_audit_events(
+        &self,
+        session: &Session,
+        filter: audit::AuditFilter,
+    ) -> Result<Vec<pos_protocol::AuditEvent>> {
+        crate::staff::require_approver_role(session, "view the audit log")?;
+        let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT * FROM audit_events WHERE 1=1");
+        if let Some(a) = filter.action {
+            qb.push(" AND action = ").push_bind(a.as_str());
+        }
+        if let Some(t) = &filter.entity_type {
+            qb.push(" AND entity_type = ").push_bind(t.clone());
+        }
+        if let Some(id) = &filter.entity_id {
+            qb.push(" AND entity_id = ").push_bind(id.clone());
+        }
+        if let Some(a) = filter.actor_id {
+            qb.push(" AND actor_id = ").push_bind(a.to_string());
+        }
+        if let Some(f) = filter.from {
+            qb.push(" AND at >= ").push_bind(ts(&f));
+        }
+        if let Some(t) = filter.to {
+            qb.push(" AND at < ").push_bind(ts(&t));
+        }
+        if let Some(b) = filter.before_seq {
+            qb.push(" AND seq < ").push_bind(b as i64);
+        }
+        qb.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(limit));
+        let mut tx = self.pool.begin().await?;
+        let rows = qb.build().fetch_all(&mut *tx).await?;
+        let events = rows
+            .iter()
+            .map(audit::row_to_event)
+            .collect::<Result<Vec<_>>>()?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            self.now(),
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Access,
+                "audit_log",
+                None,
+                "audit.list",
+            )
+            .detail(format!("{} events", events.len())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    /// Pending outbox mutations, oldest first (for the sync client and tests).
+    pub async fn pending_mutations(&self, limit: u32) -> Result<Vec<crate::outbox::OutboxEntry>> {
+        let rows = sqlx::query("SELECT * FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| crate::outbox::decode(&self.cipher, r))
+            .collect()
+    }
+}
+
+/// Binding the check to the device id stops a key check being copied between stores.
+fn key_check_aad(device_id: &str) -> Aad<'_> {
+    Aad {
+        table: "device",
+        record_id: device_id,
+        field: "key_check",
+    }
+}

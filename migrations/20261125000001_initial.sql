@@ -1,0 +1,159 @@
+-- The desktop's local store. Customer PII (name, phone, email, address, notes, deletion
+-- reasons) is stored only as AES-256-GCM ciphertext; phone and email also get an HMAC blind
+-- index for exact search. Money is integer minor units of the shop's currency.
+
+CREATE TABLE device (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    device_id    TEXT NOT NULL,
+    -- ciphertext of a known value: proves at open that the keyring holds this store's key
+    key_check    BLOB NOT NULL,
+    created_at   TEXT NOT NULL
+);
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE staff (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('owner', 'manager', 'cashier')),
+    pin_hash        TEXT NOT NULL,
+    active          INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until    TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+
+CREATE TABLE orders (
+    id               TEXT PRIMARY KEY,
+    order_number     TEXT NOT NULL UNIQUE,
+    channel          TEXT NOT NULL CHECK (channel IN ('walk_in', 'phone')),
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'completed', 'deleted')),
+    currency         TEXT NOT NULL,
+    customer_name    BLOB NOT NULL,
+    customer_phone   BLOB,
+    customer_email   BLOB,
+    customer_address BLOB,
+    notes            BLOB,
+    phone_index      BLOB,
+    email_index      BLOB,
+    subtotal_minor   INTEGER NOT NULL CHECK (subtotal_minor >= 0),
+    discount_minor   INTEGER NOT NULL CHECK (discount_minor >= 0),
+    total_minor      INTEGER NOT NULL CHECK (total_minor >= 0),
+    paid_minor       INTEGER NOT NULL DEFAULT 0 CHECK (paid_minor >= 0 AND paid_minor <= total_minor),
+    terms            TEXT NOT NULL,
+    business_date    TEXT NOT NULL,
+    recorded_by      TEXT NOT NULL REFERENCES staff (id),
+    last_modified_by TEXT NOT NULL REFERENCES staff (id),
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    version          INTEGER NOT NULL,
+    hlc              TEXT NOT NULL,
+    completed_at     TEXT,
+    deleted_at       TEXT,
+    deleted_by       TEXT REFERENCES staff (id),
+    delete_reason    BLOB,
+    approved_by      TEXT REFERENCES staff (id),
+    approver_role    TEXT,
+    approved_at      TEXT
+);
+CREATE INDEX orders_by_created ON orders (created_at DESC, id DESC);
+CREATE INDEX orders_by_business_date ON orders (business_date, created_at);
+CREATE INDEX orders_by_status ON orders (status, created_at DESC);
+CREATE INDEX orders_by_phone ON orders (phone_index) WHERE phone_index IS NOT NULL;
+CREATE INDEX orders_by_email ON orders (email_index) WHERE email_index IS NOT NULL;
+
+CREATE TABLE order_items (
+    order_id         TEXT NOT NULL REFERENCES orders (id),
+    line_no          INTEGER NOT NULL,
+    name             TEXT NOT NULL,
+    sku              TEXT,
+    quantity         TEXT NOT NULL,
+    unit_price_minor INTEGER NOT NULL CHECK (unit_price_minor >= 0),
+    discount_minor   INTEGER NOT NULL CHECK (discount_minor >= 0),
+    line_total_minor INTEGER NOT NULL CHECK (line_total_minor >= 0),
+    PRIMARY KEY (order_id, line_no)
+) WITHOUT ROWID;
+
+CREATE TABLE schedule_entries (
+    order_id     TEXT NOT NULL REFERENCES orders (id),
+    seq          INTEGER NOT NULL,
+    kind         TEXT NOT NULL,
+    due_date     TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+    PRIMARY KEY (order_id, seq)
+) WITHOUT ROWID;
+
+-- The payment ledger is append-only: a mistake is corrected by a reversing entry.
+CREATE TABLE payments (
+    id              TEXT PRIMARY KEY,
+    order_id        TEXT NOT NULL REFERENCES orders (id),
+    amount_minor    INTEGER NOT NULL CHECK (amount_minor <> 0),
+    method          TEXT NOT NULL CHECK (method IN ('cash', 'card', 'bank_transfer', 'check', 'other')),
+    paid_at         TEXT NOT NULL,
+    recorded_by     TEXT NOT NULL REFERENCES staff (id),
+    reference       TEXT,
+    reverses        TEXT UNIQUE REFERENCES payments (id),
+    approved_by     TEXT REFERENCES staff (id),
+    approver_role   TEXT,
+    approval_reason BLOB,
+    approved_at     TEXT,
+    created_at      TEXT NOT NULL,
+    CHECK ((reverses IS NULL AND amount_minor > 0) OR (reverses IS NOT NULL AND amount_minor < 0 AND approved_by IS NOT NULL))
+);
+CREATE INDEX payments_by_order ON payments (order_id, created_at);
+CREATE INDEX payments_by_paid_at ON payments (paid_at);
+CREATE TRIGGER payments_no_update BEFORE UPDATE ON payments
+BEGIN SELECT RAISE(ABORT, 'payments are append-only'); END;
+CREATE TRIGGER payments_no_delete BEFORE DELETE ON payments
+BEGIN SELECT RAISE(ABORT, 'payments are append-only'); END;
+
+CREATE TABLE order_number_counters (
+    business_date TEXT PRIMARY KEY,
+    last          INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Hash-chained, append-only audit trail of this device.
+CREATE TABLE audit_events (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    device_id   TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    actor_id    TEXT,
+    actor_role  TEXT,
+    action      TEXT NOT NULL CHECK (action IN ('CREATE', 'READ', 'UPDATE', 'DELETE', 'ACCESS', 'PAYMENT')),
+    entity_type TEXT NOT NULL,
+    entity_id   TEXT,
+    operation   TEXT NOT NULL,
+    detail      TEXT,
+    fields      TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE INDEX audit_by_entity ON audit_events (entity_type, entity_id);
+CREATE INDEX audit_by_actor ON audit_events (actor_id, seq);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+
+-- Sync outbox: one row per change, written in the change's own transaction. The payload holds
+-- PII and is encrypted like the order's fields.
+CREATE TABLE outbox (
+    seq         INTEGER PRIMARY KEY,
+    mutation_id TEXT NOT NULL UNIQUE,
+    order_id    TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    hlc         TEXT NOT NULL,
+    payload     BLOB NOT NULL,
+    created_at  TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'acked', 'needs_attention', 'discarded')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    acked_at    TEXT
+);
+CREATE INDEX outbox_by_state ON outbox (state, seq);
+CREATE INDEX outbox_by_order ON outbox (order_id, seq);
