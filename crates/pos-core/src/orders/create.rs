@@ -84,8 +84,8 @@ impl Store {
                 }
             }
         }
-        let paid = payment.as_ref().map(|p| p.1).unwrap_or_default();
-        let status = OrderStatus::derive(false, false, paid == totals.total);
+        // The initial payment, if any, updates paid and status as it is inserted below.
+        let status = OrderStatus::derive(false, false, totals.total.is_zero());
 
         let ids = id.to_string();
         let sealed = seal_customer(
@@ -122,7 +122,7 @@ impl Store {
         .bind(totals.subtotal.to_minor(currency))
         .bind(totals.discount.to_minor(currency))
         .bind(totals.total.to_minor(currency))
-        .bind(paid.to_minor(currency))
+        .bind(0_i64)
         .bind(serde_json::to_string(&input.payment_terms).map_err(StoreError::corrupt)?)
         .bind(today.to_string())
         .bind(session.staff_id().to_string())

@@ -190,6 +190,12 @@ impl Store {
             _ => {}
         }
 
+        // The name index loads through the pool, so take it before the transaction holds the
+        // (only) connection.
+        let ix_guard = match &name_needle {
+            Some(_) => Some(self.name_index().await?),
+            None => None,
+        };
         let mut tx = self.pool.begin().await?;
         let build = |ids: Option<&[String]>, after: Option<&(String, OrderId)>, take: u32| {
             let mut qb = QueryBuilder::<Sqlite>::new(SUMMARY_COLUMNS);
@@ -231,8 +237,10 @@ impl Store {
 
         let mut rows = Vec::new();
         if let Some(needle) = &name_needle {
-            let ix_guard = self.name_index().await?;
-            let ix = ix_guard.as_ref().ok_or(StoreError::corrupt("name index"))?;
+            let ix = ix_guard
+                .as_deref()
+                .and_then(Option::as_ref)
+                .ok_or(StoreError::corrupt("name index"))?;
             let after = cursor.as_ref().map(|(a, i)| (a.as_str(), *i));
             let mut candidates = ix.matches(needle, after).map(|i| i.to_string());
             // Candidates come newest first; fetch them in chunks until the page is full.

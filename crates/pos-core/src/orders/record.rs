@@ -1,7 +1,7 @@
 //! Reading and writing an order's rows, with its PII encrypted per field.
 
 use crate::crypto::{Aad, FieldCipher};
-use crate::db::{parse_ts, ts};
+use crate::db::parse_ts;
 use crate::error::{Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use pos_domain::schedule::{allocate, EntryStatus};
