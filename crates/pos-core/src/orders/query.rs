@@ -454,7 +454,10 @@ impl Store {
             overdue_amount: currency.from_minor(overdue.get(1)),
             paid_orders,
             payment_completion_rate: (orders > 0).then(|| {
-                (Decimal::from(paid_orders) * Decimal::from(100) / Decimal::from(orders)).round_dp(1)
+                let mut rate =
+                    (Decimal::from(paid_orders) * Decimal::from(100) / Decimal::from(orders)).round_dp(1);
+                rate.rescale(1);
+                rate
             }),
             daily,
         })
