@@ -143,7 +143,7 @@ async fn dashboard_figures() {
     assert_eq!(both.daily.len(), 2);
     assert_eq!(both.daily[1].collected, m("200000"));
     assert_eq!(both.overdue_installments, 0);
-    t.clock.advance(chrono::Duration::days(60)); // two installments now overdue, 200,000 covers part of one
+    t.clock.advance(chrono::Duration::days(61)); // two installments now overdue, 200,000 covers part of one
     let later = t.s().dashboard(&t.owner, d("2026-11-25"), d("2026-11-26")).await.unwrap();
     assert_eq!(later.overdue_installments, 2);
     assert_eq!(later.overdue_amount, m("400000"));
