@@ -1,4 +1,5 @@
-use super::record::{self, seal_customer};
+use super::record::{self, seal_customer, OrderRow, PaymentView, StaffRef};
+use std::collections::HashMap;
 use super::{validate_notes, validate_reference, NewOrder, OrderDetail};
 use crate::audit::{self, NewEvent};
 use crate::db::ts;
@@ -8,7 +9,7 @@ use crate::session::Session;
 use crate::store::Store;
 use pos_domain::items::price_items;
 use pos_domain::schedule::generate;
-use pos_domain::{OrderId, OrderStatus, PaymentTerms, ValidationError};
+use pos_domain::{Money, OrderId, OrderStatus, PaymentTerms, ValidationError};
 use pos_protocol::{AuditAction, FieldChange, MutationBody, OrderSnapshot, PaymentRecord};
 use sqlx::SqliteConnection;
 
@@ -132,8 +133,8 @@ impl Store {
         .bind(hlc.to_string())
         .execute(&mut *tx)
         .await?;
-        record::insert_items(&mut tx, &ids, &items, currency).await?;
-        record::write_schedule(&mut tx, &ids, &schedule, currency).await?;
+        record::write_items(&mut tx, &ids, &items, currency, false).await?;
+        record::write_schedule(&mut tx, &ids, &schedule, currency, false).await?;
 
         let mut fields = vec![
             FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
@@ -201,17 +202,52 @@ impl Store {
                 },
                 None,
                 actor,
+                (Money::ZERO, totals.total, false),
                 currency,
                 now,
             )
             .await?;
         }
-        let detail = record::load_detail(&mut tx, &self.cipher, id, today)
-            .await?
-            .ok_or(StoreError::NotFound { entity: "order" })?;
         tx.commit().await?;
         self.index_name(id, ts(&now), &customer.name).await;
-        Ok(detail)
+        // The detail is built from what was just written rather than read back.
+        let paid = payment.as_ref().map(|p| p.1).unwrap_or_default();
+        let names: HashMap<_, _> = [(session.staff_id(), session.name().to_owned())].into();
+        let payments = payment
+            .into_iter()
+            .map(|(pid, amount, method, reference)| PaymentView {
+                id: pid,
+                amount: amount.0,
+                method,
+                paid_at: now,
+                recorded_by: StaffRef::of(session.staff_id(), &names),
+                reference,
+                reverses: None,
+                reversed_by: None,
+                approved_by: None,
+            })
+            .collect();
+        let row = OrderRow {
+            id,
+            order_number,
+            channel: input.channel,
+            status: OrderStatus::derive(false, false, paid == totals.total),
+            currency,
+            customer,
+            notes,
+            totals,
+            paid,
+            terms: input.payment_terms,
+            business_date: today,
+            recorded_by: session.staff_id(),
+            last_modified_by: session.staff_id(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            completed_at: None,
+            deleted: None,
+        };
+        Ok(record::detail(row, items, &schedule, payments, &names, today))
     }
 
     /// The same order id sent again returns the stored order (audited as a read).

@@ -102,8 +102,8 @@ impl Store {
         .bind(i64::from(order.version))
         .execute(&mut *tx)
         .await?;
-        record::insert_items(&mut tx, &ids, &items, currency).await?;
-        record::write_schedule(&mut tx, &ids, &schedule, currency).await?;
+        record::write_items(&mut tx, &ids, &items, currency, true).await?;
+        record::write_schedule(&mut tx, &ids, &schedule, currency, true).await?;
         let actor = (session.staff_id(), session.role());
         audit::append(
             &mut tx,

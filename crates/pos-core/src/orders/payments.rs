@@ -8,7 +8,7 @@ use crate::session::Session;
 use crate::staff::ApprovalInput;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
-use pos_domain::{Currency, OrderId, OrderStatus, PaymentId, Role, StaffId, ValidationError};
+use pos_domain::{Currency, Money, OrderId, OrderStatus, PaymentId, Role, StaffId, ValidationError};
 use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
 use sqlx::{Row, SqliteConnection};
 
@@ -22,6 +22,7 @@ impl Store {
         p: PaymentRecord,
         approval: Option<(Approval, String)>,
         actor: (StaffId, Role),
+        (paid_before, total, completed): (Money, Money, bool),
         currency: Currency,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -59,24 +60,21 @@ impl Store {
         .bind(ts(&now))
         .execute(&mut *conn)
         .await?;
-        let r = sqlx::query(
-            "UPDATE orders SET paid_minor = paid_minor + ?, updated_at = ?
-             WHERE id = ? RETURNING paid_minor, total_minor, completed_at IS NOT NULL AS completed",
+        let paid = paid_before + Money(p.amount);
+        let status = OrderStatus::derive(false, completed, paid == total);
+        let updated = sqlx::query(
+            "UPDATE orders SET paid_minor = ?, status = ?, updated_at = ? WHERE id = ? AND paid_minor = ?",
         )
-        .bind(minor)
+        .bind(paid.to_minor(currency))
+        .bind(status.as_str())
         .bind(ts(&now))
         .bind(&oid)
-        .fetch_one(&mut *conn)
+        .bind(paid_before.to_minor(currency))
+        .execute(&mut *conn)
         .await?;
-        let paid: i64 = r.get(0);
-        let total: i64 = r.get(1);
-        let completed: bool = r.get(2);
-        let status = OrderStatus::derive(false, completed, paid == total);
-        sqlx::query("UPDATE orders SET status = ? WHERE id = ?")
-            .bind(status.as_str())
-            .bind(&oid)
-            .execute(&mut *conn)
-            .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::corrupt("order changed during a payment"));
+        }
         let op = if p.reverses.is_some() {
             "payment.reverse"
         } else {
@@ -179,6 +177,7 @@ impl Store {
             },
             None,
             actor,
+            (order.paid, order.totals.total, order.completed_at.is_some()),
             order.currency,
             now,
         )
@@ -267,6 +266,7 @@ impl Store {
             },
             Some((approval, reason)),
             (session.staff_id(), session.role()),
+            (order.paid, order.totals.total, order.completed_at.is_some()),
             order.currency,
             now,
         )

@@ -196,57 +196,62 @@ pub(crate) async fn load_order(
     }))
 }
 
-pub(crate) async fn insert_items(
+/// Writes an order's lines in one statement, replacing any there were (for edits).
+pub(crate) async fn write_items(
     conn: &mut SqliteConnection,
     id: &str,
     items: &[LineItem],
     currency: Currency,
+    replace: bool,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM order_items WHERE order_id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for (i, it) in items.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO order_items (order_id, line_no, name, sku, quantity, unit_price_minor, discount_minor, line_total_minor)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(i as i64)
-        .bind(&it.name)
-        .bind(&it.sku)
-        .bind(it.quantity.to_string())
-        .bind(it.unit_price.to_minor(currency))
-        .bind(it.discount.to_minor(currency))
-        .bind(it.line_total.to_minor(currency))
-        .execute(&mut *conn)
-        .await?;
+    if replace {
+        sqlx::query("DELETE FROM order_items WHERE order_id = ?")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     }
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO order_items (order_id, line_no, name, sku, quantity, unit_price_minor, discount_minor, line_total_minor) ",
+    );
+    qb.push_values(items.iter().enumerate(), |mut b, (i, it)| {
+        b.push_bind(id)
+            .push_bind(i as i64)
+            .push_bind(&it.name)
+            .push_bind(&it.sku)
+            .push_bind(it.quantity.to_string())
+            .push_bind(it.unit_price.to_minor(currency))
+            .push_bind(it.discount.to_minor(currency))
+            .push_bind(it.line_total.to_minor(currency));
+    });
+    qb.build().execute(&mut *conn).await?;
     Ok(())
 }
 
+/// Writes an order's schedule in one statement, replacing any there was (for edits).
 pub(crate) async fn write_schedule(
     conn: &mut SqliteConnection,
     id: &str,
     schedule: &[ScheduleEntry],
     currency: Currency,
+    replace: bool,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM schedule_entries WHERE order_id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for e in schedule {
-        sqlx::query(
-            "INSERT INTO schedule_entries (order_id, seq, kind, due_date, amount_minor) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(i64::from(e.seq))
-        .bind(e.kind.as_str())
-        .bind(e.due_date.to_string())
-        .bind(e.amount.to_minor(currency))
-        .execute(&mut *conn)
-        .await?;
+    if replace {
+        sqlx::query("DELETE FROM schedule_entries WHERE order_id = ?")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     }
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO schedule_entries (order_id, seq, kind, due_date, amount_minor) ",
+    );
+    qb.push_values(schedule, |mut b, e| {
+        b.push_bind(id)
+            .push_bind(i64::from(e.seq))
+            .push_bind(e.kind.as_str())
+            .push_bind(e.due_date.to_string())
+            .push_bind(e.amount.to_minor(currency));
+    });
+    qb.build().execute(&mut *conn).await?;
     Ok(())
 }
 
