@@ -27,6 +27,10 @@ CREATE TABLE staff (
     updated_at      TEXT NOT NULL
 );
 
+-- Laid out so that recording an order touches as few B-tree pages as possible (each one is a
+-- page in the WAL at every durable commit): the order row carries its items and schedule as
+-- JSON (no PII in either), ids are UUIDv7 so the primary key is also creation order (the list
+-- needs no extra index), and the order number is found from its unique index.
 CREATE TABLE orders (
     id               TEXT PRIMARY KEY,
     order_number     TEXT NOT NULL UNIQUE,
@@ -40,6 +44,8 @@ CREATE TABLE orders (
     notes            BLOB,
     phone_index      BLOB,
     email_index      BLOB,
+    items            TEXT NOT NULL,
+    schedule         TEXT NOT NULL,
     subtotal_minor   INTEGER NOT NULL CHECK (subtotal_minor >= 0),
     discount_minor   INTEGER NOT NULL CHECK (discount_minor >= 0),
     total_minor      INTEGER NOT NULL CHECK (total_minor >= 0),
@@ -52,6 +58,9 @@ CREATE TABLE orders (
     updated_at       TEXT NOT NULL,
     version          INTEGER NOT NULL,
     hlc              TEXT NOT NULL,
+    -- outbox mutations of this order not yet acknowledged by the service / needing attention
+    unsynced         INTEGER NOT NULL DEFAULT 0 CHECK (unsynced >= 0),
+    sync_attention   INTEGER NOT NULL DEFAULT 0 CHECK (sync_attention >= 0),
     completed_at     TEXT,
     deleted_at       TEXT,
     deleted_by       TEXT REFERENCES staff (id),
@@ -59,67 +68,38 @@ CREATE TABLE orders (
     approved_by      TEXT REFERENCES staff (id),
     approver_role    TEXT,
     approved_at      TEXT
-);
-CREATE INDEX orders_by_created ON orders (created_at DESC, id DESC);
-CREATE INDEX orders_by_business_date ON orders (business_date, created_at);
-CREATE INDEX orders_by_status ON orders (status, created_at DESC);
+) WITHOUT ROWID;
 CREATE INDEX orders_by_phone ON orders (phone_index) WHERE phone_index IS NOT NULL;
 CREATE INDEX orders_by_email ON orders (email_index) WHERE email_index IS NOT NULL;
 
-CREATE TABLE order_items (
-    order_id         TEXT NOT NULL REFERENCES orders (id),
-    line_no          INTEGER NOT NULL,
-    name             TEXT NOT NULL,
-    sku              TEXT,
-    quantity         TEXT NOT NULL,
-    unit_price_minor INTEGER NOT NULL CHECK (unit_price_minor >= 0),
-    discount_minor   INTEGER NOT NULL CHECK (discount_minor >= 0),
-    line_total_minor INTEGER NOT NULL CHECK (line_total_minor >= 0),
-    PRIMARY KEY (order_id, line_no)
-) WITHOUT ROWID;
-
-CREATE TABLE schedule_entries (
-    order_id     TEXT NOT NULL REFERENCES orders (id),
-    seq          INTEGER NOT NULL,
-    kind         TEXT NOT NULL,
-    due_date     TEXT NOT NULL,
-    amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
-    PRIMARY KEY (order_id, seq)
-) WITHOUT ROWID;
-
 -- The payment ledger is append-only: a mistake is corrected by a reversing entry.
 CREATE TABLE payments (
-    id              TEXT PRIMARY KEY,
     order_id        TEXT NOT NULL REFERENCES orders (id),
+    id              TEXT NOT NULL,
     amount_minor    INTEGER NOT NULL CHECK (amount_minor <> 0),
     method          TEXT NOT NULL CHECK (method IN ('cash', 'card', 'bank_transfer', 'check', 'other')),
     paid_at         TEXT NOT NULL,
     recorded_by     TEXT NOT NULL REFERENCES staff (id),
     reference       TEXT,
-    reverses        TEXT UNIQUE REFERENCES payments (id),
+    reverses        TEXT,
     approved_by     TEXT REFERENCES staff (id),
     approver_role   TEXT,
     approval_reason BLOB,
     approved_at     TEXT,
     created_at      TEXT NOT NULL,
+    PRIMARY KEY (order_id, id),
     CHECK ((reverses IS NULL AND amount_minor > 0) OR (reverses IS NOT NULL AND amount_minor < 0 AND approved_by IS NOT NULL))
-);
-CREATE INDEX payments_by_order ON payments (order_id, created_at);
-CREATE INDEX payments_by_paid_at ON payments (paid_at);
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX payments_reversed_once ON payments (order_id, reverses) WHERE reverses IS NOT NULL;
 CREATE TRIGGER payments_no_update BEFORE UPDATE ON payments
 BEGIN SELECT RAISE(ABORT, 'payments are append-only'); END;
 CREATE TRIGGER payments_no_delete BEFORE DELETE ON payments
 BEGIN SELECT RAISE(ABORT, 'payments are append-only'); END;
 
-CREATE TABLE order_number_counters (
-    business_date TEXT PRIMARY KEY,
-    last          INTEGER NOT NULL
-) WITHOUT ROWID;
-
 -- Hash-chained, append-only audit trail of this device.
 CREATE TABLE audit_events (
     seq         INTEGER PRIMARY KEY,
-    id          TEXT NOT NULL UNIQUE,
+    id          TEXT NOT NULL,
     device_id   TEXT NOT NULL,
     at          TEXT NOT NULL,
     actor_id    TEXT,
@@ -133,18 +113,16 @@ CREATE TABLE audit_events (
     prev_hash   TEXT NOT NULL,
     hash        TEXT NOT NULL
 );
-CREATE INDEX audit_by_entity ON audit_events (entity_type, entity_id);
-CREATE INDEX audit_by_actor ON audit_events (actor_id, seq);
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 
--- Sync outbox: one row per change, written in the change's own transaction. The payload holds
--- PII and is encrypted like the order's fields.
+-- Sync outbox: one row per change, written in the change's own transaction, in order. The
+-- payload holds PII and is encrypted like the order's fields.
 CREATE TABLE outbox (
     seq         INTEGER PRIMARY KEY,
-    mutation_id TEXT NOT NULL UNIQUE,
+    mutation_id TEXT NOT NULL,
     order_id    TEXT NOT NULL,
     kind        TEXT NOT NULL,
     hlc         TEXT NOT NULL,
@@ -155,5 +133,3 @@ CREATE TABLE outbox (
     last_error  TEXT,
     acked_at    TEXT
 );
-CREATE INDEX outbox_by_state ON outbox (state, seq);
-CREATE INDEX outbox_by_order ON outbox (order_id, seq);

@@ -4,54 +4,27 @@
 
 use pos_domain::OrderId;
 
-#[derive(Debug)]
-struct Entry {
-    created_at: String,
-    id: OrderId,
-    name: String,
-}
-
-/// Orders' lower-cased names, newest first.
+/// Orders' lower-cased names, newest first (ids are UUIDv7, so by id descending).
 #[derive(Debug, Default)]
 pub(crate) struct NameIndex {
-    entries: Vec<Entry>,
+    entries: Vec<(OrderId, String)>,
 }
 
 impl NameIndex {
-    fn key(e: &Entry) -> (&str, OrderId) {
-        (&e.created_at, e.id)
-    }
-
-    pub fn upsert(&mut self, id: OrderId, created_at: String, name: &str) {
+    pub fn upsert(&mut self, id: OrderId, name: &str) {
         let name = name.to_lowercase();
-        let probe = (created_at.as_str(), id);
-        // newest first: find by descending key
-        match self
-            .entries
-            .binary_search_by(|e| probe.cmp(&Self::key(e)))
-        {
-            Ok(i) => self.entries[i].name = name,
-            Err(i) => self.entries.insert(
-                i,
-                Entry {
-                    created_at,
-                    id,
-                    name,
-                },
-            ),
+        match self.entries.binary_search_by(|e| id.cmp(&e.0)) {
+            Ok(i) => self.entries[i].1 = name,
+            Err(i) => self.entries.insert(i, (id, name)),
         }
     }
 
-    pub fn from_unsorted(mut items: Vec<(OrderId, String, String)>) -> Self {
-        items.sort_by(|a, b| (&b.1, b.0).cmp(&(&a.1, a.0)));
+    pub fn from_unsorted(mut items: Vec<(OrderId, String)>) -> Self {
+        items.sort_by(|a, b| b.0.cmp(&a.0));
         NameIndex {
             entries: items
                 .into_iter()
-                .map(|(id, created_at, name)| Entry {
-                    created_at,
-                    id,
-                    name: name.to_lowercase(),
-                })
+                .map(|(id, name)| (id, name.to_lowercase()))
                 .collect(),
         }
     }
@@ -61,18 +34,16 @@ impl NameIndex {
     pub fn matches<'a>(
         &'a self,
         needle: &'a str,
-        after: Option<(&'a str, OrderId)>,
+        after: Option<OrderId>,
     ) -> impl Iterator<Item = OrderId> + 'a {
         let start = match after {
-            Some(k) => self
-                .entries
-                .partition_point(|e| Self::key(e) >= k),
+            Some(k) => self.entries.partition_point(|e| e.0 >= k),
             None => 0,
         };
         self.entries[start..]
             .iter()
-            .filter(move |e| e.name.contains(needle))
-            .map(|e| e.id)
+            .filter(move |e| e.1.contains(needle))
+            .map(|e| e.0)
     }
 }
 
@@ -85,16 +56,13 @@ mod tests {
         let a = OrderId::new();
         let b = OrderId::new();
         let c = OrderId::new();
-        let mut ix = NameIndex::from_unsorted(vec![
-            (a, "2026-01-01".into(), "Siti Rahayu".into()),
-            (c, "2026-01-03".into(), "Budi".into()),
-        ]);
-        ix.upsert(b, "2026-01-02".into(), "SITI Aminah");
+        let mut ix = NameIndex::from_unsorted(vec![(a, "Siti Rahayu".into()), (c, "Budi".into())]);
+        ix.upsert(b, "SITI Aminah");
         let all: Vec<_> = ix.matches("siti", None).collect();
         assert_eq!(all, vec![b, a]);
-        let after: Vec<_> = ix.matches("siti", Some(("2026-01-02", b))).collect();
+        let after: Vec<_> = ix.matches("siti", Some(b)).collect();
         assert_eq!(after, vec![a]);
-        ix.upsert(a, "2026-01-01".into(), "Dewi");
+        ix.upsert(a, "Dewi");
         assert_eq!(ix.matches("siti", None).count(), 1);
     }
 }

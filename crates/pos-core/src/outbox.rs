@@ -59,6 +59,10 @@ pub(crate) async fn append(
     .bind(ts(&at))
     .execute(&mut *conn)
     .await?;
+    sqlx::query("UPDATE orders SET unsynced = unsynced + 1 WHERE id = ?")
+        .bind(order_id.to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(m)
 }
 

@@ -68,8 +68,9 @@ async fn kill_9_loses_no_acknowledged_order() {
     // No half-written order: each has its items, schedule, create event and outbox row.
     let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(&mut c).await.unwrap();
     let complete: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM orders o WHERE (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) = 3
-           AND (SELECT COUNT(*) FROM schedule_entries s WHERE s.order_id = o.id) = 4
+        "SELECT COUNT(*) FROM orders o WHERE json_array_length(o.items) = 3
+           AND json_array_length(o.schedule) = 4
+           AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id)
            AND EXISTS (SELECT 1 FROM audit_events a WHERE a.entity_id = o.id AND a.operation = 'order.create')
            AND EXISTS (SELECT 1 FROM outbox x WHERE x.order_id = o.id AND x.kind = 'order_created')
            AND EXISTS (SELECT 1 FROM outbox x WHERE x.order_id = o.id AND x.kind = 'payment_recorded')",

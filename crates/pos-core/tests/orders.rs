@@ -126,6 +126,9 @@ async fn same_order_id_twice_is_one_order() {
     let a = t.s().create_order(&t.owner, o.clone()).await.unwrap();
     let b = t.s().create_order(&t.owner, o).await.unwrap();
     assert_eq!(a.id, b.id);
+    let mut v4 = walk_in_full("Budi", "50000");
+    v4.id = Some(pos_domain::OrderId(uuid::Uuid::new_v4()));
+    assert_eq!(t.s().create_order(&t.owner, v4).await.unwrap_err().field(), Some("id"));
     assert_eq!(a.order_number, b.order_number);
     let page = t.s().list_orders(&t.owner, Default::default()).await.unwrap();
     assert_eq!(page.items.len(), 1);
@@ -197,19 +200,20 @@ async fn reversal_needs_approval_and_reopens_the_balance() {
     let manager = t.add("Pak Manajer", Role::Manager, "2222").await;
     let o = create(&t, &cashier, walk_in_full("Budi", "50000")).await;
     let pid = o.payments[0].id;
-    let err = t.s().reverse_payment(&cashier, pid, "salah input", None).await.unwrap_err();
+    let err = t.s().reverse_payment(&cashier, o.id, pid, "salah input", None).await.unwrap_err();
     assert!(matches!(err, StoreError::ApprovalRequired));
-    let err = t.s().reverse_payment(&cashier, pid, " ", None).await.unwrap_err();
+    let err = t.s().reverse_payment(&cashier, o.id, pid, " ", None).await.unwrap_err();
     assert_eq!(err.field(), Some("reason"));
     let approval = pos_core::ApprovalInput { approver_id: manager.staff_id(), pin: pos_core::Pin::new("2222").unwrap() };
-    let o = t.s().reverse_payment(&cashier, pid, "salah input", Some(approval)).await.unwrap();
+    let oid = o.id;
+    let o = t.s().reverse_payment(&cashier, oid, pid, "salah input", Some(approval)).await.unwrap();
     assert_eq!(o.status, OrderStatus::Pending);
     assert_eq!(o.paid, m("0"));
     assert_eq!(o.payments.len(), 2);
     assert_eq!(o.payments[0].reversed_by, Some(o.payments[1].id));
     assert_eq!(o.payments[1].amount, "-50000".parse().unwrap());
     assert_eq!(o.payments[1].approved_by.as_ref().unwrap().name, "Pak Manajer");
-    let err = t.s().reverse_payment(&manager, pid, "lagi", None).await.unwrap_err();
+    let err = t.s().reverse_payment(&manager, oid, pid, "lagi", None).await.unwrap_err();
     assert_eq!(err.code(), "already_reversed");
     // the ledger table itself refuses edits
     let pool = sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&t.path)).await.unwrap();

@@ -13,22 +13,24 @@ use pos_domain::{Money, OrderId, OrderStatus, PaymentTerms, ValidationError};
 use pos_protocol::{AuditAction, FieldChange, MutationBody, OrderSnapshot, PaymentRecord};
 use sqlx::SqliteConnection;
 
-/// `K01-20261125-0042`: counter code, business day, and a per-day sequence.
+/// `K01-20261125-0042`: counter code, business day, and a per-day sequence, found from the
+/// order-number index (so numbering writes nothing extra).
 async fn next_order_number(
     conn: &mut SqliteConnection,
     device_code: &str,
     day: chrono::NaiveDate,
 ) -> Result<String> {
-    let key = day.format("%Y%m%d").to_string();
-    let n: i64 = sqlx::query_scalar(
-        "INSERT INTO order_number_counters (business_date, last) VALUES (?, 1)
-         ON CONFLICT (business_date) DO UPDATE SET last = last + 1
-         RETURNING last",
+    let prefix = format!("{device_code}-{}-", day.format("%Y%m%d"));
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(CAST(substr(order_number, ?) AS INTEGER)) FROM orders
+         WHERE order_number >= ? AND order_number < ?",
     )
-    .bind(&key)
+    .bind(prefix.len() as i64 + 1)
+    .bind(&prefix)
+    .bind(format!("{device_code}-{}.", day.format("%Y%m%d")))
     .fetch_one(&mut *conn)
     .await?;
-    Ok(format!("{device_code}-{key}-{n:04}"))
+    Ok(format!("{prefix}{:04}", last.unwrap_or(0) + 1))
 }
 
 impl Store {
@@ -40,6 +42,14 @@ impl Store {
         let now = self.now();
         let today = config.business_date(now);
         let id = input.id.unwrap_or_default();
+        if id.0.get_version_num() != 7 {
+            return Err(ValidationError::new(
+                "id",
+                "invalid_id",
+                "An order id must be a UUIDv7 (time-ordered)",
+            )
+            .into());
+        }
 
         if input.id.is_some() {
             if let Some(existing) = self.replay_create(session, id, today).await? {
@@ -103,10 +113,10 @@ impl Store {
         let order_number = next_order_number(&mut tx, &config.device_code, today).await?;
         sqlx::query(
             "INSERT INTO orders (id, order_number, channel, status, currency, customer_name, customer_phone,
-                customer_email, customer_address, notes, phone_index, email_index, subtotal_minor,
-                discount_minor, total_minor, paid_minor, terms, business_date, recorded_by,
-                last_modified_by, created_at, updated_at, version, hlc)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                customer_email, customer_address, notes, phone_index, email_index, items, schedule,
+                subtotal_minor, discount_minor, total_minor, paid_minor, terms, business_date,
+                recorded_by, last_modified_by, created_at, updated_at, version, hlc)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
         )
         .bind(&ids)
         .bind(&order_number)
@@ -120,6 +130,8 @@ impl Store {
         .bind(&sealed.notes)
         .bind(&sealed.phone_index)
         .bind(&sealed.email_index)
+        .bind(record::items_json(&items, currency)?)
+        .bind(record::schedule_json(&schedule, currency)?)
         .bind(totals.subtotal.to_minor(currency))
         .bind(totals.discount.to_minor(currency))
         .bind(totals.total.to_minor(currency))
@@ -133,8 +145,6 @@ impl Store {
         .bind(hlc.to_string())
         .execute(&mut *tx)
         .await?;
-        record::write_items(&mut tx, &ids, &items, currency, false).await?;
-        record::write_schedule(&mut tx, &ids, &schedule, currency, false).await?;
 
         let mut fields = vec![
             FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
@@ -209,7 +219,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        self.index_name(id, ts(&now), &customer.name).await;
+        self.index_name(id, &customer.name).await;
         // The detail is built from what was just written rather than read back.
         let paid = payment.as_ref().map(|p| p.1).unwrap_or_default();
         let names: HashMap<_, _> = [(session.staff_id(), session.name().to_owned())].into();
@@ -238,6 +248,8 @@ impl Store {
             totals,
             paid,
             terms: input.payment_terms,
+            items,
+            schedule,
             business_date: today,
             recorded_by: session.staff_id(),
             last_modified_by: session.staff_id(),
@@ -247,7 +259,7 @@ impl Store {
             completed_at: None,
             deleted: None,
         };
-        Ok(record::detail(row, items, &schedule, payments, &names, today))
+        Ok(record::detail(row, payments, &names, today))
     }
 
     /// The same order id sent again returns the stored order (audited as a read).
@@ -278,10 +290,10 @@ impl Store {
         Ok(Some(d))
     }
 
-    pub(crate) async fn index_name(&self, id: OrderId, created_at: String, name: &str) {
+    pub(crate) async fn index_name(&self, id: OrderId, name: &str) {
         let mut g = self.names.lock().await;
         if let Some(ix) = g.as_mut() {
-            ix.upsert(id, created_at, name);
+            ix.upsert(id, name);
         }
     }
 }

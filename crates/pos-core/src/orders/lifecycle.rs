@@ -46,9 +46,8 @@ impl Store {
         let notes = validate_notes(edit.notes)?;
         let (items, totals) = price_items(edit.items, edit.discount, currency)?;
         let ids = order_id.to_string();
-        let old_schedule = record::load_schedule(&mut tx, &ids, currency).await?;
-        let schedule = regenerate(&old_schedule, order.paid, totals.total, currency)?;
-        let old_items = record::load_items(&mut tx, &ids, currency).await?;
+        let schedule = regenerate(&order.schedule, order.paid, totals.total, currency)?;
+        let old_items = &order.items;
 
         let mut fields = Vec::new();
         let mut diff = |name: &str, old: Option<&str>, new: Option<&str>| {
@@ -62,7 +61,7 @@ impl Store {
         diff("customer.address", order.customer.address.as_deref(), customer.address.as_deref());
         diff("notes", order.notes.as_deref(), notes.as_deref());
         let items_json = |v: &Vec<pos_domain::LineItem>| serde_json::to_string(v).unwrap_or_default();
-        diff("items", Some(&items_json(&old_items)), Some(&items_json(&items)));
+        diff("items", Some(&items_json(old_items)), Some(&items_json(&items)));
         diff("discount", Some(&order.totals.discount.to_string()), Some(&totals.discount.to_string()));
         diff("total", Some(&order.totals.total.to_string()), Some(&totals.total.to_string()));
         if fields.is_empty() {
@@ -79,7 +78,8 @@ impl Store {
         let hlc = self.next_hlc(now);
         sqlx::query(
             "UPDATE orders SET customer_name = ?, customer_phone = ?, customer_email = ?, customer_address = ?,
-                notes = ?, phone_index = ?, email_index = ?, subtotal_minor = ?, discount_minor = ?,
+                notes = ?, phone_index = ?, email_index = ?, items = ?, schedule = ?,
+                subtotal_minor = ?, discount_minor = ?,
                 total_minor = ?, status = ?, last_modified_by = ?, updated_at = ?, version = ?, hlc = ?
              WHERE id = ? AND version = ?",
         )
@@ -90,6 +90,8 @@ impl Store {
         .bind(&sealed.notes)
         .bind(&sealed.phone_index)
         .bind(&sealed.email_index)
+        .bind(record::items_json(&items, currency)?)
+        .bind(record::schedule_json(&schedule, currency)?)
         .bind(totals.subtotal.to_minor(currency))
         .bind(totals.discount.to_minor(currency))
         .bind(total_minor)
@@ -102,8 +104,6 @@ impl Store {
         .bind(i64::from(order.version))
         .execute(&mut *tx)
         .await?;
-        record::write_items(&mut tx, &ids, &items, currency, true).await?;
-        record::write_schedule(&mut tx, &ids, &schedule, currency, true).await?;
         let actor = (session.staff_id(), session.role());
         audit::append(
             &mut tx,
@@ -137,7 +137,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         tx.commit().await?;
-        self.index_name(order_id, ts(&order.created_at), &customer.name).await;
+        self.index_name(order_id, &customer.name).await;
         Ok(detail)
     }
 

@@ -126,23 +126,15 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         if let Some(pid) = input.id {
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT order_id FROM payments WHERE id = ?")
+            let existing: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE order_id = ? AND id = ?")
+                    .bind(order_id.to_string())
                     .bind(pid.to_string())
-                    .fetch_optional(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await?;
-            match existing {
-                Some(o) if o == order_id.to_string() => {
-                    drop(tx);
-                    return self.get_order(session, order_id).await;
-                }
-                Some(_) => {
-                    return Err(StoreError::Conflict {
-                        code: "payment_id_in_use",
-                        message: "This payment id already belongs to another order".into(),
-                    })
-                }
-                None => {}
+            if existing > 0 {
+                drop(tx);
+                return self.get_order(session, order_id).await;
             }
         }
         if order.deleted.is_some() {
@@ -194,28 +186,30 @@ impl Store {
     pub async fn reverse_payment(
         &self,
         session: &Session,
+        order_id: OrderId,
         payment_id: PaymentId,
         reason: &str,
         approval: Option<ApprovalInput>,
     ) -> Result<OrderDetail> {
         let config = self.require_config()?;
         let reason = validate_reason(reason)?;
-        let row = sqlx::query("SELECT order_id, amount_minor, method, reverses FROM payments WHERE id = ?")
-            .bind(payment_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound { entity: "payment" })?;
-        let order_id: OrderId = row
-            .get::<String, _>(0)
-            .parse()
-            .map_err(StoreError::corrupt)?;
+        let row = sqlx::query(
+            "SELECT order_id, amount_minor, method, reverses FROM payments WHERE order_id = ? AND id = ?",
+        )
+        .bind(order_id.to_string())
+        .bind(payment_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "payment" })?;
         if row.get::<Option<String>, _>(3).is_some() {
             return Err(StoreError::Conflict {
                 code: "is_reversal",
                 message: "A reversing entry cannot itself be reversed".into(),
             });
         }
-        let reversed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE reverses = ?")
+        let reversed: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE order_id = ? AND reverses = ?")
+            .bind(order_id.to_string())
             .bind(payment_id.to_string())
             .fetch_one(&self.pool)
             .await?;

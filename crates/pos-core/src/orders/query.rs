@@ -11,6 +11,8 @@ use crate::store::Store;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use pos_domain::{Channel, Currency, Money, OrderId, OrderStatus, ValidationError};
 use pos_protocol::AuditAction;
+
+const DAY_MS: i64 = 86_400_000;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -108,21 +110,25 @@ pub struct OrderPage {
     pub next_cursor: Option<String>,
 }
 
-fn parse_cursor(c: &str) -> Result<(String, OrderId)> {
-    let bad = || ValidationError::new("cursor", "invalid_cursor", "The page cursor is not valid");
-    let (at, id) = c.split_once('~').ok_or_else(bad)?;
-    parse_ts(at).map_err(|_| bad())?;
-    Ok((at.to_owned(), id.parse().map_err(|_| bad())?))
+/// The cursor is the id of the last order shown: ids are UUIDv7, so id order is creation order.
+fn parse_cursor(c: &str) -> Result<OrderId> {
+    c.parse().map_err(|_| {
+        ValidationError::new("cursor", "invalid_cursor", "The page cursor is not valid").into()
+    })
+}
+
+/// The smallest UUIDv7 text at or after `ms` since the epoch.
+fn uuid7_floor(ms: i64) -> String {
+    let ms = ms.max(0) as u64;
+    format!("{:08x}-{:04x}-0000-0000-000000000000", ms >> 16, ms & 0xffff)
 }
 
 const SUMMARY_COLUMNS: &str = "SELECT o.id, o.order_number, o.channel, o.status, o.customer_name, o.currency,
-    o.total_minor, o.paid_minor, o.business_date, o.created_at,
-    (SELECT COALESCE(SUM(s.amount_minor), 0) FROM schedule_entries s
-      WHERE s.order_id = o.id AND s.due_date < ";
+    o.total_minor, o.paid_minor, o.business_date, o.created_at, o.unsynced, o.sync_attention,
+    (SELECT COALESCE(SUM(json_extract(s.value, '$.amount_minor')), 0) FROM json_each(o.schedule) s
+      WHERE json_extract(s.value, '$.due_date') < ";
 
-const SUMMARY_TAIL: &str = ") > o.paid_minor AND o.status <> 'deleted' AS overdue,
-    (SELECT MAX(CASE x.state WHEN 'needs_attention' THEN 2 WHEN 'pending' THEN 1 ELSE 0 END)
-       FROM outbox x WHERE x.order_id = o.id) AS sync
+const SUMMARY_TAIL: &str = ") > o.paid_minor AND o.status <> 'deleted' AS overdue
     FROM orders o WHERE 1 = 1";
 
 impl Store {
@@ -197,7 +203,7 @@ impl Store {
             None => None,
         };
         let mut tx = self.pool.begin().await?;
-        let build = |ids: Option<&[String]>, after: Option<&(String, OrderId)>, take: u32| {
+        let build = |ids: Option<&[String]>, after: Option<&OrderId>, take: u32| {
             let mut qb = QueryBuilder::<Sqlite>::new(SUMMARY_COLUMNS);
             qb.push_bind(today.to_string()).push(SUMMARY_TAIL);
             if let Some(s) = query.status {
@@ -206,11 +212,17 @@ impl Store {
             if let Some(c) = query.channel {
                 qb.push(" AND o.channel = ").push_bind(c.as_str());
             }
+            // Business days also bound the id range (UUIDv7 carries its creation time), with a
+            // day of margin for the shop's offset, so a date filter reads only those days.
             if let Some(f) = query.from {
                 qb.push(" AND o.business_date >= ").push_bind(f.to_string());
+                let ms = f.and_time(NaiveTime::MIN).and_utc().timestamp_millis() - DAY_MS;
+                qb.push(" AND o.id >= ").push_bind(uuid7_floor(ms));
             }
             if let Some(t) = query.to {
                 qb.push(" AND o.business_date <= ").push_bind(t.to_string());
+                let ms = t.and_time(NaiveTime::MIN).and_utc().timestamp_millis() + 2 * DAY_MS;
+                qb.push(" AND o.id < ").push_bind(uuid7_floor(ms));
             }
             if let Some((col, key)) = &exact {
                 qb.push(format!(" AND o.{col} = ")).push_bind(key.clone());
@@ -223,14 +235,10 @@ impl Store {
                     .push_bind(serde_json::to_string(ids).unwrap_or_default())
                     .push("))");
             }
-            if let Some((at, id)) = after {
-                qb.push(" AND (o.created_at, o.id) < (")
-                    .push_bind(at.clone())
-                    .push(", ")
-                    .push_bind(id.to_string())
-                    .push(")");
+            if let Some(id) = after {
+                qb.push(" AND o.id < ").push_bind(id.to_string());
             }
-            qb.push(" ORDER BY o.created_at DESC, o.id DESC LIMIT ")
+            qb.push(" ORDER BY o.id DESC LIMIT ")
                 .push_bind(i64::from(take));
             qb
         };
@@ -241,8 +249,7 @@ impl Store {
                 .as_deref()
                 .and_then(Option::as_ref)
                 .ok_or(StoreError::corrupt("name index"))?;
-            let after = cursor.as_ref().map(|(a, i)| (a.as_str(), *i));
-            let mut candidates = ix.matches(needle, after).map(|i| i.to_string());
+            let mut candidates = ix.matches(needle, cursor).map(|i| i.to_string());
             // Candidates come newest first; fetch them in chunks until the page is full.
             loop {
                 let chunk: Vec<String> = candidates.by_ref().take(500).collect();
@@ -287,15 +294,17 @@ impl Store {
                     .parse()
                     .map_err(StoreError::corrupt)?,
                 created_at: parse_ts(&r.get::<String, _>("created_at"))?,
-                sync_state: match r.get::<Option<i64>, _>("sync") {
-                    Some(2) => "needs_attention",
-                    Some(1) => "pending",
-                    _ => "synced",
+                sync_state: if r.get::<i64, _>("sync_attention") > 0 {
+                    "needs_attention"
+                } else if r.get::<i64, _>("unsynced") > 0 {
+                    "pending"
+                } else {
+                    "synced"
                 },
             });
         }
         let next_cursor = if has_more {
-            items.last().map(|l| format!("{}~{}", ts(&l.created_at), l.id))
+            items.last().map(|l| l.id.to_string())
         } else {
             None
         };
@@ -326,14 +335,14 @@ impl Store {
     async fn name_index(&self) -> Result<tokio::sync::MutexGuard<'_, Option<NameIndex>>> {
         let mut g = self.names.lock().await;
         if g.is_none() {
-            let rows = sqlx::query("SELECT id, created_at, customer_name FROM orders")
+            let rows = sqlx::query("SELECT id, customer_name FROM orders")
                 .fetch_all(&self.pool)
                 .await?;
             let mut items = Vec::with_capacity(rows.len());
             for r in rows {
                 let id: String = r.get(0);
-                let name = record::decrypt_name(&self.cipher, &id, &r.get::<Vec<u8>, _>(2))?;
-                items.push((id.parse().map_err(StoreError::corrupt)?, r.get::<String, _>(1), name));
+                let name = record::decrypt_name(&self.cipher, &id, &r.get::<Vec<u8>, _>(1))?;
+                items.push((id.parse().map_err(StoreError::corrupt)?, name));
             }
             *g = Some(NameIndex::from_unsorted(items));
         }
@@ -388,10 +397,12 @@ impl Store {
         .await?;
         let overdue = sqlx::query(
             "SELECT COUNT(*), COALESCE(SUM(MIN(amount_minor, cum - paid_minor)), 0) FROM (
-                SELECT s.due_date, s.amount_minor, o.paid_minor,
-                       SUM(s.amount_minor) OVER (PARTITION BY s.order_id ORDER BY s.seq) AS cum
-                FROM schedule_entries s JOIN orders o ON o.id = s.order_id
-                WHERE o.status IN ('pending') )
+                SELECT json_extract(s.value, '$.due_date') AS due_date,
+                       json_extract(s.value, '$.amount_minor') AS amount_minor, o.paid_minor,
+                       SUM(json_extract(s.value, '$.amount_minor'))
+                         OVER (PARTITION BY o.id ORDER BY CAST(s.key AS INTEGER)) AS cum
+                FROM orders o, json_each(o.schedule) s
+                WHERE o.status = 'pending')
              WHERE due_date < ? AND cum > paid_minor",
         )
         .bind(today.to_string())

@@ -34,6 +34,8 @@ pub(crate) struct OrderRow {
     pub totals: Totals,
     pub paid: Money,
     pub terms: PaymentTerms,
+    pub items: Vec<LineItem>,
+    pub schedule: Vec<ScheduleEntry>,
     pub business_date: NaiveDate,
     pub recorded_by: StaffId,
     pub last_modified_by: StaffId,
@@ -182,6 +184,8 @@ pub(crate) async fn load_order(
         },
         paid: m("paid_minor"),
         terms: serde_json::from_str(&r.get::<String, _>("terms")).map_err(StoreError::corrupt)?,
+        items: parse_items(&r.get::<String, _>("items"), currency)?,
+        schedule: parse_schedule(&r.get::<String, _>("schedule"), currency)?,
         business_date: parse(r.get("business_date"), "date")?,
         recorded_by: parse(r.get("recorded_by"), "staff id")?,
         last_modified_by: parse(r.get("last_modified_by"), "staff id")?,
@@ -196,107 +200,81 @@ pub(crate) async fn load_order(
     }))
 }
 
-/// Writes an order's lines in one statement, replacing any there were (for edits).
-pub(crate) async fn write_items(
-    conn: &mut SqliteConnection,
-    id: &str,
-    items: &[LineItem],
-    currency: Currency,
-    replace: bool,
-) -> Result<()> {
-    if replace {
-        sqlx::query("DELETE FROM order_items WHERE order_id = ?")
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO order_items (order_id, line_no, name, sku, quantity, unit_price_minor, discount_minor, line_total_minor) ",
-    );
-    qb.push_values(items.iter().enumerate(), |mut b, (i, it)| {
-        b.push_bind(id)
-            .push_bind(i as i64)
-            .push_bind(&it.name)
-            .push_bind(&it.sku)
-            .push_bind(it.quantity.to_string())
-            .push_bind(it.unit_price.to_minor(currency))
-            .push_bind(it.discount.to_minor(currency))
-            .push_bind(it.line_total.to_minor(currency));
-    });
-    qb.build().execute(&mut *conn).await?;
-    Ok(())
+#[derive(Serialize, serde::Deserialize)]
+struct StoredLine {
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sku: Option<String>,
+    quantity: String,
+    unit_price_minor: i64,
+    discount_minor: i64,
+    line_total_minor: i64,
 }
 
-/// Writes an order's schedule in one statement, replacing any there was (for edits).
-pub(crate) async fn write_schedule(
-    conn: &mut SqliteConnection,
-    id: &str,
-    schedule: &[ScheduleEntry],
-    currency: Currency,
-    replace: bool,
-) -> Result<()> {
-    if replace {
-        sqlx::query("DELETE FROM schedule_entries WHERE order_id = ?")
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO schedule_entries (order_id, seq, kind, due_date, amount_minor) ",
-    );
-    qb.push_values(schedule, |mut b, e| {
-        b.push_bind(id)
-            .push_bind(i64::from(e.seq))
-            .push_bind(e.kind.as_str())
-            .push_bind(e.due_date.to_string())
-            .push_bind(e.amount.to_minor(currency));
-    });
-    qb.build().execute(&mut *conn).await?;
-    Ok(())
+#[derive(Serialize, serde::Deserialize)]
+struct StoredEntry {
+    seq: u32,
+    kind: pos_domain::EntryKind,
+    due_date: NaiveDate,
+    amount_minor: i64,
 }
 
-pub(crate) async fn load_items(
-    conn: &mut SqliteConnection,
-    id: &str,
-    currency: Currency,
-) -> Result<Vec<LineItem>> {
-    let rows = sqlx::query("SELECT * FROM order_items WHERE order_id = ? ORDER BY line_no")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.into_iter()
-        .map(|r| {
+/// The `items` column: the lines as JSON, money in minor units.
+pub(crate) fn items_json(items: &[LineItem], currency: Currency) -> Result<String> {
+    let v: Vec<StoredLine> = items
+        .iter()
+        .map(|it| StoredLine {
+            name: it.name.clone(),
+            sku: it.sku.clone(),
+            quantity: it.quantity.to_string(),
+            unit_price_minor: it.unit_price.to_minor(currency),
+            discount_minor: it.discount.to_minor(currency),
+            line_total_minor: it.line_total.to_minor(currency),
+        })
+        .collect();
+    serde_json::to_string(&v).map_err(StoreError::corrupt)
+}
+
+/// The `schedule` column: the entries as JSON, money in minor units (read by SQL too).
+pub(crate) fn schedule_json(schedule: &[ScheduleEntry], currency: Currency) -> Result<String> {
+    let v: Vec<StoredEntry> = schedule
+        .iter()
+        .map(|e| StoredEntry {
+            seq: e.seq,
+            kind: e.kind,
+            due_date: e.due_date,
+            amount_minor: e.amount.to_minor(currency),
+        })
+        .collect();
+    serde_json::to_string(&v).map_err(StoreError::corrupt)
+}
+
+fn parse_items(json: &str, currency: Currency) -> Result<Vec<LineItem>> {
+    let v: Vec<StoredLine> = serde_json::from_str(json).map_err(StoreError::corrupt)?;
+    v.into_iter()
+        .map(|l| {
             Ok(LineItem {
-                name: r.get("name"),
-                sku: r.get("sku"),
-                quantity: parse(r.get("quantity"), "quantity")?,
-                unit_price: currency.from_minor(r.get("unit_price_minor")),
-                discount: currency.from_minor(r.get("discount_minor")),
-                line_total: currency.from_minor(r.get("line_total_minor")),
+                name: l.name,
+                sku: l.sku,
+                quantity: parse(l.quantity, "quantity")?,
+                unit_price: currency.from_minor(l.unit_price_minor),
+                discount: currency.from_minor(l.discount_minor),
+                line_total: currency.from_minor(l.line_total_minor),
             })
         })
         .collect()
 }
 
-pub(crate) async fn load_schedule(
-    conn: &mut SqliteConnection,
-    id: &str,
-    currency: Currency,
-) -> Result<Vec<ScheduleEntry>> {
-    let rows = sqlx::query("SELECT * FROM schedule_entries WHERE order_id = ? ORDER BY seq")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(ScheduleEntry {
-                seq: r.get::<i64, _>("seq") as u32,
-                kind: parse(r.get("kind"), "schedule kind")?,
-                due_date: parse(r.get("due_date"), "date")?,
-                amount: currency.from_minor(r.get("amount_minor")),
-            })
+fn parse_schedule(json: &str, currency: Currency) -> Result<Vec<ScheduleEntry>> {
+    let v: Vec<StoredEntry> = serde_json::from_str(json).map_err(StoreError::corrupt)?;
+    Ok(v.into_iter()
+        .map(|e| ScheduleEntry {
+            seq: e.seq,
+            kind: e.kind,
+            due_date: e.due_date,
+            amount: currency.from_minor(e.amount_minor),
         })
-        .collect()
+        .collect())
 }
 
 /// A ledger entry as shown in the payment history.
@@ -426,13 +404,11 @@ pub struct OrderDetail {
 
 pub(crate) fn detail(
     o: OrderRow,
-    items: Vec<LineItem>,
-    schedule: &[ScheduleEntry],
     payments: Vec<PaymentView>,
     names: &HashMap<StaffId, String>,
     today: NaiveDate,
 ) -> OrderDetail {
-    let lines = allocate(schedule, o.paid, today);
+    let lines = allocate(&o.schedule, o.paid, today);
     let overdue = o.deleted.is_none() && lines.iter().any(|l| l.status == EntryStatus::Overdue);
     let balance = o.balance();
     OrderDetail {
@@ -443,7 +419,7 @@ pub(crate) fn detail(
         currency: o.currency,
         customer: o.customer,
         notes: o.notes,
-        items,
+        items: o.items,
         subtotal: o.totals.subtotal,
         discount: o.totals.discount,
         total: o.totals.total,
@@ -481,10 +457,7 @@ pub(crate) async fn load_detail(
     let Some(o) = load_order(conn, cipher, id).await? else {
         return Ok(None);
     };
-    let ids = id.to_string();
-    let items = load_items(conn, &ids, o.currency).await?;
-    let schedule = load_schedule(conn, &ids, o.currency).await?;
     let names = staff_names(conn).await?;
-    let payments = load_payments(conn, &ids, o.currency, &names).await?;
-    Ok(Some(detail(o, items, &schedule, payments, &names, today)))
+    let payments = load_payments(conn, &id.to_string(), o.currency, &names).await?;
+    Ok(Some(detail(o, payments, &names, today)))
 }
