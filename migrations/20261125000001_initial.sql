@@ -29,10 +29,11 @@ CREATE TABLE staff (
 
 -- Laid out so that recording an order touches as few B-tree pages as possible (each one is a
 -- page in the WAL at every durable commit): the order row carries its items and schedule as
--- JSON (no PII in either), ids are UUIDv7 so the primary key is also creation order (the list
--- needs no extra index), and the order number is found from its unique index.
+-- JSON (no PII in either), ids are UUIDv7 so the id index is also creation order (the list
+-- needs no extra index), and the order number is found from its unique index. A rowid table:
+-- its ~1.5 KB rows would spill to overflow pages in a WITHOUT ROWID table.
 CREATE TABLE orders (
-    id               TEXT PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
     order_number     TEXT NOT NULL UNIQUE,
     channel          TEXT NOT NULL CHECK (channel IN ('walk_in', 'phone')),
     status           TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'completed', 'deleted')),
@@ -68,7 +69,7 @@ CREATE TABLE orders (
     approved_by      TEXT REFERENCES staff (id),
     approver_role    TEXT,
     approved_at      TEXT
-) WITHOUT ROWID;
+);
 CREATE INDEX orders_by_phone ON orders (phone_index) WHERE phone_index IS NOT NULL;
 CREATE INDEX orders_by_email ON orders (email_index) WHERE email_index IS NOT NULL;
 
@@ -133,3 +134,5 @@ CREATE TABLE outbox (
     last_error  TEXT,
     acked_at    TEXT
 );
+CREATE TRIGGER outbox_counts_unsynced AFTER INSERT ON outbox
+BEGIN UPDATE orders SET unsynced = unsynced + 1 WHERE id = NEW.order_id; END;

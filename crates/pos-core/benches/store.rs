@@ -220,4 +220,7 @@ async fn main() {
     println!("database file: {:.1} MB", size as f64 / 1e6);
     let _ = keys.delete(&store.device_id().to_string());
     store.close().await;
+    if std::env::var("BENCH_KEEP").is_ok() {
+        println!("kept {}", dir.keep().display());
+    }
 }

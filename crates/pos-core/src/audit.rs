@@ -3,6 +3,7 @@
 
 use crate::db::{parse_ts, ts};
 use crate::error::{Result, StoreError};
+use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
 use pos_domain::{Role, StaffId};
 use pos_protocol::{AuditAction, AuditEvent, FieldChange, GENESIS_HASH};
@@ -54,17 +55,22 @@ impl NewEvent {
 
 /// Appends `ev` after the device's last event, inside the caller's transaction.
 pub(crate) async fn append(
-    conn: &mut SqliteConnection,
+    tx: &mut WriteTx<'_>,
     device_id: Uuid,
     at: DateTime<Utc>,
     ev: NewEvent,
 ) -> Result<AuditEvent> {
-    let last = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?;
-    let (prev_seq, prev_hash) = match last {
-        Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),
-        None => (0, GENESIS_HASH.to_owned()),
+    let (prev_seq, prev_hash) = match tx.heads.audit.take() {
+        Some(head) => head,
+        None => {
+            let last = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut **tx)
+                .await?;
+            match last {
+                Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),
+                None => (0, GENESIS_HASH.to_owned()),
+            }
+        }
     };
     let mut event = AuditEvent {
         id: Uuid::now_v7(),
@@ -83,27 +89,9 @@ pub(crate) async fn append(
         hash: String::new(),
     };
     event.seal(&prev_hash);
-    sqlx::query(
-        "INSERT INTO audit_events (seq, id, device_id, at, actor_id, actor_role, action, entity_type,
-            entity_id, operation, detail, fields, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(event.seq as i64)
-    .bind(event.id.to_string())
-    .bind(event.device_id.to_string())
-    .bind(ts(&event.at))
-    .bind(event.actor_id.map(|a| a.to_string()))
-    .bind(event.actor_role.map(|r| r.as_str()))
-    .bind(event.action.as_str())
-    .bind(&event.entity_type)
-    .bind(&event.entity_id)
-    .bind(&event.operation)
-    .bind(&event.detail)
-    .bind(serde_json::to_string(&event.fields).map_err(StoreError::corrupt)?)
-    .bind(&event.prev_hash)
-    .bind(&event.hash)
-    .execute(&mut *conn)
-    .await?;
+    // Written with the transaction's other events when it commits (one statement for all).
+    tx.audit_rows.push(event.clone());
+    tx.heads.audit = Some((event.seq, event.hash.clone()));
     Ok(event)
 }
 
@@ -208,4 +196,40 @@ pub(crate) async fn verify(conn: &mut SqliteConnection) -> Result<ChainReport> {
         first_broken_seq: None,
         reason: None,
     })
+}
+
+/// Inserts the transaction's events in one statement.
+pub(crate) async fn insert_rows(
+    conn: &mut sqlx::SqliteConnection,
+    events: &[AuditEvent],
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let fields = events
+        .iter()
+        .map(|e| serde_json::to_string(&e.fields).map_err(StoreError::corrupt))
+        .collect::<Result<Vec<_>>>()?;
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO audit_events (seq, id, device_id, at, actor_id, actor_role, action, entity_type,
+            entity_id, operation, detail, fields, prev_hash, hash) ",
+    );
+    qb.push_values(events.iter().zip(fields), |mut b, (e, f)| {
+        b.push_bind(e.seq as i64)
+            .push_bind(e.id.to_string())
+            .push_bind(e.device_id.to_string())
+            .push_bind(ts(&e.at))
+            .push_bind(e.actor_id.map(|a| a.to_string()))
+            .push_bind(e.actor_role.map(|r| r.as_str()))
+            .push_bind(e.action.as_str())
+            .push_bind(e.entity_type.clone())
+            .push_bind(e.entity_id.clone())
+            .push_bind(e.operation.clone())
+            .push_bind(e.detail.clone())
+            .push_bind(f)
+            .push_bind(e.prev_hash.clone())
+            .push_bind(e.hash.clone());
+    });
+    qb.build().execute(conn).await?;
+    Ok(())
 }

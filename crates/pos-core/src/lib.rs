@@ -14,6 +14,7 @@ pub mod pin;
 pub mod session;
 pub mod staff;
 pub mod store;
+mod write_tx;
 
 pub use audit::{AuditFilter, ChainReport};
 pub use clock::{Clock, SystemClock};

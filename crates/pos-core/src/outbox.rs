@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use pos_domain::{Hlc, OrderId, Role, StaffId};
 use pos_protocol::{Mutation, MutationBody};
 use serde::Serialize;
-use sqlx::{Row, SqliteConnection};
+use crate::write_tx::WriteTx;
+use sqlx::Row;
 use uuid::Uuid;
 
 pub(crate) fn payload_aad(mutation_id: &str) -> Aad<'_> {
@@ -21,7 +22,7 @@ pub(crate) fn payload_aad(mutation_id: &str) -> Aad<'_> {
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn append(
-    conn: &mut SqliteConnection,
+    tx: &mut WriteTx<'_>,
     cipher: &FieldCipher,
     device_id: Uuid,
     hlc: Hlc,
@@ -30,9 +31,13 @@ pub(crate) async fn append(
     order_id: OrderId,
     body: MutationBody,
 ) -> Result<Mutation> {
-    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox")
-        .fetch_one(&mut *conn)
-        .await?;
+    let last = match tx.heads.outbox {
+        Some(s) => s,
+        None => sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM outbox")
+            .fetch_one(&mut **tx)
+            .await? as u64,
+    };
+    let seq = last as i64 + 1;
     let m = Mutation {
         mutation_id: Uuid::now_v7(),
         device_id,
@@ -46,23 +51,18 @@ pub(crate) async fn append(
     let id = m.mutation_id.to_string();
     let json = zeroize::Zeroizing::new(serde_json::to_vec(&m).map_err(StoreError::corrupt)?);
     let payload = cipher.encrypt(&json, payload_aad(&id));
-    sqlx::query(
-        "INSERT INTO outbox (seq, mutation_id, order_id, kind, hlc, payload, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(seq)
-    .bind(&id)
-    .bind(order_id.to_string())
-    .bind(m.body.kind())
-    .bind(hlc.to_string())
-    .bind(payload)
-    .bind(ts(&at))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE orders SET unsynced = unsynced + 1 WHERE id = ?")
-        .bind(order_id.to_string())
-        .execute(&mut *conn)
-        .await?;
+    // Written with the transaction's other rows when it commits (one statement for all).
+    tx.outbox_rows.push(OutboxRow {
+        seq,
+        mutation_id: id,
+        order_id: order_id.to_string(),
+        kind: m.body.kind(),
+        hlc: hlc.to_string(),
+        payload,
+        created_at: ts(&at),
+    });
+    // (a trigger counts the mutation on its order's `unsynced`)
+    tx.heads.outbox = Some(seq as u64);
     Ok(m)
 }
 
@@ -90,4 +90,36 @@ pub(crate) fn decode(cipher: &FieldCipher, r: &sqlx::sqlite::SqliteRow) -> Resul
         last_error: r.get("last_error"),
         mutation,
     })
+}
+
+/// An outbox row waiting for its transaction to commit.
+pub(crate) struct OutboxRow {
+    seq: i64,
+    mutation_id: String,
+    order_id: String,
+    kind: &'static str,
+    hlc: String,
+    payload: Vec<u8>,
+    created_at: String,
+}
+
+/// Inserts the transaction's mutations in one statement.
+pub(crate) async fn insert_rows(conn: &mut sqlx::SqliteConnection, rows: &[OutboxRow]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO outbox (seq, mutation_id, order_id, kind, hlc, payload, created_at) ",
+    );
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(r.seq)
+            .push_bind(&r.mutation_id)
+            .push_bind(&r.order_id)
+            .push_bind(r.kind)
+            .push_bind(&r.hlc)
+            .push_bind(&r.payload)
+            .push_bind(&r.created_at);
+    });
+    qb.build().execute(conn).await?;
+    Ok(())
 }

@@ -141,7 +141,7 @@ impl Store {
             .await
             .map_err(|e| StoreError::corrupt(format!("hashing task: {e}")))?;
         let owner = StaffId::new();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE key = 'shop'")
             .fetch_one(&mut *tx)
             .await?;
@@ -256,7 +256,7 @@ impl Store {
             .map_err(|e| StoreError::corrupt(format!("hashing task: {e}")))?;
         let id = StaffId::new();
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO staff (id, name, role, pin_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
@@ -302,7 +302,7 @@ impl Store {
 
     /// Records a logout (or a switch of user) in the audit trail.
     pub async fn logout(&self, session: &Session) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         audit::append(
             &mut tx,
             self.device_id,
@@ -347,7 +347,7 @@ impl Store {
             PinPurpose::Approval(what) => format!("{what}: {reason}"),
         };
         let Some(row) = row.filter(|r| r.active) else {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             audit::append(
                 &mut tx,
                 self.device_id,
@@ -361,7 +361,7 @@ impl Store {
         };
         let actor = Some((row.id, row.role));
         if let Some(until) = row.locked_until.filter(|u| *u > now) {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             audit::append(
                 &mut tx,
                 self.device_id,
@@ -381,7 +381,7 @@ impl Store {
             PinPurpose::Login => true,
             PinPurpose::Approval(_) => row.role.can_approve(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if ok && role_ok {
             sqlx::query("UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = ?")
                 .bind(row.id.to_string())

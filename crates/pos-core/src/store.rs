@@ -8,6 +8,7 @@ use crate::error::{Result, StoreError};
 use crate::keystore::{KeyStore, KeyStoreError};
 use crate::name_index::NameIndex;
 use crate::session::Session;
+use crate::write_tx::{Heads, WriteTx};
 use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
 use pos_domain::{Currency, Hlc, ValidationError};
 use pos_protocol::AuditAction;
@@ -90,6 +91,7 @@ pub struct Store {
     pub(crate) config: Mutex<Option<ShopConfig>>,
     pub(crate) hlc: Mutex<Hlc>,
     pub(crate) names: tokio::sync::Mutex<Option<NameIndex>>,
+    pub(crate) heads: tokio::sync::Mutex<Heads>,
 }
 
 impl std::fmt::Debug for Store {
@@ -167,6 +169,7 @@ impl Store {
             config: Mutex::new(config),
             hlc: Mutex::new(hlc),
             names: tokio::sync::Mutex::new(None),
+            heads: tokio::sync::Mutex::new(Heads::default()),
         })
     }
 
@@ -186,6 +189,11 @@ impl Store {
 
     pub(crate) fn require_config(&self) -> Result<ShopConfig> {
         self.config().ok_or(StoreError::NotSetUp)
+    }
+
+    /// Begins a write transaction (see [`WriteTx`]).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx<'_>> {
+        WriteTx::begin(&self.heads, &self.pool).await
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -210,7 +218,7 @@ impl Store {
     /// Verifies the whole audit chain (owner or manager); the check itself is audited.
     pub async fn verify_audit_chain(&self, session: &Session) -> Result<audit::ChainReport> {
         crate::staff::require_approver_role(session, "verify the audit log")?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let report = audit::verify(&mut tx).await?;
         audit::append(
             &mut tx,
@@ -265,7 +273,7 @@ impl Store {
             qb.push(" AND seq < ").push_bind(b as i64);
         }
         qb.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(limit));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = qb.build().fetch_all(&mut *tx).await?;
         let events = rows
             .iter()

@@ -11,26 +11,34 @@ use pos_domain::items::price_items;
 use pos_domain::schedule::generate;
 use pos_domain::{Money, OrderId, OrderStatus, PaymentTerms, ValidationError};
 use pos_protocol::{AuditAction, FieldChange, MutationBody, OrderSnapshot, PaymentRecord};
-use sqlx::SqliteConnection;
+use crate::write_tx::WriteTx;
 
-/// `K01-20261125-0042`: counter code, business day, and a per-day sequence, found from the
-/// order-number index (so numbering writes nothing extra).
+/// `K01-20261125-0042`: counter code, business day, and a per-day sequence. The day's last
+/// number is read from the order-number index once and then kept with the transaction heads,
+/// so numbering writes nothing extra.
 async fn next_order_number(
-    conn: &mut SqliteConnection,
+    tx: &mut WriteTx<'_>,
     device_code: &str,
     day: chrono::NaiveDate,
 ) -> Result<String> {
     let prefix = format!("{device_code}-{}-", day.format("%Y%m%d"));
-    let last: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(CAST(substr(order_number, ?) AS INTEGER)) FROM orders
-         WHERE order_number >= ? AND order_number < ?",
-    )
-    .bind(prefix.len() as i64 + 1)
-    .bind(&prefix)
-    .bind(format!("{device_code}-{}.", day.format("%Y%m%d")))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(format!("{prefix}{:04}", last.unwrap_or(0) + 1))
+    let last = match tx.heads.order_number {
+        Some((d, n)) if d == day => n,
+        _ => {
+            let last: Option<i64> = sqlx::query_scalar(
+                "SELECT MAX(CAST(substr(order_number, ?) AS INTEGER)) FROM orders
+                 WHERE order_number >= ? AND order_number < ?",
+            )
+            .bind(prefix.len() as i64 + 1)
+            .bind(&prefix)
+            .bind(format!("{device_code}-{}.", day.format("%Y%m%d")))
+            .fetch_one(&mut **tx)
+            .await?;
+            u32::try_from(last.unwrap_or(0)).map_err(StoreError::corrupt)?
+        }
+    };
+    tx.heads.order_number = Some((day, last + 1));
+    Ok(format!("{prefix}{:04}", last + 1))
 }
 
 impl Store {
@@ -95,8 +103,8 @@ impl Store {
                 }
             }
         }
-        // The initial payment, if any, updates paid and status as it is inserted below.
-        let status = OrderStatus::derive(false, false, totals.total.is_zero());
+        let paid = payment.as_ref().map(|p| p.1).unwrap_or_default();
+        let status = OrderStatus::derive(false, false, paid == totals.total);
 
         let ids = id.to_string();
         let sealed = seal_customer(
@@ -109,7 +117,7 @@ impl Store {
         let actor = (session.staff_id(), session.role());
         let hlc = self.next_hlc(now);
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let order_number = next_order_number(&mut tx, &config.device_code, today).await?;
         sqlx::query(
             "INSERT INTO orders (id, order_number, channel, status, currency, customer_name, customer_phone,
@@ -135,7 +143,7 @@ impl Store {
         .bind(totals.subtotal.to_minor(currency))
         .bind(totals.discount.to_minor(currency))
         .bind(totals.total.to_minor(currency))
-        .bind(0_i64)
+        .bind(paid.to_minor(currency))
         .bind(serde_json::to_string(&input.payment_terms).map_err(StoreError::corrupt)?)
         .bind(today.to_string())
         .bind(session.staff_id().to_string())
@@ -215,13 +223,13 @@ impl Store {
                 (Money::ZERO, totals.total, false),
                 currency,
                 now,
+                false,
             )
             .await?;
         }
         tx.commit().await?;
         self.index_name(id, &customer.name).await;
         // The detail is built from what was just written rather than read back.
-        let paid = payment.as_ref().map(|p| p.1).unwrap_or_default();
         let names: HashMap<_, _> = [(session.staff_id(), session.name().to_owned())].into();
         let payments = payment
             .into_iter()
@@ -241,7 +249,7 @@ impl Store {
             id,
             order_number,
             channel: input.channel,
-            status: OrderStatus::derive(false, false, paid == totals.total),
+            status,
             currency,
             customer,
             notes,
@@ -269,7 +277,7 @@ impl Store {
         id: OrderId,
         today: chrono::NaiveDate,
     ) -> Result<Option<OrderDetail>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(d) = record::load_detail(&mut tx, &self.cipher, id, today).await? else {
             return Ok(None);
         };

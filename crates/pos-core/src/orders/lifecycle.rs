@@ -26,7 +26,7 @@ impl Store {
         let config = self.require_config()?;
         let now = self.now();
         let today = config.business_date(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let order = record::load_order(&mut tx, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
@@ -146,7 +146,7 @@ impl Store {
         let config = self.require_config()?;
         let now = self.now();
         let today = config.business_date(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let order = record::load_order(&mut tx, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
@@ -244,7 +244,7 @@ impl Store {
         let now = self.now();
         let today = config.business_date(now);
         let ids = order_id.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let order = record::load_order(&mut tx, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;

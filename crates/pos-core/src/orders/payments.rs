@@ -10,7 +10,8 @@ use crate::store::Store;
 use chrono::{DateTime, Utc};
 use pos_domain::{Currency, Money, OrderId, OrderStatus, PaymentId, Role, StaffId, ValidationError};
 use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
-use sqlx::{Row, SqliteConnection};
+use crate::write_tx::WriteTx;
+use sqlx::Row;
 
 impl Store {
     /// Writes one ledger entry and everything that follows from it: the order's paid amount
@@ -18,13 +19,14 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn insert_payment(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut WriteTx<'_>,
         p: PaymentRecord,
         approval: Option<(Approval, String)>,
         actor: (StaffId, Role),
         (paid_before, total, completed): (Money, Money, bool),
         currency: Currency,
         now: DateTime<Utc>,
+        update_order: bool,
     ) -> Result<()> {
         let pid = p.id.to_string();
         let oid = p.order_id.to_string();
@@ -58,11 +60,15 @@ impl Store {
         .bind(approval_reason)
         .bind(approval.as_ref().map(|(a, _)| ts(&a.approved_at)))
         .bind(ts(&now))
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .await?;
         let paid = paid_before + Money(p.amount);
         let status = OrderStatus::derive(false, completed, paid == total);
-        let updated = sqlx::query(
+        // A new order is inserted already paid; later payments update it here.
+        let updated = if !update_order {
+            1
+        } else {
+            sqlx::query(
             "UPDATE orders SET paid_minor = ?, status = ?, updated_at = ? WHERE id = ? AND paid_minor = ?",
         )
         .bind(paid.to_minor(currency))
@@ -70,9 +76,11 @@ impl Store {
         .bind(ts(&now))
         .bind(&oid)
         .bind(paid_before.to_minor(currency))
-        .execute(&mut *conn)
-        .await?;
-        if updated.rows_affected() != 1 {
+        .execute(&mut **conn)
+        .await?
+        .rows_affected()
+        };
+        if updated != 1 {
             return Err(StoreError::corrupt("order changed during a payment"));
         }
         let op = if p.reverses.is_some() {
@@ -89,7 +97,7 @@ impl Store {
             fields.push(FieldChange::new(&pid, "reason", None, Some(&a.reason)));
         }
         audit::append(
-            &mut *conn,
+            conn,
             self.device_id,
             now,
             NewEvent::new(Some(actor), AuditAction::Payment, "payment", Some(pid.clone()), op)
@@ -121,7 +129,7 @@ impl Store {
         let config = self.require_config()?;
         let now = self.now();
         let today = config.business_date(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let order = record::load_order(&mut tx, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
@@ -172,6 +180,7 @@ impl Store {
             (order.paid, order.totals.total, order.completed_at.is_some()),
             order.currency,
             now,
+            true,
         )
         .await?;
         let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
@@ -224,7 +233,7 @@ impl Store {
             .await?;
         let now = self.now();
         let today = config.business_date(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let order = record::load_order(&mut tx, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
@@ -263,6 +272,7 @@ impl Store {
             (order.paid, order.totals.total, order.completed_at.is_some()),
             order.currency,
             now,
+            true,
         )
         .await?;
         let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)

@@ -136,7 +136,7 @@ impl Store {
     pub async fn get_order(&self, session: &Session, order_id: OrderId) -> Result<OrderDetail> {
         let config = self.require_config()?;
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let detail = record::load_detail(&mut tx, &self.cipher, order_id, config.business_date(now))
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
@@ -202,7 +202,7 @@ impl Store {
             Some(_) => Some(self.name_index().await?),
             None => None,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let build = |ids: Option<&[String]>, after: Option<&OrderId>, take: u32| {
             let mut qb = QueryBuilder::<Sqlite>::new(SUMMARY_COLUMNS);
             qb.push_bind(today.to_string()).push(SUMMARY_TAIL);
@@ -370,7 +370,7 @@ impl Store {
         };
         let from_ts = start(from);
         let to_ts = start(to.succ_opt().unwrap_or(to));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "SELECT COALESCE(SUM(status <> 'deleted'), 0), COALESCE(SUM(status = 'deleted'), 0),
                     COALESCE(SUM(CASE WHEN status <> 'deleted' THEN total_minor END), 0),
