@@ -11,14 +11,19 @@ use pos_core::{
     KeyStore, KeyringBackend, ListQuery, NewOrder, OsKeyring, PaymentInput, Pin, SearchKind,
     SetupInput, Store, SystemClock,
 };
-use pos_domain::{Channel, Currency, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms};
+use pos_domain::{
+    Channel, Currency, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms,
+};
 use rand::{Rng, SeedableRng};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Stats {
@@ -32,7 +37,12 @@ fn stats(mut v: Vec<Duration>) -> Stats {
     v.sort();
     let pick = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
     let mean = v.iter().sum::<Duration>() / v.len() as u32;
-    Stats { p50: pick(0.50), p95: pick(0.95), p99: pick(0.99), mean }
+    Stats {
+        p50: pick(0.50),
+        p95: pick(0.95),
+        p99: pick(0.99),
+        mean,
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -43,9 +53,16 @@ fn order(i: usize, today: chrono::NaiveDate) -> NewOrder {
     let money = |v: i64| Money(rust_decimal::Decimal::from(v));
     NewOrder {
         id: None,
-        channel: if i % 3 == 0 { Channel::WalkIn } else { Channel::Phone },
+        channel: if i % 3 == 0 {
+            Channel::WalkIn
+        } else {
+            Channel::Phone
+        },
         customer: Customer {
-            name: format!("Pelanggan Nomor {i} {}", ["Siti", "Budi", "Dewi", "Agus", "Rina"][i % 5]),
+            name: format!(
+                "Pelanggan Nomor {i} {}",
+                ["Siti", "Budi", "Dewi", "Agus", "Rina"][i % 5]
+            ),
             phone: Some(format!("0812{i:08}")),
             email: Some(format!("pelanggan{i}@contoh.id")),
             address: Some(format!("Jl. Mawar {i}, Jakarta")),
@@ -82,7 +99,11 @@ async fn bare_inserts(dir: &std::path::Path, n: usize) -> Vec<Duration> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
     sqlx::query("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY, v TEXT NOT NULL)")
         .execute(&pool)
         .await
@@ -107,14 +128,21 @@ async fn bare_inserts(dir: &std::path::Path, n: usize) -> Vec<Duration> {
 async fn main() {
     let orders = env_usize("BENCH_ORDERS", 100_000);
     let creates = env_usize("BENCH_CREATES", 2_000);
-    let base = std::env::var("BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| std::env::temp_dir());
+    let base = std::env::var("BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir());
     let dir = tempfile::tempdir_in(base).unwrap();
     let backend = match std::env::var("POS_TEST_KEYRING").as_deref() {
         Ok("keyutils") => KeyringBackend::KernelKeyutils,
         _ => KeyringBackend::SecretService,
     };
-    let keys = OsKeyring::new(format!("offline-order-pos-bench-{}", uuid::Uuid::now_v7()), backend);
-    let store = Store::open(&dir.path().join("pos.db"), &keys, Arc::new(SystemClock)).await.unwrap();
+    let keys = OsKeyring::new(
+        format!("offline-order-pos-bench-{}", uuid::Uuid::now_v7()),
+        backend,
+    );
+    let store = Store::open(&dir.path().join("pos.db"), &keys, Arc::new(SystemClock))
+        .await
+        .unwrap();
     let owner = store
         .setup(SetupInput {
             shop_name: "Bench".into(),
@@ -128,7 +156,13 @@ async fn main() {
         .await
         .unwrap();
     let today = chrono::Utc::now().date_naive();
-    println!("machine: {} cores; files in {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), dir.path().display());
+    println!(
+        "machine: {} cores; files in {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        dir.path().display()
+    );
 
     // 1. Durable create vs bare durable insert, same run: bare, create, bare again.
     let warm = 50;
@@ -153,9 +187,26 @@ async fn main() {
     let create_rate = creates as f64 / create_wall.as_secs_f64();
     let bare_rate = bare.len() as f64 / bare_total.as_secs_f64();
     println!("\n## create order (3 items, installments + down payment paid, encryption, audit, outbox, durable commit), n={creates}");
-    println!("create: p50 {} p95 {} p99 {} mean {}  rate {:.0}/s", ms(c.p50), ms(c.p95), ms(c.p99), ms(c.mean), create_rate);
-    println!("bare durable single-row insert: p50 {} p95 {} p99 {} mean {}  rate {:.0}/s", ms(b.p50), ms(b.p95), ms(b.p99), ms(b.mean), bare_rate);
-    println!("ratio create/bare rate: {:.2} (bar >= 0.5); p95 bar < 10 ms", create_rate / bare_rate);
+    println!(
+        "create: p50 {} p95 {} p99 {} mean {}  rate {:.0}/s",
+        ms(c.p50),
+        ms(c.p95),
+        ms(c.p99),
+        ms(c.mean),
+        create_rate
+    );
+    println!(
+        "bare durable single-row insert: p50 {} p95 {} p99 {} mean {}  rate {:.0}/s",
+        ms(b.p50),
+        ms(b.p95),
+        ms(b.p99),
+        ms(b.mean),
+        bare_rate
+    );
+    println!(
+        "ratio create/bare rate: {:.2} (bar >= 0.5); p95 bar < 10 ms",
+        create_rate / bare_rate
+    );
 
     // 2. Fill to `orders` and measure the queries.
     let have = warm + creates;
@@ -164,7 +215,10 @@ async fn main() {
         for i in have..orders {
             store.create_order(&owner, order(i, today)).await.unwrap();
         }
-        println!("\nfilled to {orders} orders in {:.1} s", t0.elapsed().as_secs_f64());
+        println!(
+            "\nfilled to {orders} orders in {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
     }
     let total = orders.max(have);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -175,19 +229,36 @@ async fn main() {
     for _ in 0..runs {
         let t0 = Instant::now();
         let p = store
-            .list_orders(&owner, ListQuery { limit: Some(50), cursor: cursor.clone(), ..Default::default() })
+            .list_orders(
+                &owner,
+                ListQuery {
+                    limit: Some(50),
+                    cursor: cursor.clone(),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         list.push(t0.elapsed());
         assert_eq!(p.items.len(), 50);
-        cursor = if rng.gen_bool(0.5) { p.next_cursor } else { None };
+        cursor = if rng.gen_bool(0.5) {
+            p.next_cursor
+        } else {
+            None
+        };
     }
     let mut phone = Vec::new();
     for _ in 0..runs {
         let i = rng.gen_range(0..total);
         let t0 = Instant::now();
         let p = store
-            .list_orders(&owner, ListQuery { q: Some(format!("+62 812 {i:08}")), ..Default::default() })
+            .list_orders(
+                &owner,
+                ListQuery {
+                    q: Some(format!("+62 812 {i:08}")),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         phone.push(t0.elapsed());
@@ -195,17 +266,35 @@ async fn main() {
     }
     let t0 = Instant::now();
     store
-        .list_orders(&owner, ListQuery { q: Some("warm".into()), search: Some(SearchKind::Name), ..Default::default() })
+        .list_orders(
+            &owner,
+            ListQuery {
+                q: Some("warm".into()),
+                search: Some(SearchKind::Name),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let index_load = t0.elapsed();
     let mut name = Vec::new();
     for k in 0..runs {
         // half rare (one match: a full number), half common (many matches, a page of 50)
-        let q = if k % 2 == 0 { format!("nomor {} ", rng.gen_range(0..total)) } else { ["siti", "budi", "dewi"][k % 3].to_string() };
+        let q = if k % 2 == 0 {
+            format!("nomor {} ", rng.gen_range(0..total))
+        } else {
+            ["siti", "budi", "dewi"][k % 3].to_string()
+        };
         let t0 = Instant::now();
         let p = store
-            .list_orders(&owner, ListQuery { q: Some(q), search: Some(SearchKind::Name), ..Default::default() })
+            .list_orders(
+                &owner,
+                ListQuery {
+                    q: Some(q),
+                    search: Some(SearchKind::Name),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         name.push(t0.elapsed());
@@ -213,10 +302,20 @@ async fn main() {
     }
     let (l, p, n) = (stats(list), stats(phone), stats(name));
     println!("\n## queries at {total} orders (each also writes its ACCESS audit event, durably), {runs} runs each");
-    println!("list page of 50: p50 {} p95 {} (bar < 20 ms)", ms(l.p50), ms(l.p95));
-    println!("search by phone: p50 {} p95 {} (bar < 5 ms)", ms(p.p50), ms(p.p95));
+    println!(
+        "list page of 50: p50 {} p95 {} (bar < 20 ms)",
+        ms(l.p50),
+        ms(l.p95)
+    );
+    println!(
+        "search by phone: p50 {} p95 {} (bar < 5 ms)",
+        ms(p.p50),
+        ms(p.p95)
+    );
     println!("search by name substring: p50 {} p95 {} (bar < 150 ms); first search loads the name index: {}", ms(n.p50), ms(n.p95), ms(index_load));
-    let size = std::fs::metadata(dir.path().join("pos.db")).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(dir.path().join("pos.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     println!("database file: {:.1} MB", size as f64 / 1e6);
     let _ = keys.delete(&store.device_id().to_string());
     store.close().await;

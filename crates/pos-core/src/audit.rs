@@ -99,10 +99,7 @@ pub(crate) fn row_to_event(r: &sqlx::sqlite::SqliteRow) -> Result<AuditEvent> {
     let bad = |what: &str| StoreError::corrupt(format!("audit event: bad {what}"));
     Ok(AuditEvent {
         seq: r.get::<i64, _>("seq") as u64,
-        id: r
-            .get::<String, _>("id")
-            .parse()
-            .map_err(|_| bad("id"))?,
+        id: r.get::<String, _>("id").parse().map_err(|_| bad("id"))?,
         device_id: r
             .get::<String, _>("device_id")
             .parse()

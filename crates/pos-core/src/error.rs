@@ -14,7 +14,9 @@ pub enum StoreError {
     Forbidden { message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    #[error("The order was changed meanwhile (it is now version {current}); reopen it and try again")]
+    #[error(
+        "The order was changed meanwhile (it is now version {current}); reopen it and try again"
+    )]
     StaleVersion { current: u32 },
     #[error("A payment of {amount} is more than the outstanding balance of {balance}")]
     Overpayment { amount: Money, balance: Money },

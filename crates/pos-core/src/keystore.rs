@@ -52,20 +52,12 @@ impl OsKeyring {
     fn entry(&self, key_id: &str) -> Result<keyring::Entry, KeyStoreError> {
         let cred: Box<keyring::credential::Credential> = match self.backend {
             KeyringBackend::SecretService => Box::new(
-                keyring::secret_service::SsCredential::new_with_target(
-                    None,
-                    &self.service,
-                    key_id,
-                )
-                .map_err(map_err)?,
+                keyring::secret_service::SsCredential::new_with_target(None, &self.service, key_id)
+                    .map_err(map_err)?,
             ),
             KeyringBackend::KernelKeyutils => Box::new(
-                keyring::keyutils::KeyutilsCredential::new_with_target(
-                    None,
-                    &self.service,
-                    key_id,
-                )
-                .map_err(map_err)?,
+                keyring::keyutils::KeyutilsCredential::new_with_target(None, &self.service, key_id)
+                    .map_err(map_err)?,
             ),
         };
         Ok(keyring::Entry::new_with_credential(cred))

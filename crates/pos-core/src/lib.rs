@@ -7,10 +7,10 @@ pub mod crypto;
 mod db;
 pub mod error;
 pub mod keystore;
-mod name_index;
 pub mod orders;
 pub mod outbox;
 pub mod pin;
+mod search_index;
 pub mod session;
 pub mod staff;
 pub mod store;
@@ -20,7 +20,9 @@ pub use audit::{AuditFilter, ChainReport};
 pub use clock::{Clock, SystemClock};
 pub use error::StoreError;
 pub use keystore::{KeyStore, KeyStoreError, KeyringBackend, OsKeyring};
-pub use orders::{ListQuery, NewOrder, OrderDetail, OrderEdit, OrderPage, PaymentInput, SearchKind};
+pub use orders::{
+    ListQuery, NewOrder, OrderDetail, OrderEdit, OrderPage, PaymentInput, SearchKind,
+};
 pub use pin::Pin;
 pub use session::Session;
 pub use staff::{ApprovalInput, SetupInput, StaffMember};

@@ -4,11 +4,11 @@
 use crate::crypto::{Aad, FieldCipher};
 use crate::db::ts;
 use crate::error::{Result, StoreError};
+use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
 use pos_domain::{Hlc, OrderId, Role, StaffId};
 use pos_protocol::{Mutation, MutationBody};
 use serde::Serialize;
-use crate::write_tx::WriteTx;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -33,9 +33,11 @@ pub(crate) async fn append(
 ) -> Result<Mutation> {
     let last = match tx.heads.outbox {
         Some(s) => s,
-        None => sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM outbox")
-            .fetch_one(&mut **tx)
-            .await? as u64,
+        None => {
+            sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM outbox")
+                .fetch_one(&mut **tx)
+                .await? as u64
+        }
     };
     let seq = last as i64 + 1;
     let m = Mutation {
@@ -105,7 +107,10 @@ pub(crate) struct OutboxRow {
 }
 
 /// Inserts the transaction's mutations in one statement.
-pub(crate) async fn insert_rows(conn: &mut sqlx::SqliteConnection, rows: &[OutboxRow]) -> Result<()> {
+pub(crate) async fn insert_rows(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &[OutboxRow],
+) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -146,9 +151,11 @@ fn pack(json: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
 fn unpack(packed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     match packed.split_first() {
         Some((&RAW, rest)) => Ok(zeroize::Zeroizing::new(rest.to_vec())),
-        Some((&DEFLATE, rest)) => miniz_oxide::inflate::decompress_to_vec_with_limit(rest, 16 << 20)
-            .map(zeroize::Zeroizing::new)
-            .map_err(|_| StoreError::corrupt("outbox payload does not inflate")),
+        Some((&DEFLATE, rest)) => {
+            miniz_oxide::inflate::decompress_to_vec_with_limit(rest, 16 << 20)
+                .map(zeroize::Zeroizing::new)
+                .map_err(|_| StoreError::corrupt("outbox payload does not inflate"))
+        }
         _ => Err(StoreError::corrupt("outbox payload has an unknown format")),
     }
 }
@@ -159,7 +166,8 @@ mod tests {
 
     #[test]
     fn pack_round_trip() {
-        let json = br#"{"kind":"order_created","order":{"items":[{"name":"a"},{"name":"a"}]}}"#.repeat(5);
+        let json =
+            br#"{"kind":"order_created","order":{"items":[{"name":"a"},{"name":"a"}]}}"#.repeat(5);
         let p = pack(&json);
         assert_eq!(p[0], DEFLATE);
         assert!(p.len() < json.len());

@@ -130,9 +130,9 @@ impl Store {
                 .phone_country_code
                 .map(|c| c.trim().trim_start_matches('+').to_owned())
                 .unwrap_or_else(|| "62".into()),
-            utc_offset_minutes: input.utc_offset_minutes.unwrap_or_else(|| {
-                chrono::Local::now().offset().local_minus_utc() / 60
-            }),
+            utc_offset_minutes: input
+                .utc_offset_minutes
+                .unwrap_or_else(|| chrono::Local::now().offset().local_minus_utc() / 60),
         };
         config.validate()?;
         let owner_name = validate_name("owner_name", &input.owner_name)?;
@@ -167,12 +167,10 @@ impl Store {
             &mut tx,
             self.device_id,
             now,
-            NewEvent::new(actor, AuditAction::Create, "settings", None, "shop.setup").fields(
-                vec![
-                    FieldChange::new("shop", "shop_name", None, Some(&config.shop_name)),
-                    FieldChange::new("shop", "currency", None, Some(config.currency.code())),
-                ],
-            ),
+            NewEvent::new(actor, AuditAction::Create, "settings", None, "shop.setup").fields(vec![
+                FieldChange::new("shop", "shop_name", None, Some(&config.shop_name)),
+                FieldChange::new("shop", "currency", None, Some(config.currency.code())),
+            ]),
         )
         .await?;
         audit::append(
@@ -193,7 +191,13 @@ impl Store {
             &mut tx,
             self.device_id,
             now,
-            NewEvent::new(actor, AuditAction::Access, "session", Some(owner.to_string()), "login"),
+            NewEvent::new(
+                actor,
+                AuditAction::Access,
+                "session",
+                Some(owner.to_string()),
+                "login",
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -203,9 +207,10 @@ impl Store {
 
     /// Staff for the login screen. Not audited: it shows no customer data.
     pub async fn list_staff(&self) -> Result<Vec<StaffMember>> {
-        let rows = sqlx::query("SELECT * FROM staff ORDER BY role = 'cashier', role = 'manager', name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM staff ORDER BY role = 'cashier', role = 'manager', name")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(StaffMember {
@@ -333,7 +338,12 @@ impl Store {
         Ok((s.id, s.role))
     }
 
-    async fn check_pin(&self, staff_id: StaffId, pin: Pin, purpose: PinPurpose) -> Result<StaffRow> {
+    async fn check_pin(
+        &self,
+        staff_id: StaffId,
+        pin: Pin,
+        purpose: PinPurpose,
+    ) -> Result<StaffRow> {
         let mut conn = self.pool.acquire().await?;
         let row = load_staff(&mut conn, staff_id).await?;
         drop(conn);
@@ -352,12 +362,20 @@ impl Store {
                 &mut tx,
                 self.device_id,
                 now,
-                NewEvent::new(None, AuditAction::Access, "session", Some(staff_id.to_string()), fail_op)
-                    .detail(detail_for("unknown_or_inactive_user")),
+                NewEvent::new(
+                    None,
+                    AuditAction::Access,
+                    "session",
+                    Some(staff_id.to_string()),
+                    fail_op,
+                )
+                .detail(detail_for("unknown_or_inactive_user")),
             )
             .await?;
             tx.commit().await?;
-            return Err(StoreError::NotFound { entity: "staff member" });
+            return Err(StoreError::NotFound {
+                entity: "staff member",
+            });
         };
         let actor = Some((row.id, row.role));
         if let Some(until) = row.locked_until.filter(|u| *u > now) {
@@ -366,8 +384,14 @@ impl Store {
                 &mut tx,
                 self.device_id,
                 now,
-                NewEvent::new(actor, AuditAction::Access, "session", Some(row.id.to_string()), fail_op)
-                    .detail(detail_for("locked_out")),
+                NewEvent::new(
+                    actor,
+                    AuditAction::Access,
+                    "session",
+                    Some(row.id.to_string()),
+                    fail_op,
+                )
+                .detail(detail_for("locked_out")),
             )
             .await?;
             tx.commit().await?;
@@ -387,8 +411,13 @@ impl Store {
                 .bind(row.id.to_string())
                 .execute(&mut *tx)
                 .await?;
-            let mut ev =
-                NewEvent::new(actor, AuditAction::Access, "session", Some(row.id.to_string()), ok_op);
+            let mut ev = NewEvent::new(
+                actor,
+                AuditAction::Access,
+                "session",
+                Some(row.id.to_string()),
+                ok_op,
+            );
             if let PinPurpose::Approval(what) = purpose {
                 ev = ev.detail(what);
             }
@@ -401,19 +430,33 @@ impl Store {
                 &mut tx,
                 self.device_id,
                 now,
-                NewEvent::new(actor, AuditAction::Access, "session", Some(row.id.to_string()), fail_op)
-                    .detail(detail_for("role_not_allowed")),
+                NewEvent::new(
+                    actor,
+                    AuditAction::Access,
+                    "session",
+                    Some(row.id.to_string()),
+                    fail_op,
+                )
+                .detail(detail_for("role_not_allowed")),
             )
             .await?;
             tx.commit().await?;
             return Err(StoreError::Forbidden {
-                message: format!("{} is a {}; only an owner or manager can approve", row.name, row.role),
+                message: format!(
+                    "{} is a {}; only an owner or manager can approve",
+                    row.name, row.role
+                ),
             });
         }
         let failed = row.failed + 1;
-        let locked_until = (failed >= MAX_FAILED_PINS).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
+        let locked_until =
+            (failed >= MAX_FAILED_PINS).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
         sqlx::query("UPDATE staff SET failed_attempts = ?, locked_until = ? WHERE id = ?")
-            .bind(if locked_until.is_some() { 0 } else { i64::from(failed) })
+            .bind(if locked_until.is_some() {
+                0
+            } else {
+                i64::from(failed)
+            })
             .bind(locked_until.as_ref().map(ts))
             .bind(row.id.to_string())
             .execute(&mut *tx)
@@ -422,8 +465,18 @@ impl Store {
             &mut tx,
             self.device_id,
             now,
-            NewEvent::new(actor, AuditAction::Access, "session", Some(row.id.to_string()), fail_op)
-                .detail(detail_for(if locked_until.is_some() { "wrong_pin_locked" } else { "wrong_pin" })),
+            NewEvent::new(
+                actor,
+                AuditAction::Access,
+                "session",
+                Some(row.id.to_string()),
+                fail_op,
+            )
+            .detail(detail_for(if locked_until.is_some() {
+                "wrong_pin_locked"
+            } else {
+                "wrong_pin"
+            })),
         )
         .await?;
         tx.commit().await?;

@@ -6,7 +6,7 @@ use crate::crypto::{Aad, FieldCipher, MasterKey};
 use crate::db::{self, ts};
 use crate::error::{Result, StoreError};
 use crate::keystore::{KeyStore, KeyStoreError};
-use crate::name_index::NameIndex;
+use crate::search_index::SearchIndex;
 use crate::session::Session;
 use crate::write_tx::{Heads, WriteTx};
 use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
@@ -54,7 +54,9 @@ impl ShopConfig {
         let code = &self.device_code;
         if code.is_empty()
             || code.len() > 8
-            || !code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            || !code
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         {
             return Err(ValidationError::new(
                 "device_code",
@@ -90,7 +92,7 @@ pub struct Store {
     pub(crate) device_id: Uuid,
     pub(crate) config: Mutex<Option<ShopConfig>>,
     pub(crate) hlc: Mutex<Hlc>,
-    pub(crate) names: tokio::sync::Mutex<Option<NameIndex>>,
+    pub(crate) search: tokio::sync::Mutex<Option<SearchIndex>>,
     pub(crate) heads: tokio::sync::Mutex<Heads>,
 }
 
@@ -123,7 +125,11 @@ impl Store {
                 let cipher = FieldCipher::new(&key);
                 let check: Vec<u8> = r.get(1);
                 let id = device_id.to_string();
-                if cipher.decrypt(&check, key_check_aad(&id)).as_deref().map(|v| v.as_slice()) != Some(KEY_CHECK)
+                if cipher
+                    .decrypt(&check, key_check_aad(&id))
+                    .as_deref()
+                    .map(|v| v.as_slice())
+                    != Some(KEY_CHECK)
                 {
                     return Err(StoreError::Key(KeyStoreError::Malformed));
                 }
@@ -168,7 +174,7 @@ impl Store {
             device_id,
             config: Mutex::new(config),
             hlc: Mutex::new(hlc),
-            names: tokio::sync::Mutex::new(None),
+            search: tokio::sync::Mutex::new(None),
             heads: tokio::sync::Mutex::new(Heads::default()),
         })
     }
@@ -250,7 +256,8 @@ impl Store {
     ) -> Result<Vec<pos_protocol::AuditEvent>> {
         crate::staff::require_approver_role(session, "view the audit log")?;
         let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT * FROM audit_events WHERE 1=1");
+        let mut qb =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT * FROM audit_events WHERE 1=1");
         if let Some(a) = filter.action {
             qb.push(" AND action = ").push_bind(a.as_str());
         }
@@ -272,7 +279,8 @@ impl Store {
         if let Some(b) = filter.before_seq {
             qb.push(" AND seq < ").push_bind(b as i64);
         }
-        qb.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(limit));
+        qb.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(i64::from(limit));
         let mut tx = self.begin_write().await?;
         let rows = qb.build().fetch_all(&mut *tx).await?;
         let events = rows

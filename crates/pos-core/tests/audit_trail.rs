@@ -19,12 +19,44 @@ async fn every_operation_writes_its_event() {
     let cashier = t.add("Kasir Ani", Role::Cashier, "1111").await;
     let o = create(&t, &cashier, phone_installment_order("Siti", "08121112222")).await;
     t.s().get_order(&cashier, o.id).await.unwrap();
-    t.s().list_orders(&cashier, Default::default()).await.unwrap();
-    t.s().list_orders(&cashier, pos_core::ListQuery { q: Some("siti".into()), ..Default::default() }).await.unwrap();
-    t.s().record_payment(&cashier, o.id, pay("1000")).await.unwrap();
-    t.s().dashboard(&cashier, d("2026-11-01"), d("2026-11-30")).await.unwrap();
-    let ev = t.s().list_audit_events(&t.owner, AuditFilter { limit: Some(1000), ..Default::default() }).await.unwrap();
-    let seen: Vec<(AuditAction, &str)> = ev.iter().rev().map(|e| (e.action, e.operation.as_str())).collect();
+    t.s()
+        .list_orders(&cashier, Default::default())
+        .await
+        .unwrap();
+    t.s()
+        .list_orders(
+            &cashier,
+            pos_core::ListQuery {
+                q: Some("siti".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    t.s()
+        .record_payment(&cashier, o.id, pay("1000"))
+        .await
+        .unwrap();
+    t.s()
+        .dashboard(&cashier, d("2026-11-01"), d("2026-11-30"))
+        .await
+        .unwrap();
+    let ev = t
+        .s()
+        .list_audit_events(
+            &t.owner,
+            AuditFilter {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let seen: Vec<(AuditAction, &str)> = ev
+        .iter()
+        .rev()
+        .map(|e| (e.action, e.operation.as_str()))
+        .collect();
     for want in [
         (AuditAction::Create, "shop.setup"),
         (AuditAction::Create, "staff.create"),
@@ -57,17 +89,31 @@ async fn every_operation_writes_its_event() {
 async fn triggers_refuse_update_and_delete() {
     let t = TestStore::new().await;
     let mut c = raw(&t.path).await;
-    let e = sqlx::query("UPDATE audit_events SET operation = 'x' WHERE seq = 1").execute(&mut c).await.unwrap_err();
+    let e = sqlx::query("UPDATE audit_events SET operation = 'x' WHERE seq = 1")
+        .execute(&mut c)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("append-only"));
-    let e = sqlx::query("DELETE FROM audit_events WHERE seq = 1").execute(&mut c).await.unwrap_err();
+    let e = sqlx::query("DELETE FROM audit_events WHERE seq = 1")
+        .execute(&mut c)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("append-only"));
 }
 
 async fn busy_store() -> TestStore {
     let t = TestStore::new().await;
     for i in 0..5 {
-        let o = create(&t, &t.owner, phone_installment_order(&format!("Pelanggan {i}"), "08121112222")).await;
-        t.s().record_payment(&t.owner, o.id, pay("1000")).await.unwrap();
+        let o = create(
+            &t,
+            &t.owner,
+            phone_installment_order(&format!("Pelanggan {i}"), "08121112222"),
+        )
+        .await;
+        t.s()
+            .record_payment(&t.owner, o.id, pay("1000"))
+            .await
+            .unwrap();
     }
     t
 }
@@ -76,8 +122,14 @@ async fn busy_store() -> TestStore {
 async fn an_edited_audit_row_breaks_the_chain_at_that_row() {
     let t = busy_store().await;
     let mut c = raw(&t.path).await;
-    sqlx::query("DROP TRIGGER audit_events_no_update").execute(&mut c).await.unwrap();
-    sqlx::query("UPDATE audit_events SET actor_role = 'cashier' WHERE seq = 7").execute(&mut c).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_events_no_update")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_events SET actor_role = 'cashier' WHERE seq = 7")
+        .execute(&mut c)
+        .await
+        .unwrap();
     c.close().await.unwrap();
     let r = t.s().verify_audit_chain(&t.owner).await.unwrap();
     assert!(!r.ok);
@@ -89,8 +141,14 @@ async fn an_edited_audit_row_breaks_the_chain_at_that_row() {
 async fn a_removed_audit_row_breaks_the_chain_at_the_gap() {
     let t = busy_store().await;
     let mut c = raw(&t.path).await;
-    sqlx::query("DROP TRIGGER audit_events_no_delete").execute(&mut c).await.unwrap();
-    sqlx::query("DELETE FROM audit_events WHERE seq = 9").execute(&mut c).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_events_no_delete")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_events WHERE seq = 9")
+        .execute(&mut c)
+        .await
+        .unwrap();
     c.close().await.unwrap();
     let r = t.s().verify_audit_chain(&t.owner).await.unwrap();
     assert_eq!(r.first_broken_seq, Some(9));
@@ -100,13 +158,30 @@ async fn a_removed_audit_row_breaks_the_chain_at_the_gap() {
 #[tokio::test]
 async fn a_rewritten_and_rehashed_row_still_breaks_the_next_link() {
     let t = busy_store().await;
-    let ev = t.s().list_audit_events(&t.owner, AuditFilter { limit: Some(1000), ..Default::default() }).await.unwrap();
+    let ev = t
+        .s()
+        .list_audit_events(
+            &t.owner,
+            AuditFilter {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let mut target = ev.iter().find(|e| e.seq == 5).unwrap().clone();
     target.operation = "order.read".into();
     let new_hash = target.compute_hash();
     let mut c = raw(&t.path).await;
-    sqlx::query("DROP TRIGGER audit_events_no_update").execute(&mut c).await.unwrap();
-    sqlx::query("UPDATE audit_events SET operation = 'order.read', hash = ? WHERE seq = 5").bind(&new_hash).execute(&mut c).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_events_no_update")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_events SET operation = 'order.read', hash = ? WHERE seq = 5")
+        .bind(&new_hash)
+        .execute(&mut c)
+        .await
+        .unwrap();
     c.close().await.unwrap();
     let r = t.s().verify_audit_chain(&t.owner).await.unwrap();
     assert_eq!(r.first_broken_seq, Some(6));
@@ -115,15 +190,32 @@ async fn a_rewritten_and_rehashed_row_still_breaks_the_next_link() {
 #[tokio::test]
 async fn flipped_or_moved_ciphertext_fails_to_decrypt() {
     let t = TestStore::new().await;
-    let a = create(&t, &t.owner, phone_installment_order("Siti Rahayu", "08121112222")).await;
-    let b = create(&t, &t.owner, phone_installment_order("Budi Santoso", "08123334444")).await;
+    let a = create(
+        &t,
+        &t.owner,
+        phone_installment_order("Siti Rahayu", "08121112222"),
+    )
+    .await;
+    let b = create(
+        &t,
+        &t.owner,
+        phone_installment_order("Budi Santoso", "08123334444"),
+    )
+    .await;
     let mut c = raw(&t.path).await;
     // flip one byte of a's name
     let mut blob: Vec<u8> = sqlx::query_scalar("SELECT customer_name FROM orders WHERE id = ?")
-        .bind(a.id.to_string()).fetch_one(&mut c).await.unwrap();
+        .bind(a.id.to_string())
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
     blob[20] ^= 0x01;
     sqlx::query("UPDATE orders SET customer_name = ? WHERE id = ?")
-        .bind(blob).bind(a.id.to_string()).execute(&mut c).await.unwrap();
+        .bind(blob)
+        .bind(a.id.to_string())
+        .execute(&mut c)
+        .await
+        .unwrap();
     // move b's phone ciphertext onto a and a's name onto b
     sqlx::query("UPDATE orders SET customer_phone = (SELECT customer_phone FROM orders WHERE id = ?) WHERE id = ?")
         .bind(a.id.to_string()).bind(b.id.to_string()).execute(&mut c).await.unwrap();

@@ -23,12 +23,22 @@ async fn kill_9_loses_no_acknowledged_order() {
     let mut t = TestStore::new().await;
     let owner_id = t.owner.staff_id().to_string();
     t.store.take().unwrap().close().await;
-    let backend = if matches!(backend(), pos_core::KeyringBackend::KernelKeyutils) { "keyutils" } else { "secret-service" };
+    let backend = if matches!(backend(), pos_core::KeyringBackend::KernelKeyutils) {
+        "keyutils"
+    } else {
+        "secret-service"
+    };
 
     let mut acked = Vec::new();
     for round in 0..ROUNDS {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pos-crash-writer"))
-            .args([t.path.to_str().unwrap(), &t.service, backend, &owner_id, OWNER_PIN])
+            .args([
+                t.path.to_str().unwrap(),
+                &t.service,
+                backend,
+                &owner_id,
+                OWNER_PIN,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -38,7 +48,12 @@ async fn kill_9_loses_no_acknowledged_order() {
         let mut n = 0;
         while n < target {
             let line = lines.next().expect("writer exited early").unwrap();
-            acked.push(line.strip_prefix("ACK ").unwrap().parse::<pos_domain::OrderId>().unwrap());
+            acked.push(
+                line.strip_prefix("ACK ")
+                    .unwrap()
+                    .parse::<pos_domain::OrderId>()
+                    .unwrap(),
+            );
             n += 1;
         }
         // Kill somewhere inside the next create (which takes a few milliseconds).
@@ -49,7 +64,10 @@ async fn kill_9_loses_no_acknowledged_order() {
         }
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
-        assert!(!status.success(), "round {round}: writer should have been killed");
+        assert!(
+            !status.success(),
+            "round {round}: writer should have been killed"
+        );
         // An ACK line may have been written just before the kill: count it too.
         for line in lines.map_while(Result::ok) {
             if let Some(id) = line.strip_prefix("ACK ") {
@@ -60,13 +78,26 @@ async fn kill_9_loses_no_acknowledged_order() {
     assert!(acked.len() >= ROUNDS);
 
     // Integrity first, on a raw connection.
-    let mut c = sqlx::SqliteConnection::connect_with(&sqlx::sqlite::SqliteConnectOptions::new().filename(&t.path)).await.unwrap();
-    let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut c).await.unwrap();
+    let mut c = sqlx::SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new().filename(&t.path),
+    )
+    .await
+    .unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
     assert_eq!(check, "ok", "seed {seed}");
-    let fk: Vec<sqlx::sqlite::SqliteRow> = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut c).await.unwrap();
+    let fk: Vec<sqlx::sqlite::SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
     assert!(fk.is_empty(), "seed {seed}");
     // No half-written order: each has its items, schedule, create event and outbox row.
-    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(&mut c).await.unwrap();
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
     let complete: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM orders o WHERE json_array_length(o.items) = 3
            AND json_array_length(o.schedule) = 4
@@ -81,11 +112,17 @@ async fn kill_9_loses_no_acknowledged_order() {
     t.reopen().await;
     let s = t.s();
     for id in &acked {
-        let o = s.get_order(&t.owner, *id).await.unwrap_or_else(|e| panic!("seed {seed}: acknowledged order {id} lost: {e}"));
+        let o = s
+            .get_order(&t.owner, *id)
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: acknowledged order {id} lost: {e}"));
         assert_eq!(o.paid, m("10000"));
     }
     assert!(orders as usize >= acked.len());
     let report = s.verify_audit_chain(&t.owner).await.unwrap();
     assert!(report.ok, "seed {seed}: {report:?}");
-    println!("{} acknowledged orders over {ROUNDS} kills, {orders} on disk", acked.len());
+    println!(
+        "{} acknowledged orders over {ROUNDS} kills, {orders} on disk",
+        acked.len()
+    );
 }

@@ -29,28 +29,60 @@ async fn database_and_wal_bytes_hold_no_pii() {
     o.channel = Channel::Phone;
     let created = create(&t, &cashier, o).await;
     t.s().get_order(&cashier, created.id).await.unwrap();
-    t.s().list_orders(&cashier, pos_core::ListQuery { q: Some(pii[1].into()), ..Default::default() }).await.unwrap();
-    t.s().list_orders(&cashier, pos_core::ListQuery { q: Some("Zulaikha".into()), ..Default::default() }).await.unwrap();
-    let edited = t
-        .s()
-        .update_order(&cashier, created.id, 1, pos_core::OrderEdit {
-            customer: customer(pii[0], Some(pii[1]), Some(pii[2])),
-            items: vec![item("Kulkas", "1", "2000000")],
-            discount: None,
-            notes: Some(pii[4].into()),
-        })
+    t.s()
+        .list_orders(
+            &cashier,
+            pos_core::ListQuery {
+                q: Some(pii[1].into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    t.s().delete_order(&t.owner, edited.id, pii[5], None).await.unwrap();
+    t.s()
+        .list_orders(
+            &cashier,
+            pos_core::ListQuery {
+                q: Some("Zulaikha".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let edited = t
+        .s()
+        .update_order(
+            &cashier,
+            created.id,
+            1,
+            pos_core::OrderEdit {
+                customer: customer(pii[0], Some(pii[1]), Some(pii[2])),
+                items: vec![item("Kulkas", "1", "2000000")],
+                discount: None,
+                notes: Some(pii[4].into()),
+            },
+        )
+        .await
+        .unwrap();
+    t.s()
+        .delete_order(&t.owner, edited.id, pii[5], None)
+        .await
+        .unwrap();
 
     // While the store is open (recent pages sit in the WAL) and after a clean close.
     let dir = t.path.parent().unwrap().to_owned();
     let wal = t.path.with_extension("db-wal");
-    assert!(std::fs::metadata(&wal).unwrap().len() > 0, "the WAL should hold the writes");
+    assert!(
+        std::fs::metadata(&wal).unwrap().len() > 0,
+        "the WAL should hold the writes"
+    );
     scan(&dir, &pii, "open");
     let mut t = t;
     t.reopen().await;
-    t.s().list_orders(&t.owner, Default::default()).await.unwrap();
+    t.s()
+        .list_orders(&t.owner, Default::default())
+        .await
+        .unwrap();
     scan(&dir, &pii, "reopened");
 }
 
@@ -60,7 +92,11 @@ fn scan(dir: &std::path::Path, pii: &[&str], phase: &str) {
         let p = entry.unwrap().path();
         let bytes = std::fs::read(&p).unwrap();
         for secret in pii {
-            assert!(!contains(&bytes, secret), "{phase}: {secret:?} found in {}", p.display());
+            assert!(
+                !contains(&bytes, secret),
+                "{phase}: {secret:?} found in {}",
+                p.display()
+            );
         }
         // the scan does find plaintext that is meant to be there (staff names are not PII)
         saw_staff_name |= contains(&bytes, "Kasir Ani");
@@ -73,7 +109,10 @@ async fn key_survives_reopen_and_a_missing_or_wrong_key_refuses_to_open() {
     let mut t = TestStore::new().await;
     let o = create(&t, &t.owner, phone_installment_order("Siti", "08121112222")).await;
     t.reopen().await;
-    assert_eq!(t.s().get_order(&t.owner, o.id).await.unwrap().customer.name, "Siti");
+    assert_eq!(
+        t.s().get_order(&t.owner, o.id).await.unwrap().customer.name,
+        "Siti"
+    );
     let device = t.s().device_id().to_string();
 
     // the key is in the real keyring under this store's device id
@@ -82,20 +121,34 @@ async fn key_survives_reopen_and_a_missing_or_wrong_key_refuses_to_open() {
 
     // a different key under the same id: refused, not silently used
     let original = kr.load(&device).unwrap().unwrap();
-    kr.save(&device, &pos_core::crypto::MasterKey::generate()).unwrap();
-    let e = Store::open(&t.path, &kr, t.clock.clone()).await.unwrap_err();
-    assert!(matches!(e, StoreError::Key(KeyStoreError::Malformed)), "{e:?}");
+    kr.save(&device, &pos_core::crypto::MasterKey::generate())
+        .unwrap();
+    let e = Store::open(&t.path, &kr, t.clock.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Key(KeyStoreError::Malformed)),
+        "{e:?}"
+    );
 
     // no key at all: refused with an explanation, and no new key is created
     kr.delete(&device).unwrap();
-    let e = Store::open(&t.path, &kr, t.clock.clone()).await.unwrap_err();
-    assert!(matches!(e, StoreError::Key(KeyStoreError::Missing)), "{e:?}");
+    let e = Store::open(&t.path, &kr, t.clock.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Key(KeyStoreError::Missing)),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("missing"));
     assert!(kr.load(&device).unwrap().is_none());
 
     kr.save(&device, &original).unwrap();
     t.reopen().await;
-    assert_eq!(t.s().get_order(&t.owner, o.id).await.unwrap().customer.name, "Siti");
+    assert_eq!(
+        t.s().get_order(&t.owner, o.id).await.unwrap().customer.name,
+        "Siti"
+    );
 }
 
 #[tokio::test]

@@ -90,7 +90,10 @@ impl Customer {
             normalize_email(e)?;
         }
         let address = blank_to_none(self.address);
-        if address.as_ref().is_some_and(|a| a.chars().count() > MAX_ADDRESS) {
+        if address
+            .as_ref()
+            .is_some_and(|a| a.chars().count() > MAX_ADDRESS)
+        {
             return Err(ValidationError::new(
                 "customer.address",
                 "too_long",
@@ -200,7 +203,10 @@ mod tests {
 
     #[test]
     fn email_rules() {
-        assert_eq!(normalize_email(" Siti@Example.COM ").unwrap(), "siti@example.com");
+        assert_eq!(
+            normalize_email(" Siti@Example.COM ").unwrap(),
+            "siti@example.com"
+        );
         for bad in ["siti", "@x.com", "a@b", "a@@b.com", "a b@c.com", "a@.com"] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }

@@ -89,7 +89,19 @@ mod tests {
         assert!(a < b && b < c);
         assert!(a.to_string() < b.to_string() && b.to_string() < c.to_string());
         assert_eq!(c.to_string().parse::<Hlc>().unwrap(), c);
-        let r = c.receive(Hlc { wall_ms: 5000, counter: 3 }, 1200);
-        assert_eq!(r, Hlc { wall_ms: 5000, counter: 4 });
+        let r = c.receive(
+            Hlc {
+                wall_ms: 5000,
+                counter: 3,
+            },
+            1200,
+        );
+        assert_eq!(
+            r,
+            Hlc {
+                wall_ms: 5000,
+                counter: 4
+            }
+        );
     }
 }

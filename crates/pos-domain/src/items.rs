@@ -48,7 +48,11 @@ impl LineItem {
         let f = |name: &str| format!("items[{index}].{name}");
         let name = input.name.trim().to_owned();
         if name.is_empty() {
-            return Err(ValidationError::new(f("name"), "required", "Item name is required"));
+            return Err(ValidationError::new(
+                f("name"),
+                "required",
+                "Item name is required",
+            ));
         }
         if name.chars().count() > 200 {
             return Err(ValidationError::new(
@@ -189,8 +193,12 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field, "items[1].discount");
-        let e = price_items(vec![item("1", "10", None)], Some(Money(Decimal::from(11))), Currency::IDR)
-            .unwrap_err();
+        let e = price_items(
+            vec![item("1", "10", None)],
+            Some(Money(Decimal::from(11))),
+            Currency::IDR,
+        )
+        .unwrap_err();
         assert_eq!(e.field, "discount");
         let e = price_items(vec![], None, Currency::IDR).unwrap_err();
         assert_eq!(e.field, "items");

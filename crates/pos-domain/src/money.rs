@@ -152,7 +152,9 @@ impl FromStr for Currency {
 /// An exact amount of money. The currency is the order's (one per tenant); constructors that
 /// take input go through [`Currency::parse`] or [`Currency::check`]. May be negative only as
 /// the result of subtraction (a balance is checked before use).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(#[serde(with = "rust_decimal::serde::str")] pub Decimal);
 
@@ -223,18 +225,39 @@ mod tests {
         let err = Currency::IDR.parse("amount", "1500.5").unwrap_err();
         assert_eq!(err.code, "too_many_decimals");
         assert_eq!(err.field, "amount");
-        assert_eq!(Currency::USD.parse("x", "12.34").unwrap().to_minor(Currency::USD), 1234);
-        assert_eq!(Currency::USD.parse("x", "12.340").unwrap().0, Decimal::new(1234, 2));
+        assert_eq!(
+            Currency::USD
+                .parse("x", "12.34")
+                .unwrap()
+                .to_minor(Currency::USD),
+            1234
+        );
+        assert_eq!(
+            Currency::USD.parse("x", "12.340").unwrap().0,
+            Decimal::new(1234, 2)
+        );
         assert!(Currency::USD.parse("x", "12.345").is_err());
     }
 
     #[test]
     fn rejects_negative_garbage_and_huge() {
-        assert_eq!(Currency::IDR.parse("p", "-1").unwrap_err().code, "negative_amount");
-        assert_eq!(Currency::IDR.parse("p", "1e5").unwrap_err().code, "invalid_amount");
-        assert_eq!(Currency::IDR.parse("p", "abc").unwrap_err().code, "invalid_amount");
         assert_eq!(
-            Currency::IDR.parse("p", "100000000000000000").unwrap_err().code,
+            Currency::IDR.parse("p", "-1").unwrap_err().code,
+            "negative_amount"
+        );
+        assert_eq!(
+            Currency::IDR.parse("p", "1e5").unwrap_err().code,
+            "invalid_amount"
+        );
+        assert_eq!(
+            Currency::IDR.parse("p", "abc").unwrap_err().code,
+            "invalid_amount"
+        );
+        assert_eq!(
+            Currency::IDR
+                .parse("p", "100000000000000000")
+                .unwrap_err()
+                .code,
             "amount_too_large"
         );
     }

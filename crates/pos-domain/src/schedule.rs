@@ -210,7 +210,11 @@ pub fn regenerate(
         ));
     }
     if entries.is_empty() {
-        return Err(ValidationError::new("payment_terms", "invalid", "The order has no schedule"));
+        return Err(ValidationError::new(
+            "payment_terms",
+            "invalid",
+            "The order has no schedule",
+        ));
     }
     let mut rest = paid;
     let mut fixed = 0usize;
@@ -276,11 +280,17 @@ mod tests {
         };
         let s = generate(&terms, m(1_000_000), Currency::IDR, d("2026-01-10")).unwrap();
         let amounts: Vec<_> = s.iter().map(|e| e.amount).collect();
-        assert_eq!(amounts, vec![m(100_000), m(300_000), m(300_000), m(300_000)]);
+        assert_eq!(
+            amounts,
+            vec![m(100_000), m(300_000), m(300_000), m(300_000)]
+        );
         let s = generate(&terms, m(1_000_001), Currency::IDR, d("2026-01-10")).unwrap();
         assert_eq!(s[3].amount, m(300_001));
         let dates: Vec<_> = s.iter().map(|e| e.due_date.to_string()).collect();
-        assert_eq!(dates, ["2026-01-10", "2026-01-31", "2026-02-28", "2026-03-31"]);
+        assert_eq!(
+            dates,
+            ["2026-01-10", "2026-01-31", "2026-02-28", "2026-03-31"]
+        );
     }
 
     #[test]
@@ -291,8 +301,13 @@ mod tests {
             interval: Interval::Weekly,
             first_due_date: d("2026-01-10"),
         };
-        let s = generate(&terms, Money("100.00".parse().unwrap()), Currency::USD, d("2026-01-10"))
-            .unwrap();
+        let s = generate(
+            &terms,
+            Money("100.00".parse().unwrap()),
+            Currency::USD,
+            d("2026-01-10"),
+        )
+        .unwrap();
         let a: Vec<String> = s.iter().map(|e| e.amount.to_string()).collect();
         assert_eq!(a, ["33.33", "33.33", "33.34"]);
         assert_eq!(s[2].due_date, d("2026-01-24"));
@@ -306,11 +321,15 @@ mod tests {
             due_date: d("2026-02-01"),
         };
         assert_eq!(
-            generate(&dp(1000), m(1000), Currency::IDR, today).unwrap_err().code,
+            generate(&dp(1000), m(1000), Currency::IDR, today)
+                .unwrap_err()
+                .code,
             "down_payment_too_large"
         );
         assert_eq!(
-            generate(&dp(0), m(1000), Currency::IDR, today).unwrap_err().code,
+            generate(&dp(0), m(1000), Currency::IDR, today)
+                .unwrap_err()
+                .code,
             "not_positive"
         );
         let inst = |n| PaymentTerms::Installment {
@@ -320,7 +339,9 @@ mod tests {
             first_due_date: today,
         };
         assert_eq!(
-            generate(&inst(1), m(1000), Currency::IDR, today).unwrap_err().field,
+            generate(&inst(1), m(1000), Currency::IDR, today)
+                .unwrap_err()
+                .field,
             "payment_terms.installment_count"
         );
         assert!(generate(&inst(37), m(1000), Currency::IDR, today).is_err());
@@ -330,7 +351,9 @@ mod tests {
             due_date: d("2026-01-09"),
         };
         assert_eq!(
-            generate(&past, m(1000), Currency::IDR, today).unwrap_err().code,
+            generate(&past, m(1000), Currency::IDR, today)
+                .unwrap_err()
+                .code,
             "in_past"
         );
     }

@@ -159,9 +159,7 @@ impl PaymentTerms {
                     return Err(ValidationError::new(
                         "payment_terms.installment_count",
                         "too_many_for_amount",
-                        format!(
-                            "{financed} cannot be split into {installment_count} installments"
-                        ),
+                        format!("{financed} cannot be split into {installment_count} installments"),
                     ));
                 }
                 Ok(())

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pos_domain::{
-    Channel, Currency, Customer, Hlc, LineItem, OrderId, PaymentId, PaymentMethod,
-    PaymentTerms, Role, ScheduleEntry, StaffId, Totals,
+    Channel, Currency, Customer, Hlc, LineItem, OrderId, PaymentId, PaymentMethod, PaymentTerms,
+    Role, ScheduleEntry, StaffId, Totals,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -118,4 +118,3 @@ pub struct Mutation {
     pub order_id: OrderId,
     pub body: MutationBody,
 }
-

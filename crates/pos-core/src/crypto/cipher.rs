@@ -150,7 +150,10 @@ mod tests {
         for i in 0..ct.len() {
             let mut t = ct.clone();
             t[i] ^= 0x01;
-            assert!(c.decrypt(&t, aad("o1", "customer_name")).is_none(), "byte {i}");
+            assert!(
+                c.decrypt(&t, aad("o1", "customer_name")).is_none(),
+                "byte {i}"
+            );
         }
         // random nonce: same value, different ciphertext
         assert_ne!(ct, c.encrypt_str("Siti Rahayu", aad("o1", "customer_name")));
@@ -163,9 +166,18 @@ mod tests {
     fn blind_index_is_keyed_and_deterministic() {
         let k = MasterKey::generate();
         let c = FieldCipher::new(&k);
-        assert_eq!(c.blind_index("phone", "62812"), c.blind_index("phone", "62812"));
-        assert_ne!(c.blind_index("phone", "62812"), c.blind_index("email", "62812"));
+        assert_eq!(
+            c.blind_index("phone", "62812"),
+            c.blind_index("phone", "62812")
+        );
+        assert_ne!(
+            c.blind_index("phone", "62812"),
+            c.blind_index("email", "62812")
+        );
         let other = FieldCipher::new(&MasterKey::generate());
-        assert_ne!(c.blind_index("phone", "62812"), other.blind_index("phone", "62812"));
+        assert_ne!(
+            c.blind_index("phone", "62812"),
+            other.blind_index("phone", "62812")
+        );
     }
 }

@@ -1,17 +1,18 @@
 use super::record::{self, seal_customer, OrderRow, PaymentView, StaffRef};
-use std::collections::HashMap;
 use super::{validate_notes, validate_reference, NewOrder, OrderDetail};
 use crate::audit::{self, NewEvent};
 use crate::db::ts;
 use crate::error::{Result, StoreError};
 use crate::outbox;
+use crate::search_index::Searchable;
 use crate::session::Session;
 use crate::store::Store;
+use crate::write_tx::WriteTx;
 use pos_domain::items::price_items;
 use pos_domain::schedule::generate;
 use pos_domain::{Money, OrderId, OrderStatus, PaymentTerms, ValidationError};
 use pos_protocol::{AuditAction, FieldChange, MutationBody, OrderSnapshot, PaymentRecord};
-use crate::write_tx::WriteTx;
+use std::collections::HashMap;
 
 /// `K01-20261125-0042`: counter code, business day, and a per-day sequence. The day's last
 /// number is read from the order-number index once and then kept with the transaction heads,
@@ -86,7 +87,12 @@ impl Store {
                         balance: totals.total,
                     });
                 }
-                Some((p.id.unwrap_or_default(), amount, p.method, validate_reference(p.reference)?))
+                Some((
+                    p.id.unwrap_or_default(),
+                    amount,
+                    p.method,
+                    validate_reference(p.reference)?,
+                ))
             }
             None => None,
         };
@@ -97,7 +103,10 @@ impl Store {
                     return Err(ValidationError::new(
                         "initial_payment.amount",
                         "full_payment_required",
-                        format!("Full payment terms need a payment of the whole total {}", totals.total),
+                        format!(
+                            "Full payment terms need a payment of the whole total {}",
+                            totals.total
+                        ),
                     )
                     .into())
                 }
@@ -157,7 +166,12 @@ impl Store {
         let mut fields = vec![
             FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
             FieldChange::new(&ids, "total", None, Some(&totals.total.to_string())),
-            FieldChange::new(&ids, "payment_terms", None, Some(input.payment_terms.kind())),
+            FieldChange::new(
+                &ids,
+                "payment_terms",
+                None,
+                Some(input.payment_terms.kind()),
+            ),
         ];
         for (name, v) in [
             ("customer.phone", &customer.phone),
@@ -173,9 +187,15 @@ impl Store {
             &mut tx,
             self.device_id,
             now,
-            NewEvent::new(Some(actor), AuditAction::Create, "order", Some(ids.clone()), "order.create")
-                .detail(order_number.clone())
-                .fields(fields),
+            NewEvent::new(
+                Some(actor),
+                AuditAction::Create,
+                "order",
+                Some(ids.clone()),
+                "order.create",
+            )
+            .detail(order_number.clone())
+            .fields(fields),
         )
         .await?;
         let snapshot = OrderSnapshot {
@@ -228,7 +248,16 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        self.index_name(id, &customer.name).await;
+        self.index_order(
+            id,
+            None,
+            Searchable {
+                name: &customer.name,
+                phone_index: sealed.phone_index.as_deref(),
+                email_index: sealed.email_index.as_deref(),
+            },
+        )
+        .await;
         // The detail is built from what was just written rather than read back.
         let names: HashMap<_, _> = [(session.staff_id(), session.name().to_owned())].into();
         let payments = payment
@@ -298,11 +327,16 @@ impl Store {
         Ok(Some(d))
     }
 
-    pub(crate) async fn index_name(&self, id: OrderId, name: &str) {
-        let mut g = self.names.lock().await;
+    /// Keeps the in-memory search index (when loaded) current after a committed write.
+    pub(crate) async fn index_order(
+        &self,
+        id: OrderId,
+        old: Option<Searchable<'_>>,
+        new: Searchable<'_>,
+    ) {
+        let mut g = self.search.lock().await;
         if let Some(ix) = g.as_mut() {
-            ix.upsert(id, name);
+            ix.upsert(id, old, new);
         }
     }
 }
-

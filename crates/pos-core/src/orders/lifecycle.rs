@@ -4,6 +4,7 @@ use crate::audit::{self, NewEvent};
 use crate::db::ts;
 use crate::error::{Result, StoreError};
 use crate::outbox;
+use crate::search_index::Searchable;
 use crate::session::Session;
 use crate::staff::ApprovalInput;
 use crate::store::Store;
@@ -33,7 +34,10 @@ impl Store {
         if order.deleted.is_some() {
             return Err(StoreError::Conflict {
                 code: "order_deleted",
-                message: format!("Order {} is deleted and cannot be edited", order.order_number),
+                message: format!(
+                    "Order {} is deleted and cannot be edited",
+                    order.order_number
+                ),
             });
         }
         if order.version != expected_version {
@@ -55,26 +59,65 @@ impl Store {
                 fields.push(FieldChange::new(&ids, name, old, new));
             }
         };
-        diff("customer.name", Some(&order.customer.name), Some(&customer.name));
-        diff("customer.phone", order.customer.phone.as_deref(), customer.phone.as_deref());
-        diff("customer.email", order.customer.email.as_deref(), customer.email.as_deref());
-        diff("customer.address", order.customer.address.as_deref(), customer.address.as_deref());
+        diff(
+            "customer.name",
+            Some(&order.customer.name),
+            Some(&customer.name),
+        );
+        diff(
+            "customer.phone",
+            order.customer.phone.as_deref(),
+            customer.phone.as_deref(),
+        );
+        diff(
+            "customer.email",
+            order.customer.email.as_deref(),
+            customer.email.as_deref(),
+        );
+        diff(
+            "customer.address",
+            order.customer.address.as_deref(),
+            customer.address.as_deref(),
+        );
         diff("notes", order.notes.as_deref(), notes.as_deref());
-        let items_json = |v: &Vec<pos_domain::LineItem>| serde_json::to_string(v).unwrap_or_default();
-        diff("items", Some(&items_json(old_items)), Some(&items_json(&items)));
-        diff("discount", Some(&order.totals.discount.to_string()), Some(&totals.discount.to_string()));
-        diff("total", Some(&order.totals.total.to_string()), Some(&totals.total.to_string()));
+        let items_json =
+            |v: &Vec<pos_domain::LineItem>| serde_json::to_string(v).unwrap_or_default();
+        diff(
+            "items",
+            Some(&items_json(old_items)),
+            Some(&items_json(&items)),
+        );
+        diff(
+            "discount",
+            Some(&order.totals.discount.to_string()),
+            Some(&totals.discount.to_string()),
+        );
+        diff(
+            "total",
+            Some(&order.totals.total.to_string()),
+            Some(&totals.total.to_string()),
+        );
         if fields.is_empty() {
             // Nothing changed: no new version, but the look is still a read.
             drop(tx);
             return self.get_order(session, order_id).await;
         }
 
-        let sealed = seal_customer(&self.cipher, &ids, &customer, notes.as_deref(), &config.phone_country_code)?;
+        let sealed = seal_customer(
+            &self.cipher,
+            &ids,
+            &customer,
+            notes.as_deref(),
+            &config.phone_country_code,
+        )?;
         let version = order.version + 1;
         let paid_minor = order.paid.to_minor(currency);
         let total_minor = totals.total.to_minor(currency);
-        let status = OrderStatus::derive(false, order.completed_at.is_some(), paid_minor == total_minor);
+        let status = OrderStatus::derive(
+            false,
+            order.completed_at.is_some(),
+            paid_minor == total_minor,
+        );
         let hlc = self.next_hlc(now);
         sqlx::query(
             "UPDATE orders SET customer_name = ?, customer_phone = ?, customer_email = ?, customer_address = ?,
@@ -109,9 +152,15 @@ impl Store {
             &mut tx,
             self.device_id,
             now,
-            NewEvent::new(Some(actor), AuditAction::Update, "order", Some(ids.clone()), "order.update")
-                .detail(format!("version {} -> {version}", order.version))
-                .fields(fields),
+            NewEvent::new(
+                Some(actor),
+                AuditAction::Update,
+                "order",
+                Some(ids.clone()),
+                "order.update",
+            )
+            .detail(format!("version {} -> {version}", order.version))
+            .fields(fields),
         )
         .await?;
         outbox::append(
@@ -137,12 +186,31 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         tx.commit().await?;
-        self.index_name(order_id, &customer.name).await;
+        let (old_phone, old_email) =
+            record::blind_indexes(&self.cipher, &order.customer, &config.phone_country_code)?;
+        self.index_order(
+            order_id,
+            Some(Searchable {
+                name: &order.customer.name,
+                phone_index: old_phone.as_deref(),
+                email_index: old_email.as_deref(),
+            }),
+            Searchable {
+                name: &customer.name,
+                phone_index: sealed.phone_index.as_deref(),
+                email_index: sealed.email_index.as_deref(),
+            },
+        )
+        .await;
         Ok(detail)
     }
 
     /// Marks a paid order as handed over.
-    pub async fn complete_order(&self, session: &Session, order_id: OrderId) -> Result<OrderDetail> {
+    pub async fn complete_order(
+        &self,
+        session: &Session,
+        order_id: OrderId,
+    ) -> Result<OrderDetail> {
         let config = self.require_config()?;
         let now = self.now();
         let today = config.business_date(now);
@@ -188,8 +256,19 @@ impl Store {
             &mut tx,
             self.device_id,
             now,
-            NewEvent::new(Some(actor), AuditAction::Update, "order", Some(ids.clone()), "order.complete")
-                .fields(vec![FieldChange::new(&ids, "status", Some("paid"), Some("completed"))]),
+            NewEvent::new(
+                Some(actor),
+                AuditAction::Update,
+                "order",
+                Some(ids.clone()),
+                "order.complete",
+            )
+            .fields(vec![FieldChange::new(
+                &ids,
+                "status",
+                Some("paid"),
+                Some("completed"),
+            )]),
         )
         .await?;
         let hlc = self.next_hlc(now);
@@ -225,10 +304,11 @@ impl Store {
         let reason = validate_reason(reason)?;
         {
             let mut conn = self.pool.acquire().await?;
-            let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = ?")
-                .bind(order_id.to_string())
-                .fetch_optional(&mut *conn)
-                .await?;
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM orders WHERE id = ?")
+                    .bind(order_id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
             match status.as_deref() {
                 None => return Err(StoreError::NotFound { entity: "order" }),
                 Some("deleted") => {
@@ -240,7 +320,9 @@ impl Store {
                 Some(_) => {}
             }
         }
-        let (approver, approver_role) = self.resolve_approval(session, approval, "order.delete").await?;
+        let (approver, approver_role) = self
+            .resolve_approval(session, approval, "order.delete")
+            .await?;
         let now = self.now();
         let today = config.business_date(now);
         let ids = order_id.to_string();
@@ -254,7 +336,9 @@ impl Store {
                 message: "The order is already deleted".into(),
             });
         }
-        let sealed_reason = self.cipher.encrypt_str(&reason, record::aad(&ids, "delete_reason"));
+        let sealed_reason = self
+            .cipher
+            .encrypt_str(&reason, record::aad(&ids, "delete_reason"));
         let hlc = self.next_hlc(now);
         sqlx::query(
             "UPDATE orders SET status = 'deleted', deleted_at = ?, deleted_by = ?, delete_reason = ?,
@@ -278,12 +362,18 @@ impl Store {
             &mut tx,
             self.device_id,
             now,
-            NewEvent::new(Some(actor), AuditAction::Delete, "order", Some(ids.clone()), "order.delete")
-                .detail(format!("approved_by={approver} role={approver_role}"))
-                .fields(vec![
-                    FieldChange::new(&ids, "status", Some(order.status.as_str()), Some("deleted")),
-                    FieldChange::new(&ids, "reason", None, Some(&reason)),
-                ]),
+            NewEvent::new(
+                Some(actor),
+                AuditAction::Delete,
+                "order",
+                Some(ids.clone()),
+                "order.delete",
+            )
+            .detail(format!("approved_by={approver} role={approver_role}"))
+            .fields(vec![
+                FieldChange::new(&ids, "status", Some(order.status.as_str()), Some("deleted")),
+                FieldChange::new(&ids, "reason", None, Some(&reason)),
+            ]),
         )
         .await?;
         outbox::append(

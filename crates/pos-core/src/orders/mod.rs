@@ -9,7 +9,9 @@ mod record;
 pub use query::{Dashboard, ListQuery, OrderPage, OrderSummary, SearchKind};
 pub use record::{OrderDetail, PaymentView, StaffRef};
 
-use pos_domain::{Channel, Customer, ItemInput, Money, OrderId, PaymentId, PaymentMethod, PaymentTerms};
+use pos_domain::{
+    Channel, Customer, ItemInput, Money, OrderId, PaymentId, PaymentMethod, PaymentTerms,
+};
 use serde::Deserialize;
 
 /// A new order as entered at the counter. Amounts are decimal strings, checked against the
@@ -54,7 +56,9 @@ pub struct OrderEdit {
     pub notes: Option<String>,
 }
 
-pub(crate) fn validate_notes(notes: Option<String>) -> Result<Option<String>, pos_domain::ValidationError> {
+pub(crate) fn validate_notes(
+    notes: Option<String>,
+) -> Result<Option<String>, pos_domain::ValidationError> {
     let notes = notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
         return Err(pos_domain::ValidationError::new(
@@ -66,7 +70,9 @@ pub(crate) fn validate_notes(notes: Option<String>) -> Result<Option<String>, po
     Ok(notes)
 }
 
-pub(crate) fn validate_reference(r: Option<String>) -> Result<Option<String>, pos_domain::ValidationError> {
+pub(crate) fn validate_reference(
+    r: Option<String>,
+) -> Result<Option<String>, pos_domain::ValidationError> {
     let r = r.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if r.as_ref().is_some_and(|n| n.chars().count() > 100) {
         return Err(pos_domain::ValidationError::new(
@@ -96,4 +102,3 @@ pub(crate) fn validate_reason(reason: &str) -> Result<String, pos_domain::Valida
     }
     Ok(r.to_owned())
 }
-

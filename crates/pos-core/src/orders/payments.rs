@@ -7,10 +7,12 @@ use crate::outbox;
 use crate::session::Session;
 use crate::staff::ApprovalInput;
 use crate::store::Store;
-use chrono::{DateTime, Utc};
-use pos_domain::{Currency, Money, OrderId, OrderStatus, PaymentId, Role, StaffId, ValidationError};
-use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
 use crate::write_tx::WriteTx;
+use chrono::{DateTime, Utc};
+use pos_domain::{
+    Currency, Money, OrderId, OrderStatus, PaymentId, Role, StaffId, ValidationError,
+};
+use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
 use sqlx::Row;
 
 impl Store {
@@ -88,11 +90,20 @@ impl Store {
         } else {
             "payment.record"
         };
-        let mut detail = format!("order={oid} amount={} method={}", p.amount, p.method.as_str());
+        let mut detail = format!(
+            "order={oid} amount={} method={}",
+            p.amount,
+            p.method.as_str()
+        );
         if let Some(r) = p.reverses {
             detail.push_str(&format!(" reverses={r}"));
         }
-        let mut fields = vec![FieldChange::new(&pid, "amount", None, Some(&p.amount.to_string()))];
+        let mut fields = vec![FieldChange::new(
+            &pid,
+            "amount",
+            None,
+            Some(&p.amount.to_string()),
+        )];
         if let Some((a, _)) = &approval {
             fields.push(FieldChange::new(&pid, "reason", None, Some(&a.reason)));
         }
@@ -100,9 +111,15 @@ impl Store {
             conn,
             self.device_id,
             now,
-            NewEvent::new(Some(actor), AuditAction::Payment, "payment", Some(pid.clone()), op)
-                .detail(detail)
-                .fields(fields),
+            NewEvent::new(
+                Some(actor),
+                AuditAction::Payment,
+                "payment",
+                Some(pid.clone()),
+                op,
+            )
+            .detail(detail)
+            .fields(fields),
         )
         .await?;
         let order_id = p.order_id;
@@ -114,7 +131,17 @@ impl Store {
             None => MutationBody::PaymentRecorded { payment: p },
         };
         let hlc = self.next_hlc(now);
-        outbox::append(conn, &self.cipher, self.device_id, hlc, now, actor, order_id, body).await?;
+        outbox::append(
+            conn,
+            &self.cipher,
+            self.device_id,
+            hlc,
+            now,
+            actor,
+            order_id,
+            body,
+        )
+        .await?;
         Ok(())
     }
 
@@ -148,14 +175,20 @@ impl Store {
         if order.deleted.is_some() {
             return Err(StoreError::Conflict {
                 code: "order_deleted",
-                message: format!("Order {} is deleted and cannot take payments", order.order_number),
+                message: format!(
+                    "Order {} is deleted and cannot take payments",
+                    order.order_number
+                ),
             });
         }
         let amount = order.currency.check("amount", input.amount.0)?;
         if !amount.is_positive() {
-            return Err(
-                ValidationError::new("amount", "not_positive", "Payment must be greater than 0").into(),
-            );
+            return Err(ValidationError::new(
+                "amount",
+                "not_positive",
+                "Payment must be greater than 0",
+            )
+            .into());
         }
         let balance = order.balance();
         if amount > balance {
@@ -218,10 +251,10 @@ impl Store {
         }
         let reversed: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE order_id = ? AND reverses = ?")
-            .bind(order_id.to_string())
-            .bind(payment_id.to_string())
-            .fetch_one(&self.pool)
-            .await?;
+                .bind(order_id.to_string())
+                .bind(payment_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
         if reversed > 0 {
             return Err(StoreError::Conflict {
                 code: "already_reversed",

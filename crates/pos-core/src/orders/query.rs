@@ -5,7 +5,7 @@ use super::record::{self, OrderDetail};
 use crate::audit::{self, NewEvent};
 use crate::db::{parse_ts, ts};
 use crate::error::{Result, StoreError};
-use crate::name_index::NameIndex;
+use crate::search_index::SearchIndex;
 use crate::session::Session;
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -120,10 +120,15 @@ fn parse_cursor(c: &str) -> Result<OrderId> {
 /// The smallest UUIDv7 text at or after `ms` since the epoch.
 fn uuid7_floor(ms: i64) -> String {
     let ms = ms.max(0) as u64;
-    format!("{:08x}-{:04x}-0000-0000-000000000000", ms >> 16, ms & 0xffff)
+    format!(
+        "{:08x}-{:04x}-0000-0000-000000000000",
+        ms >> 16,
+        ms & 0xffff
+    )
 }
 
-const SUMMARY_COLUMNS: &str = "SELECT o.id, o.order_number, o.channel, o.status, o.customer_name, o.currency,
+const SUMMARY_COLUMNS: &str =
+    "SELECT o.id, o.order_number, o.channel, o.status, o.customer_name, o.currency,
     o.total_minor, o.paid_minor, o.business_date, o.created_at, o.unsynced, o.sync_attention,
     (SELECT COALESCE(SUM(json_extract(s.value, '$.amount_minor')), 0) FROM json_each(o.schedule) s
       WHERE json_extract(s.value, '$.due_date') < ";
@@ -137,9 +142,10 @@ impl Store {
         let config = self.require_config()?;
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        let detail = record::load_detail(&mut tx, &self.cipher, order_id, config.business_date(now))
-            .await?
-            .ok_or(StoreError::NotFound { entity: "order" })?;
+        let detail =
+            record::load_detail(&mut tx, &self.cipher, order_id, config.business_date(now))
+                .await?
+                .ok_or(StoreError::NotFound { entity: "order" })?;
         audit::append(
             &mut tx,
             self.device_id,
@@ -165,11 +171,21 @@ impl Store {
         let today = config.business_date(now);
         let limit = query.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(ValidationError::new("limit", "out_of_range", "Page size must be 1 to 200").into());
+            return Err(ValidationError::new(
+                "limit",
+                "out_of_range",
+                "Page size must be 1 to 200",
+            )
+            .into());
         }
         if let (Some(f), Some(t)) = (query.from, query.to) {
             if f > t {
-                return Err(ValidationError::new("from", "invalid_range", "The start date is after the end date").into());
+                return Err(ValidationError::new(
+                    "from",
+                    "invalid_range",
+                    "The start date is after the end date",
+                )
+                .into());
             }
         }
         let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
@@ -183,12 +199,17 @@ impl Store {
         match (kind, q) {
             (Some(SearchKind::Phone), Some(q)) => {
                 let p = pos_domain::customer::normalize_phone(q, &config.phone_country_code)
-                    .map_err(|e| ValidationError { field: "q".into(), ..e })?;
+                    .map_err(|e| ValidationError {
+                        field: "q".into(),
+                        ..e
+                    })?;
                 exact = Some(("phone_index", self.cipher.blind_index("phone", &p)));
             }
             (Some(SearchKind::Email), Some(q)) => {
-                let e = pos_domain::customer::normalize_email(q)
-                    .map_err(|e| ValidationError { field: "q".into(), ..e })?;
+                let e = pos_domain::customer::normalize_email(q).map_err(|e| ValidationError {
+                    field: "q".into(),
+                    ..e
+                })?;
                 exact = Some(("email_index", self.cipher.blind_index("email", &e)));
             }
             (Some(SearchKind::OrderNumber), Some(q)) => order_number = Some(q.to_uppercase()),
@@ -196,11 +217,11 @@ impl Store {
             _ => {}
         }
 
-        // The name index loads through the pool, so take it before the transaction holds the
-        // (only) connection.
-        let ix_guard = match &name_needle {
-            Some(_) => Some(self.name_index().await?),
-            None => None,
+        // The search index loads through the pool, so take it before the transaction holds
+        // the (only) connection.
+        let ix_guard = match (&name_needle, &exact) {
+            (None, None) => None,
+            _ => Some(self.search_index().await?),
         };
         let mut tx = self.begin_write().await?;
         let build = |ids: Option<&[String]>, after: Option<&OrderId>, take: u32| {
@@ -244,12 +265,26 @@ impl Store {
         };
 
         let mut rows = Vec::new();
-        if let Some(needle) = &name_needle {
-            let ix = ix_guard
-                .as_deref()
-                .and_then(Option::as_ref)
-                .ok_or(StoreError::corrupt("name index"))?;
-            let mut candidates = ix.matches(needle, cursor).map(|i| i.to_string());
+        if let Some(ix) = ix_guard.as_deref().and_then(Option::as_ref) {
+            // Candidates from the in-memory index, newest first; the query checks each against
+            // the stored row (and, for phone and e-mail, the full blind index).
+            let mut candidates: Box<dyn Iterator<Item = String> + Send> =
+                match (&name_needle, &exact) {
+                    (Some(needle), _) => Box::new(ix.names(needle, cursor).map(|i| i.to_string())),
+                    (None, Some(("phone_index", key))) => Box::new(
+                        ix.phone(key)
+                            .into_iter()
+                            .filter(move |i| cursor.is_none_or(|c| *i < c))
+                            .map(|i| i.to_string()),
+                    ),
+                    (None, Some((_, key))) => Box::new(
+                        ix.email(key)
+                            .into_iter()
+                            .filter(move |i| cursor.is_none_or(|c| *i < c))
+                            .map(|i| i.to_string()),
+                    ),
+                    (None, None) => Box::new(std::iter::empty()),
+                };
             // Candidates come newest first; fetch them in chunks until the page is full.
             loop {
                 let chunk: Vec<String> = candidates.by_ref().take(500).collect();
@@ -257,14 +292,20 @@ impl Store {
                     break;
                 }
                 let want = limit + 1 - rows.len() as u32;
-                let mut got = build(Some(&chunk), None, want).build().fetch_all(&mut *tx).await?;
+                let mut got = build(Some(&chunk), None, want)
+                    .build()
+                    .fetch_all(&mut *tx)
+                    .await?;
                 rows.append(&mut got);
                 if rows.len() as u32 > limit {
                     break;
                 }
             }
         } else {
-            rows = build(None, cursor.as_ref(), limit + 1).build().fetch_all(&mut *tx).await?;
+            rows = build(None, cursor.as_ref(), limit + 1)
+                .build()
+                .fetch_all(&mut *tx)
+                .await?;
         }
 
         let has_more = rows.len() as u32 > limit;
@@ -281,9 +322,19 @@ impl Store {
             items.push(OrderSummary {
                 id: id.parse().map_err(StoreError::corrupt)?,
                 order_number: r.get("order_number"),
-                channel: r.get::<String, _>("channel").parse().map_err(StoreError::corrupt)?,
-                status: r.get::<String, _>("status").parse().map_err(StoreError::corrupt)?,
-                customer_name: record::decrypt_name(&self.cipher, &id, &r.get::<Vec<u8>, _>("customer_name"))?,
+                channel: r
+                    .get::<String, _>("channel")
+                    .parse()
+                    .map_err(StoreError::corrupt)?,
+                status: r
+                    .get::<String, _>("status")
+                    .parse()
+                    .map_err(StoreError::corrupt)?,
+                customer_name: record::decrypt_name(
+                    &self.cipher,
+                    &id,
+                    &r.get::<Vec<u8>, _>("customer_name"),
+                )?,
                 currency,
                 total,
                 paid,
@@ -310,9 +361,18 @@ impl Store {
         };
         let mut detail = format!("results={}", items.len());
         if let Some(k) = kind {
-            detail.push_str(&format!(" search={}", serde_json::to_string(&k).unwrap_or_default().trim_matches('"')));
+            detail.push_str(&format!(
+                " search={}",
+                serde_json::to_string(&k)
+                    .unwrap_or_default()
+                    .trim_matches('"')
+            ));
         }
-        let operation = if kind.is_some() { "order.search" } else { "order.list" };
+        let operation = if kind.is_some() {
+            "order.search"
+        } else {
+            "order.list"
+        };
         audit::append(
             &mut tx,
             self.device_id,
@@ -331,29 +391,45 @@ impl Store {
         Ok(OrderPage { items, next_cursor })
     }
 
-    /// Loads the name index on first use (decrypting every name once).
-    async fn name_index(&self) -> Result<tokio::sync::MutexGuard<'_, Option<NameIndex>>> {
-        let mut g = self.names.lock().await;
+    /// Loads the search index on first use (decrypting every name once).
+    async fn search_index(&self) -> Result<tokio::sync::MutexGuard<'_, Option<SearchIndex>>> {
+        let mut g = self.search.lock().await;
         if g.is_none() {
-            let rows = sqlx::query("SELECT id, customer_name FROM orders")
-                .fetch_all(&self.pool)
-                .await?;
+            let rows =
+                sqlx::query("SELECT id, customer_name, phone_index, email_index FROM orders")
+                    .fetch_all(&self.pool)
+                    .await?;
             let mut items = Vec::with_capacity(rows.len());
             for r in rows {
                 let id: String = r.get(0);
                 let name = record::decrypt_name(&self.cipher, &id, &r.get::<Vec<u8>, _>(1))?;
-                items.push((id.parse().map_err(StoreError::corrupt)?, name));
+                items.push((
+                    id.parse().map_err(StoreError::corrupt)?,
+                    name,
+                    r.get(2),
+                    r.get(3),
+                ));
             }
-            *g = Some(NameIndex::from_unsorted(items));
+            *g = Some(SearchIndex::from_rows(items));
         }
         Ok(g)
     }
 
     /// Figures for the dashboard over business days `from..=to`; audited as ACCESS.
-    pub async fn dashboard(&self, session: &Session, from: NaiveDate, to: NaiveDate) -> Result<Dashboard> {
+    pub async fn dashboard(
+        &self,
+        session: &Session,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Dashboard> {
         let config = self.require_config()?;
         if from > to {
-            return Err(ValidationError::new("from", "invalid_range", "The start date is after the end date").into());
+            return Err(ValidationError::new(
+                "from",
+                "invalid_range",
+                "The start date is after the end date",
+            )
+            .into());
         }
         let now = self.now();
         let today = config.business_date(now);
@@ -465,8 +541,9 @@ impl Store {
             overdue_amount: currency.from_minor(overdue.get(1)),
             paid_orders,
             payment_completion_rate: (orders > 0).then(|| {
-                let mut rate =
-                    (Decimal::from(paid_orders) * Decimal::from(100) / Decimal::from(orders)).round_dp(1);
+                let mut rate = (Decimal::from(paid_orders) * Decimal::from(100)
+                    / Decimal::from(orders))
+                .round_dp(1);
                 rate.rescale(1);
                 rate
             }),

@@ -80,18 +80,7 @@ pub(crate) fn seal_customer(
     notes: Option<&str>,
     country_code: &str,
 ) -> Result<SealedCustomer> {
-    let phone_index = c
-        .phone
-        .as_deref()
-        .map(|p| pos_domain::customer::normalize_phone(p, country_code))
-        .transpose()?
-        .map(|p| cipher.blind_index("phone", &p));
-    let email_index = c
-        .email
-        .as_deref()
-        .map(pos_domain::customer::normalize_email)
-        .transpose()?
-        .map(|e| cipher.blind_index("email", &e));
+    let (phone_index, email_index) = blind_indexes(cipher, c, country_code)?;
     Ok(SealedCustomer {
         name: cipher.encrypt_str(&c.name, aad(id, "customer_name")),
         phone: c
@@ -110,6 +99,27 @@ pub(crate) fn seal_customer(
         phone_index,
         email_index,
     })
+}
+
+/// The blind indexes of a customer's phone and e-mail (exact search keys).
+pub(crate) fn blind_indexes(
+    cipher: &FieldCipher,
+    c: &Customer,
+    country_code: &str,
+) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    let phone = c
+        .phone
+        .as_deref()
+        .map(|p| pos_domain::customer::normalize_phone(p, country_code))
+        .transpose()?
+        .map(|p| cipher.blind_index("phone", &p));
+    let email = c
+        .email
+        .as_deref()
+        .map(pos_domain::customer::normalize_email)
+        .transpose()?
+        .map(|e| cipher.blind_index("email", &e));
+    Ok((phone, email))
 }
 
 fn open_opt(
@@ -357,7 +367,10 @@ impl StaffRef {
     pub(crate) fn of(id: StaffId, names: &HashMap<StaffId, String>) -> Self {
         StaffRef {
             id,
-            name: names.get(&id).cloned().unwrap_or_else(|| "(unknown)".into()),
+            name: names
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| "(unknown)".into()),
         }
     }
 }

@@ -8,7 +8,9 @@ use pos_core::{
     Clock, KeyStore, KeyringBackend, NewOrder, OrderDetail, OsKeyring, Pin, Session, SetupInput,
     Store,
 };
-use pos_domain::{Channel, Currency, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms, Role};
+use pos_domain::{
+    Channel, Currency, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms, Role,
+};
 use sqlx::{Connection, Row};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -66,7 +68,9 @@ impl TestStore {
         let path = dir.path().join("pos.db");
         let service = format!("offline-order-pos-test-{}", uuid::Uuid::now_v7());
         let clock = TestClock::at("2026-11-25T03:00:00Z");
-        let store = Store::open(&path, &keyring(&service), clock.clone()).await.unwrap();
+        let store = Store::open(&path, &keyring(&service), clock.clone())
+            .await
+            .unwrap();
         let owner = store
             .setup(SetupInput {
                 shop_name: "Toko Maju".into(),
@@ -141,10 +145,11 @@ pub async fn dump(path: &Path) -> Vec<String> {
     .unwrap();
     let mut out = Vec::new();
     for t in tables {
-        let cols: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{t}')"))
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
+        let cols: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{t}')"))
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
         let expr = cols
             .iter()
             .map(|c| format!("quote(\"{c}\")"))
