@@ -29,12 +29,15 @@ CREATE TABLE staff (
 
 -- Laid out so that recording an order touches as few B-tree pages as possible (each one is a
 -- page in the WAL at every durable commit): the order row carries its items and schedule as
--- JSON (no PII in either), ids are UUIDv7 so the id index is also creation order (the list
--- needs no extra index), and the order number is found from its unique index. A rowid table:
+-- JSON (no PII in either), ids are UUIDv7 so the id index is also creation order (the list and
+-- the date filters need no extra index, and an order number, which names its day, is found
+-- within that day's id range). A rowid table:
 -- its ~1.5 KB rows would spill to overflow pages in a WITHOUT ROWID table.
 CREATE TABLE orders (
     id               TEXT NOT NULL UNIQUE,
-    order_number     TEXT NOT NULL UNIQUE,
+    -- unique per device and day by construction: numbers are handed out under the store's
+    -- single write lock (an index here would cost a WAL page at every order)
+    order_number     TEXT NOT NULL,
     channel          TEXT NOT NULL CHECK (channel IN ('walk_in', 'phone')),
     status           TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'completed', 'deleted')),
     currency         TEXT NOT NULL,

@@ -73,6 +73,12 @@ async fn phone_order_with_down_payment_and_installments() {
     t.clock.advance(chrono::Duration::hours(14));
     let third = create(&t, &cashier, walk_in_full("Budi", "50000")).await;
     assert_eq!(third.order_number, "K01-20261126-0001");
+    // numbering carries on after a restart
+    let mut t = t;
+    t.reopen().await;
+    let cashier = t.s().login(cashier.staff_id(), pos_core::Pin::new("1111").unwrap()).await.unwrap();
+    let fourth = create(&t, &cashier, walk_in_full("Budi", "50000")).await;
+    assert_eq!(fourth.order_number, "K01-20261126-0002");
 }
 
 #[tokio::test]

@@ -15,8 +15,8 @@ use pos_protocol::{AuditAction, FieldChange, MutationBody, OrderSnapshot, Paymen
 use std::collections::HashMap;
 
 /// `K01-20261125-0042`: counter code, business day, and a per-day sequence. The day's last
-/// number is read from the order-number index once and then kept with the transaction heads,
-/// so numbering writes nothing extra.
+/// number is read once (from that day's id range) and then kept with the transaction heads,
+/// under the write lock, so numbering writes nothing extra.
 async fn next_order_number(
     tx: &mut WriteTx<'_>,
     device_code: &str,
@@ -28,9 +28,11 @@ async fn next_order_number(
         _ => {
             let last: Option<i64> = sqlx::query_scalar(
                 "SELECT MAX(CAST(substr(order_number, ?) AS INTEGER)) FROM orders
-                 WHERE order_number >= ? AND order_number < ?",
+                 WHERE id >= ? AND id < ? AND order_number >= ? AND order_number < ?",
             )
             .bind(prefix.len() as i64 + 1)
+            .bind(super::query::day_id_floor(day))
+            .bind(super::query::day_id_ceiling(day))
             .bind(&prefix)
             .bind(format!("{device_code}-{}.", day.format("%Y%m%d")))
             .fetch_one(&mut **tx)

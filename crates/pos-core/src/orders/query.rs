@@ -117,6 +117,22 @@ fn parse_cursor(c: &str) -> Result<OrderId> {
     })
 }
 
+/// The lowest id an order of business day `day` can have (a day of margin for the shop's
+/// offset from UTC).
+pub(crate) fn day_id_floor(day: NaiveDate) -> String {
+    uuid7_floor(day.and_time(NaiveTime::MIN).and_utc().timestamp_millis() - DAY_MS)
+}
+
+/// An id above every order of business day `day` (with a day of margin).
+pub(crate) fn day_id_ceiling(day: NaiveDate) -> String {
+    uuid7_floor(day.and_time(NaiveTime::MIN).and_utc().timestamp_millis() + 2 * DAY_MS)
+}
+
+/// The business day named in an order number such as `K01-20261125-0042`.
+fn order_number_day(n: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(n.split('-').nth(1)?, "%Y%m%d").ok()
+}
+
 /// The smallest UUIDv7 text at or after `ms` since the epoch.
 fn uuid7_floor(ms: i64) -> String {
     let ms = ms.max(0) as u64;
@@ -237,19 +253,21 @@ impl Store {
             // day of margin for the shop's offset, so a date filter reads only those days.
             if let Some(f) = query.from {
                 qb.push(" AND o.business_date >= ").push_bind(f.to_string());
-                let ms = f.and_time(NaiveTime::MIN).and_utc().timestamp_millis() - DAY_MS;
-                qb.push(" AND o.id >= ").push_bind(uuid7_floor(ms));
+                qb.push(" AND o.id >= ").push_bind(day_id_floor(f));
             }
             if let Some(t) = query.to {
                 qb.push(" AND o.business_date <= ").push_bind(t.to_string());
-                let ms = t.and_time(NaiveTime::MIN).and_utc().timestamp_millis() + 2 * DAY_MS;
-                qb.push(" AND o.id < ").push_bind(uuid7_floor(ms));
+                qb.push(" AND o.id < ").push_bind(day_id_ceiling(t));
             }
             if let Some((col, key)) = &exact {
                 qb.push(format!(" AND o.{col} = ")).push_bind(key.clone());
             }
             if let Some(n) = &order_number {
                 qb.push(" AND o.order_number = ").push_bind(n.clone());
+                if let Some(day) = order_number_day(n) {
+                    qb.push(" AND o.id >= ").push_bind(day_id_floor(day));
+                    qb.push(" AND o.id < ").push_bind(day_id_ceiling(day));
+                }
             }
             if let Some(ids) = ids {
                 qb.push(" AND o.id IN (SELECT value FROM json_each(")
