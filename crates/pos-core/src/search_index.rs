@@ -24,6 +24,9 @@ pub(crate) struct Searchable<'a> {
     pub email_index: Option<&'a [u8]>,
 }
 
+/// An order as loaded into the index: id, name, phone and e-mail blind indexes.
+pub(crate) type IndexRow = (OrderId, String, Option<Vec<u8>>, Option<Vec<u8>>);
+
 #[derive(Debug, Default)]
 pub(crate) struct SearchIndex {
     /// Lower-cased names, newest first (ids are UUIDv7, so by id descending).
@@ -54,7 +57,7 @@ fn add(map: &mut HashMap<Key, Vec<OrderId>>, blind: Option<&[u8]>, id: OrderId) 
 }
 
 impl SearchIndex {
-    pub fn from_rows(rows: Vec<(OrderId, String, Option<Vec<u8>>, Option<Vec<u8>>)>) -> Self {
+    pub fn from_rows(rows: Vec<IndexRow>) -> Self {
         let mut ix = SearchIndex {
             names: Vec::with_capacity(rows.len()),
             ..Default::default()
@@ -64,7 +67,7 @@ impl SearchIndex {
             add(&mut ix.emails, email.as_deref(), id);
             ix.names.push((id, name.to_lowercase()));
         }
-        ix.names.sort_by(|a, b| b.0.cmp(&a.0));
+        ix.names.sort_by_key(|e| std::cmp::Reverse(e.0));
         ix
     }
 

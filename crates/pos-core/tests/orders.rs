@@ -76,7 +76,11 @@ async fn phone_order_with_down_payment_and_installments() {
     // numbering carries on after a restart
     let mut t = t;
     t.reopen().await;
-    let cashier = t.s().login(cashier.staff_id(), pos_core::Pin::new("1111").unwrap()).await.unwrap();
+    let cashier = t
+        .s()
+        .login(cashier.staff_id(), pos_core::Pin::new("1111").unwrap())
+        .await
+        .unwrap();
     let fourth = create(&t, &cashier, walk_in_full("Budi", "50000")).await;
     assert_eq!(fourth.order_number, "K01-20261126-0002");
 }

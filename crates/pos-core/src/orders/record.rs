@@ -101,12 +101,15 @@ pub(crate) fn seal_customer(
     })
 }
 
+/// A customer's phone and e-mail blind indexes.
+pub(crate) type BlindIndexes = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// The blind indexes of a customer's phone and e-mail (exact search keys).
 pub(crate) fn blind_indexes(
     cipher: &FieldCipher,
     c: &Customer,
     country_code: &str,
-) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+) -> Result<BlindIndexes> {
     let phone = c
         .phone
         .as_deref()
