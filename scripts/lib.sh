@@ -29,4 +29,6 @@ ensure_rust() {
 # What building and testing the Rust workspace needs: a C compiler (bundled SQLite), D-Bus
 # headers (the Secret Service keyring client), and a headless D-Bus session with GNOME Keyring
 # for the keyring tests.
-RUST_TEST_PACKAGES=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome-keyring keyutils)
+# PostgreSQL 15 (server and psql) for the order-service tests.
+RUST_TEST_PACKAGES=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome-keyring keyutils
+  postgresql-15 postgresql-client-15 python3)

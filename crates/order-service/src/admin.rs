@@ -1,0 +1,93 @@
+//! `order-service admin create-tenant`: a tenant and its first owner, created as the role that
+//! owns the tables (never over HTTP).
+
+use crate::error::{ApiError, ApiResult};
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::Argon2;
+use pos_crypto::{Aad, FieldCipher};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub struct NewTenant<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub currency: pos_domain::Currency,
+    pub owner_name: &'a str,
+    pub owner_email: &'a str,
+    pub owner_password: &'a str,
+}
+
+pub struct CreatedTenant {
+    pub tenant_id: Uuid,
+    pub owner_id: Uuid,
+}
+
+pub async fn create_tenant(
+    admin: &PgPool,
+    cipher: &FieldCipher,
+    t: NewTenant<'_>,
+) -> ApiResult<CreatedTenant> {
+    let email = pos_domain::customer::normalize_email(t.owner_email)?;
+    if t.owner_password.len() < 10 {
+        return Err(pos_domain::ValidationError::new(
+            "owner_password",
+            "too_short",
+            "Password must be at least 10 characters",
+        )
+        .into());
+    }
+    let tenant_id = Uuid::now_v7();
+    let owner_id = Uuid::now_v7();
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    let hash = Argon2::default()
+        .hash_password(t.owner_password.as_bytes(), &salt)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .to_string();
+    let mut tx = crate::db::tenant_tx(admin, tenant_id).await?;
+    sqlx::query("INSERT INTO tenants (id, slug, name, currency) VALUES ($1, $2, $3, $4)")
+        .bind(tenant_id)
+        .bind(t.slug)
+        .bind(t.name)
+        .bind(t.currency.code())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::Conflict {
+                code: "tenant_exists",
+                message: format!("A tenant with slug {:?} exists", t.slug),
+            },
+            sqlx::Error::Database(d) if d.is_check_violation() => ApiError::Unprocessable {
+                code: "invalid_slug".into(),
+                message: "Slug must be 2-63 lower-case letters, digits or dashes".into(),
+                field: Some("slug".into()),
+            },
+            other => other.into(),
+        })?;
+    let oid = owner_id.to_string();
+    sqlx::query("INSERT INTO users (tenant_id, id, name, email, email_index, role, password_hash) VALUES ($1, $2, $3, $4, $5, 'owner', $6)")
+        .bind(tenant_id)
+        .bind(owner_id)
+        .bind(t.owner_name.trim())
+        .bind(cipher.encrypt_str(&email, Aad { table: "users", record_id: &oid, field: "email" }))
+        .bind(cipher.blind_index("user_email", &email))
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::record(
+        &mut tx,
+        tenant_id,
+        crate::audit::Event::new(
+            (owner_id, pos_domain::Role::Owner),
+            pos_protocol::AuditAction::Create,
+            "tenant",
+            Some(tenant_id.to_string()),
+            "tenant.create",
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreatedTenant {
+        tenant_id,
+        owner_id,
+    })
+}

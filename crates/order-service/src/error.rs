@@ -1,0 +1,96 @@
+//! One error type for the API, rendered as RFC 9457 problem details with a stable code.
+//! Internals (SQL, keys, PII) never reach the response.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pos_domain::ValidationError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Unprocessable {
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
+    #[error("the resource changed; reload it (current version {current})")]
+    PreconditionFailed { current: i32 },
+    #[error("If-Match with the order's version is required")]
+    PreconditionRequired,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(v: ValidationError) -> Self {
+        ApiError::Unprocessable {
+            code: v.code,
+            message: v.message,
+            field: Some(v.field),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "malformed_request"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::PreconditionFailed { .. } => {
+                (StatusCode::PRECONDITION_FAILED, "stale_version")
+            }
+            ApiError::PreconditionRequired => {
+                (StatusCode::PRECONDITION_REQUIRED, "if_match_required")
+            }
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "request failed");
+        }
+        let mut body = json!({
+            "type": format!("https://errors.offline-order-pos.example/{code}"),
+            "title": status.canonical_reason().unwrap_or("error"),
+            "status": status.as_u16(),
+            "code": code,
+            "detail": self.to_string(),
+        });
+        if let ApiError::Unprocessable { field: Some(f), .. } = &self {
+            body["field"] = json!(f);
+        }
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

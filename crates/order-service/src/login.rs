@@ -1,0 +1,134 @@
+use crate::audit::{self, Event};
+use crate::db::tenant_tx;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use axum::extract::State;
+use axum::Json;
+use pos_domain::Role;
+use pos_protocol::AuditAction;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use uuid::Uuid;
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    pub tenant: String,
+    pub email: String,
+    pub password: crate::config::Secret,
+}
+
+#[derive(Serialize)]
+pub struct UserView {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Serialize)]
+pub struct LoginResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub user: UserView,
+}
+
+/// `POST /auth/login`: tenant slug + e-mail + password → access token. Every attempt is
+/// audited (ACCESS); a wrong tenant, e-mail or password gets the same 401.
+pub async fn login(
+    State(s): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let tenant: Option<Uuid> = sqlx::query_scalar("SELECT tenant_id_by_slug($1)")
+        .bind(req.tenant.trim())
+        .fetch_one(&s.pool)
+        .await?;
+    let tenant = tenant.ok_or(ApiError::Unauthorized)?;
+    let email =
+        pos_domain::customer::normalize_email(&req.email).map_err(|_| ApiError::Unauthorized)?;
+    let index = s.cipher.blind_index("user_email", &email);
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let row = sqlx::query("SELECT id, name, role, password_hash, active FROM users WHERE tenant_id = $1 AND email_index = $2")
+        .bind(tenant)
+        .bind(&index)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        audit::record(
+            &mut tx,
+            tenant,
+            Event {
+                actor: None,
+                action: AuditAction::Access,
+                entity_type: "session",
+                entity_id: None,
+                operation: "login.failed",
+                detail: Some("unknown_user".into()),
+                fields: vec![],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::Unauthorized);
+    };
+    let id: Uuid = row.get("id");
+    let role: Role = row
+        .get::<String, _>("role")
+        .parse()
+        .map_err(ApiError::Internal)?;
+    let hash: Option<String> = row.get("password_hash");
+    let password = req.password;
+    let ok = tokio::task::spawn_blocking(move || {
+        hash.as_deref()
+            .and_then(|h| PasswordHash::new(h).ok())
+            .is_some_and(|h| {
+                Argon2::default()
+                    .verify_password(password.expose().as_bytes(), &h)
+                    .is_ok()
+            })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !ok || !row.get::<bool, _>("active") {
+        audit::record(
+            &mut tx,
+            tenant,
+            Event::new(
+                (id, role),
+                AuditAction::Access,
+                "session",
+                Some(id.to_string()),
+                "login.failed",
+            )
+            .detail("wrong_password"),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::Unauthorized);
+    }
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (id, role),
+            AuditAction::Access,
+            "session",
+            Some(id.to_string()),
+            "login",
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(LoginResponse {
+        access_token: s.jwt.issue(id, tenant, role, "user")?,
+        token_type: "Bearer",
+        expires_in: crate::auth::TOKEN_TTL_SECONDS,
+        user: UserView {
+            id,
+            name: row.get("name"),
+            email,
+            role,
+        },
+    }))
+}

@@ -1,0 +1,943 @@
+//! `/offline-orders`: create, read, list, pay, delete — each in a tenant transaction with its
+//! audit event and outbox event. The rules are `pos-domain`'s, the same as on the desktop.
+
+use crate::audit::{self, Event};
+use crate::auth::Auth;
+use crate::db::{tenant_tx, Tx};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use pos_crypto::{Aad, FieldCipher};
+use pos_domain::items::price_items;
+use pos_domain::schedule::{allocate, generate};
+use pos_domain::{
+    Channel, Currency, Customer, ItemInput, LineItem, Money, OrderStatus, PaymentMethod,
+    PaymentTerms, ScheduleEntry,
+};
+use pos_protocol::{AuditAction, FieldChange};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::Row;
+use uuid::Uuid;
+
+#[derive(Deserialize)]
+pub struct InitialPayment {
+    pub method: PaymentMethod,
+    pub amount: Money,
+}
+
+#[derive(Deserialize)]
+pub struct CreateOrder {
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    pub channel: Channel,
+    pub customer: Customer,
+    pub items: Vec<ItemInput>,
+    #[serde(default)]
+    pub discount: Option<Money>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    pub payment_terms: PaymentTerms,
+    #[serde(default)]
+    pub initial_payment: Option<InitialPayment>,
+}
+
+fn aad<'a>(id: &'a str, field: &'a str) -> Aad<'a> {
+    Aad {
+        table: "orders",
+        record_id: id,
+        field,
+    }
+}
+
+async fn tenant_currency(tx: &mut Tx, tenant: Uuid) -> ApiResult<Currency> {
+    let c: String = sqlx::query_scalar("SELECT currency FROM tenants WHERE id = $1")
+        .bind(tenant)
+        .fetch_one(&mut **tx)
+        .await?;
+    c.parse()
+        .map_err(|_| ApiError::Internal("tenant currency".into()))
+}
+
+/// Reads one order (with payments) as the API shows it.
+async fn load_view(
+    tx: &mut Tx,
+    cipher: &FieldCipher,
+    tenant: Uuid,
+    id: Uuid,
+) -> ApiResult<Option<(Value, i32)>> {
+    let Some(r) = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let ids = id.to_string();
+    let open = |col: &str, field: &str| -> ApiResult<Option<String>> {
+        r.get::<Option<Vec<u8>>, _>(col)
+            .map(|b| {
+                cipher
+                    .decrypt_string(&b, aad(&ids, field))
+                    .ok_or_else(|| ApiError::Internal("decrypt".into()))
+            })
+            .transpose()
+    };
+    let currency: Currency = r
+        .get::<String, _>("currency")
+        .parse()
+        .map_err(|_| ApiError::Internal("currency".into()))?;
+    let m = |col: &str| currency.from_minor(r.get::<i64, _>(col));
+    let schedule: Vec<ScheduleEntry> =
+        serde_json::from_value(r.get("schedule")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let terms: PaymentTerms =
+        serde_json::from_value(r.get("terms")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let items: Vec<LineItem> =
+        serde_json::from_value(r.get("items")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let paid = m("paid_minor");
+    let total = m("total_minor");
+    let today = Utc::now().date_naive();
+    let lines = allocate(&schedule, paid, today);
+    let payments = sqlx::query(
+        "SELECT * FROM payments WHERE tenant_id = $1 AND order_id = $2 ORDER BY created_at, id",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(payment_json(currency))
+    .collect::<Vec<_>>();
+    let version: i32 = r.get("version");
+    let mut terms_json = serde_json::to_value(&terms).unwrap_or_default();
+    terms_json["schedule"] = json!(lines
+        .iter()
+        .map(|l| json!({"seq": l.seq, "kind": l.kind, "due_date": l.due_date, "amount": l.amount, "paid": l.paid, "status": l.status}))
+        .collect::<Vec<_>>());
+    let deleted_at: Option<DateTime<Utc>> = r.get("deleted_at");
+    let view = json!({
+        "id": id,
+        "order_number": r.get::<String, _>("order_number"),
+        "order_type": r.get::<String, _>("order_type"),
+        "channel": r.get::<String, _>("channel"),
+        "status": r.get::<String, _>("status"),
+        "customer": {
+            "name": open("customer_name", "customer_name")?,
+            "phone": open("customer_phone", "customer_phone")?,
+            "email": open("customer_email", "customer_email")?,
+            "address": open("customer_address", "customer_address")?,
+        },
+        "notes": open("notes", "notes")?,
+        "items": items,
+        "subtotal": m("subtotal_minor"),
+        "discount": m("discount_minor"),
+        "total": total,
+        "currency": currency,
+        "paid": paid,
+        "balance": total - paid,
+        "payment_terms": terms_json,
+        "payments": payments,
+        "recorded_by": r.get::<Uuid, _>("recorded_by_user_id"),
+        "last_modified_by": r.get::<Uuid, _>("last_modified_by_user_id"),
+        "created_at": r.get::<DateTime<Utc>, _>("created_at"),
+        "updated_at": r.get::<DateTime<Utc>, _>("updated_at"),
+        "version": version,
+        "deleted": deleted_at.map(|at| json!({
+            "deleted_at": at,
+            "deleted_by": r.get::<Option<Uuid>, _>("deleted_by"),
+            "approved_by": r.get::<Option<Uuid>, _>("approved_by"),
+            "approver_role": r.get::<Option<String>, _>("approver_role"),
+        })),
+    });
+    Ok(Some((view, version)))
+}
+
+fn payment_json(currency: Currency) -> impl Fn(&sqlx::postgres::PgRow) -> Value {
+    move |p| {
+        let minor: i64 = p.get("amount_minor");
+        json!({
+            "id": p.get::<Uuid, _>("id"),
+            "amount": rust_decimal::Decimal::new(minor, currency.minor_units()).normalize().to_string(),
+            "method": p.get::<String, _>("method"),
+            "paid_at": p.get::<DateTime<Utc>, _>("paid_at"),
+            "recorded_by": p.get::<Uuid, _>("recorded_by"),
+            "reference": p.get::<Option<String>, _>("reference"),
+        })
+    }
+}
+
+fn with_etag(status: StatusCode, body: Value, version: i32) -> Response {
+    let mut res = (status, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let k = v
+                .to_str()
+                .map_err(|_| ApiError::BadRequest("Idempotency-Key must be text".into()))?;
+            if k.is_empty() || k.len() > 200 {
+                return Err(ApiError::BadRequest(
+                    "Idempotency-Key must be 1 to 200 characters".into(),
+                ));
+            }
+            Ok(Some(k.to_owned()))
+        }
+    }
+}
+
+/// A stored first response for `key`, if this key was used before.
+async fn replay(tx: &mut Tx, tenant: Uuid, key: &str) -> ApiResult<Option<Response>> {
+    let row =
+        sqlx::query("SELECT status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2")
+            .bind(tenant)
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|r| {
+        let status = StatusCode::from_u16(r.get::<i32, _>(0) as u16).unwrap_or(StatusCode::OK);
+        (status, axum::Json(r.get::<Value, _>(1))).into_response()
+    }))
+}
+
+async fn remember(
+    tx: &mut Tx,
+    tenant: Uuid,
+    key: &str,
+    status: StatusCode,
+    body: &Value,
+) -> ApiResult<()> {
+    sqlx::query("INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body) VALUES ($1, $2, '', $3, $4)")
+        .bind(tenant)
+        .bind(key)
+        .bind(i32::from(status.as_u16()))
+        .bind(body)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn outbox(
+    tx: &mut Tx,
+    tenant: Uuid,
+    event_type: &str,
+    aggregate: Uuid,
+    payload: Value,
+) -> ApiResult<()> {
+    sqlx::query("INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) VALUES ($1, $2, $3, $4, $5)")
+        .bind(tenant)
+        .bind(Uuid::now_v7())
+        .bind(event_type)
+        .bind(aggregate)
+        .bind(payload)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CreateOrder>,
+) -> ApiResult<Response> {
+    auth.require_staff()?;
+    let tenant = auth.tenant();
+    let key = idempotency_key(&headers)?;
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    if let Some(k) = &key {
+        if let Some(r) = replay(&mut tx, tenant, k).await? {
+            return Ok(r);
+        }
+    }
+    let id = req.id.unwrap_or_else(Uuid::now_v7);
+    // The same order id again is the same order, not a duplicate.
+    if let Some((view, version)) = load_view(&mut tx, &s.cipher, tenant, id).await? {
+        tx.commit().await?;
+        return Ok(with_etag(StatusCode::CREATED, view, version));
+    }
+    let currency = tenant_currency(&mut tx, tenant).await?;
+    let now = pos_protocol::time::truncate(Utc::now());
+    let today = now.date_naive();
+    let customer = req.customer.validated(req.channel)?;
+    let notes = req
+        .notes
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(pos_domain::ValidationError::new(
+            "notes",
+            "too_long",
+            "Notes are longer than 1000 characters",
+        )
+        .into());
+    }
+    let (items, totals) = price_items(req.items, req.discount, currency)?;
+    let schedule = generate(&req.payment_terms, totals.total, currency, today)?;
+    let paid = match &req.initial_payment {
+        Some(p) => {
+            let a = currency.check("initial_payment.amount", p.amount.0)?;
+            if !a.is_positive() {
+                return Err(pos_domain::ValidationError::new(
+                    "initial_payment.amount",
+                    "not_positive",
+                    "Payment must be greater than 0",
+                )
+                .into());
+            }
+            if a > totals.total {
+                return Err(ApiError::Unprocessable {
+                    code: "overpayment".into(),
+                    message: format!(
+                        "A payment of {a} is more than the outstanding balance of {}",
+                        totals.total
+                    ),
+                    field: Some("initial_payment.amount".into()),
+                });
+            }
+            a
+        }
+        None => Money::ZERO,
+    };
+    if matches!(req.payment_terms, PaymentTerms::Full) && paid != totals.total {
+        return Err(pos_domain::ValidationError::new(
+            "initial_payment.amount",
+            "full_payment_required",
+            format!(
+                "Full payment terms need a payment of the whole total {}",
+                totals.total
+            ),
+        )
+        .into());
+    }
+    let ids = id.to_string();
+    let phone_index = customer
+        .phone
+        .as_deref()
+        .map(|p| pos_domain::customer::normalize_phone(p, "62"))
+        .transpose()?
+        .map(|p| s.cipher.blind_index("phone", &p));
+    let email_index = customer
+        .email
+        .as_deref()
+        .map(pos_domain::customer::normalize_email)
+        .transpose()?
+        .map(|e| s.cipher.blind_index("email", &e));
+    let tokens: Vec<Vec<u8>> = customer
+        .name
+        .to_lowercase()
+        .split_whitespace()
+        .map(|w| s.cipher.blind_index("name_word", w))
+        .collect();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("order-number:{tenant}:{today}"))
+        .execute(&mut *tx)
+        .await?;
+    let prefix = format!("API-{}-", today.format("%Y%m%d"));
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) + 1 FROM orders WHERE tenant_id = $1 AND order_number LIKE $2",
+    )
+    .bind(tenant)
+    .bind(format!("{prefix}%"))
+    .fetch_one(&mut *tx)
+    .await?;
+    let order_number = format!("{prefix}{n:04}");
+    let status = OrderStatus::derive(false, false, paid == totals.total);
+    let enc = |v: Option<&str>, f: &str| v.map(|v| s.cipher.encrypt_str(v, aad(&ids, f)));
+    let inserted = sqlx::query(
+        "INSERT INTO orders (tenant_id, id, order_number, channel, status, currency, customer_name, customer_phone,
+            customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,
+            subtotal_minor, discount_minor, total_minor, paid_minor, business_date, recorded_by_user_id,
+            last_modified_by_user_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, $24, $24)
+         ON CONFLICT (tenant_id, id) DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(&order_number)
+    .bind(req.channel.as_str())
+    .bind(status.as_str())
+    .bind(currency.code())
+    .bind(s.cipher.encrypt_str(&customer.name, aad(&ids, "customer_name")))
+    .bind(enc(customer.phone.as_deref(), "customer_phone"))
+    .bind(enc(customer.email.as_deref(), "customer_email"))
+    .bind(enc(customer.address.as_deref(), "customer_address"))
+    .bind(enc(notes.as_deref(), "notes"))
+    .bind(phone_index)
+    .bind(email_index)
+    .bind(tokens)
+    .bind(serde_json::to_value(&items).unwrap_or_default())
+    .bind(serde_json::to_value(&schedule).unwrap_or_default())
+    .bind(serde_json::to_value(&req.payment_terms).unwrap_or_default())
+    .bind(totals.subtotal.to_minor(currency))
+    .bind(totals.discount.to_minor(currency))
+    .bind(totals.total.to_minor(currency))
+    .bind(paid.to_minor(currency))
+    .bind(today)
+    .bind(auth.user())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // A concurrent request with the same id won; answer with its order.
+        drop(tx);
+        let mut tx = tenant_tx(&s.pool, tenant).await?;
+        let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        return Ok(with_etag(StatusCode::CREATED, view, version));
+    }
+    let actor = (auth.user(), auth.role());
+    let mut fields = vec![
+        FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
+        FieldChange::new(&ids, "total", None, Some(&totals.total.to_string())),
+    ];
+    if let Some(p) = &customer.phone {
+        fields.push(FieldChange::new(&ids, "customer.phone", None, Some(p)));
+    }
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            actor,
+            AuditAction::Create,
+            "order",
+            Some(ids.clone()),
+            "order.create",
+        )
+        .detail(order_number.clone())
+        .fields(fields),
+    )
+    .await?;
+    outbox(
+        &mut tx,
+        tenant,
+        "order.created",
+        id,
+        json!({"order_id": id, "order_number": order_number, "total": totals.total}),
+    )
+    .await?;
+    if let Some(p) = req.initial_payment {
+        let pid = Uuid::now_v7();
+        sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(tenant).bind(pid).bind(id).bind(paid.to_minor(currency)).bind(p.method.as_str()).bind(now).bind(auth.user())
+            .execute(&mut *tx).await?;
+        audit::record(
+            &mut tx,
+            tenant,
+            Event::new(
+                actor,
+                AuditAction::Payment,
+                "payment",
+                Some(pid.to_string()),
+                "payment.record",
+            )
+            .detail(format!("order={id} amount={paid}")),
+        )
+        .await?;
+        outbox(
+            &mut tx,
+            tenant,
+            "payment.received",
+            id,
+            json!({"order_id": id, "payment_id": pid, "amount": paid}),
+        )
+        .await?;
+    }
+    let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if let Some(k) = &key {
+        remember(&mut tx, tenant, k, StatusCode::CREATED, &view).await?;
+    }
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::CREATED, view, version))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    auth.require_staff()?;
+    let tenant = auth.tenant();
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Read,
+            "order",
+            Some(id.to_string()),
+            "order.read",
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, view, version))
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    pub status: Option<OrderStatus>,
+    pub channel: Option<Channel>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<Uuid>,
+}
+
+#[derive(Serialize)]
+pub struct ListResponse {
+    pub items: Vec<Value>,
+    pub next_cursor: Option<Uuid>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    auth: Auth,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<ListResponse>> {
+    auth.require_staff()?;
+    let tenant = auth.tenant();
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(pos_domain::ValidationError::new(
+            "limit",
+            "out_of_range",
+            "limit must be 1 to 200",
+        )
+        .into());
+    }
+    let mut qb =
+        sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT id FROM orders WHERE tenant_id = ");
+    qb.push_bind(tenant);
+    if let Some(st) = p.status {
+        qb.push(" AND status = ").push_bind(st.as_str());
+    }
+    if let Some(c) = p.channel {
+        qb.push(" AND channel = ").push_bind(c.as_str());
+    }
+    if let Some(f) = p.from {
+        qb.push(" AND business_date >= ").push_bind(f);
+    }
+    if let Some(t) = p.to {
+        qb.push(" AND business_date <= ").push_bind(t);
+    }
+    let q = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if let Some(q) = q {
+        if q.contains('@') {
+            let e = pos_domain::customer::normalize_email(q).map_err(|e| {
+                pos_domain::ValidationError {
+                    field: "q".into(),
+                    ..e
+                }
+            })?;
+            qb.push(" AND email_index = ")
+                .push_bind(s.cipher.blind_index("email", &e));
+        } else if q.chars().filter(char::is_ascii_digit).count() >= 6
+            && q.chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
+            let ph = pos_domain::customer::normalize_phone(q, "62").map_err(|e| {
+                pos_domain::ValidationError {
+                    field: "q".into(),
+                    ..e
+                }
+            })?;
+            qb.push(" AND phone_index = ")
+                .push_bind(s.cipher.blind_index("phone", &ph));
+        } else if q.contains('-') && q.chars().any(|c| c.is_ascii_digit()) {
+            qb.push(" AND order_number = ").push_bind(q.to_uppercase());
+        } else {
+            let words: Vec<Vec<u8>> = q
+                .to_lowercase()
+                .split_whitespace()
+                .map(|w| s.cipher.blind_index("name_word", w))
+                .collect();
+            qb.push(" AND name_tokens @> ").push_bind(words);
+        }
+    }
+    if let Some(c) = p.cursor {
+        qb.push(" AND id < ").push_bind(c);
+    }
+    qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut ids: Vec<Uuid> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+    let next_cursor = if ids.len() as i64 > limit {
+        ids.truncate(limit as usize);
+        ids.last().copied()
+    } else {
+        None
+    };
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some((v, _)) = load_view(&mut tx, &s.cipher, tenant, id).await? {
+            items.push(v);
+        }
+    }
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Access,
+            "order",
+            None,
+            if q.is_some() {
+                "order.search"
+            } else {
+                "order.list"
+            },
+        )
+        .detail(format!("results={}", items.len())),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(ListResponse { items, next_cursor }))
+}
+
+#[derive(Deserialize)]
+pub struct PaymentRequest {
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+pub async fn pay(
+    State(s): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<PaymentRequest>,
+) -> ApiResult<Response> {
+    auth.require_staff()?;
+    let tenant = auth.tenant();
+    let key = idempotency_key(&headers)?;
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    if let Some(k) = &key {
+        if let Some(r) = replay(&mut tx, tenant, k).await? {
+            return Ok(r);
+        }
+    }
+    // Lock the order row: concurrent payments on one order are applied one at a time.
+    let row = sqlx::query("SELECT currency, total_minor, paid_minor, status, completed_at IS NOT NULL AS completed FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let currency: Currency = row
+        .get::<String, _>(0)
+        .parse()
+        .map_err(|_| ApiError::Internal("currency".into()))?;
+    let pid = req.id.unwrap_or_else(Uuid::now_v7);
+    let existing = sqlx::query("SELECT * FROM payments WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(pid)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(p) = existing {
+        if p.get::<Uuid, _>("order_id") != id {
+            return Err(ApiError::Conflict {
+                code: "payment_id_in_use",
+                message: "This payment id belongs to another order".into(),
+            });
+        }
+        let (view, _) = load_view(&mut tx, &s.cipher, tenant, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        tx.commit().await?;
+        let body = json!({"payment": payment_json(currency)(&p), "order": view});
+        return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
+    }
+    if row.get::<String, _>(3) == "deleted" {
+        return Err(ApiError::Conflict {
+            code: "order_deleted",
+            message: "The order is deleted and cannot take payments".into(),
+        });
+    }
+    let amount = currency.check("amount", req.amount.0)?;
+    if !amount.is_positive() {
+        return Err(pos_domain::ValidationError::new(
+            "amount",
+            "not_positive",
+            "Payment must be greater than 0",
+        )
+        .into());
+    }
+    let total = currency.from_minor(row.get(1));
+    let paid = currency.from_minor(row.get(2));
+    if amount > total - paid {
+        return Err(ApiError::Unprocessable {
+            code: "overpayment".into(),
+            message: format!(
+                "A payment of {amount} is more than the outstanding balance of {}",
+                total - paid
+            ),
+            field: Some("amount".into()),
+        });
+    }
+    let reference = req
+        .reference
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    let now = pos_protocol::time::truncate(Utc::now());
+    let new_paid = paid + amount;
+    let status = OrderStatus::derive(false, row.get::<bool, _>(4), new_paid == total);
+    sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(tenant).bind(pid).bind(id).bind(amount.to_minor(currency)).bind(req.method.as_str()).bind(now).bind(auth.user()).bind(&reference)
+        .execute(&mut *tx).await?;
+    sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant).bind(id).bind(new_paid.to_minor(currency)).bind(status.as_str()).bind(now)
+        .execute(&mut *tx).await?;
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Payment,
+            "payment",
+            Some(pid.to_string()),
+            "payment.record",
+        )
+        .detail(format!("order={id} amount={amount}")),
+    )
+    .await?;
+    outbox(
+        &mut tx,
+        tenant,
+        "payment.received",
+        id,
+        json!({"order_id": id, "payment_id": pid, "amount": amount}),
+    )
+    .await?;
+    let p = sqlx::query("SELECT * FROM payments WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(pid)
+        .fetch_one(&mut *tx)
+        .await?;
+    let (view, _) = load_view(&mut tx, &s.cipher, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let body = json!({"payment": payment_json(currency)(&p), "order": view});
+    if let Some(k) = &key {
+        remember(&mut tx, tenant, k, StatusCode::CREATED, &body).await?;
+    }
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DeleteRequest {
+    pub reason: String,
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<DeleteRequest>,
+) -> ApiResult<StatusCode> {
+    auth.require_approver("delete orders")?;
+    let tenant = auth.tenant();
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(pos_domain::ValidationError::new(
+            "reason",
+            "required",
+            "A reason (at most 500 characters) is required",
+        )
+        .into());
+    }
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+    if status == "deleted" {
+        return Err(ApiError::Conflict {
+            code: "order_deleted",
+            message: "The order is already deleted".into(),
+        });
+    }
+    let ids = id.to_string();
+    let now = Utc::now();
+    sqlx::query("UPDATE orders SET status = 'deleted', deleted_at = $3, deleted_by = $4, delete_reason = $5, approved_by = $4, approver_role = $6, approved_at = $3, updated_at = $3, last_modified_by_user_id = $4 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant).bind(id).bind(now).bind(auth.user())
+        .bind(s.cipher.encrypt_str(reason, aad(&ids, "delete_reason")))
+        .bind(auth.role().as_str())
+        .execute(&mut *tx).await?;
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Delete,
+            "order",
+            Some(ids.clone()),
+            "order.delete",
+        )
+        .fields(vec![
+            FieldChange::new(&ids, "status", Some(&status), Some("deleted")),
+            FieldChange::new(&ids, "reason", None, Some(reason)),
+        ]),
+    )
+    .await?;
+    outbox(
+        &mut tx,
+        tenant,
+        "order.deleted",
+        id,
+        json!({"order_id": id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct AuditParams {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub action: Option<AuditAction>,
+    pub device_id: Option<Uuid>,
+    pub limit: Option<i64>,
+}
+
+pub async fn audit_events(
+    State(s): State<AppState>,
+    auth: Auth,
+    Query(p): Query<AuditParams>,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require_approver("read the audit log")?;
+    let tenant = auth.tenant();
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let mut qb =
+        sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT * FROM audit_events WHERE tenant_id = ");
+    qb.push_bind(tenant);
+    if let Some(t) = p.entity_type {
+        qb.push(" AND entity_type = ").push_bind(t);
+    }
+    if let Some(e) = p.entity_id {
+        qb.push(" AND entity_id = ").push_bind(e);
+    }
+    if let Some(a) = p.actor_id {
+        qb.push(" AND actor_id = ").push_bind(a);
+    }
+    if let Some(a) = p.action {
+        qb.push(" AND action = ").push_bind(a.as_str());
+    }
+    if let Some(d) = p.device_id {
+        qb.push(" AND device_id = ").push_bind(d);
+    }
+    qb.push(" ORDER BY at DESC, seq DESC LIMIT ")
+        .push_bind(limit);
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let rows = qb.build().fetch_all(&mut *tx).await?;
+    let events: Vec<_> = rows.iter().filter_map(audit::row_to_event).collect();
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Access,
+            "audit_log",
+            None,
+            "audit.list",
+        )
+        .detail(format!("results={}", events.len())),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(json!({ "items": events })))
+}
+
+pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<axum::Json<Value>> {
+    auth.require_approver("verify the audit log")?;
+    let tenant = auth.tenant();
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let rows =
+        sqlx::query("SELECT * FROM audit_events WHERE tenant_id = $1 ORDER BY device_id, seq")
+            .bind(tenant)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut devices: Vec<Value> = Vec::new();
+    let mut current: Option<(Uuid, u64, String, u64)> = None;
+    let mut broken: std::collections::HashMap<Uuid, (u64, String)> = Default::default();
+    for r in &rows {
+        let Some(e) = audit::row_to_event(r) else {
+            continue;
+        };
+        let (dev, seq, hash, n) = match current.take() {
+            Some(c) if c.0 == e.device_id => c,
+            Some(c) => {
+                devices.push(
+                    json!({"device_id": c.0, "events": c.3, "ok": !broken.contains_key(&c.0)}),
+                );
+                (e.device_id, 0, pos_protocol::GENESIS_HASH.to_owned(), 0)
+            }
+            None => (e.device_id, 0, pos_protocol::GENESIS_HASH.to_owned(), 0),
+        };
+        if broken.contains_key(&dev) {
+            current = Some((dev, seq, hash, n + 1));
+            continue;
+        }
+        match pos_protocol::verify_chain(std::iter::once(&e), seq, &hash) {
+            Ok((s2, h2)) => current = Some((dev, s2, h2, n + 1)),
+            Err(b) => {
+                broken.insert(dev, (b.seq, b.reason));
+                current = Some((dev, seq, hash, n + 1));
+            }
+        }
+    }
+    if let Some(c) = current {
+        devices.push(json!({"device_id": c.0, "events": c.3, "ok": !broken.contains_key(&c.0)}));
+    }
+    for d in devices.iter_mut() {
+        if let Some(id) = d["device_id"].as_str().and_then(|s| s.parse::<Uuid>().ok()) {
+            if let Some((seq, reason)) = broken.get(&id) {
+                d["first_broken_seq"] = json!(seq);
+                d["reason"] = json!(reason);
+            }
+        }
+    }
+    let ok = broken.is_empty();
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Access,
+            "audit_log",
+            None,
+            "audit.verify",
+        )
+        .detail(if ok { "ok" } else { "broken" }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(json!({"ok": ok, "devices": devices})))
+}

@@ -1,0 +1,535 @@
+//! The REST API through HTTP on a loopback port, against real PostgreSQL with row-level
+//! security, connected as the service's own runtime role.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::*;
+use serde_json::json;
+use sqlx::Row;
+
+#[tokio::test]
+async fn create_read_list_pay_and_audit() {
+    let app = spawn().await;
+    let t = app.tenant("toko-a").await;
+    let (st, order, headers) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Siti Rahayu", "0812-1111-2222"),
+        )
+        .await;
+    assert_eq!(st, 201, "{order}");
+    assert_eq!(order["total"], "1000000");
+    assert_eq!(order["paid"], "100000");
+    assert_eq!(order["balance"], "900000");
+    assert_eq!(order["status"], "pending");
+    assert_eq!(order["order_type"], "offline");
+    assert_eq!(headers["etag"], "\"1\"");
+    assert_eq!(
+        order["payment_terms"]["schedule"].as_array().unwrap().len(),
+        4
+    );
+    assert_eq!(order["payment_terms"]["schedule"][0]["status"], "paid");
+    let id = order["id"].as_str().unwrap().to_owned();
+
+    let (st, got, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{id}"))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(got["customer"]["name"], "Siti Rahayu");
+
+    let (st, page, _) = app
+        .get(
+            &t.owner_token,
+            "/api/v1/offline-orders?q=%2B62%20812%201111%202222",
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let (_, page, _) = app
+        .get(&t.owner_token, "/api/v1/offline-orders?q=rahayu")
+        .await;
+    assert_eq!(page["items"][0]["id"], id.as_str());
+
+    // payments: overpayment refused, exact balance accepted, same id again = same result
+    let (st, err, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{id}/payments"),
+            json!({"amount": "900001", "method": "cash"}),
+        )
+        .await;
+    assert_eq!(st, 422);
+    assert_eq!(err["code"], "overpayment");
+    let pid = uuid::Uuid::now_v7();
+    let body =
+        json!({"id": pid, "amount": "900000", "method": "bank_transfer", "reference": "TRX-1"});
+    let (st, paid, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{id}/payments"),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(st, 201, "{paid}");
+    assert_eq!(paid["order"]["status"], "paid");
+    let (st, again, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{id}/payments"),
+            body,
+        )
+        .await;
+    assert_eq!(st, 201);
+    assert_eq!(again["payment"]["id"], paid["payment"]["id"]);
+    assert_eq!(again["order"]["payments"].as_array().unwrap().len(), 2);
+
+    // every operation audited; the chain verifies
+    let (st, ev, _) = app
+        .get(&t.owner_token, "/api/v1/audit-events?limit=1000")
+        .await;
+    assert_eq!(st, 200);
+    let ops: Vec<&str> = ev["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    for op in [
+        "tenant.create",
+        "login",
+        "order.create",
+        "payment.record",
+        "order.read",
+        "order.search",
+    ] {
+        assert!(ops.contains(&op), "{op} missing in {ops:?}");
+    }
+    let (st, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
+    assert_eq!(st, 200);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+#[tokio::test]
+async fn bad_input_is_a_clear_error_and_changes_nothing() {
+    let app = spawn().await;
+    let t = app.tenant("toko-b").await;
+    let mut bad = order_body("Siti", "08121112222");
+    bad["items"][1]["quantity"] = json!("0");
+    let (st, err, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders", bad)
+        .await;
+    assert_eq!(st, 422);
+    assert_eq!(err["field"], "items[1].quantity");
+    let (st, err, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            json!({"channel": "phone"}),
+        )
+        .await;
+    assert_eq!(st, 422, "{err}");
+    let r = app
+        .http
+        .post(app.url("/api/v1/offline-orders"))
+        .bearer_auth(&t.owner_token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let (st, _, _) = split(r).await;
+    assert_eq!(st, 400);
+    let big = "x".repeat(order_service::MAX_BODY_BYTES + 10);
+    let r = app
+        .http
+        .post(app.url("/api/v1/offline-orders"))
+        .bearer_auth(&t.owner_token)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn tenants_are_isolated_by_row_level_security() {
+    let app = spawn().await;
+    let a = app.tenant("toko-satu").await;
+    let b = app.tenant("toko-dua").await;
+    let (_, order, _) = app
+        .post(
+            &a.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Siti", "08121112222"),
+        )
+        .await;
+    let id = order["id"].as_str().unwrap();
+
+    // every read and write of A's order with B's token: 404, never 403
+    let (st, _, _) = app
+        .get(&b.owner_token, &format!("/api/v1/offline-orders/{id}"))
+        .await;
+    assert_eq!(st, 404);
+    let (st, _, _) = app
+        .post(
+            &b.owner_token,
+            &format!("/api/v1/offline-orders/{id}/payments"),
+            json!({"amount": "1", "method": "cash"}),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, _, _) = app
+        .delete(
+            &b.owner_token,
+            &format!("/api/v1/offline-orders/{id}"),
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (_, page, _) = app.get(&b.owner_token, "/api/v1/offline-orders").await;
+    assert!(page["items"].as_array().unwrap().is_empty());
+    let (_, page, _) = app
+        .get(&b.owner_token, "/api/v1/offline-orders?q=08121112222")
+        .await;
+    assert!(page["items"].as_array().unwrap().is_empty());
+    let (_, ev, _) = app
+        .get(
+            &b.owner_token,
+            &format!("/api/v1/audit-events?entity_id={id}"),
+        )
+        .await;
+    assert!(ev["items"].as_array().unwrap().is_empty());
+    // B creating an order with A's order id gets its own order, not A's
+    let mut same = order_body("Budi", "08123334444");
+    same["id"] = json!(id);
+    let (st, err, _) = app
+        .post(&b.owner_token, "/api/v1/offline-orders", same)
+        .await;
+    assert!(st == 201 || st == 409, "{st} {err}");
+    if st == 201 {
+        assert_eq!(err["customer"]["name"], "Budi");
+    }
+    let (_, still, _) = app
+        .get(&a.owner_token, &format!("/api/v1/offline-orders/{id}"))
+        .await;
+    assert_eq!(still["customer"]["name"], "Siti");
+    assert_eq!(still["paid"], "100000");
+
+    // as the runtime role, with no tenant set: no rows at all
+    for table in [
+        "orders",
+        "payments",
+        "audit_events",
+        "users",
+        "outbox_events",
+        "tenants",
+        "idempotency_keys",
+    ] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&app.app_pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table} visible without a tenant");
+    }
+    // and with B set, none of A's rows
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, b.id)
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE tenant_id = $1")
+        .bind(a.id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let e = sqlx::query("INSERT INTO audit_events (tenant_id, device_id, seq, id, at, at_text, action, entity_type, operation, fields, prev_hash, hash) VALUES ($1, $1, 999, $1, now(), '', 'ACCESS', 'x', 'x', '[]', '', '')")
+        .bind(a.id).execute(&mut *tx).await.unwrap_err();
+    assert!(e.to_string().contains("row-level security"), "{e}");
+}
+
+#[tokio::test]
+async fn the_runtime_role_owns_nothing_and_cannot_rewrite_history() {
+    let app = spawn().await;
+    let t = app.tenant("toko-c").await;
+    app.post(
+        &t.owner_token,
+        "/api/v1/offline-orders",
+        order_body("Siti", "08121112222"),
+    )
+    .await;
+    let r = sqlx::query("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        .fetch_one(&app.app_pool)
+        .await
+        .unwrap();
+    assert!(!r.get::<bool, _>(0) && !r.get::<bool, _>(1));
+    let owned: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
+            .fetch_one(&app.app_pool)
+            .await
+            .unwrap();
+    assert_eq!(owned, 0);
+    let forced: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname IN ('orders','payments','users','audit_events','outbox_events','idempotency_keys','tenants') AND relrowsecurity AND relforcerowsecurity").fetch_one(&app.app_pool).await.unwrap();
+    assert_eq!(forced, 7);
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, t.id)
+        .await
+        .unwrap();
+    let e = sqlx::query("UPDATE audit_events SET detail = 'x'")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("permission denied"), "{e}");
+    drop(tx);
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, t.id)
+        .await
+        .unwrap();
+    let e = sqlx::query("DELETE FROM outbox_events")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("permission denied"), "{e}");
+}
+
+#[tokio::test]
+async fn roles_and_tokens() {
+    let app = spawn().await;
+    let t = app.tenant("toko-d").await;
+    let cashier = app.staff(&t, "cashier").await;
+    let manager = app.staff(&t, "manager").await;
+    let (_, order, _) = app
+        .post(
+            &cashier,
+            "/api/v1/offline-orders",
+            order_body("Siti", "08121112222"),
+        )
+        .await;
+    let id = order["id"].as_str().unwrap();
+    let (st, _, _) = app
+        .delete(
+            &cashier,
+            &format!("/api/v1/offline-orders/{id}"),
+            json!({"reason": "dobel"}),
+        )
+        .await;
+    assert_eq!(st, 403);
+    let (st, _, _) = app.get(&cashier, "/api/v1/audit-events").await;
+    assert_eq!(st, 403);
+    let (st, e, _) = app
+        .delete(
+            &manager,
+            &format!("/api/v1/offline-orders/{id}"),
+            json!({"reason": " "}),
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (422, Some("reason")));
+    let (st, _, _) = app
+        .delete(
+            &manager,
+            &format!("/api/v1/offline-orders/{id}"),
+            json!({"reason": "dobel"}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (st, gone, _) = app
+        .get(&cashier, &format!("/api/v1/offline-orders/{id}"))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(gone["status"], "deleted");
+    let (st, e, _) = app
+        .post(
+            &cashier,
+            &format!("/api/v1/offline-orders/{id}/payments"),
+            json!({"amount": "1", "method": "cash"}),
+        )
+        .await;
+    assert_eq!((st, e["code"].as_str()), (409, Some("order_deleted")));
+
+    // tokens: none, garbage, wrong signature, alg none, expired
+    let r = app
+        .http
+        .get(app.url("/api/v1/offline-orders"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(split(r).await.0, 401);
+    let (st, _, _) = app.get("not.a.token", "/api/v1/offline-orders").await;
+    assert_eq!(st, 401);
+    let forged = order_service::auth::JwtKeys::new(b"another-secret-another-secret-0000")
+        .issue(uuid::Uuid::now_v7(), t.id, pos_domain::Role::Owner, "user")
+        .unwrap();
+    assert_eq!(app.get(&forged, "/api/v1/offline-orders").await.0, 401);
+    use base64::Engine;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"sub": uuid::Uuid::now_v7(), "tid": t.id, "role": "owner", "kind": "user", "iat": now, "exp": now + 600});
+    let none = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        b64(claims.clone())
+    );
+    assert_eq!(app.get(&none, "/api/v1/offline-orders").await.0, 401);
+    let mut old = claims.clone();
+    old["exp"] = json!(now - 5);
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &old,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(app.get(&expired, "/api/v1/offline-orders").await.0, 401);
+    // wrong password / unknown tenant: the same 401
+    for (tenant, pw) in [
+        ("toko-d", "wrong password!"),
+        ("nope", "correct horse battery"),
+    ] {
+        let r = app
+            .http
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"tenant": tenant, "email": "owner@toko-d.id", "password": pw}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(split(r).await.0, 401);
+    }
+}
+
+#[tokio::test]
+async fn replays_and_concurrent_duplicates_yield_one_row() {
+    let app = spawn().await;
+    let t = app.tenant("toko-e").await;
+    let id = uuid::Uuid::now_v7();
+    let mut body = order_body("Siti", "08121112222");
+    body["id"] = json!(id);
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let (http, url, token, body) = (
+            app.http.clone(),
+            app.url("/api/v1/offline-orders"),
+            t.owner_token.clone(),
+            body.clone(),
+        );
+        handles.push(tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.unwrap(), 201);
+    }
+    // Idempotency-Key on a create without an id: the replay returns the first order
+    let key = uuid::Uuid::new_v4().to_string();
+    let mut first_id = None;
+    for _ in 0..3 {
+        let r = app
+            .http
+            .post(app.url("/api/v1/offline-orders"))
+            .bearer_auth(&t.owner_token)
+            .header("Idempotency-Key", &key)
+            .json(&order_body("Budi", "08123334444"))
+            .send()
+            .await
+            .unwrap();
+        let (st, o, _) = split(r).await;
+        assert_eq!(st, 201);
+        let oid = o["id"].as_str().unwrap().to_owned();
+        assert_eq!(first_id.get_or_insert(oid.clone()), &oid);
+    }
+    // concurrent payments with one id: one payment
+    let pid = uuid::Uuid::now_v7();
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let (http, url, token) = (
+            app.http.clone(),
+            app.url(&format!("/api/v1/offline-orders/{id}/payments")),
+            t.owner_token.clone(),
+        );
+        handles.push(tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&json!({"id": pid, "amount": "1000", "method": "cash"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.unwrap(), 201);
+    }
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+        .await
+        .unwrap();
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(orders, 2);
+    let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payments WHERE id = $1")
+        .bind(pid)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(payments, 1);
+    let paid: i64 = sqlx::query_scalar("SELECT paid_minor FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(paid, 101_000);
+}
+
+#[tokio::test]
+async fn no_plaintext_pii_in_the_database() {
+    let app = spawn().await;
+    let t = app.tenant("toko-f").await;
+    let mut body = order_body("Zulaikha Wiryawan", "081399887766");
+    body["customer"]["email"] = json!("zulaikha.w@contoh.co.id");
+    body["customer"]["address"] = json!("Jl. Melati Nomor 17");
+    body["notes"] = json!("antar sebelum jam lima");
+    let (st, _, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders", body)
+        .await;
+    assert_eq!(st, 201);
+    let dump: String = sqlx::query_scalar(
+        "SELECT string_agg(t::text, ' ') FROM (SELECT o::text AS t FROM orders o UNION ALL SELECT a::text FROM audit_events a UNION ALL SELECT e::text FROM outbox_events e UNION ALL SELECT u::text FROM users u) x",
+    )
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap_or_default();
+    // the owner role is subject to RLS too; read within the tenant
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+        .await
+        .unwrap();
+    let rows: Vec<String> = sqlx::query_scalar("SELECT o::text FROM orders o UNION ALL SELECT a::text FROM audit_events a UNION ALL SELECT e::text FROM outbox_events e UNION ALL SELECT u::text FROM users u")
+        .fetch_all(&mut *tx).await.unwrap();
+    let all = rows.join(" ") + &dump;
+    assert!(all.contains("order.create"), "the dump read the rows");
+    for secret in [
+        "Zulaikha",
+        "081399887766",
+        "399887766",
+        "zulaikha.w@contoh",
+        "Melati",
+        "antar sebelum",
+        "owner@toko-f.id",
+    ] {
+        assert!(!all.contains(secret), "{secret} found in plaintext");
+    }
+}

@@ -1,0 +1,245 @@
+//! Test harness: a fresh database per test on the throwaway PostgreSQL that `scripts/test.sh`
+//! starts (`ORDER_SERVICE_TEST_PG`, a superuser URL), migrated as the owning role, and the
+//! real service on a loopback port connected as the runtime role.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use order_service::admin::{create_tenant, NewTenant};
+use order_service::auth::JwtKeys;
+use order_service::AppState;
+use pos_crypto::{FieldCipher, MasterKey};
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgPool};
+use std::str::FromStr;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const OWNER: &str = "order_service_owner";
+pub const RUNTIME: &str = "order_service_app";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub owner_pool: PgPool,
+    pub app_pool: PgPool,
+    pub cipher: Arc<FieldCipher>,
+    pub db: String,
+}
+
+fn pg_url() -> String {
+    std::env::var("ORDER_SERVICE_TEST_PG")
+        .expect("ORDER_SERVICE_TEST_PG is not set: run the tests through scripts/test.sh, which starts PostgreSQL")
+}
+
+async fn pool_as(user: &str, db: &str) -> PgPool {
+    let opts = PgConnectOptions::from_str(&pg_url())
+        .unwrap()
+        .username(user)
+        .database(db);
+    PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with(opts)
+        .await
+        .unwrap()
+}
+
+pub async fn spawn() -> TestApp {
+    let su = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&pg_url())
+        .await
+        .unwrap();
+    for role in [
+        format!("CREATE ROLE {OWNER} LOGIN"),
+        format!("CREATE ROLE {RUNTIME} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+    ] {
+        su.execute(format!("DO $$ BEGIN {role}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$").as_str()).await.unwrap();
+    }
+    let db = format!("t_{}", Uuid::new_v4().simple());
+    su.execute(format!("CREATE DATABASE {db} OWNER {OWNER}").as_str())
+        .await
+        .unwrap();
+    su.close().await;
+    let owner_pool = pool_as(OWNER, &db).await;
+    order_service::db::MIGRATOR.run(&owner_pool).await.unwrap();
+    let app_pool = pool_as(RUNTIME, &db).await;
+    let cipher = Arc::new(FieldCipher::new(&MasterKey::generate()));
+    let state = AppState {
+        pool: app_pool.clone(),
+        cipher: cipher.clone(),
+        jwt: Arc::new(JwtKeys::new(JWT_SECRET.as_bytes())),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { order_service::serve(listener, state).await });
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        owner_pool,
+        app_pool,
+        cipher,
+        db,
+    }
+}
+
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub owner_token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn tenant(&self, slug: &str) -> Tenant {
+        let created = create_tenant(
+            &self.owner_pool,
+            &self.cipher,
+            NewTenant {
+                slug,
+                name: "Toko",
+                currency: pos_domain::Currency::IDR,
+                owner_name: "Ibu Owner",
+                owner_email: &format!("owner@{slug}.id"),
+                owner_password: "correct horse battery",
+            },
+        )
+        .await
+        .unwrap();
+        let token = self
+            .login(slug, &format!("owner@{slug}.id"), "correct horse battery")
+            .await;
+        Tenant {
+            id: created.tenant_id,
+            slug: slug.into(),
+            owner_token: token,
+        }
+    }
+
+    pub async fn login(&self, tenant: &str, email: &str, password: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"tenant": tenant, "email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login failed");
+        r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A staff member inserted directly (the users endpoint is not built yet) and logged in.
+    pub async fn staff(&self, t: &Tenant, role: &str) -> String {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let id = Uuid::now_v7();
+        let email = format!("{role}-{}@{}.id", id.simple(), t.slug);
+        let hash = argon2::Argon2::default()
+            .hash_password(
+                b"staff password 1",
+                &SaltString::generate(&mut rand::rngs::OsRng),
+            )
+            .unwrap()
+            .to_string();
+        let mut tx = order_service::db::tenant_tx(&self.owner_pool, t.id)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO users (tenant_id, id, name, email, email_index, role, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(t.id)
+            .bind(id)
+            .bind(format!("Staff {role}"))
+            .bind(self.cipher.encrypt_str(&email, pos_crypto::Aad { table: "users", record_id: &id.to_string(), field: "email" }))
+            .bind(self.cipher.blind_index("user_email", &email))
+            .bind(role)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        self.login(&t.slug, &email, "staff password 1").await
+    }
+
+    pub async fn post(
+        &self,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        split(r).await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value, reqwest::header::HeaderMap) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        split(r).await
+    }
+
+    pub async fn delete(
+        &self,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let r = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        split(r).await
+    }
+}
+
+pub async fn split(r: reqwest::Response) -> (u16, Value, reqwest::header::HeaderMap) {
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    if status >= 400 {
+        assert_eq!(
+            headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "every error is problem+json: {body}"
+        );
+        assert!(body["code"].is_string(), "{body}");
+    }
+    (status, body, headers)
+}
+
+pub fn order_body(name: &str, phone: &str) -> Value {
+    json!({
+        "channel": "phone",
+        "customer": {"name": name, "phone": phone},
+        "items": [
+            {"name": "Kulkas", "quantity": "1", "unit_price": "700000"},
+            {"name": "Rak", "quantity": "2", "unit_price": "100000"},
+            {"name": "Kabel", "quantity": "1", "unit_price": "100000"}
+        ],
+        "payment_terms": {"type": "installment", "down_payment": "100000", "installment_count": 3, "interval": "monthly", "first_due_date": "2099-01-31"},
+        "initial_payment": {"method": "cash", "amount": "100000"}
+    })
+}

@@ -1,7 +1,0 @@
-//! Field encryption for PII at rest and blind indexes for exact search.
-
-mod cipher;
-mod master_key;
-
-pub use cipher::{Aad, FieldCipher};
-pub use master_key::MasterKey;
