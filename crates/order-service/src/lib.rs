@@ -7,8 +7,10 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod feeds;
 pub mod login;
 pub mod orders;
+pub mod users;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -32,13 +34,18 @@ pub fn router(state: AppState) -> Router {
         .route("/offline-orders", post(orders::create).get(orders::list))
         .route(
             "/offline-orders/{id}",
-            get(orders::get).delete(orders::delete),
+            get(orders::get).delete(orders::delete).patch(orders::patch),
         )
         .route("/offline-orders/{id}/payments", post(orders::pay))
+        .route("/users", post(users::create).get(users::list))
+        .route("/events", get(feeds::events))
+        .route("/analytics/offline-orders/summary", get(feeds::summary))
         .route("/audit-events", get(orders::audit_events))
         .route("/audit-events/verify", get(orders::audit_verify));
     Router::new()
         .nest("/api/v1", api)
+        .fallback(|| async { error::ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -941,3 +941,236 @@ pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<ax
     tx.commit().await?;
     Ok(axum::Json(json!({"ok": ok, "devices": devices})))
 }
+
+#[derive(Deserialize)]
+pub struct PatchOrder {
+    #[serde(default)]
+    pub customer: Option<Customer>,
+    #[serde(default)]
+    pub items: Option<Vec<ItemInput>>,
+    #[serde(default)]
+    pub discount: Option<Money>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+fn if_match(headers: &HeaderMap) -> ApiResult<i32> {
+    let v = headers
+        .get(header::IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?;
+    v.to_str()
+        .ok()
+        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::BadRequest("If-Match must be the order's ETag, e.g. \"3\"".into()))
+}
+
+/// `PATCH /offline-orders/{id}`: customer details, items, discount or notes, at the version
+/// named by `If-Match` (428 without it, 412 when stale). The total never falls below what was
+/// paid; the unpaid part of the schedule is regenerated.
+pub async fn patch(
+    State(s): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<PatchOrder>,
+) -> ApiResult<Response> {
+    auth.require_staff()?;
+    let tenant = auth.tenant();
+    let expected = if_match(&headers)?;
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let r = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if r.get::<String, _>("status") == "deleted" {
+        return Err(ApiError::Conflict {
+            code: "order_deleted",
+            message: "The order is deleted and cannot be edited".into(),
+        });
+    }
+    let version: i32 = r.get("version");
+    if version != expected {
+        return Err(ApiError::PreconditionFailed { current: version });
+    }
+    let ids = id.to_string();
+    let dec = |col: &str, field: &str| -> ApiResult<Option<String>> {
+        r.get::<Option<Vec<u8>>, _>(col)
+            .map(|b| {
+                s.cipher
+                    .decrypt_string(&b, aad(&ids, field))
+                    .ok_or_else(|| ApiError::Internal("decrypt".into()))
+            })
+            .transpose()
+    };
+    let currency: Currency = r
+        .get::<String, _>("currency")
+        .parse()
+        .map_err(|_| ApiError::Internal("currency".into()))?;
+    let channel: Channel = r
+        .get::<String, _>("channel")
+        .parse()
+        .map_err(ApiError::Internal)?;
+    let old_customer = Customer {
+        name: dec("customer_name", "customer_name")?.unwrap_or_default(),
+        phone: dec("customer_phone", "customer_phone")?,
+        email: dec("customer_email", "customer_email")?,
+        address: dec("customer_address", "customer_address")?,
+    };
+    let old_notes = dec("notes", "notes")?;
+    let customer = req
+        .customer
+        .unwrap_or_else(|| old_customer.clone())
+        .validated(channel)?;
+    let notes = match req.notes {
+        Some(n) => Some(n.trim().to_owned()).filter(|n| !n.is_empty()),
+        None => old_notes.clone(),
+    };
+    let old_items: Vec<LineItem> =
+        serde_json::from_value(r.get("items")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let inputs = req.items.unwrap_or_else(|| {
+        old_items
+            .iter()
+            .map(|l| ItemInput {
+                name: l.name.clone(),
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                discount: Some(l.discount),
+            })
+            .collect()
+    });
+    let discount = req
+        .discount
+        .or(Some(currency.from_minor(r.get("discount_minor"))));
+    let (items, totals) = price_items(inputs, discount, currency)?;
+    let paid = currency.from_minor(r.get("paid_minor"));
+    let old_schedule: Vec<ScheduleEntry> =
+        serde_json::from_value(r.get("schedule")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let schedule = pos_domain::schedule::regenerate(&old_schedule, paid, totals.total, currency)?;
+    let mut fields = Vec::new();
+    let mut diff = |name: &str, old: Option<&str>, new: Option<&str>| {
+        if old != new {
+            fields.push(FieldChange::new(&ids, name, old, new));
+        }
+    };
+    diff(
+        "customer.name",
+        Some(&old_customer.name),
+        Some(&customer.name),
+    );
+    diff(
+        "customer.phone",
+        old_customer.phone.as_deref(),
+        customer.phone.as_deref(),
+    );
+    diff(
+        "customer.email",
+        old_customer.email.as_deref(),
+        customer.email.as_deref(),
+    );
+    diff(
+        "customer.address",
+        old_customer.address.as_deref(),
+        customer.address.as_deref(),
+    );
+    diff("notes", old_notes.as_deref(), notes.as_deref());
+    let items_text = |v: &Vec<LineItem>| serde_json::to_string(v).unwrap_or_default();
+    diff(
+        "items",
+        Some(&items_text(&old_items)),
+        Some(&items_text(&items)),
+    );
+    diff(
+        "total",
+        Some(&currency.from_minor(r.get("total_minor")).to_string()),
+        Some(&totals.total.to_string()),
+    );
+    if fields.is_empty() {
+        let (view, v) = load_view(&mut tx, &s.cipher, tenant, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        tx.commit().await?;
+        return Ok(with_etag(StatusCode::OK, view, v));
+    }
+    let completed = r.get::<Option<DateTime<Utc>>, _>("completed_at").is_some();
+    let status = OrderStatus::derive(false, completed, paid == totals.total);
+    let enc = |v: Option<&str>, f: &str| v.map(|v| s.cipher.encrypt_str(v, aad(&ids, f)));
+    let phone_index = customer
+        .phone
+        .as_deref()
+        .map(|p| pos_domain::customer::normalize_phone(p, "62"))
+        .transpose()?
+        .map(|p| s.cipher.blind_index("phone", &p));
+    let email_index = customer
+        .email
+        .as_deref()
+        .map(pos_domain::customer::normalize_email)
+        .transpose()?
+        .map(|e| s.cipher.blind_index("email", &e));
+    let tokens: Vec<Vec<u8>> = customer
+        .name
+        .to_lowercase()
+        .split_whitespace()
+        .map(|w| s.cipher.blind_index("name_word", w))
+        .collect();
+    sqlx::query(
+        "UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5, customer_address = $6, notes = $7,
+            phone_index = $8, email_index = $9, name_tokens = $10, items = $11, schedule = $12, subtotal_minor = $13,
+            discount_minor = $14, total_minor = $15, status = $16, version = version + 1, updated_at = now(),
+            last_modified_by_user_id = $17
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(s.cipher.encrypt_str(&customer.name, aad(&ids, "customer_name")))
+    .bind(enc(customer.phone.as_deref(), "customer_phone"))
+    .bind(enc(customer.email.as_deref(), "customer_email"))
+    .bind(enc(customer.address.as_deref(), "customer_address"))
+    .bind(enc(notes.as_deref(), "notes"))
+    .bind(phone_index)
+    .bind(email_index)
+    .bind(tokens)
+    .bind(serde_json::to_value(&items).unwrap_or_default())
+    .bind(serde_json::to_value(&schedule).unwrap_or_default())
+    .bind(totals.subtotal.to_minor(currency))
+    .bind(totals.discount.to_minor(currency))
+    .bind(totals.total.to_minor(currency))
+    .bind(status.as_str())
+    .bind(auth.user())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_check_violation() => pos_domain::ValidationError::new("items", "total_below_paid", "The new total is less than what was already paid").into(),
+        other => ApiError::from(other),
+    })?;
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Update,
+            "order",
+            Some(ids.clone()),
+            "order.update",
+        )
+        .detail(format!("version {version} -> {}", version + 1))
+        .fields(fields),
+    )
+    .await?;
+    outbox(
+        &mut tx,
+        tenant,
+        "order.updated",
+        id,
+        json!({"order_id": id, "version": version + 1, "total": totals.total}),
+    )
+    .await?;
+    let (view, v) = load_view(&mut tx, &s.cipher, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, view, v))
+}

@@ -140,6 +140,21 @@ async fn bad_input_is_a_clear_error_and_changes_nothing() {
         .unwrap();
     let (st, _, _) = split(r).await;
     assert_eq!(st, 400);
+    let r = app
+        .http
+        .put(app.url("/api/v1/offline-orders"))
+        .bearer_auth(&t.owner_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(split(r).await.0, 405);
+    let r = app
+        .http
+        .get(app.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(split(r).await.0, 404);
     let big = "x".repeat(order_service::MAX_BODY_BYTES + 10);
     let r = app
         .http

@@ -1,0 +1,185 @@
+//! `/users`: the owner manages staff (role, password for the API, PIN for the counters).
+
+use crate::audit::{self, Event};
+use crate::auth::Auth;
+use crate::db::tenant_tx;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::AppState;
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::Argon2;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use pos_crypto::Aad;
+use pos_domain::{Role, ValidationError};
+use pos_protocol::AuditAction;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::Row;
+use uuid::Uuid;
+
+#[derive(Deserialize)]
+pub struct NewUser {
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub password: crate::config::Secret,
+    #[serde(default)]
+    pub pin: Option<crate::config::Secret>,
+}
+
+fn require_owner(auth: &Auth) -> ApiResult<()> {
+    auth.require_staff()?;
+    if auth.role().can_manage_staff() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("Only the owner manages staff".into()))
+    }
+}
+
+fn hash(secret: &str) -> ApiResult<String> {
+    Argon2::default()
+        .hash_password(
+            secret.as_bytes(),
+            &SaltString::generate(&mut rand::rngs::OsRng),
+        )
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<NewUser>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_owner(&auth)?;
+    let name = req.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(ValidationError::new(
+            "name",
+            "required",
+            "Name is required (at most 80 characters)",
+        )
+        .into());
+    }
+    let email = pos_domain::customer::normalize_email(&req.email).map_err(|e| ValidationError {
+        field: "email".into(),
+        ..e
+    })?;
+    if req.role == Role::Owner {
+        return Err(ValidationError::new(
+            "role",
+            "invalid_role",
+            "A tenant has one owner; add a manager or cashier",
+        )
+        .into());
+    }
+    if req.password.expose().len() < 10 {
+        return Err(ValidationError::new(
+            "password",
+            "too_short",
+            "Password must be at least 10 characters",
+        )
+        .into());
+    }
+    if let Some(pin) = &req.pin {
+        let p = pin.expose();
+        if !(4..=8).contains(&p.len()) || !p.chars().all(|c| c.is_ascii_digit()) {
+            return Err(
+                ValidationError::new("pin", "invalid_pin", "PIN must be 4 to 8 digits").into(),
+            );
+        }
+    }
+    let password = req.password;
+    let pin = req.pin;
+    let (pw_hash, pin_hash) =
+        tokio::task::spawn_blocking(move || -> ApiResult<(String, Option<String>)> {
+            Ok((
+                hash(password.expose())?,
+                pin.map(|p| hash(p.expose())).transpose()?,
+            ))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let tenant = auth.tenant();
+    let id = Uuid::now_v7();
+    let ids = id.to_string();
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    sqlx::query("INSERT INTO users (tenant_id, id, name, email, email_index, role, password_hash, pin_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(tenant)
+        .bind(id)
+        .bind(&name)
+        .bind(s.cipher.encrypt_str(&email, Aad { table: "users", record_id: &ids, field: "email" }))
+        .bind(s.cipher.blind_index("user_email", &email))
+        .bind(req.role.as_str())
+        .bind(pw_hash)
+        .bind(pin_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::Conflict { code: "email_in_use", message: "A user with this e-mail exists".into() },
+            other => other.into(),
+        })?;
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Create,
+            "staff",
+            Some(ids),
+            "staff.create",
+        )
+        .detail(format!("role={}", req.role)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "name": name, "email": email, "role": req.role})),
+    ))
+}
+
+pub async fn list(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    require_owner(&auth)?;
+    let tenant = auth.tenant();
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let rows = sqlx::query(
+        "SELECT id, name, email, role, active FROM users WHERE tenant_id = $1 ORDER BY created_at",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: Uuid = r.get("id");
+        let ids = id.to_string();
+        let email = s
+            .cipher
+            .decrypt_string(
+                &r.get::<Vec<u8>, _>("email"),
+                Aad {
+                    table: "users",
+                    record_id: &ids,
+                    field: "email",
+                },
+            )
+            .ok_or_else(|| ApiError::Internal("decrypt".into()))?;
+        items.push(json!({"id": id, "name": r.get::<String, _>("name"), "email": email, "role": r.get::<String, _>("role"), "active": r.get::<bool, _>("active")}));
+    }
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Access,
+            "staff",
+            None,
+            "staff.list",
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "items": items })))
+}

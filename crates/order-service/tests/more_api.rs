@@ -1,0 +1,172 @@
+//! Edits with If-Match, staff, the event feed and analytics.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::*;
+use serde_json::json;
+
+async fn patch(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    if_match: Option<&str>,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+    let mut r = app.http.patch(app.url(path)).bearer_auth(token).json(&body);
+    if let Some(v) = if_match {
+        r = r.header("If-Match", v);
+    }
+    split(r.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn patch_needs_if_match_and_keeps_total_above_paid() {
+    let app = spawn().await;
+    let t = app.tenant("toko-g").await;
+    let (_, o, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Siti", "08121112222"),
+        )
+        .await;
+    let path = format!("/api/v1/offline-orders/{}", o["id"].as_str().unwrap());
+    let body = json!({"customer": {"name": "Siti Rahayu", "phone": "08121112222"}});
+    let (st, e, _) = patch(&app, &t.owner_token, &path, None, body.clone()).await;
+    assert_eq!((st, e["code"].as_str()), (428, Some("if_match_required")));
+    let (st, e, _) = patch(&app, &t.owner_token, &path, Some("\"7\""), body.clone()).await;
+    assert_eq!((st, e["code"].as_str()), (412, Some("stale_version")));
+    let (st, o2, h) = patch(&app, &t.owner_token, &path, Some("\"1\""), body.clone()).await;
+    assert_eq!(st, 200, "{o2}");
+    assert_eq!(o2["version"], 2);
+    assert_eq!(h["etag"], "\"2\"");
+    assert_eq!(o2["customer"]["name"], "Siti Rahayu");
+    // the same If-Match again is stale now
+    let (st, _, _) = patch(&app, &t.owner_token, &path, Some("\"1\""), body).await;
+    assert_eq!(st, 412);
+    // items below what was paid (100,000): refused, nothing changes
+    let low = json!({"items": [{"name": "Kabel", "quantity": "1", "unit_price": "99999"}]});
+    let (st, e, _) = patch(&app, &t.owner_token, &path, Some("\"2\""), low).await;
+    assert_eq!((st, e["code"].as_str()), (422, Some("total_below_paid")));
+    let up = json!({"items": [{"name": "Kulkas", "quantity": "1", "unit_price": "1300000"}]});
+    let (st, o3, _) = patch(&app, &t.owner_token, &path, Some("\"2\""), up).await;
+    assert_eq!(st, 200);
+    assert_eq!(o3["total"], "1300000");
+    assert_eq!(o3["balance"], "1200000");
+    let sched = o3["payment_terms"]["schedule"].as_array().unwrap();
+    let amounts: Vec<&str> = sched
+        .iter()
+        .map(|e| e["amount"].as_str().unwrap())
+        .collect();
+    assert_eq!(amounts, ["100000", "400000", "400000", "400000"]);
+}
+
+#[tokio::test]
+async fn owner_manages_staff() {
+    let app = spawn().await;
+    let t = app.tenant("toko-h").await;
+    let body = json!({"name": "Kasir Ani", "email": "ani@toko-h.id", "role": "cashier", "password": "cashier pass 1", "pin": "1111"});
+    let (st, u, _) = app
+        .post(&t.owner_token, "/api/v1/users", body.clone())
+        .await;
+    assert_eq!(st, 201, "{u}");
+    assert_eq!(u["role"], "cashier");
+    let (st, _, _) = app.post(&t.owner_token, "/api/v1/users", body).await;
+    assert_eq!(st, 409);
+    let cashier = app.login("toko-h", "ani@toko-h.id", "cashier pass 1").await;
+    let (st, _, _) = app.post(&cashier, "/api/v1/users", json!({"name": "X", "email": "x@toko-h.id", "role": "manager", "password": "0123456789"})).await;
+    assert_eq!(st, 403);
+    let (st, e, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/users",
+            json!({"name": "X", "email": "x@toko-h.id", "role": "manager", "password": "short"}),
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (422, Some("password")));
+    let (st, list, _) = app.get(&t.owner_token, "/api/v1/users").await;
+    assert_eq!(st, 200);
+    let emails: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["owner@toko-h.id", "ani@toko-h.id"]);
+}
+
+#[tokio::test]
+async fn event_feed_and_analytics() {
+    let app = spawn().await;
+    let t = app.tenant("toko-i").await;
+    let (_, a, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Siti", "08121112222"),
+        )
+        .await;
+    let mut full = order_body("Budi", "08123334444");
+    full["payment_terms"] = json!({"type": "full"});
+    full["initial_payment"] = json!({"method": "cash", "amount": "1000000"});
+    let (st, b, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders", full)
+        .await;
+    assert_eq!(st, 201, "{b}");
+    app.delete(
+        &t.owner_token,
+        &format!("/api/v1/offline-orders/{}", b["id"].as_str().unwrap()),
+        json!({"reason": "batal"}),
+    )
+    .await;
+
+    let (st, feed, _) = app.get(&t.owner_token, "/api/v1/events").await;
+    assert_eq!(st, 200);
+    let types: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "order.created",
+            "payment.received",
+            "order.created",
+            "payment.received",
+            "order.deleted"
+        ]
+    );
+    let after = feed["items"][2]["seq"].as_i64().unwrap();
+    let (_, rest, _) = app
+        .get(&t.owner_token, &format!("/api/v1/events?after={after}"))
+        .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 2);
+    let cashier = app.staff(&t, "cashier").await;
+    assert_eq!(app.get(&cashier, "/api/v1/events").await.0, 403);
+
+    let today = chrono::Utc::now().date_naive();
+    let (st, sum, _) = app
+        .get(
+            &t.owner_token,
+            &format!("/api/v1/analytics/offline-orders/summary?from={today}&to={today}"),
+        )
+        .await;
+    assert_eq!(st, 200, "{sum}");
+    assert_eq!(sum["orders"], 1);
+    assert_eq!(sum["collected"], "100000");
+    assert_eq!(sum["outstanding"], "900000");
+    assert_eq!(sum["payment_completion_rate"], "0.0");
+    assert_eq!(sum["overdue_installments"], 0);
+    assert_eq!(
+        app.get(
+            &cashier,
+            &format!("/api/v1/analytics/offline-orders/summary?from={today}&to={today}")
+        )
+        .await
+        .0,
+        403
+    );
+    let _ = a;
+}
