@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod feeds;
 pub mod login;
+pub mod metrics;
 pub mod orders;
 pub mod users;
 
@@ -23,6 +24,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub cipher: Arc<FieldCipher>,
     pub jwt: Arc<auth::JwtKeys>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// Largest request body accepted.
@@ -47,7 +49,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { error::ApiError::NotFound })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(|axum::extract::State(s): axum::extract::State<AppState>| async move { s.metrics.render() }))
         .route("/readyz", get(readyz))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Request spans carry the method and path only: query strings can hold a searched
         // phone number or e-mail, which must never reach a log.

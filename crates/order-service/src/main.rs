@@ -124,6 +124,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 jwt: Arc::new(order_service::auth::JwtKeys::new(
                     config::jwt_secret()?.expose().as_bytes(),
                 )),
+                metrics: Arc::default(),
             };
             let listener = tokio::net::TcpListener::bind(config::listen()?).await?;
             tracing::info!(addr = %listener.local_addr()?, "serving");

@@ -397,6 +397,9 @@ pub async fn create(
             .ok_or(ApiError::NotFound)?;
         return Ok(with_etag(StatusCode::CREATED, view, version));
     }
+    s.metrics
+        .orders_created
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let actor = (auth.user(), auth.role());
     let mut fields = vec![
         FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
@@ -706,6 +709,9 @@ pub async fn pay(
     sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(tenant).bind(pid).bind(id).bind(amount.to_minor(currency)).bind(req.method.as_str()).bind(now).bind(auth.user()).bind(&reference)
         .execute(&mut *tx).await?;
+    s.metrics
+        .payments_recorded
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant).bind(id).bind(new_paid.to_minor(currency)).bind(status.as_str()).bind(now)
         .execute(&mut *tx).await?;

@@ -69,6 +69,7 @@ pub async fn spawn() -> TestApp {
         pool: app_pool.clone(),
         cipher: cipher.clone(),
         jwt: Arc::new(JwtKeys::new(JWT_SECRET.as_bytes())),
+        metrics: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
