@@ -20,6 +20,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                         field: None,
                     }
                 }
+                other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::PayloadTooLarge
+                }
                 other => ApiError::BadRequest(other.body_text()),
             }),
         }

@@ -5,12 +5,14 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod feeds;
 pub mod login;
 pub mod metrics;
 pub mod orders;
+pub mod sync;
 pub mod users;
 
 use axum::routing::{get, post};
@@ -29,6 +31,8 @@ pub struct AppState {
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest sync push accepted (a day's batch from a counter).
+pub const MAX_SYNC_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -40,6 +44,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/offline-orders/{id}/payments", post(orders::pay))
         .route("/users", post(users::create).get(users::list))
+        .route("/auth/device-token", post(devices::device_token))
+        .route("/devices/pairing-codes", post(devices::pairing_code))
+        .route("/devices/pair", post(devices::pair))
+        .route(
+            "/sync/push",
+            post(sync::push).layer(axum::extract::DefaultBodyLimit::max(MAX_SYNC_BODY_BYTES)),
+        )
         .route("/events", get(feeds::events))
         .route("/analytics/offline-orders/summary", get(feeds::summary))
         .route("/audit-events", get(orders::audit_events))
@@ -52,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(|axum::extract::State(s): axum::extract::State<AppState>| async move { s.metrics.render() }))
         .route("/readyz", get(readyz))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Request spans carry the method and path only: query strings can hold a searched
         // phone number or e-mail, which must never reach a log.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(

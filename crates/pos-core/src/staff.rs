@@ -233,6 +233,58 @@ impl Store {
             .collect()
     }
 
+    /// The local roster with PIN verifiers, for pairing (the owner only; audited). The service
+    /// adopts these staff with the same ids, roles and verifiers.
+    pub async fn staff_for_pairing(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<pos_protocol::StaffRecord>> {
+        if !session.role().can_manage_staff() {
+            return Err(StoreError::Forbidden {
+                message: "Only the owner may pair this counter".into(),
+            });
+        }
+        let mut tx = self.begin_write().await?;
+        let rows =
+            sqlx::query("SELECT id, name, role, pin_hash, active FROM staff ORDER BY created_at")
+                .fetch_all(&mut *tx)
+                .await?;
+        let staff = rows
+            .iter()
+            .map(|r| {
+                Ok(pos_protocol::StaffRecord {
+                    id: r
+                        .get::<String, _>("id")
+                        .parse()
+                        .map_err(StoreError::corrupt)?,
+                    name: r.get("name"),
+                    role: r
+                        .get::<String, _>("role")
+                        .parse()
+                        .map_err(StoreError::corrupt)?,
+                    pin_verifier: Some(r.get("pin_hash")),
+                    active: r.get::<i64, _>("active") == 1,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            self.now(),
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Access,
+                "staff",
+                None,
+                "staff.export_for_pairing",
+            )
+            .detail(format!("{} staff", staff.len())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(staff)
+    }
+
     /// The owner adds a manager or cashier.
     pub async fn add_staff(
         &self,

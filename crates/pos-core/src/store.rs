@@ -305,6 +305,21 @@ impl Store {
         Ok(events)
     }
 
+    /// Audit events after `after_seq`, oldest first, for the sync client to push. Not itself
+    /// audited: it is the trail leaving the device, not someone looking at it.
+    pub async fn audit_events_after(
+        &self,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<pos_protocol::AuditEvent>> {
+        let rows = sqlx::query("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind(after_seq as i64)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit::row_to_event).collect()
+    }
+
     /// Pending outbox mutations, oldest first (for the sync client and tests).
     pub async fn pending_mutations(&self, limit: u32) -> Result<Vec<crate::outbox::OutboxEntry>> {
         let rows = sqlx::query("SELECT * FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?")

@@ -3,7 +3,12 @@
 
 pub mod audit;
 pub mod mutation;
+pub mod sync;
 pub mod time;
 
 pub use audit::{verify_chain, AuditAction, AuditEvent, ChainBreak, FieldChange, GENESIS_HASH};
 pub use mutation::{Approval, Mutation, MutationBody, OrderSnapshot, PaymentRecord};
+pub use sync::{
+    AuditAck, DeviceTokenRequest, MutationResult, MutationStatus, PairRequest, PairResponse,
+    PushRequest, PushResponse, StaffRecord,
+};

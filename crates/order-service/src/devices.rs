@@ -1,0 +1,230 @@
+//! Device pairing: an owner or manager makes a short-lived one-time code; a counter pairs with
+//! it (its local staff are adopted into the roster) and gets a device secret, shown once, that
+//! it trades for short-lived device tokens.
+
+use crate::audit::{self, Event};
+use crate::auth::Auth;
+use crate::db::tenant_tx;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use base64::Engine;
+use pos_domain::{Role, ValidationError};
+use pos_protocol::{AuditAction, DeviceTokenRequest, PairRequest, PairResponse};
+use rand::RngCore;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use uuid::Uuid;
+
+/// Pairing codes live this long.
+pub const PAIRING_CODE_MINUTES: i64 = 10;
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+fn code_hash(s: &AppState, code: &str) -> Vec<u8> {
+    let normalized: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_uppercase();
+    s.cipher.blind_index("pairing_code", &normalized)
+}
+
+fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// `POST /devices/pairing-codes` (owner, manager) → `{code, expires_at}`.
+pub async fn pairing_code(
+    State(s): State<AppState>,
+    auth: Auth,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    auth.require_approver("pair devices")?;
+    let mut raw = [0u8; 10];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let code: String = raw
+        .iter()
+        .map(|b| CODE_ALPHABET[(*b as usize) % CODE_ALPHABET.len()] as char)
+        .collect();
+    let expires = chrono::Utc::now() + chrono::Duration::minutes(PAIRING_CODE_MINUTES);
+    let tenant = auth.tenant();
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    sqlx::query("INSERT INTO pairing_codes (tenant_id, code_hash, created_by, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(tenant)
+        .bind(code_hash(&s, &code))
+        .bind(auth.user())
+        .bind(expires)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Create,
+            "device",
+            None,
+            "device.pairing_code",
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"code": code, "expires_at": expires})),
+    ))
+}
+
+/// `POST /devices/pair` with a code → device id and secret (shown once).
+pub async fn pair(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<PairRequest>,
+) -> ApiResult<(StatusCode, Json<PairResponse>)> {
+    let device_code = req.device_code.trim().to_uppercase();
+    if device_code.is_empty()
+        || device_code.len() > 8
+        || !device_code.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(ValidationError::new(
+            "device_code",
+            "invalid_device_code",
+            "Counter code must be 1 to 8 letters or digits",
+        )
+        .into());
+    }
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(ValidationError::new(
+            "name",
+            "required",
+            "Device name is required (at most 80 characters)",
+        )
+        .into());
+    }
+    let hash = code_hash(&s, &req.code);
+    let tenant: Option<Uuid> = sqlx::query_scalar("SELECT tenant_of_pairing_code($1)")
+        .bind(&hash)
+        .fetch_one(&s.pool)
+        .await?;
+    let tenant = tenant.ok_or(ApiError::NotFound)?;
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let used = sqlx::query("UPDATE pairing_codes SET used_at = now() WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > now() RETURNING created_by")
+        .bind(tenant)
+        .bind(&hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let paired_by: Uuid = used.get(0);
+    let device_id = Uuid::now_v7();
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    sqlx::query("INSERT INTO devices (tenant_id, id, name, device_code, secret_hash, paired_by) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(tenant)
+        .bind(device_id)
+        .bind(name)
+        .bind(&device_code)
+        .bind(secret_hash(&secret))
+        .bind(paired_by)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::Conflict { code: "device_code_in_use", message: format!("Counter code {device_code} is used by another device of this shop") },
+            other => other.into(),
+        })?;
+    for st in &req.staff {
+        // The tenant already has its owner; a counter's local owner joins as a manager.
+        let role = if st.role == Role::Owner {
+            Role::Manager
+        } else {
+            st.role
+        };
+        sqlx::query("INSERT INTO users (tenant_id, id, name, role, pin_hash, active) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, id) DO NOTHING")
+            .bind(tenant)
+            .bind(st.id.0)
+            .bind(st.name.trim())
+            .bind(role.as_str())
+            .bind(&st.pin_verifier)
+            .bind(st.active)
+            .execute(&mut *tx)
+            .await?;
+    }
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (paired_by, Role::Manager),
+            AuditAction::Create,
+            "device",
+            Some(device_id.to_string()),
+            "device.pair",
+        )
+        .detail(format!("code={device_code} staff={}", req.staff.len())),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PairResponse {
+            tenant_id: tenant,
+            device_id,
+            device_secret: secret,
+        }),
+    ))
+}
+
+/// `POST /auth/device-token`: device id + secret → a short-lived device token.
+pub async fn device_token(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<DeviceTokenRequest>,
+) -> ApiResult<Json<Value>> {
+    let tenant: Option<Uuid> = sqlx::query_scalar("SELECT tenant_of_device($1)")
+        .bind(req.device_id)
+        .fetch_one(&s.pool)
+        .await?;
+    let tenant = tenant.ok_or(ApiError::Unauthorized)?;
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let stored: String = sqlx::query_scalar(
+        "SELECT secret_hash FROM devices WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+    )
+    .bind(tenant)
+    .bind(req.device_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::Unauthorized)?;
+    let given = secret_hash(&req.device_secret);
+    // constant-time comparison of the two hex digests
+    let same = stored.len() == given.len()
+        && stored
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        audit::record(
+            &mut tx,
+            tenant,
+            Event {
+                actor: None,
+                action: AuditAction::Access,
+                entity_type: "device",
+                entity_id: Some(req.device_id.to_string()),
+                operation: "device.token.failed",
+                detail: None,
+                fields: vec![],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::Unauthorized);
+    }
+    tx.commit().await?;
+    Ok(Json(json!({
+        "access_token": s.jwt.issue(req.device_id, tenant, Role::Cashier, "device")?,
+        "token_type": "Bearer",
+        "expires_in": crate::auth::TOKEN_TTL_SECONDS,
+    })))
+}

@@ -1,0 +1,606 @@
+//! `POST /sync/push`: a device's mutations, each applied in its own transaction together with
+//! its idempotency record, and its audit events, accepted only where they continue the
+//! device's hash chain. Rules are re-checked here with `pos-domain` (totals, schedules,
+//! balances) and approvals are re-checked against the approver's role in the roster.
+
+use crate::audit;
+use crate::auth::Auth;
+use crate::db::{tenant_tx, Tx};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+use pos_crypto::Aad;
+use pos_domain::items::price_items;
+use pos_domain::{Currency, ItemInput, Money, OrderStatus, Role};
+use pos_protocol::{
+    Approval, AuditAck, Mutation, MutationBody, MutationResult, MutationStatus, OrderSnapshot,
+    PaymentRecord, PushRequest, PushResponse,
+};
+use serde_json::json;
+use sqlx::Row;
+use uuid::Uuid;
+
+/// Most mutations accepted in one push.
+pub const MAX_BATCH: usize = 2000;
+
+enum Outcome {
+    Applied,
+    Rejected(&'static str, String),
+    Conflict(String, serde_json::Value),
+}
+
+fn rejected(code: &'static str, reason: impl Into<String>) -> Outcome {
+    Outcome::Rejected(code, reason.into())
+}
+
+pub async fn push(
+    State(s): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
+    if auth.0.kind != "device" {
+        return Err(ApiError::Forbidden("Only a paired device pushes".into()));
+    }
+    if req.mutations.len() > MAX_BATCH || req.audit_events.len() > 5 * MAX_BATCH {
+        return Err(ApiError::Unprocessable {
+            code: "batch_too_large".into(),
+            message: format!("At most {MAX_BATCH} mutations per push"),
+            field: Some("mutations".into()),
+        });
+    }
+    let tenant = auth.tenant();
+    let device = auth.user();
+    let mut results = Vec::with_capacity(req.mutations.len());
+    for m in &req.mutations {
+        results.push(apply_one(&s, tenant, device, m).await?);
+    }
+    let audit = store_audit(&s, tenant, device, &req.audit_events).await?;
+    Ok(Json(PushResponse {
+        results,
+        audit,
+        server_time: Utc::now(),
+    }))
+}
+
+async fn apply_one(
+    s: &AppState,
+    tenant: Uuid,
+    device: Uuid,
+    m: &Mutation,
+) -> ApiResult<MutationResult> {
+    let result = |status, code: Option<&str>, reason: Option<String>, current| MutationResult {
+        mutation_id: m.mutation_id,
+        status,
+        code: code.map(str::to_owned),
+        reason,
+        current,
+    };
+    if m.device_id != device {
+        return Ok(result(
+            MutationStatus::Rejected,
+            Some("wrong_device"),
+            Some("The mutation belongs to another device".into()),
+            None,
+        ));
+    }
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    // One mutation at a time per order, and the idempotency check inside the same lock.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("order:{tenant}:{}", m.order_id))
+        .execute(&mut *tx)
+        .await?;
+    let seen: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT result FROM sync_mutations WHERE tenant_id = $1 AND mutation_id = $2",
+    )
+    .bind(tenant)
+    .bind(m.mutation_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if seen.is_some() {
+        return Ok(result(MutationStatus::Duplicate, None, None, None));
+    }
+    let outcome = apply(s, &mut tx, tenant, device, m).await?;
+    match outcome {
+        Outcome::Applied => {
+            sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result) VALUES ($1, $2, $3, $4, $5)")
+                .bind(tenant)
+                .bind(m.mutation_id)
+                .bind(device)
+                .bind(m.seq as i64)
+                .bind(json!({"status": "applied"}))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(result(MutationStatus::Applied, None, None, None))
+        }
+        Outcome::Rejected(code, reason) => Ok(result(
+            MutationStatus::Rejected,
+            Some(code),
+            Some(reason),
+            None,
+        )),
+        Outcome::Conflict(reason, current) => Ok(result(
+            MutationStatus::Conflict,
+            Some("conflict"),
+            Some(reason),
+            Some(current),
+        )),
+    }
+}
+
+async fn staff_role(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<Option<Role>> {
+    let r: Option<String> =
+        sqlx::query_scalar("SELECT role FROM users WHERE tenant_id = $1 AND id = $2 AND active")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(r.and_then(|r| r.parse().ok()))
+}
+
+/// The approver must be in the roster with the role the approval names, and that role must
+/// be allowed to approve.
+async fn check_approval(tx: &mut Tx, tenant: Uuid, a: &Approval) -> ApiResult<Option<Outcome>> {
+    match staff_role(tx, tenant, a.approver_id.0).await? {
+        Some(r) if r == a.approver_role && r.can_approve() => Ok(None),
+        Some(r) => Ok(Some(rejected(
+            "approver_role",
+            format!("The approver is a {r} here, not an owner or manager"),
+        ))),
+        None => Ok(Some(rejected(
+            "unknown_approver",
+            "The approver is not on this shop's roster",
+        ))),
+    }
+}
+
+async fn apply(
+    s: &AppState,
+    tx: &mut Tx,
+    tenant: Uuid,
+    device: Uuid,
+    m: &Mutation,
+) -> ApiResult<Outcome> {
+    if staff_role(tx, tenant, m.actor_id.0).await?.is_none() {
+        return Ok(rejected(
+            "unknown_actor",
+            "The staff member is not on this shop's roster",
+        ));
+    }
+    let order = sqlx::query("SELECT currency, status, version, total_minor, paid_minor, completed_at IS NOT NULL AS completed FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .bind(tenant)
+        .bind(m.order_id.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let now = Utc::now();
+    match &m.body {
+        MutationBody::OrderCreated { order: snap } => {
+            if order.is_some() {
+                return Ok(rejected(
+                    "order_exists",
+                    "An order with this id already exists",
+                ));
+            }
+            insert_order(s, tx, tenant, device, snap).await
+        }
+        body => {
+            let Some(o) = order else {
+                return Ok(rejected(
+                    "unknown_order",
+                    "The order is not known to the server",
+                ));
+            };
+            let currency: Currency = o
+                .get::<String, _>(0)
+                .parse()
+                .map_err(|_| ApiError::Internal("currency".into()))?;
+            let status: String = o.get(1);
+            let version: i32 = o.get(2);
+            let total = currency.from_minor(o.get(3));
+            let paid = currency.from_minor(o.get(4));
+            let completed: bool = o.get(5);
+            let oid = m.order_id.0;
+            match body {
+                MutationBody::PaymentRecorded { payment }
+                | MutationBody::PaymentReversed { payment, .. } => {
+                    if let MutationBody::PaymentReversed { approval, .. } = body {
+                        if let Some(r) = check_approval(tx, tenant, approval).await? {
+                            return Ok(r);
+                        }
+                    }
+                    if status == "deleted" {
+                        return Ok(rejected("order_deleted", "The order is deleted"));
+                    }
+                    let exists: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM payments WHERE tenant_id = $1 AND id = $2)",
+                    )
+                    .bind(tenant)
+                    .bind(payment.id.0)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    if exists {
+                        return Ok(Outcome::Applied);
+                    }
+                    let amount = Money(payment.amount);
+                    let new_paid = paid + amount;
+                    if new_paid > total {
+                        return Ok(rejected(
+                            "overpayment",
+                            format!(
+                                "A payment of {amount} is more than the outstanding balance of {}",
+                                total - paid
+                            ),
+                        ));
+                    }
+                    if new_paid.0.is_sign_negative()
+                        || (payment.reverses.is_none() && !amount.is_positive())
+                    {
+                        return Ok(rejected(
+                            "invalid_amount",
+                            "The payment amount is not valid",
+                        ));
+                    }
+                    insert_payment(tx, tenant, payment, currency, body).await?;
+                    let st = OrderStatus::derive(false, completed, new_paid == total);
+                    sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant).bind(oid).bind(new_paid.to_minor(currency)).bind(st.as_str()).bind(now)
+                        .execute(&mut **tx).await?;
+                    outbox(tx, tenant, "payment.received", oid, json!({"order_id": oid, "payment_id": payment.id, "amount": amount, "device_id": device})).await?;
+                    Ok(Outcome::Applied)
+                }
+                MutationBody::OrderUpdated {
+                    base_version,
+                    version: new_version,
+                    customer,
+                    items,
+                    totals,
+                    notes,
+                    schedule,
+                } => {
+                    if status == "deleted" {
+                        return Ok(Outcome::Conflict(
+                            "The order was deleted".into(),
+                            json!({"status": "deleted", "version": version}),
+                        ));
+                    }
+                    if *base_version as i32 != version {
+                        return Ok(Outcome::Conflict(
+                            format!("The order is at version {version}, not {base_version}"),
+                            json!({"status": status, "version": version}),
+                        ));
+                    }
+                    let inputs: Vec<ItemInput> = items
+                        .iter()
+                        .map(|l| ItemInput {
+                            name: l.name.clone(),
+                            sku: l.sku.clone(),
+                            quantity: l.quantity,
+                            unit_price: l.unit_price,
+                            discount: Some(l.discount),
+                        })
+                        .collect();
+                    let (_, check) = match price_items(inputs, Some(totals.discount), currency) {
+                        Ok(v) => v,
+                        Err(e) => return Ok(rejected("invalid_items", e.to_string())),
+                    };
+                    if check != *totals
+                        || totals.total < paid
+                        || schedule.iter().map(|e| e.amount).sum::<Money>() != totals.total
+                    {
+                        return Ok(rejected(
+                            "totals_mismatch",
+                            "Totals or schedule do not follow from the items",
+                        ));
+                    }
+                    let customer = match customer
+                        .clone()
+                        .validated(o_channel(tx, tenant, oid).await?)
+                    {
+                        Ok(c) => c,
+                        Err(e) => return Ok(rejected("invalid_customer", e.to_string())),
+                    };
+                    let ids = oid.to_string();
+                    let enc = |v: Option<&str>, f: &str| {
+                        v.map(|v| {
+                            s.cipher.encrypt_str(
+                                v,
+                                Aad {
+                                    table: "orders",
+                                    record_id: &ids,
+                                    field: f,
+                                },
+                            )
+                        })
+                    };
+                    sqlx::query("UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5, customer_address = $6, notes = $7, items = $8, schedule = $9, subtotal_minor = $10, discount_minor = $11, total_minor = $12, version = $13, status = $14, updated_at = $15, last_modified_by_user_id = $16 WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant).bind(oid)
+                        .bind(s.cipher.encrypt_str(&customer.name, Aad { table: "orders", record_id: &ids, field: "customer_name" }))
+                        .bind(enc(customer.phone.as_deref(), "customer_phone"))
+                        .bind(enc(customer.email.as_deref(), "customer_email"))
+                        .bind(enc(customer.address.as_deref(), "customer_address"))
+                        .bind(enc(notes.as_deref(), "notes"))
+                        .bind(serde_json::to_value(items).unwrap_or_default())
+                        .bind(serde_json::to_value(schedule).unwrap_or_default())
+                        .bind(totals.subtotal.to_minor(currency)).bind(totals.discount.to_minor(currency)).bind(totals.total.to_minor(currency))
+                        .bind(*new_version as i32)
+                        .bind(OrderStatus::derive(false, completed, paid == totals.total).as_str())
+                        .bind(now).bind(m.actor_id.0)
+                        .execute(&mut **tx).await?;
+                    outbox(
+                        tx,
+                        tenant,
+                        "order.updated",
+                        oid,
+                        json!({"order_id": oid, "version": new_version, "device_id": device}),
+                    )
+                    .await?;
+                    Ok(Outcome::Applied)
+                }
+                MutationBody::OrderCompleted { completed_at } => match status.as_str() {
+                    "completed" => Ok(Outcome::Applied),
+                    "paid" => {
+                        sqlx::query("UPDATE orders SET status = 'completed', completed_at = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+                                .bind(tenant).bind(oid).bind(completed_at).bind(now).execute(&mut **tx).await?;
+                        outbox(tx, tenant, "order.completed", oid, json!({"order_id": oid}))
+                            .await?;
+                        Ok(Outcome::Applied)
+                    }
+                    other => Ok(rejected(
+                        "not_paid",
+                        format!("The order is {other} on the server"),
+                    )),
+                },
+                MutationBody::OrderDeleted {
+                    approval,
+                    deleted_at,
+                } => {
+                    if let Some(r) = check_approval(tx, tenant, approval).await? {
+                        return Ok(r);
+                    }
+                    if status == "deleted" {
+                        return Ok(Outcome::Applied);
+                    }
+                    let ids = oid.to_string();
+                    sqlx::query("UPDATE orders SET status = 'deleted', deleted_at = $3, deleted_by = $4, delete_reason = $5, approved_by = $6, approver_role = $7, approved_at = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant).bind(oid).bind(deleted_at).bind(m.actor_id.0)
+                        .bind(s.cipher.encrypt_str(&approval.reason, Aad { table: "orders", record_id: &ids, field: "delete_reason" }))
+                        .bind(approval.approver_id.0).bind(approval.approver_role.as_str()).bind(approval.approved_at).bind(now)
+                        .execute(&mut **tx).await?;
+                    outbox(
+                        tx,
+                        tenant,
+                        "order.deleted",
+                        oid,
+                        json!({"order_id": oid, "device_id": device}),
+                    )
+                    .await?;
+                    Ok(Outcome::Applied)
+                }
+                MutationBody::OrderCreated { .. } => Ok(rejected(
+                    "order_exists",
+                    "An order with this id already exists",
+                )),
+            }
+        }
+    }
+}
+
+async fn o_channel(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<pos_domain::Channel> {
+    let c: String =
+        sqlx::query_scalar("SELECT channel FROM orders WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+    c.parse().map_err(ApiError::Internal)
+}
+
+async fn outbox(
+    tx: &mut Tx,
+    tenant: Uuid,
+    event_type: &str,
+    aggregate: Uuid,
+    payload: serde_json::Value,
+) -> ApiResult<()> {
+    sqlx::query("INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) VALUES ($1, $2, $3, $4, $5)")
+        .bind(tenant).bind(Uuid::now_v7()).bind(event_type).bind(aggregate).bind(payload)
+        .execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn insert_payment(
+    tx: &mut Tx,
+    tenant: Uuid,
+    p: &PaymentRecord,
+    currency: Currency,
+    body: &MutationBody,
+) -> ApiResult<()> {
+    let approval = match body {
+        MutationBody::PaymentReversed { approval, .. } => Some(approval),
+        _ => None,
+    };
+    let minor =
+        Money(p.amount.abs()).to_minor(currency) * if p.amount.is_sign_negative() { -1 } else { 1 };
+    sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference, reverses, approved_by, approver_role) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        .bind(tenant).bind(p.id.0).bind(p.order_id.0).bind(minor).bind(p.method.as_str()).bind(p.paid_at).bind(p.recorded_by.0).bind(&p.reference)
+        .bind(p.reverses.map(|r| r.0)).bind(approval.map(|a| a.approver_id.0)).bind(approval.map(|a| a.approver_role.as_str()))
+        .execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// A device's new order, re-checked: customer rules, totals from the items, the schedule from
+/// the terms.
+async fn insert_order(
+    s: &AppState,
+    tx: &mut Tx,
+    tenant: Uuid,
+    device: Uuid,
+    o: &OrderSnapshot,
+) -> ApiResult<Outcome> {
+    let customer = match o.customer.clone().validated(o.channel) {
+        Ok(c) => c,
+        Err(e) => return Ok(rejected("invalid_customer", e.to_string())),
+    };
+    let inputs: Vec<ItemInput> = o
+        .items
+        .iter()
+        .map(|l| ItemInput {
+            name: l.name.clone(),
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            discount: Some(l.discount),
+        })
+        .collect();
+    let (items, totals) = match price_items(inputs, Some(o.totals.discount), o.currency) {
+        Ok(v) => v,
+        Err(e) => return Ok(rejected("invalid_items", e.to_string())),
+    };
+    if totals != o.totals {
+        return Ok(rejected(
+            "totals_mismatch",
+            "Totals do not follow from the items",
+        ));
+    }
+    match pos_domain::schedule::generate(
+        &o.payment_terms,
+        totals.total,
+        o.currency,
+        o.business_date,
+    ) {
+        Ok(sched) if sched == o.schedule => {}
+        Ok(_) => {
+            return Ok(rejected(
+                "schedule_mismatch",
+                "The schedule does not follow from the terms",
+            ))
+        }
+        Err(e) => return Ok(rejected("invalid_terms", e.to_string())),
+    }
+    let ids = o.id.to_string();
+    let aad = |f| Aad {
+        table: "orders",
+        record_id: &ids,
+        field: f,
+    };
+    let enc = |v: Option<&str>, f| v.map(|v| s.cipher.encrypt_str(v, aad(f)));
+    let phone_index = customer
+        .phone
+        .as_deref()
+        .map(|p| pos_domain::customer::normalize_phone(p, "62"))
+        .transpose()?
+        .map(|p| s.cipher.blind_index("phone", &p));
+    let email_index = customer
+        .email
+        .as_deref()
+        .map(pos_domain::customer::normalize_email)
+        .transpose()?
+        .map(|e| s.cipher.blind_index("email", &e));
+    let tokens: Vec<Vec<u8>> = customer
+        .name
+        .to_lowercase()
+        .split_whitespace()
+        .map(|w| s.cipher.blind_index("name_word", w))
+        .collect();
+    let inserted = sqlx::query(
+        "INSERT INTO orders (tenant_id, id, order_number, channel, status, currency, customer_name, customer_phone,
+            customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,
+            subtotal_minor, discount_minor, total_minor, paid_minor, business_date, device_id, recorded_by_user_id,
+            last_modified_by_user_id, created_at, updated_at, version)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $21, $22, $22, $23, $23, $24)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant).bind(o.id.0).bind(&o.order_number).bind(o.channel.as_str()).bind(o.currency.code())
+    .bind(s.cipher.encrypt_str(&customer.name, aad("customer_name")))
+    .bind(enc(customer.phone.as_deref(), "customer_phone"))
+    .bind(enc(customer.email.as_deref(), "customer_email"))
+    .bind(enc(customer.address.as_deref(), "customer_address"))
+    .bind(enc(o.notes.as_deref(), "notes"))
+    .bind(phone_index).bind(email_index).bind(tokens)
+    .bind(serde_json::to_value(&items).unwrap_or_default())
+    .bind(serde_json::to_value(&o.schedule).unwrap_or_default())
+    .bind(serde_json::to_value(&o.payment_terms).unwrap_or_default())
+    .bind(totals.subtotal.to_minor(o.currency)).bind(totals.discount.to_minor(o.currency)).bind(totals.total.to_minor(o.currency))
+    .bind(o.business_date).bind(device).bind(o.recorded_by.0).bind(o.created_at).bind(o.version as i32)
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(rejected(
+            "order_number_taken",
+            format!(
+                "Order number {} is already used in this shop",
+                o.order_number
+            ),
+        ));
+    }
+    let paid_status = if totals.total.is_zero() {
+        "paid"
+    } else {
+        "pending"
+    };
+    sqlx::query("UPDATE orders SET status = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(o.id.0)
+        .bind(paid_status)
+        .execute(&mut **tx)
+        .await?;
+    outbox(tx, tenant, "order.created", o.id.0, json!({"order_id": o.id, "order_number": o.order_number, "total": totals.total, "device_id": device})).await?;
+    Ok(Outcome::Applied)
+}
+
+/// Stores the events that continue the device's chain, in one transaction; refuses the first
+/// that does not and everything after it.
+async fn store_audit(
+    s: &AppState,
+    tenant: Uuid,
+    device: Uuid,
+    events: &[pos_protocol::AuditEvent],
+) -> ApiResult<AuditAck> {
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("audit:{tenant}:{device}"))
+        .execute(&mut *tx)
+        .await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_events WHERE tenant_id = $1 AND device_id = $2 ORDER BY seq DESC LIMIT 1")
+        .bind(tenant)
+        .bind(device)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (mut seq, mut hash) = match head {
+        Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),
+        None => (0, pos_protocol::GENESIS_HASH.to_owned()),
+    };
+    let mut rejected = None;
+    for e in events {
+        if e.seq <= seq {
+            // already stored (a retried push): it must be the very same event
+            continue;
+        }
+        if e.device_id != device {
+            rejected = Some(pos_protocol::ChainBreak {
+                seq: e.seq,
+                reason: "event of another device".into(),
+            });
+            break;
+        }
+        match pos_protocol::verify_chain(std::iter::once(e), seq, &hash) {
+            Ok((s2, h2)) => {
+                audit::insert(&mut tx, tenant, e).await?;
+                seq = s2;
+                hash = h2;
+            }
+            Err(b) => {
+                rejected = Some(b);
+                break;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(AuditAck {
+        accepted_through: seq,
+        rejected,
+    })
+}

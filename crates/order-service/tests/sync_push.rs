@@ -1,0 +1,374 @@
+//! A real desktop store (pos-core, real SQLite, real OS keyring) pairs with the service and
+//! pushes its outbox and audit chain: applied once, duplicates on replay, rules and approvals
+//! re-checked, chains verified.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::*;
+use pos_core::{
+    ApprovalInput, KeyStore, KeyringBackend, OsKeyring, Pin, SetupInput, Store, SystemClock,
+};
+use pos_domain::{
+    Channel, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms, Role,
+};
+use pos_protocol::{MutationBody, MutationStatus, PushRequest, PushResponse};
+use serde_json::json;
+use std::sync::Arc;
+
+struct Desk {
+    _dir: tempfile::TempDir,
+    keys: OsKeyring,
+    store: Store,
+}
+
+impl Drop for Desk {
+    fn drop(&mut self) {
+        let _ = self.keys.delete(&self.store.device_id().to_string());
+    }
+}
+
+async fn desk() -> (Desk, pos_core::Session) {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = if std::env::var("POS_TEST_KEYRING").as_deref() == Ok("keyutils") {
+        KeyringBackend::KernelKeyutils
+    } else {
+        KeyringBackend::SecretService
+    };
+    let keys = OsKeyring::new(
+        format!("offline-order-pos-test-{}", uuid::Uuid::now_v7()),
+        backend,
+    );
+    let store = Store::open(&dir.path().join("pos.db"), &keys, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let owner = store
+        .setup(SetupInput {
+            shop_name: "Toko".into(),
+            currency: pos_domain::Currency::IDR,
+            owner_name: "Ibu Owner".into(),
+            owner_pin: Pin::new("135790").unwrap(),
+            device_code: Some("K01".into()),
+            phone_country_code: None,
+            utc_offset_minutes: Some(420),
+        })
+        .await
+        .unwrap();
+    (
+        Desk {
+            _dir: dir,
+            keys,
+            store,
+        },
+        owner,
+    )
+}
+
+fn new_order(name: &str) -> pos_core::NewOrder {
+    let m = |v: i64| Money(rust_decimal::Decimal::from(v));
+    pos_core::NewOrder {
+        id: None,
+        channel: Channel::Phone,
+        customer: Customer {
+            name: name.into(),
+            phone: Some("08121112222".into()),
+            email: None,
+            address: None,
+        },
+        items: vec![ItemInput {
+            name: "Kulkas".into(),
+            sku: None,
+            quantity: 1.into(),
+            unit_price: m(1_000_000),
+            discount: None,
+        }],
+        discount: None,
+        notes: None,
+        payment_terms: PaymentTerms::Installment {
+            down_payment: Some(m(100_000)),
+            installment_count: 3,
+            interval: Interval::Monthly,
+            first_due_date: chrono::Utc::now().date_naive() + chrono::Days::new(30),
+        },
+        initial_payment: Some(pos_core::PaymentInput {
+            id: None,
+            amount: m(100_000),
+            method: PaymentMethod::Cash,
+            reference: None,
+        }),
+    }
+}
+
+async fn push(app: &TestApp, token: &str, req: &PushRequest) -> PushResponse {
+    let (st, body, _) = app
+        .post(
+            token,
+            "/api/v1/sync/push",
+            serde_json::to_value(req).unwrap(),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+#[tokio::test]
+async fn a_paired_counter_pushes_its_day_exactly_once() {
+    let app = spawn().await;
+    let t = app.tenant("toko-sync").await;
+    let other = app.tenant("toko-lain").await;
+    let (desk, owner) = desk().await;
+    let s = &desk.store;
+    let manager = s
+        .add_staff(
+            &owner,
+            "Pak Manajer",
+            Role::Manager,
+            Pin::new("2222").unwrap(),
+        )
+        .await
+        .unwrap();
+    let cashier_m = s
+        .add_staff(
+            &owner,
+            "Kasir Ani",
+            Role::Cashier,
+            Pin::new("1111").unwrap(),
+        )
+        .await
+        .unwrap();
+    let cashier = s
+        .login(cashier_m.id, Pin::new("1111").unwrap())
+        .await
+        .unwrap();
+
+    // offline day: two orders, a payment, a deletion approved by the manager's PIN
+    let a = s.create_order(&cashier, new_order("Siti")).await.unwrap();
+    let b = s.create_order(&cashier, new_order("Budi")).await.unwrap();
+    s.record_payment(
+        &cashier,
+        a.id,
+        pos_core::PaymentInput {
+            id: None,
+            amount: Money(300_000.into()),
+            method: PaymentMethod::Card,
+            reference: None,
+        },
+    )
+    .await
+    .unwrap();
+    s.delete_order(
+        &cashier,
+        b.id,
+        "dobel input",
+        Some(ApprovalInput {
+            approver_id: manager.id,
+            pin: Pin::new("2222").unwrap(),
+        }),
+    )
+    .await
+    .unwrap();
+
+    // pairing: a code from the owner, the counter's staff adopted
+    let (st, code, _) = app
+        .post(&t.owner_token, "/api/v1/devices/pairing-codes", json!({}))
+        .await;
+    assert_eq!(st, 201);
+    let staff = s.staff_for_pairing(&owner).await.unwrap();
+    let (st, paired, _) = app.post("", "/api/v1/devices/pair", json!({"code": code["code"], "name": "Kasir depan", "device_code": "K01", "staff": staff})).await;
+    assert_eq!(st, 201, "{paired}");
+    // the code is single-use
+    let (st, _, _) = app
+        .post(
+            "",
+            "/api/v1/devices/pair",
+            json!({"code": code["code"], "name": "x", "device_code": "K02"}),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, tok, _) = app
+        .post(
+            "",
+            "/api/v1/auth/device-token",
+            json!({"device_id": paired["device_id"], "device_secret": paired["device_secret"]}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let device_token = tok["access_token"].as_str().unwrap().to_owned();
+    let (st, _, _) = app
+        .post(
+            "",
+            "/api/v1/auth/device-token",
+            json!({"device_id": paired["device_id"], "device_secret": "wrong"}),
+        )
+        .await;
+    assert_eq!(st, 401);
+    // staff tokens cannot push
+    let (st, _, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/sync/push",
+            json!({"mutations": []}),
+        )
+        .await;
+    assert_eq!(st, 403);
+
+    // The device's mutations carry its own local device id; the service keys the chain by the
+    // paired device id. (Adopting the local id at pairing is the sync issue's; here the push
+    // rewrites it as the client will.)
+    let device_id: uuid::Uuid = paired["device_id"].as_str().unwrap().parse().unwrap();
+    let mut mutations: Vec<_> = s
+        .pending_mutations(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.mutation)
+        .collect();
+    for m in &mut mutations {
+        m.device_id = device_id;
+    }
+    let mut events = s.audit_events_after(0, 10_000).await.unwrap();
+    let mut prev = pos_protocol::GENESIS_HASH.to_owned();
+    for e in &mut events {
+        e.device_id = device_id;
+        e.seal(&prev);
+        prev = e.hash.clone();
+    }
+    let req = PushRequest {
+        mutations: mutations.clone(),
+        audit_events: events.clone(),
+    };
+    let res = push(&app, &device_token, &req).await;
+    let statuses: Vec<_> = res.results.iter().map(|r| r.status).collect();
+    assert!(
+        statuses.iter().all(|s| *s == MutationStatus::Applied),
+        "{:?}",
+        res.results
+    );
+    assert_eq!(res.audit.accepted_through, events.len() as u64);
+    assert!(res.audit.rejected.is_none());
+
+    // replayed: every mutation a duplicate, nothing doubled
+    let again = push(&app, &device_token, &req).await;
+    assert!(again
+        .results
+        .iter()
+        .all(|r| r.status == MutationStatus::Duplicate));
+    let (_, got, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", a.id))
+        .await;
+    assert_eq!(got["paid"], "400000");
+    assert_eq!(got["payments"].as_array().unwrap().len(), 2);
+    assert_eq!(got["order_number"], a.order_number.as_str());
+    let (_, gone, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", b.id))
+        .await;
+    assert_eq!(gone["status"], "deleted");
+    assert_eq!(gone["deleted"]["approved_by"], manager.id.to_string());
+    let (_, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
+    assert_eq!(v["ok"], true, "{v}");
+
+    // re-checked on the server: an approval naming the wrong role, a payment above the
+    // balance, a payment on another tenant's order — each rejected with its reason
+    let c = s.create_order(&cashier, new_order("Dewi")).await.unwrap();
+    let mut fresh: Vec<_> = s
+        .pending_mutations(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.mutation)
+        .filter(|m| m.order_id == c.id)
+        .collect();
+    for m in &mut fresh {
+        m.device_id = device_id;
+    }
+    let mut over = fresh[1].clone();
+    over.mutation_id = uuid::Uuid::now_v7();
+    if let MutationBody::PaymentRecorded { payment } = &mut over.body {
+        payment.id = pos_domain::PaymentId::new();
+        payment.amount = 1_000_001.into(); // the initial payment is not pushed: the whole total is open
+    }
+    let mut forged = mutations
+        .iter()
+        .find(|m| matches!(m.body, MutationBody::OrderDeleted { .. }))
+        .unwrap()
+        .clone();
+    forged.mutation_id = uuid::Uuid::now_v7();
+    forged.order_id = c.id;
+    if let MutationBody::OrderDeleted { approval, .. } = &mut forged.body {
+        approval.approver_id = cashier.staff_id();
+        approval.approver_role = Role::Manager;
+    }
+    let (_, foreign, _) = app
+        .post(
+            &other.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Rahasia", "08129998888"),
+        )
+        .await;
+    let mut cross = fresh[1].clone();
+    cross.mutation_id = uuid::Uuid::now_v7();
+    cross.order_id = foreign["id"].as_str().unwrap().parse().unwrap();
+    if let MutationBody::PaymentRecorded { payment } = &mut cross.body {
+        payment.id = pos_domain::PaymentId::new();
+        payment.order_id = cross.order_id;
+    }
+    let res = push(
+        &app,
+        &device_token,
+        &PushRequest {
+            mutations: vec![fresh[0].clone(), over, forged, cross],
+            audit_events: vec![],
+        },
+    )
+    .await;
+    let got: Vec<_> = res
+        .results
+        .iter()
+        .map(|r| (r.status, r.code.clone()))
+        .collect();
+    assert_eq!(got[0].0, MutationStatus::Applied);
+    assert_eq!(
+        got[1],
+        (MutationStatus::Rejected, Some("overpayment".into()))
+    );
+    assert_eq!(
+        got[2],
+        (MutationStatus::Rejected, Some("approver_role".into()))
+    );
+    assert_eq!(
+        got[3],
+        (MutationStatus::Rejected, Some("unknown_order".into()))
+    );
+    let (_, foreign_now, _) = app
+        .get(
+            &other.owner_token,
+            &format!("/api/v1/offline-orders/{}", foreign["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(foreign_now["paid"], "100000");
+
+    // a tampered audit event is refused at its seq, and nothing after it is stored
+    let more = s
+        .audit_events_after(events.len() as u64, 100)
+        .await
+        .unwrap();
+    let mut more: Vec<_> = more.into_iter().collect();
+    for e in &mut more {
+        e.device_id = device_id;
+        e.seal(&prev);
+        prev = e.hash.clone();
+    }
+    assert!(more.len() >= 2);
+    let bad_seq = more[1].seq;
+    more[1].operation = "order.read".into();
+    let res = push(
+        &app,
+        &device_token,
+        &PushRequest {
+            mutations: vec![],
+            audit_events: more,
+        },
+    )
+    .await;
+    assert_eq!(res.audit.accepted_through, bad_seq - 1);
+    assert_eq!(res.audit.rejected.unwrap().seq, bad_seq);
+}
