@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/device-token", post(devices::device_token))
         .route("/devices/pairing-codes", post(devices::pairing_code))
         .route("/devices/pair", post(devices::pair))
+        .route("/sync/pull", get(sync::pull))
         .route(
             "/sync/push",
             post(sync::push).layer(axum::extract::DefaultBodyLimit::max(MAX_SYNC_BODY_BYTES)),

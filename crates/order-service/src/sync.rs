@@ -604,3 +604,104 @@ async fn store_audit(
         rejected,
     })
 }
+
+#[derive(serde::Deserialize)]
+pub struct PullParams {
+    #[serde(default)]
+    pub cursor: i64,
+    pub limit: Option<i64>,
+}
+
+/// `GET /sync/pull?cursor=`: what changed centrally since the cursor and did not come from this
+/// device (payments, updates, completions, deletions, each with the order's current totals),
+/// the staff roster with PIN verifiers, and the server time.
+pub async fn pull(
+    State(s): State<AppState>,
+    auth: Auth,
+    axum::extract::Query(p): axum::extract::Query<PullParams>,
+) -> ApiResult<Json<serde_json::Value>> {
+    if auth.0.kind != "device" {
+        return Err(ApiError::Forbidden("Only a paired device pulls".into()));
+    }
+    let tenant = auth.tenant();
+    let device = auth.user();
+    let limit = p.limit.unwrap_or(500).clamp(1, 5000);
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let rows = sqlx::query(
+        "SELECT e.seq, e.event_type, e.aggregate_id, e.payload, o.status, o.total_minor, o.paid_minor, o.version, o.currency
+         FROM outbox_events e JOIN orders o ON o.tenant_id = e.tenant_id AND o.id = e.aggregate_id
+         WHERE e.tenant_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
+    )
+    .bind(tenant)
+    .bind(p.cursor)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut next = p.cursor;
+    let mut changes = Vec::new();
+    for r in &rows {
+        next = r.get::<i64, _>("seq");
+        let payload: serde_json::Value = r.get("payload");
+        if payload["device_id"].as_str() == Some(&device.to_string()) {
+            continue;
+        }
+        let currency: Currency = r
+            .get::<String, _>("currency")
+            .parse()
+            .map_err(|_| ApiError::Internal("currency".into()))?;
+        let mut change = json!({
+            "seq": next,
+            "type": r.get::<String, _>("event_type"),
+            "order_id": r.get::<Uuid, _>("aggregate_id"),
+            "order": {
+                "status": r.get::<String, _>("status"),
+                "total": currency.from_minor(r.get("total_minor")),
+                "paid": currency.from_minor(r.get("paid_minor")),
+                "version": r.get::<i32, _>("version"),
+            },
+        });
+        if let Some(pid) = payload["payment_id"]
+            .as_str()
+            .and_then(|v| v.parse::<Uuid>().ok())
+        {
+            if let Some(pr) = sqlx::query("SELECT * FROM payments WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(pid)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                let minor: i64 = pr.get("amount_minor");
+                change["payment"] = json!({
+                    "id": pid,
+                    "order_id": pr.get::<Uuid, _>("order_id"),
+                    "amount": rust_decimal::Decimal::new(minor, currency.minor_units()).normalize().to_string(),
+                    "method": pr.get::<String, _>("method"),
+                    "paid_at": pr.get::<chrono::DateTime<Utc>, _>("paid_at"),
+                    "recorded_by": pr.get::<Uuid, _>("recorded_by"),
+                    "reference": pr.get::<Option<String>, _>("reference"),
+                    "reverses": pr.get::<Option<Uuid>, _>("reverses"),
+                });
+            }
+        }
+        changes.push(change);
+    }
+    let roster: Vec<pos_protocol::StaffRecord> = sqlx::query("SELECT id, name, role, pin_hash, active FROM users WHERE tenant_id = $1 ORDER BY created_at")
+        .bind(tenant)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .filter_map(|u| {
+            Some(pos_protocol::StaffRecord {
+                id: pos_domain::StaffId(u.get("id")),
+                name: u.get("name"),
+                role: u.get::<String, _>("role").parse().ok()?,
+                pin_verifier: u.get("pin_hash"),
+                active: u.get("active"),
+            })
+        })
+        .collect();
+    tx.commit().await?;
+    Ok(Json(
+        json!({"changes": changes, "next_cursor": next, "roster": roster, "server_time": Utc::now()}),
+    ))
+}

@@ -346,6 +346,38 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         .await;
     assert_eq!(foreign_now["paid"], "100000");
 
+    // pull: the owner takes a payment on order a through the API; the counter sees it, with
+    // the order's new totals, and the roster it adopted (with PIN verifiers)
+    let (st, _, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{}/payments", a.id),
+            json!({"amount": "50000", "method": "cash"}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let (st, pulled, _) = app.get(&device_token, "/api/v1/sync/pull?cursor=0").await;
+    assert_eq!(st, 200, "{pulled}");
+    let changes = pulled["changes"].as_array().unwrap();
+    // the device's own changes are not sent back
+    assert_eq!(changes.len(), 1, "{pulled}");
+    assert_eq!(changes[0]["type"], "payment.received");
+    assert_eq!(changes[0]["payment"]["amount"], "50000");
+    assert_eq!(changes[0]["order"]["paid"], "450000");
+    let roster = pulled["roster"].as_array().unwrap();
+    assert!(roster.iter().any(|u| u["id"] == manager.id.to_string()
+        && u["role"] == "manager"
+        && u["pin_verifier"]
+            .as_str()
+            .unwrap()
+            .starts_with("$argon2id$")));
+    let cursor = pulled["next_cursor"].as_i64().unwrap();
+    let (_, empty, _) = app
+        .get(&device_token, &format!("/api/v1/sync/pull?cursor={cursor}"))
+        .await;
+    assert!(empty["changes"].as_array().unwrap().is_empty());
+    assert_eq!(app.get(&t.owner_token, "/api/v1/sync/pull").await.0, 403);
+
     // a tampered audit event is refused at its seq, and nothing after it is stored
     let more = s
         .audit_events_after(events.len() as u64, 100)
