@@ -118,7 +118,7 @@ pub async fn pair(
         .await?
         .ok_or(ApiError::NotFound)?;
     let paired_by: Uuid = used.get(0);
-    let device_id = Uuid::now_v7();
+    let device_id = req.device_id.unwrap_or_else(Uuid::now_v7);
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
@@ -132,6 +132,7 @@ pub async fn pair(
         .execute(&mut *tx)
         .await
         .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() && d.constraint() == Some("devices_id") => ApiError::Conflict { code: "device_id_in_use", message: "This device id is already paired".into() },
             sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::Conflict { code: "device_code_in_use", message: format!("Counter code {device_code} is used by another device of this shop") },
             other => other.into(),
         })?;

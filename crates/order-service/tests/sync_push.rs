@@ -173,7 +173,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         .await;
     assert_eq!(st, 201);
     let staff = s.staff_for_pairing(&owner).await.unwrap();
-    let (st, paired, _) = app.post("", "/api/v1/devices/pair", json!({"code": code["code"], "name": "Kasir depan", "device_code": "K01", "staff": staff})).await;
+    let (st, paired, _) = app.post("", "/api/v1/devices/pair", json!({"code": code["code"], "device_id": s.device_id(), "name": "Kasir depan", "device_code": "K01", "staff": staff})).await;
     assert_eq!(st, 201, "{paired}");
     // the code is single-use
     let (st, _, _) = app

@@ -22,6 +22,10 @@ pub struct StaffRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairRequest {
     pub code: String,
+    /// The counter's own device id (its mutations and audit chain already carry it); the
+    /// service keeps it unless another device has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<Uuid>,
     pub name: String,
     /// The counter's order-number prefix, e.g. `K01`; unique within the tenant.
     pub device_code: String,
