@@ -136,3 +136,33 @@ pub fn row_to_event(r: &sqlx::postgres::PgRow) -> Option<AuditEvent> {
         hash: r.get("hash"),
     })
 }
+
+/// Inserts events in multi-row statements (a sync push brings thousands).
+pub async fn insert_many(tx: &mut Tx, tenant: Uuid, events: &[&AuditEvent]) -> ApiResult<()> {
+    for chunk in events.chunks(1000) {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+            "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, at_text, actor_id, actor_role, action,
+                entity_type, entity_id, operation, detail, fields, prev_hash, hash) ",
+        );
+        qb.push_values(chunk, |mut b, e| {
+            b.push_bind(tenant)
+                .push_bind(e.device_id)
+                .push_bind(e.seq as i64)
+                .push_bind(e.id)
+                .push_bind(e.at)
+                .push_bind(pos_protocol::time::format(&e.at))
+                .push_bind(e.actor_id.map(|a| a.0))
+                .push_bind(e.actor_role.map(|r| r.as_str()))
+                .push_bind(e.action.as_str())
+                .push_bind(e.entity_type.clone())
+                .push_bind(e.entity_id.clone())
+                .push_bind(e.operation.clone())
+                .push_bind(e.detail.clone())
+                .push_bind(serde_json::to_value(&e.fields).unwrap_or_default())
+                .push_bind(e.prev_hash.clone())
+                .push_bind(e.hash.clone());
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -53,11 +53,30 @@ pub async fn push(
     }
     let tenant = auth.tenant();
     let device = auth.user();
+    // One transaction for the push, one savepoint per mutation: each mutation applies or not
+    // on its own (with its idempotency record), a refused one rolls back alone, and nothing
+    // is acknowledged before the commit — with one durable commit for the whole batch.
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let ids: Vec<Uuid> = req.mutations.iter().map(|m| m.mutation_id).collect();
+    let seen: std::collections::HashSet<Uuid> = sqlx::query_scalar(
+        "SELECT mutation_id FROM sync_mutations WHERE tenant_id = $1 AND mutation_id = ANY($2)",
+    )
+    .bind(tenant)
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let mut ctx = PushContext {
+        seen,
+        roles: Default::default(),
+    };
     let mut results = Vec::with_capacity(req.mutations.len());
     for m in &req.mutations {
-        results.push(apply_one(&s, tenant, device, m).await?);
+        results.push(apply_one(&s, &mut tx, &mut ctx, tenant, device, m).await?);
     }
-    let audit = store_audit(&s, tenant, device, &req.audit_events).await?;
+    let audit = store_audit(&mut tx, tenant, device, &req.audit_events).await?;
+    tx.commit().await?;
     Ok(Json(PushResponse {
         results,
         audit,
@@ -65,8 +84,16 @@ pub async fn push(
     }))
 }
 
+/// What one push learns once and reuses: mutations already applied, roster roles.
+struct PushContext {
+    seen: std::collections::HashSet<Uuid>,
+    roles: std::collections::HashMap<Uuid, Option<Role>>,
+}
+
 async fn apply_one(
     s: &AppState,
+    tx: &mut Tx,
+    ctx: &mut PushContext,
     tenant: Uuid,
     device: Uuid,
     m: &Mutation,
@@ -86,65 +113,114 @@ async fn apply_one(
             None,
         ));
     }
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
-    // One mutation at a time per order, and the idempotency check inside the same lock.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("order:{tenant}:{}", m.order_id))
-        .execute(&mut *tx)
-        .await?;
-    let seen: Option<serde_json::Value> = sqlx::query_scalar(
-        "SELECT result FROM sync_mutations WHERE tenant_id = $1 AND mutation_id = $2",
-    )
-    .bind(tenant)
-    .bind(m.mutation_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if seen.is_some() {
+    if !ctx.seen.insert(m.mutation_id) {
         return Ok(result(MutationStatus::Duplicate, None, None, None));
     }
-    let outcome = apply(s, &mut tx, tenant, device, m).await?;
-    match outcome {
-        Outcome::Applied => {
-            sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query("SAVEPOINT mutation").execute(&mut **tx).await?;
+    let outcome = match apply(s, tx, ctx, tenant, device, m).await {
+        Ok(Outcome::Applied) => {
+            let recorded = sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result) VALUES ($1, $2, $3, $4, $5)")
                 .bind(tenant)
                 .bind(m.mutation_id)
                 .bind(device)
                 .bind(m.seq as i64)
                 .bind(json!({"status": "applied"}))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
+                .await;
+            match recorded {
+                Ok(_) => Outcome::Applied,
+                // a concurrent push of the same mutation committed first
+                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT mutation")
+                        .execute(&mut **tx)
+                        .await?;
+                    sqlx::query("RELEASE SAVEPOINT mutation")
+                        .execute(&mut **tx)
+                        .await?;
+                    return Ok(result(MutationStatus::Duplicate, None, None, None));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(other) => other,
+        // A mutation that breaks a database rule is refused on its own, not the whole push:
+        // one bad mutation never blocks the queue.
+        Err(ApiError::Internal(msg)) => {
+            tracing::warn!(mutation = %m.mutation_id, error = %msg, "mutation could not be applied");
+            Outcome::Rejected(
+                "not_applicable",
+                "The server could not apply this change".into(),
+            )
+        }
+        Err(e) => return Err(e),
+    };
+    match outcome {
+        Outcome::Applied => {
+            sqlx::query("RELEASE SAVEPOINT mutation")
+                .execute(&mut **tx)
                 .await?;
-            tx.commit().await?;
             Ok(result(MutationStatus::Applied, None, None, None))
         }
-        Outcome::Rejected(code, reason) => Ok(result(
-            MutationStatus::Rejected,
-            Some(code),
-            Some(reason),
-            None,
-        )),
-        Outcome::Conflict(reason, current) => Ok(result(
-            MutationStatus::Conflict,
-            Some("conflict"),
-            Some(reason),
-            Some(current),
-        )),
+        Outcome::Rejected(code, reason) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT mutation")
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("RELEASE SAVEPOINT mutation")
+                .execute(&mut **tx)
+                .await?;
+            Ok(result(
+                MutationStatus::Rejected,
+                Some(code),
+                Some(reason),
+                None,
+            ))
+        }
+        Outcome::Conflict(reason, current) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT mutation")
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("RELEASE SAVEPOINT mutation")
+                .execute(&mut **tx)
+                .await?;
+            Ok(result(
+                MutationStatus::Conflict,
+                Some("conflict"),
+                Some(reason),
+                Some(current),
+            ))
+        }
     }
 }
 
-async fn staff_role(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<Option<Role>> {
+async fn staff_role(
+    tx: &mut Tx,
+    ctx: &mut PushContext,
+    tenant: Uuid,
+    id: Uuid,
+) -> ApiResult<Option<Role>> {
+    if let Some(r) = ctx.roles.get(&id) {
+        return Ok(*r);
+    }
     let r: Option<String> =
         sqlx::query_scalar("SELECT role FROM users WHERE tenant_id = $1 AND id = $2 AND active")
             .bind(tenant)
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?;
-    Ok(r.and_then(|r| r.parse().ok()))
+    let role = r.and_then(|r| r.parse().ok());
+    ctx.roles.insert(id, role);
+    Ok(role)
 }
 
 /// The approver must be in the roster with the role the approval names, and that role must
 /// be allowed to approve.
-async fn check_approval(tx: &mut Tx, tenant: Uuid, a: &Approval) -> ApiResult<Option<Outcome>> {
-    match staff_role(tx, tenant, a.approver_id.0).await? {
+async fn check_approval(
+    tx: &mut Tx,
+    ctx: &mut PushContext,
+    tenant: Uuid,
+    a: &Approval,
+) -> ApiResult<Option<Outcome>> {
+    match staff_role(tx, ctx, tenant, a.approver_id.0).await? {
         Some(r) if r == a.approver_role && r.can_approve() => Ok(None),
         Some(r) => Ok(Some(rejected(
             "approver_role",
@@ -160,11 +236,12 @@ async fn check_approval(tx: &mut Tx, tenant: Uuid, a: &Approval) -> ApiResult<Op
 async fn apply(
     s: &AppState,
     tx: &mut Tx,
+    ctx: &mut PushContext,
     tenant: Uuid,
     device: Uuid,
     m: &Mutation,
 ) -> ApiResult<Outcome> {
-    if staff_role(tx, tenant, m.actor_id.0).await?.is_none() {
+    if staff_role(tx, ctx, tenant, m.actor_id.0).await?.is_none() {
         return Ok(rejected(
             "unknown_actor",
             "The staff member is not on this shop's roster",
@@ -207,7 +284,7 @@ async fn apply(
                 MutationBody::PaymentRecorded { payment }
                 | MutationBody::PaymentReversed { payment, .. } => {
                     if let MutationBody::PaymentReversed { approval, .. } = body {
-                        if let Some(r) = check_approval(tx, tenant, approval).await? {
+                        if let Some(r) = check_approval(tx, ctx, tenant, approval).await? {
                             return Ok(r);
                         }
                     }
@@ -357,7 +434,7 @@ async fn apply(
                     approval,
                     deleted_at,
                 } => {
-                    if let Some(r) = check_approval(tx, tenant, approval).await? {
+                    if let Some(r) = check_approval(tx, ctx, tenant, approval).await? {
                         return Ok(r);
                     }
                     if status == "deleted" {
@@ -554,26 +631,26 @@ async fn insert_order(
 /// Stores the events that continue the device's chain, in one transaction; refuses the first
 /// that does not and everything after it.
 async fn store_audit(
-    s: &AppState,
+    tx: &mut Tx,
     tenant: Uuid,
     device: Uuid,
     events: &[pos_protocol::AuditEvent],
 ) -> ApiResult<AuditAck> {
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(format!("audit:{tenant}:{device}"))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let head = sqlx::query("SELECT seq, hash FROM audit_events WHERE tenant_id = $1 AND device_id = $2 ORDER BY seq DESC LIMIT 1")
         .bind(tenant)
         .bind(device)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
     let (mut seq, mut hash) = match head {
         Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),
         None => (0, pos_protocol::GENESIS_HASH.to_owned()),
     };
     let mut rejected = None;
+    let mut accepted = Vec::new();
     for e in events {
         if e.seq <= seq {
             // already stored (a retried push): it must be the very same event
@@ -588,7 +665,7 @@ async fn store_audit(
         }
         match pos_protocol::verify_chain(std::iter::once(e), seq, &hash) {
             Ok((s2, h2)) => {
-                audit::insert(&mut tx, tenant, e).await?;
+                accepted.push(e);
                 seq = s2;
                 hash = h2;
             }
@@ -598,7 +675,7 @@ async fn store_audit(
             }
         }
     }
-    tx.commit().await?;
+    audit::insert_many(tx, tenant, &accepted).await?;
     Ok(AuditAck {
         accepted_through: seq,
         rejected,
