@@ -12,6 +12,7 @@ pub mod feeds;
 pub mod login;
 pub mod metrics;
 pub mod orders;
+pub mod pii;
 pub mod sync;
 pub mod users;
 

@@ -321,24 +321,11 @@ pub async fn create(
         .into());
     }
     let ids = id.to_string();
-    let phone_index = customer
-        .phone
-        .as_deref()
-        .map(|p| pos_domain::customer::normalize_phone(p, "62"))
-        .transpose()?
-        .map(|p| s.cipher.blind_index("phone", &p));
-    let email_index = customer
-        .email
-        .as_deref()
-        .map(pos_domain::customer::normalize_email)
-        .transpose()?
-        .map(|e| s.cipher.blind_index("email", &e));
-    let tokens: Vec<Vec<u8>> = customer
-        .name
-        .to_lowercase()
-        .split_whitespace()
-        .map(|w| s.cipher.blind_index("name_word", w))
-        .collect();
+    let crate::pii::SearchKeys {
+        phone_index,
+        email_index,
+        tokens,
+    } = crate::pii::search_keys(&s.cipher, &customer)?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(format!("order-number:{tenant}:{today}"))
         .execute(&mut *tx)
@@ -557,23 +544,18 @@ pub async fn list(
             && q.chars()
                 .all(|c| c.is_ascii_digit() || " +-().".contains(c))
         {
-            let ph = pos_domain::customer::normalize_phone(q, "62").map_err(|e| {
-                pos_domain::ValidationError {
+            let ph = pos_domain::customer::normalize_phone(q, crate::pii::PHONE_COUNTRY_CODE)
+                .map_err(|e| pos_domain::ValidationError {
                     field: "q".into(),
                     ..e
-                }
-            })?;
+                })?;
             qb.push(" AND phone_index = ")
                 .push_bind(s.cipher.blind_index("phone", &ph));
         } else if q.contains('-') && q.chars().any(|c| c.is_ascii_digit()) {
             qb.push(" AND order_number = ").push_bind(q.to_uppercase());
         } else {
-            let words: Vec<Vec<u8>> = q
-                .to_lowercase()
-                .split_whitespace()
-                .map(|w| s.cipher.blind_index("name_word", w))
-                .collect();
-            qb.push(" AND name_tokens @> ").push_bind(words);
+            qb.push(" AND name_tokens @> ")
+                .push_bind(crate::pii::name_tokens(&s.cipher, q));
         }
     }
     if let Some(c) = p.cursor {
@@ -1104,24 +1086,11 @@ pub async fn patch(
     let completed = r.get::<Option<DateTime<Utc>>, _>("completed_at").is_some();
     let status = OrderStatus::derive(false, completed, paid == totals.total);
     let enc = |v: Option<&str>, f: &str| v.map(|v| s.cipher.encrypt_str(v, aad(&ids, f)));
-    let phone_index = customer
-        .phone
-        .as_deref()
-        .map(|p| pos_domain::customer::normalize_phone(p, "62"))
-        .transpose()?
-        .map(|p| s.cipher.blind_index("phone", &p));
-    let email_index = customer
-        .email
-        .as_deref()
-        .map(pos_domain::customer::normalize_email)
-        .transpose()?
-        .map(|e| s.cipher.blind_index("email", &e));
-    let tokens: Vec<Vec<u8>> = customer
-        .name
-        .to_lowercase()
-        .split_whitespace()
-        .map(|w| s.cipher.blind_index("name_word", w))
-        .collect();
+    let crate::pii::SearchKeys {
+        phone_index,
+        email_index,
+        tokens,
+    } = crate::pii::search_keys(&s.cipher, &customer)?;
     sqlx::query(
         "UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5, customer_address = $6, notes = $7,
             phone_index = $8, email_index = $9, name_tokens = $10, items = $11, schedule = $12, subtotal_minor = $13,

@@ -392,7 +392,8 @@ async fn apply(
                             )
                         })
                     };
-                    sqlx::query("UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5, customer_address = $6, notes = $7, items = $8, schedule = $9, subtotal_minor = $10, discount_minor = $11, total_minor = $12, version = $13, status = $14, updated_at = $15, last_modified_by_user_id = $16 WHERE tenant_id = $1 AND id = $2")
+                    let keys = crate::pii::search_keys(&s.cipher, &customer)?;
+                    sqlx::query("UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5, customer_address = $6, notes = $7, items = $8, schedule = $9, subtotal_minor = $10, discount_minor = $11, total_minor = $12, version = $13, status = $14, updated_at = $15, last_modified_by_user_id = $16, phone_index = $17, email_index = $18, name_tokens = $19 WHERE tenant_id = $1 AND id = $2")
                         .bind(tenant).bind(oid)
                         .bind(s.cipher.encrypt_str(&customer.name, Aad { table: "orders", record_id: &ids, field: "customer_name" }))
                         .bind(enc(customer.phone.as_deref(), "customer_phone"))
@@ -405,6 +406,7 @@ async fn apply(
                         .bind(*new_version as i32)
                         .bind(OrderStatus::derive(false, completed, paid == totals.total).as_str())
                         .bind(now).bind(m.actor_id.0)
+                        .bind(keys.phone_index).bind(keys.email_index).bind(keys.tokens)
                         .execute(&mut **tx).await?;
                     outbox(
                         tx,
@@ -564,24 +566,11 @@ async fn insert_order(
         field: f,
     };
     let enc = |v: Option<&str>, f| v.map(|v| s.cipher.encrypt_str(v, aad(f)));
-    let phone_index = customer
-        .phone
-        .as_deref()
-        .map(|p| pos_domain::customer::normalize_phone(p, "62"))
-        .transpose()?
-        .map(|p| s.cipher.blind_index("phone", &p));
-    let email_index = customer
-        .email
-        .as_deref()
-        .map(pos_domain::customer::normalize_email)
-        .transpose()?
-        .map(|e| s.cipher.blind_index("email", &e));
-    let tokens: Vec<Vec<u8>> = customer
-        .name
-        .to_lowercase()
-        .split_whitespace()
-        .map(|w| s.cipher.blind_index("name_word", w))
-        .collect();
+    let crate::pii::SearchKeys {
+        phone_index,
+        email_index,
+        tokens,
+    } = crate::pii::search_keys(&s.cipher, &customer)?;
     let inserted = sqlx::query(
         "INSERT INTO orders (tenant_id, id, order_number, channel, status, currency, customer_name, customer_phone,
             customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,

@@ -346,6 +346,69 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         .await;
     assert_eq!(foreign_now["paid"], "100000");
 
+    // an edit made at the counter reaches the server's search keys too
+    let edited = s
+        .update_order(
+            &cashier,
+            a.id,
+            1,
+            pos_core::OrderEdit {
+                customer: Customer {
+                    name: "Siti Lestari".into(),
+                    phone: Some("081255556666".into()),
+                    email: None,
+                    address: None,
+                },
+                items: a
+                    .items
+                    .iter()
+                    .map(|l| ItemInput {
+                        name: l.name.clone(),
+                        sku: None,
+                        quantity: l.quantity,
+                        unit_price: l.unit_price,
+                        discount: None,
+                    })
+                    .collect(),
+                discount: None,
+                notes: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.version, 2);
+    let upd: Vec<_> = s
+        .pending_mutations(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.mutation)
+        .filter(|m| matches!(m.body, MutationBody::OrderUpdated { .. }))
+        .collect();
+    let res = push(
+        &app,
+        &device_token,
+        &PushRequest {
+            mutations: upd,
+            audit_events: vec![],
+        },
+    )
+    .await;
+    assert_eq!(
+        res.results[0].status,
+        MutationStatus::Applied,
+        "{:?}",
+        res.results
+    );
+    let (_, found, _) = app
+        .get(&t.owner_token, "/api/v1/offline-orders?q=lestari")
+        .await;
+    assert_eq!(found["items"][0]["id"], a.id.to_string());
+    let (_, found, _) = app
+        .get(&t.owner_token, "/api/v1/offline-orders?q=081255556666")
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+
     // pull: the owner takes a payment on order a through the API; the counter sees it, with
     // the order's new totals, and the roster it adopted (with PIN verifiers)
     let (st, _, _) = app

@@ -1,0 +1,40 @@
+//! Search keys for a customer: HMAC blind indexes of the normalised phone and e-mail (exact
+//! search) and of each lower-cased name word (word search), computed one way everywhere.
+
+use crate::error::ApiResult;
+use pos_crypto::FieldCipher;
+use pos_domain::Customer;
+
+/// The country calling code used to normalise local phone numbers (`0812…` → `62812…`).
+pub const PHONE_COUNTRY_CODE: &str = "62";
+
+pub struct SearchKeys {
+    pub phone_index: Option<Vec<u8>>,
+    pub email_index: Option<Vec<u8>>,
+    pub tokens: Vec<Vec<u8>>,
+}
+
+pub fn search_keys(cipher: &FieldCipher, c: &Customer) -> ApiResult<SearchKeys> {
+    Ok(SearchKeys {
+        phone_index: c
+            .phone
+            .as_deref()
+            .map(|p| pos_domain::customer::normalize_phone(p, PHONE_COUNTRY_CODE))
+            .transpose()?
+            .map(|p| cipher.blind_index("phone", &p)),
+        email_index: c
+            .email
+            .as_deref()
+            .map(pos_domain::customer::normalize_email)
+            .transpose()?
+            .map(|e| cipher.blind_index("email", &e)),
+        tokens: name_tokens(cipher, &c.name),
+    })
+}
+
+pub fn name_tokens(cipher: &FieldCipher, text: &str) -> Vec<Vec<u8>> {
+    text.to_lowercase()
+        .split_whitespace()
+        .map(|w| cipher.blind_index("name_word", w))
+        .collect()
+}
