@@ -25,6 +25,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
     pub orders_created: AtomicU64,
     pub payments_recorded: AtomicU64,
+    /// Sync mutations by result: applied, duplicate, rejected, conflict.
+    pub sync_mutations: [AtomicU64; 4],
 }
 
 impl Metrics {
@@ -79,7 +81,28 @@ impl Metrics {
             "# HELP payments_recorded_total Payments recorded.\n# TYPE payments_recorded_total counter\npayments_recorded_total {}\n",
             self.payments_recorded.load(Ordering::Relaxed)
         ));
+        out.push_str("# HELP sync_mutations_total Pushed mutations by result.\n# TYPE sync_mutations_total counter\n");
+        for (i, r) in ["applied", "duplicate", "rejected", "conflict"]
+            .iter()
+            .enumerate()
+        {
+            out.push_str(&format!(
+                "sync_mutations_total{{result=\"{r}\"}} {}\n",
+                self.sync_mutations[i].load(Ordering::Relaxed)
+            ));
+        }
         out
+    }
+
+    pub fn count_sync(&self, status: pos_protocol::MutationStatus) {
+        use pos_protocol::MutationStatus::*;
+        let i = match status {
+            Applied => 0,
+            Duplicate => 1,
+            Rejected => 2,
+            Conflict => 3,
+        };
+        self.sync_mutations[i].fetch_add(1, Ordering::Relaxed);
     }
 }
 

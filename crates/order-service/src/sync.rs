@@ -77,6 +77,9 @@ pub async fn push(
     }
     let audit = store_audit(&mut tx, tenant, device, &req.audit_events).await?;
     tx.commit().await?;
+    for r in &results {
+        s.metrics.count_sync(r.status);
+    }
     Ok(Json(PushResponse {
         results,
         audit,

@@ -441,6 +441,21 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     assert!(empty["changes"].as_array().unwrap().is_empty());
     assert_eq!(app.get(&t.owner_token, "/api/v1/sync/pull").await.0, 403);
 
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sync_mutations_total{result=\"rejected\"} 3"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("sync_mutations_total{result=\"applied\"} 0"));
+
     // a tampered audit event is refused at its seq, and nothing after it is stored
     let more = s
         .audit_events_after(events.len() as u64, 100)
