@@ -94,6 +94,9 @@ pub struct Store {
     pub(crate) hlc: Mutex<Hlc>,
     pub(crate) search: tokio::sync::Mutex<Option<SearchIndex>>,
     pub(crate) heads: tokio::sync::Mutex<Heads>,
+    /// Held for the store's life: one process at a time owns the file (the chain heads kept
+    /// in memory rely on it).
+    _lock: std::fs::File,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,6 +112,7 @@ impl Store {
     /// `keys`; afterwards the key must be there and must match this file, or opening fails
     /// rather than writing under a different key.
     pub async fn open(path: &Path, keys: &dyn KeyStore, clock: Arc<dyn Clock>) -> Result<Store> {
+        let lock = lock_file(path)?;
         let pool = db::open_pool(path).await?;
         let row = sqlx::query("SELECT device_id, key_check FROM device WHERE id = 1")
             .fetch_optional(&pool)
@@ -176,6 +180,7 @@ impl Store {
             hlc: Mutex::new(hlc),
             search: tokio::sync::Mutex::new(None),
             heads: tokio::sync::Mutex::new(Heads::default()),
+            _lock: lock,
         })
     }
 
@@ -329,6 +334,28 @@ impl Store {
         rows.iter()
             .map(|r| crate::outbox::decode(&self.cipher, r))
             .collect()
+    }
+}
+
+/// Takes `<file>.lock` exclusively, or says the store is already open elsewhere.
+fn lock_file(path: &Path) -> Result<std::fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::path::PathBuf::from(name))
+        .map_err(|e| StoreError::corrupt(format!("cannot create the lock file: {e}")))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Conflict {
+            code: "store_in_use",
+            message: "This shop's data is already open in another window or program".into(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(StoreError::corrupt(format!("cannot lock the store: {e}")))
+        }
     }
 }
 

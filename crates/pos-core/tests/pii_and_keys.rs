@@ -121,6 +121,7 @@ async fn key_survives_reopen_and_a_missing_or_wrong_key_refuses_to_open() {
 
     // a different key under the same id: refused, not silently used
     let original = kr.load(&device).unwrap().unwrap();
+    t.store.take().unwrap().close().await;
     kr.save(&device, &pos_core::crypto::MasterKey::generate())
         .unwrap();
     let e = Store::open(&t.path, &kr, t.clock.clone())
@@ -144,7 +145,12 @@ async fn key_survives_reopen_and_a_missing_or_wrong_key_refuses_to_open() {
     assert!(kr.load(&device).unwrap().is_none());
 
     kr.save(&device, &original).unwrap();
-    t.reopen().await;
+    t.store = Some(Store::open(&t.path, &kr, t.clock.clone()).await.unwrap());
+    // one process at a time: a second open of the same file is refused while the first holds it
+    let e = Store::open(&t.path, &kr, t.clock.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "store_in_use");
     assert_eq!(
         t.s().get_order(&t.owner, o.id).await.unwrap().customer.name,
         "Siti"
