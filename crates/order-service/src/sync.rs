@@ -51,11 +51,28 @@ pub async fn push(
             field: Some("mutations".into()),
         });
     }
-    let tenant = auth.tenant();
-    let device = auth.user();
-    // One transaction for the push, one savepoint per mutation: each mutation applies or not
-    // on its own (with its idempotency record), a refused one rolls back alone, and nothing
-    // is acknowledged before the commit — with one durable commit for the whole batch.
+    let (tenant, device) = (auth.tenant(), auth.user());
+    // The whole push is one transaction with one durable commit; nothing is acknowledged
+    // before it. Each mutation applies or not on its own: rules are checked before anything
+    // is written, so a refused mutation leaves nothing behind. Should one still hit a
+    // database error, the push is redone with a savepoint around every mutation, so that one
+    // is refused alone and never blocks the queue.
+    match run_push(&s, tenant, device, &req, false).await {
+        Err(ApiError::Internal(msg)) => {
+            tracing::warn!(error = %msg, "push hit a database error; redoing it mutation by mutation");
+            run_push(&s, tenant, device, &req, true).await
+        }
+        other => other,
+    }
+}
+
+async fn run_push(
+    s: &AppState,
+    tenant: Uuid,
+    device: Uuid,
+    req: &PushRequest,
+    savepoints: bool,
+) -> ApiResult<Json<PushResponse>> {
     let mut tx = tenant_tx(&s.pool, tenant).await?;
     let ids: Vec<Uuid> = req.mutations.iter().map(|m| m.mutation_id).collect();
     let seen: std::collections::HashSet<Uuid> = sqlx::query_scalar(
@@ -70,10 +87,11 @@ pub async fn push(
     let mut ctx = PushContext {
         seen,
         roles: Default::default(),
+        savepoints,
     };
     let mut results = Vec::with_capacity(req.mutations.len());
     for m in &req.mutations {
-        results.push(apply_one(&s, &mut tx, &mut ctx, tenant, device, m).await?);
+        results.push(apply_one(s, &mut tx, &mut ctx, tenant, device, m).await?);
     }
     let audit = store_audit(&mut tx, tenant, device, &req.audit_events).await?;
     tx.commit().await?;
@@ -91,6 +109,8 @@ pub async fn push(
 struct PushContext {
     seen: std::collections::HashSet<Uuid>,
     roles: std::collections::HashMap<Uuid, Option<Role>>,
+    /// Wrap each mutation in a savepoint (the careful second pass).
+    savepoints: bool,
 }
 
 async fn apply_one(
@@ -118,6 +138,24 @@ async fn apply_one(
     }
     if !ctx.seen.insert(m.mutation_id) {
         return Ok(result(MutationStatus::Duplicate, None, None, None));
+    }
+    if !ctx.savepoints {
+        // Rules are checked before any write, so a refusal leaves nothing to undo.
+        return Ok(match apply(s, tx, ctx, tenant, device, m).await? {
+            Outcome::Applied => {
+                record_applied(tx, tenant, device, m).await?;
+                result(MutationStatus::Applied, None, None, None)
+            }
+            Outcome::Rejected(code, reason) => {
+                result(MutationStatus::Rejected, Some(code), Some(reason), None)
+            }
+            Outcome::Conflict(reason, current) => result(
+                MutationStatus::Conflict,
+                Some("conflict"),
+                Some(reason),
+                Some(current),
+            ),
+        });
     }
     sqlx::query("SAVEPOINT mutation").execute(&mut **tx).await?;
     let outcome = match apply(s, tx, ctx, tenant, device, m).await {
@@ -193,6 +231,18 @@ async fn apply_one(
             ))
         }
     }
+}
+
+async fn record_applied(tx: &mut Tx, tenant: Uuid, device: Uuid, m: &Mutation) -> ApiResult<()> {
+    sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result) VALUES ($1, $2, $3, $4, $5)")
+        .bind(tenant)
+        .bind(m.mutation_id)
+        .bind(device)
+        .bind(m.seq as i64)
+        .bind(json!({"status": "applied"}))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 async fn staff_role(
@@ -286,6 +336,12 @@ async fn apply(
             match body {
                 MutationBody::PaymentRecorded { payment }
                 | MutationBody::PaymentReversed { payment, .. } => {
+                    if payment.order_id != m.order_id {
+                        return Ok(rejected(
+                            "order_mismatch",
+                            "The payment names another order than its mutation",
+                        ));
+                    }
                     if let MutationBody::PaymentReversed { approval, .. } = body {
                         if let Some(r) = check_approval(tx, ctx, tenant, approval).await? {
                             return Ok(r);
@@ -579,7 +635,7 @@ async fn insert_order(
             customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,
             subtotal_minor, discount_minor, total_minor, paid_minor, business_date, device_id, recorded_by_user_id,
             last_modified_by_user_id, created_at, updated_at, version)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $21, $22, $22, $23, $23, $24)
+         VALUES ($1, $2, $3, $4, $25, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $21, $22, $22, $23, $23, $24)
          ON CONFLICT DO NOTHING",
     )
     .bind(tenant).bind(o.id.0).bind(&o.order_number).bind(o.channel.as_str()).bind(o.currency.code())
@@ -594,6 +650,7 @@ async fn insert_order(
     .bind(serde_json::to_value(&o.payment_terms).unwrap_or_default())
     .bind(totals.subtotal.to_minor(o.currency)).bind(totals.discount.to_minor(o.currency)).bind(totals.total.to_minor(o.currency))
     .bind(o.business_date).bind(device).bind(o.recorded_by.0).bind(o.created_at).bind(o.version as i32)
+    .bind(if totals.total.is_zero() { "paid" } else { "pending" })
     .execute(&mut **tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -605,17 +662,7 @@ async fn insert_order(
             ),
         ));
     }
-    let paid_status = if totals.total.is_zero() {
-        "paid"
-    } else {
-        "pending"
-    };
-    sqlx::query("UPDATE orders SET status = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(o.id.0)
-        .bind(paid_status)
-        .execute(&mut **tx)
-        .await?;
+
     outbox(tx, tenant, "order.created", o.id.0, json!({"order_id": o.id, "order_number": o.order_number, "total": totals.total, "device_id": device})).await?;
     Ok(Outcome::Applied)
 }

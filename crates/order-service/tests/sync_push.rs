@@ -441,6 +441,71 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     assert!(empty["changes"].as_array().unwrap().is_empty());
     assert_eq!(app.get(&t.owner_token, "/api/v1/sync/pull").await.0, 403);
 
+    // a payment naming another order than its mutation is refused
+    let mut mismatch = fresh[1].clone();
+    mismatch.mutation_id = uuid::Uuid::now_v7();
+    if let MutationBody::PaymentRecorded { payment } = &mut mismatch.body {
+        payment.id = pos_domain::PaymentId::new();
+        payment.order_id = a.id;
+    }
+    // and one that breaks a database rule the checks did not foresee (the same payment
+    // reversed twice, by two mutations) is refused alone: the push is redone with a savepoint
+    // per mutation, and the rest still applies
+    let reversal = |rid: pos_domain::PaymentId| {
+        let mut r = fresh[1].clone();
+        r.mutation_id = uuid::Uuid::now_v7();
+        let MutationBody::PaymentRecorded { payment } = &fresh[1].body else {
+            unreachable!()
+        };
+        let mut p = payment.clone();
+        p.id = rid;
+        p.amount = (-1).into();
+        p.reverses = Some(payment.id);
+        r.body = MutationBody::PaymentReversed {
+            payment: p,
+            approval: pos_protocol::Approval {
+                approver_id: manager.id,
+                approver_role: Role::Manager,
+                reason: "salah".into(),
+                approved_at: chrono::Utc::now(),
+            },
+        };
+        r
+    };
+    let res = push(
+        &app,
+        &device_token,
+        &PushRequest {
+            mutations: vec![
+                mismatch,
+                fresh[1].clone(),
+                reversal(pos_domain::PaymentId::new()),
+                reversal(pos_domain::PaymentId::new()),
+            ],
+            audit_events: vec![],
+        },
+    )
+    .await;
+    let got: Vec<_> = res
+        .results
+        .iter()
+        .map(|r| (r.status, r.code.clone()))
+        .collect();
+    assert_eq!(
+        got[0],
+        (MutationStatus::Rejected, Some("order_mismatch".into()))
+    );
+    assert_eq!(got[1], (MutationStatus::Applied, None));
+    assert_eq!(got[2], (MutationStatus::Applied, None));
+    assert_eq!(
+        got[3],
+        (MutationStatus::Rejected, Some("not_applicable".into()))
+    );
+    let (_, c_now, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", c.id))
+        .await;
+    assert_eq!(c_now["paid"], "99999");
+
     let metrics = app
         .http
         .get(app.url("/metrics"))
@@ -451,7 +516,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("sync_mutations_total{result=\"rejected\"} 3"),
+        metrics.contains("sync_mutations_total{result=\"rejected\"} 5"),
         "{metrics}"
     );
     assert!(!metrics.contains("sync_mutations_total{result=\"applied\"} 0"));
