@@ -17,4 +17,14 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 start_throwaway_pg
-scripts/with-test-env.sh cargo test --workspace --locked
+log=$(mktemp)
+set +e
+scripts/with-test-env.sh cargo test --workspace --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '; [0-9]+ failed;' "$log" | awk '{s += $2} END {print s + 0}')
+rm -f "$log"
+# One closing line over every test binary (cargo's own last line is often a doc-test run of 0).
+echo "tests: $passed passed, $failed failed"
+exit "$status"
