@@ -418,31 +418,15 @@ pub async fn create(
     )
     .await?;
     if let Some(p) = req.initial_payment {
-        let pid = Uuid::now_v7();
-        sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(tenant).bind(pid).bind(id).bind(paid.to_minor(currency)).bind(p.method.as_str()).bind(now).bind(auth.user())
-            .execute(&mut *tx).await?;
-        audit::record(
-            &mut tx,
-            tenant,
-            Event::new(
-                actor,
-                AuditAction::Payment,
-                "payment",
-                Some(pid.to_string()),
-                "payment.record",
-            )
-            .detail(format!("order={id} amount={paid}")),
-        )
-        .await?;
-        outbox(
-            &mut tx,
-            tenant,
-            "payment.received",
-            id,
-            json!({"order_id": id, "payment_id": pid, "amount": paid}),
-        )
-        .await?;
+        let payment = NewPayment {
+            id: Uuid::now_v7(),
+            order_id: id,
+            amount: paid,
+            method: p.method,
+            reference: None,
+            at: now,
+        };
+        insert_payment(&s, &mut tx, tenant, actor, &payment, currency).await?;
     }
     let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
         .await?
@@ -688,34 +672,24 @@ pub async fn pay(
     let now = pos_protocol::time::truncate(Utc::now());
     let new_paid = paid + amount;
     let status = OrderStatus::derive(false, row.get::<bool, _>(4), new_paid == total);
-    sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-        .bind(tenant).bind(pid).bind(id).bind(amount.to_minor(currency)).bind(req.method.as_str()).bind(now).bind(auth.user()).bind(&reference)
-        .execute(&mut *tx).await?;
-    s.metrics
-        .payments_recorded
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant).bind(id).bind(new_paid.to_minor(currency)).bind(status.as_str()).bind(now)
         .execute(&mut *tx).await?;
-    audit::record(
+    let payment = NewPayment {
+        id: pid,
+        order_id: id,
+        amount,
+        method: req.method,
+        reference,
+        at: now,
+    };
+    insert_payment(
+        &s,
         &mut tx,
         tenant,
-        Event::new(
-            (auth.user(), auth.role()),
-            AuditAction::Payment,
-            "payment",
-            Some(pid.to_string()),
-            "payment.record",
-        )
-        .detail(format!("order={id} amount={amount}")),
-    )
-    .await?;
-    outbox(
-        &mut tx,
-        tenant,
-        "payment.received",
-        id,
-        json!({"order_id": id, "payment_id": pid, "amount": amount}),
+        (auth.user(), auth.role()),
+        &payment,
+        currency,
     )
     .await?;
     let p = sqlx::query("SELECT * FROM payments WHERE tenant_id = $1 AND id = $2")
@@ -1148,4 +1122,60 @@ pub async fn patch(
         .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(with_etag(StatusCode::OK, view, v))
+}
+
+/// A payment taken through the API.
+struct NewPayment {
+    id: Uuid,
+    order_id: Uuid,
+    amount: Money,
+    method: PaymentMethod,
+    reference: Option<String>,
+    at: DateTime<Utc>,
+}
+
+/// Writes a payment's ledger row, its PAYMENT audit event and its outbox event.
+async fn insert_payment(
+    s: &AppState,
+    tx: &mut Tx,
+    tenant: Uuid,
+    actor: (Uuid, pos_domain::Role),
+    p: &NewPayment,
+    currency: Currency,
+) -> ApiResult<()> {
+    sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(tenant)
+        .bind(p.id)
+        .bind(p.order_id)
+        .bind(p.amount.to_minor(currency))
+        .bind(p.method.as_str())
+        .bind(p.at)
+        .bind(actor.0)
+        .bind(&p.reference)
+        .execute(&mut **tx)
+        .await?;
+    s.metrics
+        .payments_recorded
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    audit::record(
+        tx,
+        tenant,
+        Event::new(
+            actor,
+            AuditAction::Payment,
+            "payment",
+            Some(p.id.to_string()),
+            "payment.record",
+        )
+        .detail(format!("order={} amount={}", p.order_id, p.amount)),
+    )
+    .await?;
+    outbox(
+        tx,
+        tenant,
+        "payment.received",
+        p.order_id,
+        json!({"order_id": p.order_id, "payment_id": p.id, "amount": p.amount}),
+    )
+    .await
 }
