@@ -390,6 +390,32 @@ impl Store {
         Ok((s.id, s.role))
     }
 
+    /// Records a refused PIN check in its own transaction, so the refusal stays in the trail.
+    async fn audit_refusal(
+        &self,
+        actor: Option<(StaffId, Role)>,
+        staff: StaffId,
+        operation: &'static str,
+        detail: String,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            self.now(),
+            NewEvent::new(
+                actor,
+                AuditAction::Access,
+                "session",
+                Some(staff.to_string()),
+                operation,
+            )
+            .detail(detail),
+        )
+        .await?;
+        tx.commit().await
+    }
+
     async fn check_pin(
         &self,
         staff_id: StaffId,
@@ -409,44 +435,21 @@ impl Store {
             PinPurpose::Approval(what) => format!("{what}: {reason}"),
         };
         let Some(row) = row.filter(|r| r.active) else {
-            let mut tx = self.begin_write().await?;
-            audit::append(
-                &mut tx,
-                self.device_id,
-                now,
-                NewEvent::new(
-                    None,
-                    AuditAction::Access,
-                    "session",
-                    Some(staff_id.to_string()),
-                    fail_op,
-                )
-                .detail(detail_for("unknown_or_inactive_user")),
+            self.audit_refusal(
+                None,
+                staff_id,
+                fail_op,
+                detail_for("unknown_or_inactive_user"),
             )
             .await?;
-            tx.commit().await?;
             return Err(StoreError::NotFound {
                 entity: "staff member",
             });
         };
         let actor = Some((row.id, row.role));
         if let Some(until) = row.locked_until.filter(|u| *u > now) {
-            let mut tx = self.begin_write().await?;
-            audit::append(
-                &mut tx,
-                self.device_id,
-                now,
-                NewEvent::new(
-                    actor,
-                    AuditAction::Access,
-                    "session",
-                    Some(row.id.to_string()),
-                    fail_op,
-                )
-                .detail(detail_for("locked_out")),
-            )
-            .await?;
-            tx.commit().await?;
+            self.audit_refusal(actor, row.id, fail_op, detail_for("locked_out"))
+                .await?;
             return Err(StoreError::LockedOut { until });
         }
         let hash = row.pin_hash.clone();
@@ -478,21 +481,9 @@ impl Store {
             return Ok(row);
         }
         if ok && !role_ok {
-            audit::append(
-                &mut tx,
-                self.device_id,
-                now,
-                NewEvent::new(
-                    actor,
-                    AuditAction::Access,
-                    "session",
-                    Some(row.id.to_string()),
-                    fail_op,
-                )
-                .detail(detail_for("role_not_allowed")),
-            )
-            .await?;
-            tx.commit().await?;
+            drop(tx);
+            self.audit_refusal(actor, row.id, fail_op, detail_for("role_not_allowed"))
+                .await?;
             return Err(StoreError::Forbidden {
                 message: format!(
                     "{} is a {}; only an owner or manager can approve",
