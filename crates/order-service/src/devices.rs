@@ -229,3 +229,37 @@ pub async fn device_token(
         "expires_in": crate::auth::TOKEN_TTL_SECONDS,
     })))
 }
+
+/// `DELETE /devices/{id}` (owner, manager): unpairs a device. Its secret stops working at once;
+/// tokens it already holds expire within their short lifetime.
+pub async fn revoke(
+    State(s): State<AppState>,
+    auth: Auth,
+    axum::extract::Path(id): axum::extract::Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    auth.require_approver("unpair devices")?;
+    let tenant = auth.tenant();
+    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let done = sqlx::query("UPDATE devices SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        tenant,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Delete,
+            "device",
+            Some(id.to_string()),
+            "device.revoke",
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/device-token", post(devices::device_token))
         .route("/devices/pairing-codes", post(devices::pairing_code))
         .route("/devices/pair", post(devices::pair))
+        .route("/devices/{id}", axum::routing::delete(devices::revoke))
         .route("/sync/pull", get(sync::pull))
         .route(
             "/sync/push",

@@ -521,6 +521,32 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     );
     assert!(!metrics.contains("sync_mutations_total{result=\"applied\"} 0"));
 
+    // unpairing: another tenant cannot, the owner can, and the secret stops working
+    assert_eq!(
+        app.delete(
+            &other.owner_token,
+            &format!("/api/v1/devices/{device_id}"),
+            json!({})
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        app.delete(
+            &cashier_token_for(&app, &t).await,
+            &format!("/api/v1/devices/{device_id}"),
+            json!({})
+        )
+        .await
+        .0,
+        403
+    );
+    let revoke_later = (
+        device_id,
+        paired["device_secret"].as_str().unwrap().to_owned(),
+    );
+
     // a tampered audit event is refused at its seq, and nothing after it is stored
     let more = s
         .audit_events_after(events.len() as u64, 100)
@@ -546,4 +572,25 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     .await;
     assert_eq!(res.audit.accepted_through, bad_seq - 1);
     assert_eq!(res.audit.rejected.unwrap().seq, bad_seq);
+
+    let (st, _, _) = app
+        .delete(
+            &t.owner_token,
+            &format!("/api/v1/devices/{}", revoke_later.0),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (st, _, _) = app
+        .post(
+            "",
+            "/api/v1/auth/device-token",
+            json!({"device_id": revoke_later.0, "device_secret": revoke_later.1}),
+        )
+        .await;
+    assert_eq!(st, 401);
+}
+
+async fn cashier_token_for(app: &TestApp, t: &Tenant) -> String {
+    app.staff(t, "cashier").await
 }
