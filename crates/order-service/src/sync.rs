@@ -14,7 +14,7 @@ use axum::Json;
 use chrono::Utc;
 use pos_crypto::Aad;
 use pos_domain::items::price_items;
-use pos_domain::{Currency, ItemInput, Money, OrderStatus, Role};
+use pos_domain::{Currency, ItemInput, LineItem, Money, OrderStatus, Role};
 use pos_protocol::{
     Approval, AuditAck, Mutation, MutationBody, MutationResult, MutationStatus, OrderSnapshot,
     PaymentRecord, PushRequest, PushResponse,
@@ -408,16 +408,7 @@ async fn apply(
                             json!({"status": status, "version": version}),
                         ));
                     }
-                    let inputs: Vec<ItemInput> = items
-                        .iter()
-                        .map(|l| ItemInput {
-                            name: l.name.clone(),
-                            sku: l.sku.clone(),
-                            quantity: l.quantity,
-                            unit_price: l.unit_price,
-                            discount: Some(l.discount),
-                        })
-                        .collect();
+                    let inputs: Vec<ItemInput> = items.iter().map(LineItem::to_input).collect();
                     let (_, check) = match price_items(inputs, Some(totals.discount), currency) {
                         Ok(v) => v,
                         Err(e) => return Ok(rejected("invalid_items", e.to_string())),
@@ -582,17 +573,7 @@ async fn insert_order(
         Ok(c) => c,
         Err(e) => return Ok(rejected("invalid_customer", e.to_string())),
     };
-    let inputs: Vec<ItemInput> = o
-        .items
-        .iter()
-        .map(|l| ItemInput {
-            name: l.name.clone(),
-            sku: l.sku.clone(),
-            quantity: l.quantity,
-            unit_price: l.unit_price,
-            discount: Some(l.discount),
-        })
-        .collect();
+    let inputs: Vec<ItemInput> = o.items.iter().map(LineItem::to_input).collect();
     let (items, totals) = match price_items(inputs, Some(o.totals.discount), o.currency) {
         Ok(v) => v,
         Err(e) => return Ok(rejected("invalid_items", e.to_string())),

@@ -163,9 +163,11 @@ impl Store {
                 .map(|s| serde_json::from_str(&s))
                 .transpose()
                 .map_err(StoreError::corrupt)?;
-        let last_hlc: Option<String> = sqlx::query_scalar("SELECT MAX(hlc) FROM outbox")
-            .fetch_one(&pool)
-            .await?;
+        // HLC values only grow with the outbox sequence: the last row holds the newest.
+        let last_hlc: Option<String> =
+            sqlx::query_scalar("SELECT hlc FROM outbox ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&pool)
+                .await?;
         let hlc = last_hlc
             .map(|s| s.parse::<Hlc>())
             .transpose()

@@ -108,6 +108,19 @@ impl LineItem {
     }
 }
 
+impl LineItem {
+    /// The line as input again (e.g. to re-check totals received from elsewhere).
+    pub fn to_input(&self) -> ItemInput {
+        ItemInput {
+            name: self.name.clone(),
+            sku: self.sku.clone(),
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+            discount: Some(self.discount),
+        }
+    }
+}
+
 /// Checks every item and the order discount and derives the totals.
 pub fn price_items(
     items: Vec<ItemInput>,
