@@ -340,7 +340,7 @@ pub async fn create(
     .await?;
     let order_number = format!("{prefix}{n:04}");
     let status = OrderStatus::derive(false, false, paid == totals.total);
-    let enc = |v: Option<&str>, f: &str| v.map(|v| s.cipher.encrypt_str(v, aad(&ids, f)));
+    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
     let inserted = sqlx::query(
         "INSERT INTO orders (tenant_id, id, order_number, channel, status, currency, customer_name, customer_phone,
             customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,
@@ -355,11 +355,7 @@ pub async fn create(
     .bind(req.channel.as_str())
     .bind(status.as_str())
     .bind(currency.code())
-    .bind(s.cipher.encrypt_str(&customer.name, aad(&ids, "customer_name")))
-    .bind(enc(customer.phone.as_deref(), "customer_phone"))
-    .bind(enc(customer.email.as_deref(), "customer_email"))
-    .bind(enc(customer.address.as_deref(), "customer_address"))
-    .bind(enc(notes.as_deref(), "notes"))
+    .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
     .bind(phone_index)
     .bind(email_index)
     .bind(tokens)
@@ -1038,7 +1034,7 @@ pub async fn patch(
     }
     let completed = r.get::<Option<DateTime<Utc>>, _>("completed_at").is_some();
     let status = OrderStatus::derive(false, completed, paid == totals.total);
-    let enc = |v: Option<&str>, f: &str| v.map(|v| s.cipher.encrypt_str(v, aad(&ids, f)));
+    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
     let crate::pii::SearchKeys {
         phone_index,
         email_index,
@@ -1053,11 +1049,7 @@ pub async fn patch(
     )
     .bind(tenant)
     .bind(id)
-    .bind(s.cipher.encrypt_str(&customer.name, aad(&ids, "customer_name")))
-    .bind(enc(customer.phone.as_deref(), "customer_phone"))
-    .bind(enc(customer.email.as_deref(), "customer_email"))
-    .bind(enc(customer.address.as_deref(), "customer_address"))
-    .bind(enc(notes.as_deref(), "notes"))
+    .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
     .bind(phone_index)
     .bind(email_index)
     .bind(tokens)

@@ -2,7 +2,7 @@
 //! search) and of each lower-cased name word (word search), computed one way everywhere.
 
 use crate::error::ApiResult;
-use pos_crypto::FieldCipher;
+use pos_crypto::{Aad, FieldCipher};
 use pos_domain::Customer;
 
 /// The country calling code used to normalise local phone numbers (`0812…` → `62812…`).
@@ -37,4 +37,33 @@ pub fn name_tokens(cipher: &FieldCipher, text: &str) -> Vec<Vec<u8>> {
         .split_whitespace()
         .map(|w| cipher.blind_index("name_word", w))
         .collect()
+}
+
+/// An order's customer fields and notes, encrypted per field and bound to the order.
+pub struct Sealed {
+    pub name: Vec<u8>,
+    pub phone: Option<Vec<u8>>,
+    pub email: Option<Vec<u8>>,
+    pub address: Option<Vec<u8>>,
+    pub notes: Option<Vec<u8>>,
+}
+
+pub fn seal(cipher: &FieldCipher, order_id: &str, c: &Customer, notes: Option<&str>) -> Sealed {
+    let enc = |v: &str, field: &str| {
+        cipher.encrypt_str(
+            v,
+            Aad {
+                table: "orders",
+                record_id: order_id,
+                field,
+            },
+        )
+    };
+    Sealed {
+        name: enc(&c.name, "customer_name"),
+        phone: c.phone.as_deref().map(|v| enc(v, "customer_phone")),
+        email: c.email.as_deref().map(|v| enc(v, "customer_email")),
+        address: c.address.as_deref().map(|v| enc(v, "customer_address")),
+        notes: notes.map(|v| enc(v, "notes")),
+    }
 }

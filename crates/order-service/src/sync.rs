@@ -430,26 +430,11 @@ async fn apply(
                         Err(e) => return Ok(rejected("invalid_customer", e.to_string())),
                     };
                     let ids = oid.to_string();
-                    let enc = |v: Option<&str>, f: &str| {
-                        v.map(|v| {
-                            s.cipher.encrypt_str(
-                                v,
-                                Aad {
-                                    table: "orders",
-                                    record_id: &ids,
-                                    field: f,
-                                },
-                            )
-                        })
-                    };
+                    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
                     let keys = crate::pii::search_keys(&s.cipher, &customer)?;
                     sqlx::query("UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5, customer_address = $6, notes = $7, items = $8, schedule = $9, subtotal_minor = $10, discount_minor = $11, total_minor = $12, version = $13, status = $14, updated_at = $15, last_modified_by_user_id = $16, phone_index = $17, email_index = $18, name_tokens = $19 WHERE tenant_id = $1 AND id = $2")
                         .bind(tenant).bind(oid)
-                        .bind(s.cipher.encrypt_str(&customer.name, Aad { table: "orders", record_id: &ids, field: "customer_name" }))
-                        .bind(enc(customer.phone.as_deref(), "customer_phone"))
-                        .bind(enc(customer.email.as_deref(), "customer_email"))
-                        .bind(enc(customer.address.as_deref(), "customer_address"))
-                        .bind(enc(notes.as_deref(), "notes"))
+                        .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
                         .bind(serde_json::to_value(items).unwrap_or_default())
                         .bind(serde_json::to_value(schedule).unwrap_or_default())
                         .bind(totals.subtotal.to_minor(currency)).bind(totals.discount.to_minor(currency)).bind(totals.total.to_minor(currency))
@@ -600,12 +585,7 @@ async fn insert_order(
         Err(e) => return Ok(rejected("invalid_terms", e.to_string())),
     }
     let ids = o.id.to_string();
-    let aad = |f| Aad {
-        table: "orders",
-        record_id: &ids,
-        field: f,
-    };
-    let enc = |v: Option<&str>, f| v.map(|v| s.cipher.encrypt_str(v, aad(f)));
+    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, o.notes.as_deref());
     let crate::pii::SearchKeys {
         phone_index,
         email_index,
@@ -620,11 +600,7 @@ async fn insert_order(
          ON CONFLICT DO NOTHING",
     )
     .bind(tenant).bind(o.id.0).bind(&o.order_number).bind(o.channel.as_str()).bind(o.currency.code())
-    .bind(s.cipher.encrypt_str(&customer.name, aad("customer_name")))
-    .bind(enc(customer.phone.as_deref(), "customer_phone"))
-    .bind(enc(customer.email.as_deref(), "customer_email"))
-    .bind(enc(customer.address.as_deref(), "customer_address"))
-    .bind(enc(o.notes.as_deref(), "notes"))
+    .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
     .bind(phone_index).bind(email_index).bind(tokens)
     .bind(serde_json::to_value(&items).unwrap_or_default())
     .bind(serde_json::to_value(&o.schedule).unwrap_or_default())
