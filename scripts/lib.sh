@@ -32,3 +32,38 @@ ensure_rust() {
 # PostgreSQL 15 (server and psql) for the order-service tests.
 RUST_TEST_PACKAGES=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome-keyring keyutils
   postgresql-15 postgresql-client-15 python3)
+
+# What building and running the Tauri app needs (WebKitGTK and friends), and what the
+# end-to-end tests add: a virtual X server, the WebKit WebDriver, curl and the screenshot tool.
+APP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
+  librsvg2-dev libxdo-dev libdbus-1-dev dbus dbus-x11 gnome-keyring)
+E2E_PACKAGES=(xvfb xauth webkit2gtk-driver curl procps)
+
+# Node.js ≥ 20.19 and npm (Vite 8 needs it). Debian 12's own nodejs is 18: install NodeSource's
+# only if no suitable node is present.
+ensure_node() {
+  if command -v node >/dev/null 2>&1 && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+    return
+  fi
+  echo "Node.js >= 20.19 is required (found: $(node --version 2>/dev/null || echo none)); installing Debian's nodejs/npm first." >&2
+  ensure_packages nodejs npm
+  if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+    echo "Debian's Node.js is too old for Vite 8; install Node.js 20.19+ (e.g. from nodejs.org) and rerun." >&2
+    exit 1
+  fi
+}
+
+# `npm ci` in the current directory when node_modules is missing or older than the lock file.
+ensure_npm_deps() {
+  ensure_node
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund
+  fi
+}
+
+# tauri-driver (the WebDriver bridge for Tauri apps), pinned.
+ensure_tauri_driver() {
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    cargo install tauri-driver --locked --version 2.1.0
+  fi
+}

@@ -93,15 +93,17 @@ async fn main() {
         .await
         .unwrap();
     let owner = store
-        .setup(SetupInput {
-            shop_name: "Bench".into(),
-            currency: pos_domain::Currency::IDR,
-            owner_name: "Owner".into(),
-            owner_pin: Pin::new("135790").unwrap(),
-            device_code: Some("K01".into()),
-            phone_country_code: None,
-            utc_offset_minutes: Some(420),
-        })
+        .setup(
+            SetupInput {
+                shop_name: "Bench".into(),
+                currency: pos_domain::Currency::IDR,
+                owner_name: "Owner".into(),
+                device_code: Some("K01".into()),
+                phone_country_code: None,
+                utc_offset_minutes: Some(420),
+            },
+            Pin::new("135790").unwrap(),
+        )
         .await
         .unwrap();
     let m = |v: i64| Money(rust_decimal::Decimal::from(v));

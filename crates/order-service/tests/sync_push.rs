@@ -42,15 +42,17 @@ async fn desk() -> (Desk, pos_core::Session) {
         .await
         .unwrap();
     let owner = store
-        .setup(SetupInput {
-            shop_name: "Toko".into(),
-            currency: pos_domain::Currency::IDR,
-            owner_name: "Ibu Owner".into(),
-            owner_pin: Pin::new("135790").unwrap(),
-            device_code: Some("K01".into()),
-            phone_country_code: None,
-            utc_offset_minutes: Some(420),
-        })
+        .setup(
+            SetupInput {
+                shop_name: "Toko".into(),
+                currency: pos_domain::Currency::IDR,
+                owner_name: "Ibu Owner".into(),
+                device_code: Some("K01".into()),
+                phone_country_code: None,
+                utc_offset_minutes: Some(420),
+            },
+            Pin::new("135790").unwrap(),
+        )
         .await
         .unwrap();
     (

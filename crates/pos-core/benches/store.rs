@@ -151,15 +151,17 @@ async fn main() {
         .await
         .unwrap();
     let owner = store
-        .setup(SetupInput {
-            shop_name: "Bench".into(),
-            currency: Currency::IDR,
-            owner_name: "Owner".into(),
-            owner_pin: Pin::new("135790").unwrap(),
-            device_code: None,
-            phone_country_code: None,
-            utc_offset_minutes: Some(420),
-        })
+        .setup(
+            SetupInput {
+                shop_name: "Bench".into(),
+                currency: Currency::IDR,
+                owner_name: "Owner".into(),
+                device_code: None,
+                phone_country_code: None,
+                utc_offset_minutes: Some(420),
+            },
+            Pin::new("135790").unwrap(),
+        )
         .await
         .unwrap();
     let today = chrono::Utc::now().date_naive();

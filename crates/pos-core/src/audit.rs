@@ -130,6 +130,7 @@ pub(crate) fn row_to_event(r: &sqlx::sqlite::SqliteRow) -> Result<AuditEvent> {
 }
 
 /// Filters for the audit log viewer.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuditFilter {
     pub action: Option<AuditAction>,
@@ -144,6 +145,7 @@ pub struct AuditFilter {
 }
 
 /// The outcome of verifying the chain.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainReport {
     pub ok: bool,

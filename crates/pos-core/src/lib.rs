@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod pin;
 mod search_index;
 pub mod session;
+pub mod settings;
 pub mod staff;
 pub mod store;
 mod write_tx;
@@ -21,9 +22,11 @@ pub use clock::{Clock, SystemClock};
 pub use error::StoreError;
 pub use keystore::{KeyStore, KeyStoreError, KeyringBackend, OsKeyring};
 pub use orders::{
-    ListQuery, NewOrder, OrderDetail, OrderEdit, OrderPage, PaymentInput, SearchKind,
+    ListQuery, NewOrder, OrderDetail, OrderEdit, OrderPage, OrderPreview, PaymentInput,
+    PreviewInput, SearchKind,
 };
 pub use pin::Pin;
 pub use session::Session;
+pub use settings::{AppSettings, Language};
 pub use staff::{ApprovalInput, SetupInput, StaffMember};
 pub use store::{ShopConfig, Store};

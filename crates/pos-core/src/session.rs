@@ -3,6 +3,7 @@ use serde::Serialize;
 
 /// A logged-in staff member. Only the core creates one (after a PIN check); every operation
 /// takes it to know who acts and what they may do.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Session {
     staff_id: StaffId,

@@ -17,12 +17,12 @@ pub const MAX_FAILED_PINS: u32 = 5;
 /// How long a lockout lasts.
 pub const LOCKOUT_MINUTES: i64 = 5;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Deserialize)]
 pub struct SetupInput {
     pub shop_name: String,
     pub currency: Currency,
     pub owner_name: String,
-    pub owner_pin: Pin,
     /// Defaults to `K01`.
     pub device_code: Option<String>,
     /// Defaults to 62 (Indonesia).
@@ -32,6 +32,7 @@ pub struct SetupInput {
 }
 
 /// A staff member as shown on the login and staff screens (no PIN verifier).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaffMember {
     pub id: StaffId,
@@ -114,7 +115,7 @@ enum PinPurpose {
 
 impl Store {
     /// First-run setup: the shop's settings and its owner. Returns the owner's session.
-    pub async fn setup(&self, input: SetupInput) -> Result<Session> {
+    pub async fn setup(&self, input: SetupInput, owner_pin: Pin) -> Result<Session> {
         if self.config().is_some() {
             return Err(StoreError::AlreadySetUp);
         }
@@ -136,7 +137,7 @@ impl Store {
         };
         config.validate()?;
         let owner_name = validate_name("owner_name", &input.owner_name)?;
-        let pin = input.owner_pin;
+        let pin = owner_pin;
         let pin_hash = tokio::task::spawn_blocking(move || pin.hash())
             .await
             .map_err(|e| StoreError::corrupt(format!("hashing task: {e}")))?;

@@ -21,6 +21,7 @@ use uuid::Uuid;
 const KEY_CHECK: &[u8] = b"offline-order-pos key check";
 
 /// Shop-wide settings chosen at first-run setup. None of it is personal data.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShopConfig {
     pub shop_name: String,

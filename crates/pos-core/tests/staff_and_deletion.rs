@@ -19,15 +19,17 @@ async fn setup_happens_once_and_only_the_owner_adds_staff() {
     let t = TestStore::new().await;
     let again = t
         .s()
-        .setup(pos_core::SetupInput {
-            shop_name: "X".into(),
-            currency: pos_domain::Currency::IDR,
-            owner_name: "Y".into(),
-            owner_pin: Pin::new("1234").unwrap(),
-            device_code: None,
-            phone_country_code: None,
-            utc_offset_minutes: None,
-        })
+        .setup(
+            pos_core::SetupInput {
+                shop_name: "X".into(),
+                currency: pos_domain::Currency::IDR,
+                owner_name: "Y".into(),
+                device_code: None,
+                phone_country_code: None,
+                utc_offset_minutes: None,
+            },
+            Pin::new("1234").unwrap(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(again, StoreError::AlreadySetUp));

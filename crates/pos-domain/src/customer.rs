@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
 /// How the order reached the counter.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
@@ -32,6 +33,7 @@ impl FromStr for Channel {
 
 /// The customer's details: personal data, encrypted wherever it is stored. `Debug` is redacted
 /// so it can never reach a log by accident.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Customer {
     pub name: String,

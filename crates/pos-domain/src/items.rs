@@ -4,12 +4,14 @@ use serde::{Deserialize, Serialize};
 
 /// An item as entered: name, optional SKU, quantity (up to 3 decimals, for goods sold by
 /// weight), unit price and optional line discount, all as typed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemInput {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
     #[serde(with = "rust_decimal::serde::str")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub quantity: Decimal,
     pub unit_price: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -17,11 +19,13 @@ pub struct ItemInput {
 }
 
 /// A checked line with its derived total.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineItem {
     pub name: String,
     pub sku: Option<String>,
     #[serde(with = "rust_decimal::serde::str")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub quantity: Decimal,
     pub unit_price: Money,
     pub discount: Money,
@@ -29,6 +33,7 @@ pub struct LineItem {
 }
 
 /// Totals derived from the items, never typed in.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub subtotal: Money,

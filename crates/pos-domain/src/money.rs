@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 /// The currencies a shop can choose. Rupiah is the default and, as on every receipt and price
 /// tag in Indonesia, has no minor unit in use.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum Currency {
     #[default]
@@ -152,11 +153,16 @@ impl FromStr for Currency {
 /// An exact amount of money. The currency is the order's (one per tenant); constructors that
 /// take input go through [`Currency::parse`] or [`Currency::check`]. May be negative only as
 /// the result of subtraction (a balance is checked before use).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
-pub struct Money(#[serde(with = "rust_decimal::serde::str")] pub Decimal);
+pub struct Money(
+    #[serde(with = "rust_decimal::serde::str")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub Decimal,
+);
 
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);

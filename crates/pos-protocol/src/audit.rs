@@ -11,6 +11,7 @@ use uuid::Uuid;
 /// The `prev_hash` of a device's first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum AuditAction {
@@ -53,6 +54,7 @@ impl std::str::FromStr for AuditAction {
 
 /// A changed field: its name and SHA-256 hashes (hex) of the old and new values, never the
 /// values themselves.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub field: String,
@@ -84,6 +86,7 @@ impl FieldChange {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub id: Uuid,
@@ -91,6 +94,7 @@ pub struct AuditEvent {
     /// 1, 2, 3, … per device, without gaps.
     pub seq: u64,
     #[serde(with = "crate::time")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub at: DateTime<Utc>,
     pub actor_id: Option<StaffId>,
     pub actor_role: Option<Role>,

@@ -3,9 +3,11 @@
 mod create;
 mod lifecycle;
 mod payments;
+mod preview;
 mod query;
 mod record;
 
+pub use preview::{OrderPreview, PreviewInput};
 pub use query::{Dashboard, ListQuery, OrderPage, OrderSummary, SearchKind};
 pub use record::{OrderDetail, PaymentView, StaffRef};
 
@@ -16,6 +18,7 @@ use serde::Deserialize;
 
 /// A new order as entered at the counter. Amounts are decimal strings, checked against the
 /// shop's currency.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewOrder {
     /// The client may choose the id; creating the same id again returns the first result.
@@ -34,6 +37,7 @@ pub struct NewOrder {
 }
 
 /// A payment taken at the counter.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct PaymentInput {
     /// The client may choose the id; recording the same id again returns the first result.
@@ -46,6 +50,7 @@ pub struct PaymentInput {
 }
 
 /// The editable part of an order, as the edit form sends it back (the whole of it).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderEdit {
     pub customer: Customer,

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 /// What a search text is matched against.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SearchKind {
@@ -62,6 +63,7 @@ impl SearchKind {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListQuery {
     #[serde(default)]
@@ -86,6 +88,7 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderSummary {
     pub id: OrderId,
@@ -104,6 +107,7 @@ pub struct OrderSummary {
     pub sync_state: &'static str,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderPage {
     pub items: Vec<OrderSummary>,
@@ -580,6 +584,7 @@ impl Store {
 /// Dashboard figures for a range of business days. Orders, ordered, outstanding and the
 /// completion rate concern orders recorded in the range; collected is money received in the
 /// range; overdue installments are all of them as of today.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {
     pub from: NaiveDate,
@@ -595,10 +600,12 @@ pub struct Dashboard {
     pub paid_orders: i64,
     /// Paid or completed orders as a percentage of the orders, one decimal.
     #[serde(with = "rust_decimal::serde::str_option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub payment_completion_rate: Option<Decimal>,
     pub daily: Vec<DayFigures>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct DayFigures {
     pub date: NaiveDate,

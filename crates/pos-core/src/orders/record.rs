@@ -291,11 +291,13 @@ fn parse_schedule(json: &str, currency: Currency) -> Result<Vec<ScheduleEntry>> 
 }
 
 /// A ledger entry as shown in the payment history.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentView {
     pub id: PaymentId,
     /// Negative for a reversal.
     #[serde(with = "rust_decimal::serde::str")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub amount: rust_decimal::Decimal,
     pub method: PaymentMethod,
     pub paid_at: DateTime<Utc>,
@@ -360,6 +362,7 @@ pub(crate) async fn staff_names(conn: &mut SqliteConnection) -> Result<HashMap<S
         .collect()
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaffRef {
     pub id: StaffId,
@@ -378,6 +381,7 @@ impl StaffRef {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct DeletionView {
     pub deleted_at: DateTime<Utc>,
@@ -389,6 +393,7 @@ pub struct DeletionView {
 }
 
 /// Everything the order detail screen shows.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderDetail {
     pub id: OrderId,

@@ -72,15 +72,17 @@ impl TestStore {
             .await
             .unwrap();
         let owner = store
-            .setup(SetupInput {
-                shop_name: "Toko Maju".into(),
-                currency,
-                owner_name: "Ibu Owner".into(),
-                owner_pin: Pin::new(OWNER_PIN).unwrap(),
-                device_code: Some("K01".into()),
-                phone_country_code: None,
-                utc_offset_minutes: Some(420),
-            })
+            .setup(
+                SetupInput {
+                    shop_name: "Toko Maju".into(),
+                    currency,
+                    owner_name: "Ibu Owner".into(),
+                    device_code: Some("K01".into()),
+                    phone_country_code: None,
+                    utc_offset_minutes: Some(420),
+                },
+                Pin::new(OWNER_PIN).unwrap(),
+            )
             .await
             .unwrap();
         TestStore {

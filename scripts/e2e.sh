@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# End-to-end tests of the real app: the debug binary with the UI embedded, under Xvfb, in a
+# private D-Bus session with an unlocked GNOME Keyring and a fresh HOME (a first run), driven by
+# tests/e2e through tauri-driver and WebKitWebDriver. Screenshots and figures go to
+# $E2E_ARTIFACTS (default: artifacts/e2e). Expects the UI and the binary to be built
+# (scripts/test.sh does both); installs tauri-driver and the e2e npm packages if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+. scripts/lib.sh
+
+if [ "${1:-}" != "--inside" ]; then
+  ensure_packages "${APP_PACKAGES[@]}" "${E2E_PACKAGES[@]}"
+  ensure_rust
+  ensure_tauri_driver
+  (cd tests/e2e && ensure_npm_deps)
+  export POS_APP_BINARY="${POS_APP_BINARY:-$root/target/debug/offline-order-pos}"
+  [ -x "$POS_APP_BINARY" ] || { echo "no app binary at $POS_APP_BINARY (run scripts/test.sh)" >&2; exit 1; }
+  export E2E_ARTIFACTS="${E2E_ARTIFACTS:-$root/artifacts/e2e}"
+  rm -rf "$E2E_ARTIFACTS"; mkdir -p "$E2E_ARTIFACTS"
+  exec scripts/with-test-env.sh xvfb-run -a -s "-screen 0 1280x1024x24" "$0" --inside
+fi
+
+# Inside Xvfb and the keyring session.
+driver_log="$E2E_ARTIFACTS/tauri-driver.log"
+tauri-driver --port 4444 --native-port 4445 --native-driver /usr/bin/WebKitWebDriver >"$driver_log" 2>&1 &
+driver=$!
+trap 'kill $driver 2>/dev/null || true; wait $driver 2>/dev/null || true' EXIT
+# Wait until the driver answers (bounded), rather than for a fixed time.
+for _ in $(seq 1 100); do
+  curl -sf http://127.0.0.1:4444/status >/dev/null 2>&1 && break
+  kill -0 $driver 2>/dev/null || { cat "$driver_log" >&2; exit 1; }
+  sleep 0.1
+done
+curl -sf http://127.0.0.1:4444/status >/dev/null || { echo "tauri-driver did not start" >&2; cat "$driver_log" >&2; exit 1; }
+cd tests/e2e
+npm test

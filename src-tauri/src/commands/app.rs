@@ -1,0 +1,52 @@
+use crate::error::CmdResult;
+use crate::state::AppState;
+use pos_core::{Pin, Session, SetupInput, ShopConfig, StaffMember};
+use serde::Serialize;
+use tauri::State;
+
+/// What the UI needs to pick its first screen.
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct AppStatus {
+    /// Why the store could not be opened (e.g. the OS keyring is unavailable), if it could not.
+    pub open_error: Option<crate::error::CommandError>,
+    pub shop: Option<ShopConfig>,
+    pub staff: Vec<StaffMember>,
+    pub session: Option<Session>,
+}
+
+#[tauri::command]
+pub async fn app_status(state: State<'_, AppState>) -> CmdResult<AppStatus> {
+    if let Some(e) = state.open_error() {
+        return Ok(AppStatus {
+            open_error: Some(e),
+            shop: None,
+            staff: vec![],
+            session: None,
+        });
+    }
+    let store = state.store()?;
+    let shop = store.config();
+    let staff = if shop.is_some() {
+        store.list_staff().await?
+    } else {
+        vec![]
+    };
+    Ok(AppStatus {
+        open_error: None,
+        shop,
+        staff,
+        session: state.current_session(),
+    })
+}
+
+#[tauri::command]
+pub async fn setup(
+    state: State<'_, AppState>,
+    input: SetupInput,
+    owner_pin: String,
+) -> CmdResult<Session> {
+    let pin = Pin::new(&owner_pin)?;
+    let session = state.store()?.setup(input, pin).await?;
+    state.set_session(Some(session.clone()));
+    Ok(session)
+}

@@ -1,0 +1,7 @@
+//! Tauri commands: each one takes the session from the state and calls one pos-core function.
+
+pub mod app;
+pub mod audit;
+pub mod orders;
+pub mod settings;
+pub mod staff;

@@ -1,0 +1,108 @@
+use crate::error::{CmdResult, CommandError};
+use crate::state::AppState;
+use chrono::NaiveDate;
+use pos_core::orders::Dashboard;
+use pos_core::{
+    ApprovalInput, ListQuery, NewOrder, OrderDetail, OrderEdit, OrderPage, OrderPreview,
+    PaymentInput, Pin, PreviewInput,
+};
+use pos_domain::{OrderId, StaffId};
+use tauri::State;
+
+#[tauri::command]
+pub async fn preview_order(
+    state: State<'_, AppState>,
+    input: PreviewInput,
+) -> CmdResult<OrderPreview> {
+    state.session()?;
+    Ok(state.store()?.preview_order(input)?)
+}
+
+#[tauri::command]
+pub async fn create_order(state: State<'_, AppState>, input: NewOrder) -> CmdResult<OrderDetail> {
+    let session = state.session()?;
+    Ok(state.store()?.create_order(&session, input).await?)
+}
+
+#[tauri::command]
+pub async fn list_orders(state: State<'_, AppState>, query: ListQuery) -> CmdResult<OrderPage> {
+    let session = state.session()?;
+    Ok(state.store()?.list_orders(&session, query).await?)
+}
+
+#[tauri::command]
+pub async fn get_order(state: State<'_, AppState>, id: OrderId) -> CmdResult<OrderDetail> {
+    let session = state.session()?;
+    Ok(state.store()?.get_order(&session, id).await?)
+}
+
+#[tauri::command]
+pub async fn record_payment(
+    state: State<'_, AppState>,
+    id: OrderId,
+    payment: PaymentInput,
+) -> CmdResult<OrderDetail> {
+    let session = state.session()?;
+    Ok(state.store()?.record_payment(&session, id, payment).await?)
+}
+
+#[tauri::command]
+pub async fn update_order(
+    state: State<'_, AppState>,
+    id: OrderId,
+    version: u32,
+    edit: OrderEdit,
+) -> CmdResult<OrderDetail> {
+    let session = state.session()?;
+    Ok(state
+        .store()?
+        .update_order(&session, id, version, edit)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn complete_order(state: State<'_, AppState>, id: OrderId) -> CmdResult<OrderDetail> {
+    let session = state.session()?;
+    Ok(state.store()?.complete_order(&session, id).await?)
+}
+
+/// An owner or manager deletes with a reason; a cashier's deletion also carries the approving
+/// manager's id and PIN, which the core checks and audits.
+#[tauri::command]
+pub async fn delete_order(
+    state: State<'_, AppState>,
+    id: OrderId,
+    reason: String,
+    approver_id: Option<StaffId>,
+    approver_pin: Option<String>,
+) -> CmdResult<OrderDetail> {
+    let session = state.session()?;
+    let approval = match (approver_id, approver_pin) {
+        (Some(approver_id), Some(pin)) => Some(ApprovalInput {
+            approver_id,
+            pin: Pin::new(&pin)?,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(CommandError {
+                code: "approval_incomplete".into(),
+                message: "Choose the approving manager and enter their PIN".into(),
+                field: Some("pin".into()),
+            })
+        }
+    };
+    Ok(state
+        .store()?
+        .delete_order(&session, id, &reason, approval)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn dashboard(
+    state: State<'_, AppState>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> CmdResult<Dashboard> {
+    let session = state.session()?;
+    Ok(state.store()?.dashboard(&session, from, to).await?)
+}

@@ -1,0 +1,55 @@
+//! The one error shape the UI receives from every command.
+
+use pos_core::StoreError;
+use pos_domain::ValidationError;
+use serde::Serialize;
+
+/// `code` is stable (the UI translates by it), `field` names the input it concerns, and
+/// `message` is the core's English text, shown when the UI has no translation for the code.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct CommandError {
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl CommandError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        CommandError {
+            code: code.into(),
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(e: StoreError) -> Self {
+        // Internal failures are logged in full here and shown generically: their text may name
+        // files or SQL, which a cashier cannot act on.
+        let internal = matches!(
+            e,
+            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_)
+        );
+        if internal {
+            tracing::error!(error = %e, "command failed");
+        }
+        CommandError {
+            code: e.code().to_owned(),
+            message: if internal {
+                "Something went wrong while saving; nothing was changed. Please try again.".into()
+            } else {
+                e.to_string()
+            },
+            field: e.field().map(str::to_owned),
+        }
+    }
+}
+
+impl From<ValidationError> for CommandError {
+    fn from(e: ValidationError) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+pub type CmdResult<T> = Result<T, CommandError>;

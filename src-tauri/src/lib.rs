@@ -1,0 +1,89 @@
+//! Offline Order POS: the Tauri shell. It opens the store in the app data directory with its
+//! key in the OS keyring, keeps who is logged in, and exposes pos-core through the commands in
+//! [`commands`]. No business rules live here.
+
+pub mod bindings;
+pub mod commands;
+pub mod error;
+pub mod state;
+
+use error::CommandError;
+use pos_core::{KeyringBackend, OsKeyring, Store, SystemClock};
+use state::AppState;
+use std::sync::Arc;
+use tauri::Manager;
+
+/// The keyring service under which the data key is kept (one per app identity).
+pub const KEYRING_SERVICE: &str = "id.offlineorderpos.desktop";
+
+async fn open_store(app: &tauri::AppHandle) -> Result<Store, CommandError> {
+    let dir = app
+        .path()
+        .app_data_dir()
+        .map_err(|e| CommandError::new("no_data_dir", format!("No app data directory: {e}")))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        CommandError::new(
+            "no_data_dir",
+            format!(
+                "The data directory {} cannot be created: {e}",
+                dir.display()
+            ),
+        )
+    })?;
+    let keys = OsKeyring::new(KEYRING_SERVICE, KeyringBackend::SecretService);
+    let path = dir.join("orders.db");
+    tracing::info!(path = %path.display(), "opening the order store");
+    Ok(Store::open(&path, &keys, Arc::new(SystemClock)).await?)
+}
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("POS_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .setup(|app| {
+            let handle = app.handle().clone();
+            let store = tauri::async_runtime::block_on(open_store(&handle));
+            if let Err(e) = &store {
+                tracing::error!(code = %e.code, message = %e.message, "the store did not open");
+            }
+            if let Ok(store) = &store {
+                // Build the search index in the background so the first search is quick.
+                let _ = store;
+            }
+            app.manage(AppState::new(store));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app::app_status,
+            commands::app::setup,
+            commands::staff::login,
+            commands::staff::logout,
+            commands::staff::list_staff,
+            commands::staff::add_staff,
+            commands::orders::preview_order,
+            commands::orders::create_order,
+            commands::orders::list_orders,
+            commands::orders::get_order,
+            commands::orders::record_payment,
+            commands::orders::update_order,
+            commands::orders::complete_order,
+            commands::orders::delete_order,
+            commands::orders::dashboard,
+            commands::audit::list_audit_events,
+            commands::audit::verify_audit_chain,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        tracing::error!(error = %e, "the app stopped with an error");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,272 @@
+// End-to-end: the real app binary (UI embedded) under Xvfb, driven through tauri-driver and
+// WebKitWebDriver. Run by scripts/e2e.sh, which starts Xvfb, a private D-Bus session with an
+// unlocked GNOME Keyring, a fresh HOME (so a fresh app data dir) and tauri-driver.
+//
+// One shop's day, in order: first-run setup, staff, a cashier's phone order with a down payment
+// and 3 installments, an installment payment, a refused overpayment, a deletion that needs a
+// manager (wrong PIN refused, right PIN deletes), the audit log and its chain check, Bahasa
+// Indonesia, and a restart that finds everything still there. Screenshots of the main screens go
+// to $E2E_ARTIFACTS/screenshots; cold start and memory figures to $E2E_ARTIFACTS/figures.json.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { remote } from "webdriverio";
+
+const APP = process.env.POS_APP_BINARY;
+const ARTIFACTS = process.env.E2E_ARTIFACTS ?? "artifacts";
+assert.ok(APP, "POS_APP_BINARY must name the built app binary");
+mkdirSync(join(ARTIFACTS, "screenshots"), { recursive: true });
+
+const OWNER_PIN = "135790";
+const MANAGER_PIN = "2468";
+const CASHIER_PIN = "1357";
+const figures = {};
+let browser;
+
+async function launch() {
+  const started = process.hrtime.bigint();
+  const b = await remote({
+    hostname: "127.0.0.1",
+    port: 4444,
+    logLevel: "warn",
+    connectionRetryCount: 0,
+    capabilities: { "tauri:options": { application: APP } },
+  });
+  return { b, started };
+}
+
+async function shot(name) {
+  await browser.saveScreenshot(join(ARTIFACTS, "screenshots", `${name}.png`));
+}
+
+const $ = (sel) => browser.$(sel);
+async function fill(sel, value) {
+  const el = await $(sel);
+  await el.waitForDisplayed();
+  await el.clearValue();
+  await el.setValue(value);
+}
+async function click(sel) {
+  const el = await $(sel);
+  await el.waitForClickable();
+  await el.click();
+}
+async function text(sel) {
+  const el = await $(sel);
+  await el.waitForDisplayed();
+  return el.getText();
+}
+async function waitText(sel, wanted) {
+  await browser.waitUntil(async () => (await (await $(sel)).getText()).includes(wanted), {
+    timeoutMsg: `${sel} never showed ${JSON.stringify(wanted)}`,
+  });
+}
+async function login(name, pin) {
+  await (await $('[data-testid="login-screen"]')).waitForDisplayed();
+  await click(`//label[contains(@class,"staff-choice")][.//span[normalize-space()="${name}"]]`);
+  await fill('input[name="pin"]', pin);
+  await browser.keys("Enter");
+  await waitText('[data-testid="who"]', name);
+}
+async function lock() {
+  await click('button[name="lock"]');
+  await (await $('[data-testid="login-screen"]')).waitForDisplayed();
+}
+
+/** Resident memory of the app and the WebKit processes it started (KiB). */
+function treeRssKib(rootPid) {
+  const parents = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(d), ppid);
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  const inTree = (pid) => {
+    for (let p = pid; p > 1; p = parents.get(p) ?? 0) if (p === rootPid) return true;
+    return false;
+  };
+  let total = 0;
+  const parts = {};
+  for (const pid of parents.keys()) {
+    if (!inTree(pid)) continue;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      const name = /Name:\s+(\S+)/.exec(status)?.[1] ?? String(pid);
+      total += rss;
+      parts[name] = (parts[name] ?? 0) + rss;
+    } catch {
+      /* gone */
+    }
+  }
+  return { total, parts };
+}
+
+function appPid() {
+  const out = execFileSync("pgrep", ["-n", "-f", `^${APP}`], { encoding: "utf8" }).trim();
+  return Number(out);
+}
+
+before(async () => {
+  ({ b: browser } = await launch());
+});
+
+after(async () => {
+  writeFileSync(join(ARTIFACTS, "figures.json"), JSON.stringify(figures, null, 2));
+  await browser?.deleteSession().catch(() => undefined);
+});
+
+test("first-run setup creates the shop and logs the owner in", async () => {
+  await (await $('form[aria-label="Set up this counter"]')).waitForDisplayed({ timeout: 30000 });
+  await fill('input[name="shop_name"]', "Toko Maju Jaya");
+  await fill('input[name="owner_name"]', "Ibu Sari");
+  await fill('input[name="owner_pin"]', OWNER_PIN);
+  await fill('input[name="owner_pin2"]', OWNER_PIN);
+  await shot("01-setup");
+  await browser.keys("Enter");
+  await waitText('[data-testid="who"]', "Ibu Sari");
+});
+
+test("the owner adds a manager and a cashier", async () => {
+  await click('button[name="nav-staff"]');
+  for (const [name, role, pin] of [
+    ["Pak Budi", "manager", MANAGER_PIN],
+    ["Ani", "cashier", CASHIER_PIN],
+  ]) {
+    await fill('input[name="staff_name"]', name);
+    await (await $('select[name="staff_role"]')).selectByAttribute("value", role);
+    await fill('input[name="staff_pin"]', pin);
+    await browser.keys("Enter");
+    await waitText('[data-testid="staff"] .staff-list', name);
+  }
+  await lock();
+  await shot("02-login");
+});
+
+test("a cashier records a phone order with a down payment and 3 installments", async () => {
+  await login("Ani", CASHIER_PIN);
+  await click('button[name="nav-new"]');
+  await click('//label[.//input[@name="channel" and @value="phone"]]');
+  await fill('input[name="customer_name"]', "Siti Rahma");
+  await fill('input[name="customer_phone"]', "0812 3456 7890");
+  await fill('input[name="item_name_0"]', "Rice cooker");
+  await fill('input[name="item_qty_0"]', "2");
+  await fill('input[name="item_price_0"]', "750000");
+  await click('//label[.//input[@name="terms" and @value="installment"]]');
+  await fill('input[name="down_payment"]', "300000");
+  await fill('input[name="installment_count"]', "3");
+  await browser.waitUntil(
+    async () => (await browser.$$('[data-testid="schedule-preview"] tbody tr')).length === 4,
+    { timeoutMsg: "the live schedule preview never showed 4 lines" },
+  );
+  assert.equal(await (await $('input[name="payment_amount"]')).getValue(), "300000");
+  await shot("03-new-order");
+  await click('//button[normalize-space()="Record order"]');
+  await (await $('[data-testid="order-detail"][data-status="pending"]')).waitForDisplayed();
+  assert.match(await text('[data-testid="order-paid"]'), /300,000/);
+  assert.match(await text('[data-testid="order-balance"]'), /1,200,000/);
+  const statuses = await browser.$$('[data-testid="order-schedule"] tbody tr').map((r) => r.getAttribute("data-status"));
+  assert.deepEqual(statuses, ["paid", "due", "due", "due"]);
+});
+
+test("an installment payment updates the schedule and the balance", async () => {
+  await fill('form[aria-label="Record payment"] input[name="amount"]', "400000");
+  await browser.keys("Enter");
+  await waitText('[data-testid="order-paid"]', "700,000");
+  const statuses = await browser.$$('[data-testid="order-schedule"] tbody tr').map((r) => r.getAttribute("data-status"));
+  assert.deepEqual(statuses, ["paid", "paid", "due", "due"]);
+  assert.equal((await browser.$$('[data-testid="payments"] li')).length, 2);
+  await shot("04-order-detail");
+});
+
+test("an overpayment is refused next to the amount, and nothing changes", async () => {
+  await fill('form[aria-label="Record payment"] input[name="amount"]', "5000000");
+  await browser.keys("Enter");
+  const err = await $('form[aria-label="Record payment"] .field-error');
+  await err.waitForDisplayed();
+  assert.match(await err.getText(), /more than the outstanding balance/);
+  assert.match(await text('[data-testid="order-paid"]'), /700,000/);
+  assert.equal((await browser.$$('[data-testid="payments"] li')).length, 2);
+  await shot("05-overpayment");
+});
+
+test("a cashier's delete needs a manager: a wrong PIN is refused, the right one deletes", async () => {
+  await click('button[name="delete"]');
+  const dialog = await $('[data-testid="approval-dialog"]');
+  await dialog.waitForDisplayed();
+  await fill('textarea[name="reason"]', "Customer cancelled by phone");
+  await (await $('select[name="approver"]')).selectByVisibleText("Pak Budi (Manager)");
+  await fill('input[name="approver_pin"]', "9999");
+  await browser.keys("Enter");
+  const err = await $('[data-testid="approval-dialog"] .field-error');
+  await err.waitForDisplayed();
+  assert.match(await err.getText(), /Wrong PIN/);
+  await shot("06-approval-dialog");
+  await fill('input[name="approver_pin"]', MANAGER_PIN);
+  await browser.keys("Enter");
+  await (await $('[data-testid="order-detail"][data-status="deleted"]')).waitForDisplayed();
+  assert.match(await text('[data-testid="deletion-note"]'), /approved by Pak Budi: Customer cancelled by phone/);
+});
+
+test("the audit log shows the events and the chain verifies", async () => {
+  await lock();
+  await login("Pak Budi", MANAGER_PIN);
+  await click('button[name="nav-audit"]');
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="audit-log"] tbody tr')).length > 5);
+  const ops = await browser.$$('[data-testid="audit-log"] tbody tr').map((r) => r.getAttribute("data-operation"));
+  for (const op of ["order.create", "payment.record", "order.delete"]) assert.ok(ops.includes(op), `${op} in ${ops}`);
+  const actions = await browser.$$('[data-testid="audit-log"] tbody tr').map((r) => r.getAttribute("data-action"));
+  for (const a of ["CREATE", "PAYMENT", "DELETE", "ACCESS", "READ"]) assert.ok(actions.includes(a), `${a} audited`);
+  await click('button[name="verify"]');
+  const report = await $('[data-testid="chain-report"]');
+  await report.waitForDisplayed();
+  assert.equal(await report.getAttribute("data-ok"), "true");
+  await shot("07-audit-log");
+  await click('button[name="nav-dashboard"]');
+  await waitText('[data-testid="dash-collected"]', "700,000");
+  await shot("08-dashboard");
+  await click('button[name="nav-orders"]');
+  await (await $('[data-testid="order-list"] tbody tr')).waitForDisplayed();
+  await shot("09-order-list");
+});
+
+test("Bahasa Indonesia translates the labels", async () => {
+  await click('button[name="nav-settings"]');
+  await (await $('select[name="language"]')).selectByAttribute("value", "id");
+  await fill('textarea[name="receipt_header"]', "Jl. Merdeka 1, Bandung");
+  await browser.keys(["Tab"]);
+  await click('//button[normalize-space()="Save"]');
+  await waitText('button[name="nav-orders"]', "Pesanan");
+  assert.equal(await text('button[name="nav-dashboard"]'), "Dasbor");
+  assert.equal(await text('button[name="lock"]'), "Kunci");
+  await shot("10-settings-id");
+  const mem = treeRssKib(appPid());
+  figures.rss_after_flow_mib = Math.round((mem.total / 1024) * 10) / 10;
+  figures.rss_parts_mib = Object.fromEntries(Object.entries(mem.parts).map(([k, v]) => [k, Math.round(v / 102.4) / 10]));
+});
+
+test("after a restart everything is still there", async () => {
+  await browser.deleteSession();
+  const { b, started } = await launch();
+  browser = b;
+  await (await $('[data-testid="login-screen"]')).waitForDisplayed({ timeout: 30000 });
+  figures.cold_start_to_login_ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
+  assert.equal(await text('[data-testid="login-screen"] h2'), "Siapa yang bertugas di kasir?");
+  await login("Pak Budi", MANAGER_PIN);
+  const row = await $('[data-testid="order-list"] tbody tr');
+  await row.waitForDisplayed();
+  assert.match(await row.getText(), /Siti Rahma/);
+  assert.match(await row.getText(), /Dihapus/);
+  await row.click();
+  await (await $('[data-testid="order-detail"][data-status="deleted"]')).waitForDisplayed();
+  assert.match(await text('[data-testid="order-paid"]'), /700\.000/);
+  await shot("11-after-restart");
+});

@@ -1,0 +1,135 @@
+import { useCallback, useEffect, useState } from "react";
+import { useBackend } from "./backend";
+import type { AppSettings } from "./bindings/AppSettings";
+import type { AppStatus } from "./bindings/AppStatus";
+import type { Session } from "./bindings/Session";
+import { I18nProvider, makeI18n } from "./i18n";
+import { AuditLog } from "./screens/AuditLog";
+import { Dashboard } from "./screens/Dashboard";
+import { Login } from "./screens/Login";
+import { NewOrder } from "./screens/NewOrder";
+import { OrderDetail } from "./screens/OrderDetail";
+import { OrderList } from "./screens/OrderList";
+import { Settings } from "./screens/Settings";
+import { Setup } from "./screens/Setup";
+import { Staff } from "./screens/Staff";
+
+type Screen = { name: "orders" } | { name: "new" } | { name: "order"; id: string } | { name: "dashboard" } | { name: "audit" } | { name: "staff" } | { name: "settings" };
+
+const defaultSettings: AppSettings = { language: "en", receipt_header: "", server_url: "" };
+
+export function App() {
+  const backend = useBackend();
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [settings, setSettings] = useState<AppSettings>(defaultSettings);
+  const [session, setSession] = useState<Session | null>(null);
+  const [screen, setScreen] = useState<Screen>({ name: "orders" });
+  const [fatal, setFatal] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      const s = await backend.appStatus();
+      setStatus(s);
+      setSession(s.session);
+    } catch (e) {
+      setFatal(makeI18n("en").error(e));
+    }
+  }, [backend]);
+
+  useEffect(() => {
+    void refresh();
+    backend.getSettings().then(setSettings, () => undefined);
+  }, [backend, refresh]);
+
+  const i18n = makeI18n(settings.language);
+  const t = i18n.t;
+  if (fatal) return <p className="notice danger">{fatal}</p>;
+  if (!status) return <p className="muted centered">{t("common.loading")}</p>;
+
+  let body;
+  if (status.open_error) {
+    body = (
+      <main className="centered">
+        <div className="card narrow" data-testid="open-error">
+          <h1>{t("open.failed")}</h1>
+          <p className="notice danger">{status.open_error.message}</p>
+          <p>{t("open.hint")}</p>
+        </div>
+      </main>
+    );
+  } else if (!status.shop) {
+    body = (
+      <Setup
+        onDone={(s) => {
+          setSession(s);
+          void refresh();
+        }}
+      />
+    );
+  } else if (!session) {
+    body = (
+      <Login
+        shopName={status.shop.shop_name}
+        staff={status.staff}
+        onLogin={(s) => {
+          setSession(s);
+          setScreen({ name: "orders" });
+          void refresh();
+        }}
+      />
+    );
+  } else {
+    const canApprove = session.role !== "cashier";
+    const lock = async () => {
+      await backend.logout().catch(() => undefined);
+      setSession(null);
+      void refresh();
+    };
+    const nav: [Screen["name"], string, boolean][] = [
+      ["orders", t("nav.orders"), true],
+      ["new", t("nav.new"), true],
+      ["dashboard", t("nav.dashboard"), true],
+      ["audit", t("nav.audit"), canApprove],
+      ["staff", t("nav.staff"), session.role === "owner"],
+      ["settings", t("nav.settings"), true],
+    ];
+    body = (
+      <div className="shell">
+        <header className="topbar no-print">
+          <span className="shop">{status.shop.shop_name}</span>
+          <nav>
+            {nav
+              .filter(([, , visible]) => visible)
+              .map(([name, label]) => (
+                <button key={name} type="button" name={`nav-${name}`} className={screen.name === name ? "active" : ""} onClick={() => setScreen({ name } as Screen)}>
+                  {label}
+                </button>
+              ))}
+          </nav>
+          <span className="who" data-testid="who">
+            {session.name} · {t(`role.${session.role}`)}
+          </span>
+          <button type="button" name="lock" onClick={() => void lock()}>
+            {t("nav.lock")}
+          </button>
+        </header>
+        <main className="content">
+          {screen.name === "orders" ? <OrderList onOpen={(id) => setScreen({ name: "order", id })} /> : null}
+          {screen.name === "new" ? <NewOrder onCreated={(o) => setScreen({ name: "order", id: o.id })} /> : null}
+          {screen.name === "order" ? (
+            <OrderDetail id={screen.id} session={session} staff={status.staff} settings={settings} shopName={status.shop.shop_name} onBack={() => setScreen({ name: "orders" })} />
+          ) : null}
+          {screen.name === "dashboard" ? <Dashboard /> : null}
+          {screen.name === "audit" ? <AuditLog staff={status.staff} /> : null}
+          {screen.name === "staff" ? <Staff staff={status.staff} onChanged={() => void refresh()} /> : null}
+          {screen.name === "settings" ? <Settings settings={settings} onSaved={setSettings} /> : null}
+        </main>
+      </div>
+    );
+  }
+  return (
+    <I18nProvider lang={settings.language}>
+      <div lang={settings.language}>{body}</div>
+    </I18nProvider>
+  );
+}

@@ -1,0 +1,78 @@
+// The UI's one seam to Rust. Screens call `useBackend()` and never `invoke` directly; the
+// Tauri implementation lives in ./tauri.ts, and tests pass their own implementation.
+import { createContext, useContext } from "react";
+import type { AppSettings } from "../bindings/AppSettings";
+import type { AppStatus } from "../bindings/AppStatus";
+import type { AuditEvent } from "../bindings/AuditEvent";
+import type { AuditFilter } from "../bindings/AuditFilter";
+import type { ChainReport } from "../bindings/ChainReport";
+import type { CommandError } from "../bindings/CommandError";
+import type { Dashboard } from "../bindings/Dashboard";
+import type { ListQuery } from "../bindings/ListQuery";
+import type { NewOrder } from "../bindings/NewOrder";
+import type { OrderDetail } from "../bindings/OrderDetail";
+import type { OrderEdit } from "../bindings/OrderEdit";
+import type { OrderPage } from "../bindings/OrderPage";
+import type { OrderPreview } from "../bindings/OrderPreview";
+import type { PaymentInput } from "../bindings/PaymentInput";
+import type { PreviewInput } from "../bindings/PreviewInput";
+import type { Role } from "../bindings/Role";
+import type { Session } from "../bindings/Session";
+import type { SetupInput } from "../bindings/SetupInput";
+import type { StaffMember } from "../bindings/StaffMember";
+
+export interface Approval {
+  approverId: string;
+  pin: string;
+}
+
+export interface Backend {
+  appStatus(): Promise<AppStatus>;
+  setup(input: SetupInput, ownerPin: string): Promise<Session>;
+  login(staffId: string, pin: string): Promise<Session>;
+  logout(): Promise<void>;
+  listStaff(): Promise<StaffMember[]>;
+  addStaff(name: string, role: Role, pin: string): Promise<StaffMember>;
+  previewOrder(input: PreviewInput): Promise<OrderPreview>;
+  createOrder(input: NewOrder): Promise<OrderDetail>;
+  listOrders(query: ListQuery): Promise<OrderPage>;
+  getOrder(id: string): Promise<OrderDetail>;
+  recordPayment(id: string, payment: PaymentInput): Promise<OrderDetail>;
+  updateOrder(id: string, version: number, edit: OrderEdit): Promise<OrderDetail>;
+  completeOrder(id: string): Promise<OrderDetail>;
+  deleteOrder(id: string, reason: string, approval: Approval | null): Promise<OrderDetail>;
+  dashboard(from: string, to: string): Promise<Dashboard>;
+  listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]>;
+  verifyAuditChain(): Promise<ChainReport>;
+  getSettings(): Promise<AppSettings>;
+  saveSettings(settings: AppSettings): Promise<AppSettings>;
+}
+
+/** A refused or failed command, as the Rust side describes it. */
+export class BackendError extends Error {
+  readonly code: string;
+  readonly field: string | null;
+  constructor(e: CommandError) {
+    super(e.message);
+    this.code = e.code;
+    this.field = e.field;
+  }
+
+  /** Wraps whatever a command rejected with (a CommandError, or a plain string from Tauri). */
+  static from(raw: unknown): BackendError {
+    if (raw instanceof BackendError) return raw;
+    if (raw && typeof raw === "object" && "code" in raw && "message" in raw) {
+      const e = raw as CommandError;
+      return new BackendError({ code: e.code, message: e.message, field: e.field ?? null });
+    }
+    return new BackendError({ code: "unexpected", message: String(raw), field: null });
+  }
+}
+
+export const BackendContext = createContext<Backend | null>(null);
+
+export function useBackend(): Backend {
+  const b = useContext(BackendContext);
+  if (!b) throw new Error("BackendContext is missing");
+  return b;
+}

@@ -1,0 +1,80 @@
+import { useState, type FormEvent } from "react";
+import { useBackend } from "../backend";
+import type { OrderDetail } from "../bindings/OrderDetail";
+import { useI18n } from "../i18n";
+import { Dialog } from "./Dialog";
+import { Busy, Field, FormError } from "./Field";
+import { fieldError, useAction } from "./useAction";
+
+/** Editing an order: customer, items, discount and notes. The core bumps the version, regenerates
+ *  the schedule and refuses a total below what was paid. */
+export function EditDialog(props: { order: OrderDetail; onClose: () => void; onSaved: (o: OrderDetail) => void }) {
+  const backend = useBackend();
+  const i18n = useI18n();
+  const t = i18n.t;
+  const { busy, error, run } = useAction();
+  const o = props.order;
+  const [name, setName] = useState(o.customer.name);
+  const [phone, setPhone] = useState(o.customer.phone ?? "");
+  const [email, setEmail] = useState(o.customer.email ?? "");
+  const [items, setItems] = useState(o.items.map((it) => ({ name: it.name, quantity: it.quantity, unit_price: it.unit_price, discount: it.discount })));
+  const [discount, setDiscount] = useState(o.discount);
+  const [notes, setNotes] = useState(o.notes ?? "");
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const saved = await run(() =>
+      backend.updateOrder(o.id, o.version, {
+        customer: { name, phone: phone.trim() || undefined, email: email.trim() || undefined, address: o.customer.address },
+        items: items.map((it) => ({ name: it.name, quantity: it.quantity, unit_price: it.unit_price, discount: it.discount })),
+        discount: discount.trim() ? discount.trim() : null,
+        notes: notes.trim() ? notes.trim() : null,
+      }),
+    );
+    if (saved) props.onSaved(saved);
+  }
+
+  return (
+    <Dialog title={`${t("detail.edit")} ${o.order_number}`} onClose={props.onClose} testId="edit-dialog">
+      <form onSubmit={submit}>
+        <Field label={t("order.customerName")} error={fieldError(error, "customer.name")}>
+          {(id, d) => <input id={id} name="customer_name" aria-describedby={d} value={name} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <div className="row">
+          <Field label={t("order.customerPhone")} error={fieldError(error, "customer.phone")}>
+            {(id, d) => <input id={id} name="customer_phone" aria-describedby={d} value={phone} onChange={(e) => setPhone(e.target.value)} />}
+          </Field>
+          <Field label={t("order.customerEmail")} error={fieldError(error, "customer.email")}>
+            {(id, d) => <input id={id} name="customer_email" aria-describedby={d} value={email} onChange={(e) => setEmail(e.target.value)} />}
+          </Field>
+        </div>
+        {items.map((it, i) => (
+          <div className="row" key={i}>
+            <input aria-label={t("order.itemName")} value={it.name} onChange={(e) => setItems((r) => r.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)))} />
+            <input aria-label={t("order.quantity")} className="short" value={it.quantity} onChange={(e) => setItems((r) => r.map((x, j) => (j === i ? { ...x, quantity: e.target.value } : x)))} />
+            <input aria-label={t("order.unitPrice")} value={it.unit_price} onChange={(e) => setItems((r) => r.map((x, j) => (j === i ? { ...x, unit_price: e.target.value } : x)))} />
+            <input aria-label={t("order.lineDiscount")} className="short" value={it.discount} onChange={(e) => setItems((r) => r.map((x, j) => (j === i ? { ...x, discount: e.target.value } : x)))} />
+          </div>
+        ))}
+        <div className="row">
+          <Field label={t("order.discount")} error={fieldError(error, "discount")}>
+            {(id, d) => <input id={id} aria-describedby={d} value={discount} onChange={(e) => setDiscount(e.target.value)} />}
+          </Field>
+          <Field label={t("order.notes")} error={fieldError(error, "notes")}>
+            {(id, d) => <input id={id} aria-describedby={d} value={notes} onChange={(e) => setNotes(e.target.value)} />}
+          </Field>
+        </div>
+        <FormError error={error && (!error.field || error.field === "items" || error.field.startsWith("items[")) ? error : null} />
+        <div className="actions">
+          <Busy busy={busy} />
+          <button type="button" onClick={props.onClose}>
+            {t("common.cancel")}
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {t("common.save")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,54 @@
+import type { OrderDetail } from "../bindings/OrderDetail";
+import { useI18n } from "../i18n";
+
+/** The printable receipt: hidden on screen, the only thing printed (see styles.css @media print). */
+export function Receipt(props: { order: OrderDetail; shopName: string; header: string }) {
+  const i18n = useI18n();
+  const t = i18n.t;
+  const o = props.order;
+  const c = o.currency;
+  return (
+    <div className="receipt print-only" aria-hidden="true">
+      <h2>{props.shopName}</h2>
+      {props.header ? <p className="receipt-header">{props.header}</p> : null}
+      <p>
+        {o.order_number} · {i18n.dateTime(o.created_at)}
+      </p>
+      <p>{o.customer.name}</p>
+      <table>
+        <tbody>
+          {o.items.map((it, i) => (
+            <tr key={i}>
+              <td>
+                {it.quantity} × {it.name}
+              </td>
+              <td className="num">{i18n.money(it.line_total, c)}</td>
+            </tr>
+          ))}
+          <tr>
+            <td>{t("order.total")}</td>
+            <td className="num">{i18n.money(o.total, c)}</td>
+          </tr>
+          <tr>
+            <td>{t("order.paid")}</td>
+            <td className="num">{i18n.money(o.paid, c)}</td>
+          </tr>
+          <tr>
+            <td>{t("order.balance")}</td>
+            <td className="num">{i18n.money(o.balance, c)}</td>
+          </tr>
+        </tbody>
+      </table>
+      {o.schedule.length > 1 ? (
+        <ul>
+          {o.schedule.map((e) => (
+            <li key={e.seq}>
+              {i18n.date(e.due_date)}: {i18n.money(e.amount, c)} ({t(`entry.${e.status}`)})
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <p>{t("receipt.thanks")}</p>
+    </div>
+  );
+}

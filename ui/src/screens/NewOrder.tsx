@@ -1,0 +1,333 @@
+import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { BackendError, useBackend } from "../backend";
+import type { Channel } from "../bindings/Channel";
+import type { Interval } from "../bindings/Interval";
+import type { ItemInput } from "../bindings/ItemInput";
+import type { OrderDetail } from "../bindings/OrderDetail";
+import type { OrderPreview } from "../bindings/OrderPreview";
+import type { PaymentMethod } from "../bindings/PaymentMethod";
+import type { PaymentTerms } from "../bindings/PaymentTerms";
+import { Busy, Field, FormError } from "../components/Field";
+import { ScheduleTable } from "../components/SchedulePreview";
+import { fieldError, useAction } from "../components/useAction";
+import { useI18n } from "../i18n";
+
+type TermsKind = PaymentTerms["type"];
+interface ItemRow {
+  name: string;
+  quantity: string;
+  unit_price: string;
+  discount: string;
+}
+export const methods: PaymentMethod[] = ["cash", "card", "bank_transfer", "check", "other"];
+
+function isoDay(offsetDays: number): string {
+  const d = new Date();
+  d.setDate(d.getDate() + offsetDays);
+  const m = String(d.getMonth() + 1).padStart(2, "0");
+  const day = String(d.getDate()).padStart(2, "0");
+  return `${d.getFullYear()}-${m}-${day}`;
+}
+
+const emptyItem = (): ItemRow => ({ name: "", quantity: "1", unit_price: "", discount: "" });
+
+export function toItems(rows: ItemRow[]): ItemInput[] {
+  return rows.map((r) => ({
+    name: r.name,
+    quantity: r.quantity.trim() || "0",
+    unit_price: r.unit_price.trim() || "0",
+    discount: r.discount.trim() ? r.discount.trim() : undefined,
+  }));
+}
+
+export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void }) {
+  const backend = useBackend();
+  const i18n = useI18n();
+  const t = i18n.t;
+  const { busy, error, run } = useAction();
+  const [channel, setChannel] = useState<Channel>("walk_in");
+  const [name, setName] = useState("");
+  const [phone, setPhone] = useState("");
+  const [email, setEmail] = useState("");
+  const [address, setAddress] = useState("");
+  const [items, setItems] = useState<ItemRow[]>([emptyItem()]);
+  const [discount, setDiscount] = useState("");
+  const [notes, setNotes] = useState("");
+  const [termsKind, setTermsKind] = useState<TermsKind>("full");
+  const [downPayment, setDownPayment] = useState("");
+  const [dueDate, setDueDate] = useState(isoDay(30));
+  const [count, setCount] = useState("3");
+  const [interval, setInterval] = useState<Interval>("monthly");
+  const [firstDue, setFirstDue] = useState(isoDay(30));
+  const [payAmount, setPayAmount] = useState("");
+  const [payTouched, setPayTouched] = useState(false);
+  const [method, setMethod] = useState<PaymentMethod>("cash");
+  const [preview, setPreview] = useState<OrderPreview | null>(null);
+  const [previewError, setPreviewError] = useState<BackendError | null>(null);
+
+  const terms: PaymentTerms = useMemo(() => {
+    switch (termsKind) {
+      case "full":
+        return { type: "full" };
+      case "down_payment":
+        return { type: "down_payment", down_payment: downPayment.trim() || "0", due_date: dueDate };
+      case "installment":
+        return {
+          type: "installment",
+          down_payment: downPayment.trim() ? downPayment.trim() : undefined,
+          installment_count: Number.parseInt(count, 10) || 0,
+          interval,
+          first_due_date: firstDue,
+        };
+    }
+  }, [termsKind, downPayment, dueDate, count, interval, firstDue]);
+
+  // The live preview: Rust prices the items and builds the schedule on every change.
+  useEffect(() => {
+    let current = true;
+    const ready = items.some((i) => i.name.trim() && i.unit_price.trim());
+    if (!ready) {
+      setPreview(null);
+      setPreviewError(null);
+      return;
+    }
+    backend
+      .previewOrder({ items: toItems(items), discount: discount.trim() ? discount.trim() : null, payment_terms: terms })
+      .then((p) => {
+        if (!current) return;
+        setPreview(p);
+        setPreviewError(null);
+      })
+      .catch((e: unknown) => {
+        if (!current) return;
+        setPreview(null);
+        setPreviewError(BackendError.from(e));
+      });
+    return () => {
+      current = false;
+    };
+  }, [backend, items, discount, terms]);
+
+  // What is due today (full amount or down payment) is the suggested payment.
+  const dueNow = preview?.schedule.find((e) => e.kind === "full" || e.kind === "down_payment")?.amount ?? "";
+  const shownPay = payTouched ? payAmount : dueNow;
+
+  function setItem(index: number, patch: Partial<ItemRow>) {
+    setItems((rows) => rows.map((r, i) => (i === index ? { ...r, ...patch } : r)));
+  }
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const amount = shownPay.trim();
+    const order = await run(() =>
+      backend.createOrder({
+        id: null,
+        channel,
+        customer: {
+          name,
+          phone: phone.trim() ? phone.trim() : undefined,
+          email: email.trim() ? email.trim() : undefined,
+          address: address.trim() ? address.trim() : undefined,
+        },
+        items: toItems(items),
+        discount: discount.trim() ? discount.trim() : null,
+        notes: notes.trim() ? notes.trim() : null,
+        payment_terms: terms,
+        initial_payment: amount && Number(amount) !== 0 ? { id: null, amount, method, reference: null } : null,
+      }),
+    );
+    if (order) onCreated(order);
+  }
+
+  const currency = preview?.currency ?? "IDR";
+  return (
+    <form className="screen new-order" onSubmit={submit} aria-label={t("nav.new")} data-testid="new-order">
+      <h1>{t("nav.new")}</h1>
+      <div className="columns">
+        <section className="card">
+          <fieldset className="segmented" aria-label={t("order.channel")}>
+            {(["walk_in", "phone"] as Channel[]).map((c) => (
+              <label key={c} className={channel === c ? "selected" : ""}>
+                <input type="radio" name="channel" value={c} checked={channel === c} onChange={() => setChannel(c)} />
+                {t(`order.${c}`)}
+              </label>
+            ))}
+          </fieldset>
+          <h2>{t("order.customer")}</h2>
+          <Field label={t("order.customerName")} error={fieldError(error, "customer.name")}>
+            {(id, d) => <input id={id} name="customer_name" aria-describedby={d} value={name} onChange={(e) => setName(e.target.value)} autoFocus />}
+          </Field>
+          <div className="row">
+            <Field label={t("order.customerPhone")} error={fieldError(error, "customer.phone")}>
+              {(id, d) => <input id={id} name="customer_phone" type="tel" aria-describedby={d} value={phone} onChange={(e) => setPhone(e.target.value)} />}
+            </Field>
+            <Field label={t("order.customerEmail")} error={fieldError(error, "customer.email")}>
+              {(id, d) => <input id={id} name="customer_email" type="email" aria-describedby={d} value={email} onChange={(e) => setEmail(e.target.value)} />}
+            </Field>
+          </div>
+          {channel === "phone" ? (
+            <Field label={t("order.customerAddress")} error={fieldError(error, "customer.address")}>
+              {(id, d) => <input id={id} name="customer_address" aria-describedby={d} value={address} onChange={(e) => setAddress(e.target.value)} />}
+            </Field>
+          ) : null}
+
+          <h2>{t("order.items")}</h2>
+          <table className="items">
+            <thead>
+              <tr>
+                <th>{t("order.itemName")}</th>
+                <th>{t("order.quantity")}</th>
+                <th>{t("order.unitPrice")}</th>
+                <th>{t("order.lineDiscount")}</th>
+                <th className="num">{t("order.lineTotal")}</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((row, i) => {
+                const err = fieldError(error, `items[${i}]`) ?? fieldError(previewError, `items[${i}]`);
+                return (
+                  <tr key={i} className={err ? "has-error" : ""}>
+                    <td>
+                      <input aria-label={t("order.itemName")} name={`item_name_${i}`} value={row.name} onChange={(e) => setItem(i, { name: e.target.value })} />
+                    </td>
+                    <td>
+                      <input aria-label={t("order.quantity")} name={`item_qty_${i}`} className="short" inputMode="decimal" value={row.quantity} onChange={(e) => setItem(i, { quantity: e.target.value })} />
+                    </td>
+                    <td>
+                      <input aria-label={t("order.unitPrice")} name={`item_price_${i}`} inputMode="decimal" value={row.unit_price} onChange={(e) => setItem(i, { unit_price: e.target.value })} />
+                    </td>
+                    <td>
+                      <input aria-label={t("order.lineDiscount")} name={`item_discount_${i}`} className="short" inputMode="decimal" value={row.discount} onChange={(e) => setItem(i, { discount: e.target.value })} />
+                    </td>
+                    <td className="num">{preview?.items[i] ? i18n.money(preview.items[i].line_total, currency) : ""}</td>
+                    <td>
+                      {items.length > 1 ? (
+                        <button type="button" className="link" onClick={() => setItems((r) => r.filter((_, j) => j !== i))}>
+                          {t("order.removeItem")}
+                        </button>
+                      ) : null}
+                    </td>
+                    {err ? (
+                      <td className="field-error" role="alert">
+                        {i18n.error(err)}
+                      </td>
+                    ) : null}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          <button type="button" onClick={() => setItems((r) => [...r, emptyItem()])}>
+            + {t("order.addItem")}
+          </button>
+          <div className="row">
+            <Field label={t("order.discount")} error={fieldError(error, "discount")}>
+              {(id, d) => <input id={id} name="order_discount" inputMode="decimal" aria-describedby={d} value={discount} onChange={(e) => setDiscount(e.target.value)} />}
+            </Field>
+            <Field label={t("order.notes")} error={fieldError(error, "notes")}>
+              {(id, d) => <input id={id} name="notes" aria-describedby={d} value={notes} onChange={(e) => setNotes(e.target.value)} />}
+            </Field>
+          </div>
+        </section>
+
+        <section className="card">
+          <h2>{t("order.terms")}</h2>
+          <fieldset className="segmented" aria-label={t("order.terms")}>
+            {(["full", "down_payment", "installment"] as TermsKind[]).map((k) => (
+              <label key={k} className={termsKind === k ? "selected" : ""}>
+                <input type="radio" name="terms" value={k} checked={termsKind === k} onChange={() => setTermsKind(k)} />
+                {t(`terms.${k}`)}
+              </label>
+            ))}
+          </fieldset>
+          {termsKind !== "full" ? (
+            <Field label={t("terms.downPayment")} error={fieldError(error, "payment_terms.down_payment") ?? fieldError(previewError, "payment_terms.down_payment")}>
+              {(id, d) => <input id={id} name="down_payment" inputMode="decimal" aria-describedby={d} value={downPayment} onChange={(e) => setDownPayment(e.target.value)} />}
+            </Field>
+          ) : null}
+          {termsKind === "down_payment" ? (
+            <Field label={t("terms.dueDate")} error={fieldError(error, "payment_terms.due_date") ?? fieldError(previewError, "payment_terms.due_date")}>
+              {(id, d) => <input id={id} name="due_date" type="date" aria-describedby={d} value={dueDate} onChange={(e) => setDueDate(e.target.value)} />}
+            </Field>
+          ) : null}
+          {termsKind === "installment" ? (
+            <div className="row">
+              <Field label={t("terms.count")} error={fieldError(error, "payment_terms.installment_count") ?? fieldError(previewError, "payment_terms.installment_count")}>
+                {(id, d) => <input id={id} name="installment_count" className="short" inputMode="numeric" aria-describedby={d} value={count} onChange={(e) => setCount(e.target.value)} />}
+              </Field>
+              <Field label={t("terms.interval")}>
+                {(id) => (
+                  <select id={id} name="interval" value={interval} onChange={(e) => setInterval(e.target.value as Interval)}>
+                    <option value="weekly">{t("terms.weekly")}</option>
+                    <option value="monthly">{t("terms.monthly")}</option>
+                  </select>
+                )}
+              </Field>
+              <Field label={t("terms.firstDue")} error={fieldError(error, "payment_terms.first_due_date") ?? fieldError(previewError, "payment_terms.first_due_date")}>
+                {(id, d) => <input id={id} name="first_due_date" type="date" aria-describedby={d} value={firstDue} onChange={(e) => setFirstDue(e.target.value)} />}
+              </Field>
+            </div>
+          ) : null}
+
+          <h3>{t("order.schedulePreview")}</h3>
+          {preview ? (
+            <>
+              <dl className="totals" data-testid="preview-totals">
+                <dt>{t("order.subtotal")}</dt>
+                <dd>{i18n.money(preview.totals.subtotal, currency)}</dd>
+                <dt>{t("order.discount")}</dt>
+                <dd>{i18n.money(preview.totals.discount, currency)}</dd>
+                <dt>{t("order.total")}</dt>
+                <dd className="strong" data-testid="preview-total">{i18n.money(preview.totals.total, currency)}</dd>
+              </dl>
+              <ScheduleTable currency={currency} entries={preview.schedule} testId="schedule-preview" />
+            </>
+          ) : previewError && !previewError.field?.startsWith("items") ? (
+            <p className="muted" data-testid="preview-error">{i18n.error(previewError)}</p>
+          ) : (
+            <p className="muted">{t("common.none")}</p>
+          )}
+
+          <h3>{t("order.firstPayment")}</h3>
+          <div className="row">
+            <Field label={t("detail.amount")} error={fieldError(error, "initial_payment.amount", "amount")}>
+              {(id, d) => (
+                <input
+                  id={id}
+                  name="payment_amount"
+                  inputMode="decimal"
+                  aria-describedby={d}
+                  value={shownPay}
+                  onChange={(e) => {
+                    setPayTouched(true);
+                    setPayAmount(e.target.value);
+                  }}
+                />
+              )}
+            </Field>
+            <Field label={t("order.method")}>
+              {(id) => (
+                <select id={id} name="payment_method" value={method} onChange={(e) => setMethod(e.target.value as PaymentMethod)}>
+                  {methods.map((m) => (
+                    <option key={m} value={m}>
+                      {t(`method.${m}`)}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          </div>
+          <FormError error={error && !error.field ? error : null} />
+          <FormError error={error?.field === "payment_terms" ? error : null} />
+          <div className="actions">
+            <Busy busy={busy} />
+            <button type="submit" className="primary" disabled={busy}>
+              {t("order.submit")}
+            </button>
+          </div>
+        </section>
+      </div>
+    </form>
+  );
+}

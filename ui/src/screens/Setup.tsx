@@ -1,0 +1,88 @@
+import { useState, type FormEvent } from "react";
+import { BackendError, useBackend } from "../backend";
+import type { Currency } from "../bindings/Currency";
+import type { Session } from "../bindings/Session";
+import { Busy, Field, FormError } from "../components/Field";
+import { fieldError, useAction } from "../components/useAction";
+import { useT } from "../i18n";
+
+const currencies: Currency[] = ["IDR", "USD", "EUR", "SGD", "MYR", "JPY"];
+
+export function Setup({ onDone }: { onDone: (s: Session) => void }) {
+  const backend = useBackend();
+  const t = useT();
+  const { busy, error, setError, run } = useAction();
+  const [shopName, setShopName] = useState("");
+  const [currency, setCurrency] = useState<Currency>("IDR");
+  const [deviceCode, setDeviceCode] = useState("K01");
+  const [ownerName, setOwnerName] = useState("");
+  const [pin, setPin] = useState("");
+  const [pin2, setPin2] = useState("");
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (pin !== pin2) {
+      setError(new BackendError({ code: "pin_mismatch", message: t("setup.pinMismatch"), field: "pin2" }));
+      return;
+    }
+    const session = await run(() =>
+      backend.setup(
+        {
+          shop_name: shopName,
+          currency,
+          owner_name: ownerName,
+          device_code: deviceCode,
+          phone_country_code: null,
+          utc_offset_minutes: -new Date().getTimezoneOffset(),
+        },
+        pin,
+      ),
+    );
+    if (session) onDone(session);
+  }
+
+  const general = error && !error.field ? error : null;
+  return (
+    <main className="centered">
+      <form className="card narrow" onSubmit={submit} aria-label={t("setup.title")}>
+        <h1>{t("setup.title")}</h1>
+        <p className="muted">{t("setup.intro")}</p>
+        <Field label={t("setup.shopName")} error={fieldError(error, "shop_name")}>
+          {(id, d) => <input id={id} name="shop_name" aria-describedby={d} value={shopName} onChange={(e) => setShopName(e.target.value)} autoFocus />}
+        </Field>
+        <div className="row">
+          <Field label={t("setup.currency")}>
+            {(id) => (
+              <select id={id} name="currency" value={currency} onChange={(e) => setCurrency(e.target.value as Currency)}>
+                {currencies.map((c) => (
+                  <option key={c}>{c}</option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label={t("setup.deviceCode")} error={fieldError(error, "device_code")}>
+            {(id, d) => <input id={id} name="device_code" aria-describedby={d} value={deviceCode} onChange={(e) => setDeviceCode(e.target.value.toUpperCase())} />}
+          </Field>
+        </div>
+        <Field label={t("setup.ownerName")} error={fieldError(error, "owner_name")}>
+          {(id, d) => <input id={id} name="owner_name" aria-describedby={d} value={ownerName} onChange={(e) => setOwnerName(e.target.value)} />}
+        </Field>
+        <div className="row">
+          <Field label={t("setup.ownerPin")} error={fieldError(error, "pin")}>
+            {(id, d) => <input id={id} name="owner_pin" type="password" inputMode="numeric" autoComplete="off" aria-describedby={d} value={pin} onChange={(e) => setPin(e.target.value)} />}
+          </Field>
+          <Field label={t("setup.ownerPin2")} error={fieldError(error, "pin2")}>
+            {(id, d) => <input id={id} name="owner_pin2" type="password" inputMode="numeric" autoComplete="off" aria-describedby={d} value={pin2} onChange={(e) => setPin2(e.target.value)} />}
+          </Field>
+        </div>
+        <FormError error={general} />
+        <div className="actions">
+          <Busy busy={busy} />
+          <button type="submit" className="primary" disabled={busy}>
+            {t("setup.submit")}
+          </button>
+        </div>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,13 @@
+import { render } from "@testing-library/react";
+import type { ReactElement } from "react";
+import { BackendContext, type Backend } from "../backend";
+import type { Language } from "../bindings/Language";
+import { I18nProvider } from "../i18n";
+
+export function renderWith(ui: ReactElement, backend: Backend, lang: Language = "en") {
+  return render(
+    <BackendContext.Provider value={backend}>
+      <I18nProvider lang={lang}>{ui}</I18nProvider>
+    </BackendContext.Provider>,
+  );
+}

@@ -1,0 +1,2 @@
+// Vitest set-up: Testing Library cleans the DOM after each test (globals are on).
+export {};
