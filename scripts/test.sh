@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing on Debian 12, then runs every check and
-# every test (formatting, lints, unit, property, store, crash-safety and API tests) against real
-# components: real SQLite files, the real OS keyring in a private D-Bus session, and a real
-# PostgreSQL server that this script starts and removes.
+# every test against real components: the UI's typecheck, lint and component tests; Rust
+# formatting, lints, unit, property, store, crash-safety and API tests (real SQLite files, the
+# real OS keyring in a private D-Bus session, a real PostgreSQL server that this script starts
+# and removes); and the end-to-end suite on the real app binary under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 . scripts/pg.sh
+export NO_COLOR=1 FORCE_COLOR=0
 
-ensure_packages "${RUST_TEST_PACKAGES[@]}"
+ensure_packages "${RUST_TEST_PACKAGES[@]}" "${APP_PACKAGES[@]}" "${E2E_PACKAGES[@]}"
 ensure_rust
+ensure_tauri_driver
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+echo "== ui: install, typecheck, lint, component tests, build"
+(
+  cd ui
+  ensure_npm_deps
+  npm run typecheck
+  npm run lint
+  npx vitest run 2>&1 | tee "$logs/vitest.log"
+  npx vite build
+)
 
 echo "== cargo fmt"
 cargo fmt --all -- --check
@@ -17,14 +33,25 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 start_throwaway_pg
-log=$(mktemp)
 set +e
-scripts/with-test-env.sh cargo test --workspace --locked 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+scripts/with-test-env.sh cargo test --workspace --locked 2>&1 | tee "$logs/cargo.log"
+cargo_status=${PIPESTATUS[0]}
 set -e
-passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
-failed=$(grep -Eo '; [0-9]+ failed;' "$log" | awk '{s += $2} END {print s + 0}')
-rm -f "$log"
-# One closing line over every test binary (cargo's own last line is often a doc-test run of 0).
-echo "tests: $passed passed, $failed failed"
-exit "$status"
+
+echo "== end-to-end (the app under Xvfb)"
+cargo build -p offline-order-pos --locked
+set +e
+scripts/e2e.sh 2>&1 | tee "$logs/e2e.log"
+e2e_status=${PIPESTATUS[0]}
+set -e
+
+# One closing line over every suite (cargo's own last line is often a doc-test run of 0).
+passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$logs/cargo.log" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '; [0-9]+ failed;' "$logs/cargo.log" | awk '{s += $2} END {print s + 0}')
+ui_passed=$(grep -Eo 'Tests +[0-9]+ passed' "$logs/vitest.log" | awk '{s += $2} END {print s + 0}')
+e2e_passed=$(grep -Eo '^ℹ pass [0-9]+' "$logs/e2e.log" | awk '{s += $3} END {print s + 0}')
+e2e_failed=$(grep -Eo '^ℹ fail [0-9]+' "$logs/e2e.log" | awk '{s += $3} END {print s + 0}')
+[ "$e2e_status" -eq 0 ] || [ "$e2e_failed" -gt 0 ] || e2e_failed=1
+echo "tests: $((passed + ui_passed + e2e_passed)) passed, $((failed + e2e_failed)) failed" \
+  "(rust $passed, ui components $ui_passed, end-to-end $e2e_passed)"
+[ "$cargo_status" -eq 0 ] && [ "$e2e_status" -eq 0 ]

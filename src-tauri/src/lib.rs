@@ -53,11 +53,17 @@ pub fn run() {
             if let Err(e) = &store {
                 tracing::error!(code = %e.code, message = %e.message, "the store did not open");
             }
-            if let Ok(store) = &store {
-                // Build the search index in the background so the first search is quick.
-                let _ = store;
-            }
             app.manage(AppState::new(store));
+            // Build the customer search index in the background so the first search is quick.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let state = handle.state::<AppState>();
+                if let Ok(store) = state.store() {
+                    if let Err(e) = store.warm_search_index().await {
+                        tracing::warn!(error = %e, "search index warm-up failed");
+                    }
+                }
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
