@@ -31,7 +31,7 @@ ensure_rust() {
 # for the keyring tests.
 # PostgreSQL 15 (server and psql) for the order-service tests.
 RUST_TEST_PACKAGES=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome-keyring keyutils
-  postgresql-15 postgresql-client-15 python3)
+  postgresql-15 postgresql-client-15 python3 python3-venv curl)
 
 # What building and running the Tauri app needs (WebKitGTK and friends), and what the
 # end-to-end tests add: a virtual X server, the WebKit WebDriver, curl and the screenshot tool.

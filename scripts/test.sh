@@ -38,6 +38,13 @@ scripts/with-test-env.sh cargo test --workspace --locked 2>&1 | tee "$logs/cargo
 cargo_status=${PIPESTATUS[0]}
 set -e
 
+echo "== schemathesis (the service's OpenAPI document, fuzzed)"
+cargo build -p order-service --locked
+set +e
+scripts/schemathesis.sh 2>&1 | tee "$logs/schemathesis.log"
+st_status=${PIPESTATUS[0]}
+set -e
+
 echo "== end-to-end (the app under Xvfb)"
 cargo build -p offline-order-pos --locked
 set +e
@@ -52,6 +59,8 @@ ui_passed=$(grep -Eo 'Tests +[0-9]+ passed' "$logs/vitest.log" | awk '{s += $2} 
 e2e_passed=$(grep -Eo '^ℹ pass [0-9]+' "$logs/e2e.log" | awk '{s += $3} END {print s + 0}')
 e2e_failed=$(grep -Eo '^ℹ fail [0-9]+' "$logs/e2e.log" | awk '{s += $3} END {print s + 0}')
 [ "$e2e_status" -eq 0 ] || [ "$e2e_failed" -gt 0 ] || e2e_failed=1
-echo "tests: $((passed + ui_passed + e2e_passed)) passed, $((failed + e2e_failed)) failed" \
-  "(rust $passed, ui components $ui_passed, end-to-end $e2e_passed)"
-[ "$cargo_status" -eq 0 ] && [ "$e2e_status" -eq 0 ]
+st_passed=0 st_failed=0
+if [ "$st_status" -eq 0 ]; then st_passed=1; else st_failed=1; fi
+echo "tests: $((passed + ui_passed + e2e_passed + st_passed)) passed, $((failed + e2e_failed + st_failed)) failed" \
+  "(rust $passed, ui components $ui_passed, end-to-end $e2e_passed, schemathesis run $st_passed)"
+[ "$cargo_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$st_status" -eq 0 ]

@@ -238,7 +238,11 @@ test("the audit log shows the events and the chain verifies", async () => {
   await click('button[name="nav-audit"]');
   await browser.waitUntil(async () => (await browser.$$('[data-testid="audit-log"] tbody tr')).length > 5);
   const ops = await browser.$$('[data-testid="audit-log"] tbody tr').map((r) => r.getAttribute("data-operation"));
-  for (const op of ["order.create", "payment.record", "order.delete"]) assert.ok(ops.includes(op), `${op} in ${ops}`);
+  // The refused manager PIN is in the trail too, before the approval that followed it.
+  for (const op of ["order.create", "payment.record", "order.delete", "approval.failed", "approval.granted"]) {
+    assert.ok(ops.includes(op), `${op} in ${ops}`);
+  }
+  assert.ok(ops.indexOf("approval.failed") > ops.indexOf("approval.granted"), "newest first: failed before granted");
   const actions = await browser.$$('[data-testid="audit-log"] tbody tr').map((r) => r.getAttribute("data-action"));
   for (const a of ["CREATE", "PAYMENT", "DELETE", "ACCESS", "READ"]) assert.ok(actions.includes(a), `${a} audited`);
   await click('button[name="verify"]');
@@ -250,6 +254,7 @@ test("the audit log shows the events and the chain verifies", async () => {
   // The deleted order's money is left out; the walk-in order counts.
   await waitText('[data-testid="dash-collected"]', "140,000");
   assert.equal(await text('[data-testid="dash-orders"] .tile-value'), "1");
+  assert.equal(await text('[data-testid="dash-completion"] .tile-value'), "100.0%");
   await shot("08-dashboard");
   await click('button[name="nav-orders"]');
   await (await $('[data-testid="order-list"] tbody tr')).waitForDisplayed();

@@ -38,6 +38,13 @@ fn secret_hash(secret: &str) -> String {
 }
 
 /// `POST /devices/pairing-codes` (owner, manager) → `{code, expires_at}`.
+#[utoipa::path(
+    post,
+    path = "/devices/pairing-codes",
+    tag = "devices",
+    responses((status = 201, description = "{code, expires_at}", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn pairing_code(
     State(s): State<AppState>,
     auth: Auth,
@@ -79,6 +86,14 @@ pub async fn pairing_code(
 }
 
 /// `POST /devices/pair` with a code → device id and secret (shown once).
+#[utoipa::path(
+    post,
+    path = "/devices/pair",
+    tag = "devices",
+    request_body = Object,
+    responses((status = 201, description = "the device id and secret (shown once)", body = Object)),
+    security(())
+)]
 pub async fn pair(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<PairRequest>,
@@ -178,6 +193,14 @@ pub async fn pair(
 }
 
 /// `POST /auth/device-token`: device id + secret → a short-lived device token.
+#[utoipa::path(
+    post,
+    path = "/auth/device-token",
+    tag = "devices",
+    request_body = Object,
+    responses((status = 200, description = "a device access token", body = Object)),
+    security(())
+)]
 pub async fn device_token(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<DeviceTokenRequest>,
@@ -232,10 +255,18 @@ pub async fn device_token(
 
 /// `DELETE /devices/{id}` (owner, manager): unpairs a device. Its secret stops working at once;
 /// tokens it already holds expire within their short lifetime.
+#[utoipa::path(
+    delete,
+    path = "/devices/{id}",
+    tag = "devices",
+    params(("id" = uuid::Uuid, Path, description = "the id")),
+    responses((status = 204, description = "unpaired")),
+    security(("bearer" = []))
+)]
 pub async fn revoke(
     State(s): State<AppState>,
     auth: Auth,
-    axum::extract::Path(id): axum::extract::Path<Uuid>,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     auth.require_approver("unpair devices")?;
     let tenant = auth.tenant();

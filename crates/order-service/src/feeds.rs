@@ -5,7 +5,7 @@ use crate::auth::Auth;
 use crate::db::tenant_tx;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::NaiveDate;
 use pos_domain::{Currency, ValidationError};
@@ -14,7 +14,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedParams {
     #[serde(default)]
     pub after: i64,
@@ -22,10 +23,18 @@ pub struct FeedParams {
 }
 
 /// `GET /events?after=`: domain events in commit order, owner only.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "feeds",
+    params(FeedParams),
+    responses((status = 200, description = "domain events after the cursor", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn events(
     State(s): State<AppState>,
     auth: Auth,
-    Query(p): Query<FeedParams>,
+    crate::extract::ApiQuery(p): crate::extract::ApiQuery<FeedParams>,
 ) -> ApiResult<Json<Value>> {
     auth.require_staff()?;
     if !auth.role().can_manage_staff() {
@@ -76,7 +85,8 @@ pub async fn events(
     Ok(Json(json!({"items": items, "next_after": next})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryParams {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -84,10 +94,18 @@ pub struct SummaryParams {
 
 /// `GET /analytics/offline-orders/summary?from&to`: orders and money by status and channel,
 /// collected vs outstanding, overdue installments and the payment completion rate.
+#[utoipa::path(
+    get,
+    path = "/analytics/offline-orders/summary",
+    tag = "feeds",
+    params(SummaryParams),
+    responses((status = 200, description = "figures for the range", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn summary(
     State(s): State<AppState>,
     auth: Auth,
-    Query(p): Query<SummaryParams>,
+    crate::extract::ApiQuery(p): crate::extract::ApiQuery<SummaryParams>,
 ) -> ApiResult<Json<Value>> {
     auth.require_approver("read analytics")?;
     if p.from > p.to {

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod feeds;
 pub mod login;
 pub mod metrics;
+pub mod openapi;
 pub mod orders;
 pub mod pii;
 pub mod sync;
@@ -57,7 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(feeds::events))
         .route("/analytics/offline-orders/summary", get(feeds::summary))
         .route("/audit-events", get(orders::audit_events))
-        .route("/audit-events/verify", get(orders::audit_verify));
+        .route("/audit-events/verify", get(orders::audit_verify))
+        .route("/openapi.json", get(openapi_json));
     Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { error::ApiError::NotFound })
@@ -75,6 +77,12 @@ pub fn router(state: AppState) -> Router {
             },
         ))
         .with_state(state)
+}
+
+/// `GET /api/v1/openapi.json`: the API document, generated from the code.
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi;
+    axum::Json(openapi::ApiDoc::openapi())
 }
 
 async fn readyz(

@@ -11,14 +11,15 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use uuid::Uuid;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub tenant: String,
     pub email: String,
+    #[schema(value_type = String, format = Password)]
     pub password: crate::config::Secret,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: Uuid,
     pub name: String,
@@ -26,7 +27,7 @@ pub struct UserView {
     pub role: Role,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -36,9 +37,17 @@ pub struct LoginResponse {
 
 /// `POST /auth/login`: tenant slug + e-mail + password → access token. Every attempt is
 /// audited (ACCESS); a wrong tenant, e-mail or password gets the same 401.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses((status = 200, description = "an access token", body = LoginResponse)),
+    security(())
+)]
 pub async fn login(
     State(s): State<AppState>,
-    Json(req): Json<LoginRequest>,
+    crate::extract::ApiJson(req): crate::extract::ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     let tenant: Option<Uuid> = sqlx::query_scalar("SELECT tenant_id_by_slug($1)")
         .bind(req.tenant.trim())

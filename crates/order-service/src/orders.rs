@@ -7,7 +7,7 @@ use crate::db::{tenant_tx, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -24,13 +24,13 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct InitialPayment {
     pub method: PaymentMethod,
     pub amount: Money,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateOrder {
     #[serde(default)]
     pub id: Option<Uuid>,
@@ -245,6 +245,15 @@ async fn outbox(
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/offline-orders",
+    tag = "orders",
+    request_body = CreateOrder,
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same key")),
+    responses((status = 201, description = "the order", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(s): State<AppState>,
     auth: Auth,
@@ -434,10 +443,18 @@ pub async fn create(
     Ok(with_etag(StatusCode::CREATED, view, version))
 }
 
+#[utoipa::path(
+    get,
+    path = "/offline-orders/{id}",
+    tag = "orders",
+    params(("id" = uuid::Uuid, Path, description = "the id")),
+    responses((status = 200, description = "the order, with its version as ETag", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn get(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<Uuid>,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<Uuid>,
 ) -> ApiResult<Response> {
     auth.require_staff()?;
     let tenant = auth.tenant();
@@ -461,7 +478,8 @@ pub async fn get(
     Ok(with_etag(StatusCode::OK, view, version))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     pub status: Option<OrderStatus>,
     pub channel: Option<Channel>,
@@ -478,10 +496,18 @@ pub struct ListResponse {
     pub next_cursor: Option<Uuid>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/offline-orders",
+    tag = "orders",
+    params(ListParams),
+    responses((status = 200, description = "a page of orders", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     auth: Auth,
-    Query(p): Query<ListParams>,
+    crate::extract::ApiQuery(p): crate::extract::ApiQuery<ListParams>,
 ) -> ApiResult<axum::Json<ListResponse>> {
     auth.require_staff()?;
     let tenant = auth.tenant();
@@ -577,7 +603,7 @@ pub async fn list(
     Ok(axum::Json(ListResponse { items, next_cursor }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PaymentRequest {
     #[serde(default)]
     pub id: Option<Uuid>,
@@ -587,11 +613,20 @@ pub struct PaymentRequest {
     pub reference: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/offline-orders/{id}/payments",
+    tag = "orders",
+    request_body = PaymentRequest,
+    params(("id" = uuid::Uuid, Path, description = "the id"), ("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same key")),
+    responses((status = 201, description = "{payment, order}", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn pay(
     State(s): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<Uuid>,
     ApiJson(req): ApiJson<PaymentRequest>,
 ) -> ApiResult<Response> {
     auth.require_staff()?;
@@ -704,15 +739,24 @@ pub async fn pay(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct DeleteRequest {
     pub reason: String,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/offline-orders/{id}",
+    tag = "orders",
+    request_body = DeleteRequest,
+    params(("id" = uuid::Uuid, Path, description = "the id")),
+    responses((status = 204, description = "deleted (the order stays readable as deleted)")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<Uuid>,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<Uuid>,
     ApiJson(req): ApiJson<DeleteRequest>,
 ) -> ApiResult<StatusCode> {
     auth.require_approver("delete orders")?;
@@ -775,7 +819,8 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
@@ -785,10 +830,18 @@ pub struct AuditParams {
     pub limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit-events",
+    tag = "audit",
+    params(AuditParams),
+    responses((status = 200, description = "audit events, newest first", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn audit_events(
     State(s): State<AppState>,
     auth: Auth,
-    Query(p): Query<AuditParams>,
+    crate::extract::ApiQuery(p): crate::extract::ApiQuery<AuditParams>,
 ) -> ApiResult<axum::Json<Value>> {
     auth.require_approver("read the audit log")?;
     let tenant = auth.tenant();
@@ -833,6 +886,13 @@ pub async fn audit_events(
     Ok(axum::Json(json!({ "items": events })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit-events/verify",
+    tag = "audit",
+    responses((status = 200, description = "the chain check per device", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<axum::Json<Value>> {
     auth.require_approver("verify the audit log")?;
     let tenant = auth.tenant();
@@ -888,7 +948,7 @@ pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<ax
     Ok(axum::Json(json!({"ok": ok, "devices": devices})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PatchOrder {
     #[serde(default)]
     pub customer: Option<Customer>,
@@ -914,11 +974,20 @@ fn if_match(headers: &HeaderMap) -> ApiResult<i32> {
 /// `PATCH /offline-orders/{id}`: customer details, items, discount or notes, at the version
 /// named by `If-Match` (428 without it, 412 when stale). The total never falls below what was
 /// paid; the unpaid part of the schedule is regenerated.
+#[utoipa::path(
+    patch,
+    path = "/offline-orders/{id}",
+    tag = "orders",
+    request_body = PatchOrder,
+    params(("id" = uuid::Uuid, Path, description = "the id"), ("If-Match" = String, Header, description = "the order's ETag, e.g. \"3\"")),
+    responses((status = 200, description = "the order", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn patch(
     State(s): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<Uuid>,
     ApiJson(req): ApiJson<PatchOrder>,
 ) -> ApiResult<Response> {
     auth.require_staff()?;

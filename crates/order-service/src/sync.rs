@@ -36,6 +36,14 @@ fn rejected(code: &'static str, reason: impl Into<String>) -> Outcome {
     Outcome::Rejected(code, reason.into())
 }
 
+#[utoipa::path(
+    post,
+    path = "/sync/push",
+    tag = "sync",
+    request_body = Object,
+    responses((status = 200, description = "a result per mutation and the audit acknowledgement", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn push(
     State(s): State<AppState>,
     auth: Auth,
@@ -678,7 +686,8 @@ async fn store_audit(
     })
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullParams {
     #[serde(default)]
     pub cursor: i64,
@@ -688,10 +697,18 @@ pub struct PullParams {
 /// `GET /sync/pull?cursor=`: what changed centrally since the cursor and did not come from this
 /// device (payments, updates, completions, deletions, each with the order's current totals),
 /// the staff roster with PIN verifiers, and the server time.
+#[utoipa::path(
+    get,
+    path = "/sync/pull",
+    tag = "sync",
+    params(PullParams),
+    responses((status = 200, description = "central changes since the cursor, the roster and the server time", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn pull(
     State(s): State<AppState>,
     auth: Auth,
-    axum::extract::Query(p): axum::extract::Query<PullParams>,
+    crate::extract::ApiQuery(p): crate::extract::ApiQuery<PullParams>,
 ) -> ApiResult<Json<serde_json::Value>> {
     if auth.0.kind != "device" {
         return Err(ApiError::Forbidden("Only a paired device pulls".into()));

@@ -19,13 +19,15 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
     pub name: String,
     pub email: String,
     pub role: Role,
+    #[schema(value_type = String, format = Password)]
     pub password: crate::config::Secret,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
     pub pin: Option<crate::config::Secret>,
 }
 
@@ -48,6 +50,15 @@ fn hash(secret: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "staff",
+    request_body = NewUser,
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same key")),
+    responses((status = 201, description = "the user", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(s): State<AppState>,
     auth: Auth,
@@ -141,6 +152,13 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "staff",
+    responses((status = 200, description = "the tenant's staff", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn list(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     require_owner(&auth)?;
     let tenant = auth.tenant();

@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 /// How the order reached the counter.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
@@ -34,6 +35,7 @@ impl FromStr for Channel {
 /// The customer's details: personal data, encrypted wherever it is stored. `Debug` is redacted
 /// so it can never reach a log by accident.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Customer {
     pub name: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// An item as entered: name, optional SKU, quantity (up to 3 decimals, for goods sold by
 /// weight), unit price and optional line discount, all as typed.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemInput {
     pub name: String,
@@ -12,6 +13,7 @@ pub struct ItemInput {
     pub sku: Option<String>,
     #[serde(with = "rust_decimal::serde::str")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub quantity: Decimal,
     pub unit_price: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]

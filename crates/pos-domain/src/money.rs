@@ -154,6 +154,11 @@ impl FromStr for Currency {
 /// take input go through [`Currency::parse`] or [`Currency::check`]. May be negative only as
 /// the result of subtraction (a balance is checked before use).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, example = "150000")
+)]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]

@@ -25,6 +25,7 @@ export function Dashboard() {
   }, [backend, run, from, to]);
 
   const c = figures?.currency ?? "IDR";
+  const compact = new Intl.NumberFormat(i18n.lang === "id" ? "id-ID" : "en-US", { notation: "compact" });
   const chart = (figures?.daily ?? []).map((d) => ({ date: i18n.date(d.date), ordered: Number(d.ordered), collected: Number(d.collected) }));
   return (
     <section className="screen" data-testid="dashboard">
@@ -50,7 +51,7 @@ export function Dashboard() {
             <Tile label={t("dash.collected")} value={i18n.money(figures.collected, c)} testId="dash-collected" />
             <Tile label={t("dash.outstanding")} value={i18n.money(figures.outstanding, c)} />
             <Tile label={t("dash.overdue")} value={`${figures.overdue_installments} · ${i18n.money(figures.overdue_amount, c)}`} />
-            <Tile label={t("dash.completion")} value={figures.payment_completion_rate === null ? "–" : `${Math.round(Number(figures.payment_completion_rate) * 100)}%`} />
+            <Tile testId="dash-completion" label={t("dash.completion")} value={figures.payment_completion_rate === null ? "–" : `${figures.payment_completion_rate}%`} />
           </div>
           <div className="card chart" aria-label={t("dash.chart")}>
             <h2>{t("dash.chart")}</h2>
@@ -58,7 +59,7 @@ export function Dashboard() {
               <BarChart data={chart}>
                 <CartesianGrid strokeDasharray="3 3" />
                 <XAxis dataKey="date" />
-                <YAxis width={90} tickFormatter={(v: number) => i18n.money(String(v), c)} />
+                <YAxis width={80} tickFormatter={(v: number) => compact.format(v)} />
                 <Tooltip formatter={(v) => i18n.money(String(v), c)} />
                 <Legend />
                 <Bar dataKey="ordered" name={t("dash.ordered")} fill="#0f766e" isAnimationActive={false} />

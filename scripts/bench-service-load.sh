@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Create-order load on the order-service from a separate process (wrk, 100 connections), next to
+# a bare PostgreSQL insert rate (pgbench, same clients, an order-shaped row) measured in the same
+# run on the same throwaway server (fsync on). Release build of the service.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+. scripts/pg.sh
+ensure_packages "${RUST_TEST_PACKAGES[@]}" wrk curl postgresql-contrib
+ensure_rust
+cargo build --release --locked -p order-service
+DURATION=${DURATION:-30s}
+CLIENTS=${CLIENTS:-100}
+PG_EXTRA_OPTS="-c shared_buffers=256MB" start_throwaway_pg
+psql -q "$ORDER_SERVICE_TEST_PG" -c "CREATE DATABASE orders OWNER order_service_owner"
+base="postgres://%s@127.0.0.1:$PG_PORT/orders"
+export ORDER_SERVICE_ADMIN_DATABASE_URL=$(printf "$base" order_service_owner)
+export ORDER_SERVICE_DATABASE_URL=$(printf "$base" order_service_app)
+export ORDER_SERVICE_JWT_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
+export ORDER_SERVICE_DATA_KEY=$(head -c 32 /dev/urandom | base64 -w0)
+export ORDER_SERVICE_LISTEN="127.0.0.1:$(free_port)"
+export RUST_LOG=warn
+svc=./target/release/order-service
+$svc migrate >/dev/null
+ORDER_SERVICE_OWNER_PASSWORD="bench owner password" $svc admin create-tenant \
+  --slug bench --name "Toko Bench" --owner-name "Bench Owner" --owner-email owner@bench.id >/dev/null
+$svc serve >/tmp/order-service-bench.log 2>&1 &
+svc_pid=$!
+trap 'kill $svc_pid 2>/dev/null || true; stop_throwaway_pg' EXIT
+for _ in $(seq 1 100); do curl -sf "http://$ORDER_SERVICE_LISTEN/readyz" >/dev/null && break; sleep 0.1; done
+TOKEN=$(curl -sf -X POST "http://$ORDER_SERVICE_LISTEN/api/v1/auth/login" -H 'content-type: application/json' \
+  -d '{"tenant":"bench","email":"owner@bench.id","password":"bench owner password"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+export TOKEN
+echo "== warm-up (5 s)"
+wrk -t2 -c"$CLIENTS" -d5s -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
+echo "== order-service: create order, $CLIENTS connections, $DURATION"
+wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
+psql -q "$ORDER_SERVICE_TEST_PG" -d orders -tAc "SELECT count(*) || ' orders in the database' FROM orders"
+echo "== PostgreSQL alone: pgbench insert of an order-shaped row, $CLIENTS clients, $DURATION"
+psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" <<'SQL'
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE TABLE bench_orders (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, order_number text NOT NULL,
+  customer_name bytea, customer_phone bytea, items jsonb NOT NULL, schedule jsonb NOT NULL,
+  total_minor bigint NOT NULL, created_at timestamptz NOT NULL);
+SQL
+"$PG_BIN/pgbench" -n -c "$CLIENTS" -j 2 -T "${DURATION%s}" -f scripts/bench/pg-insert.sql \
+  "postgres://postgres@127.0.0.1:$PG_PORT/orders" 2>&1 | grep -E "latency average|tps|number of transactions actually"
