@@ -55,3 +55,43 @@ async fn openapi_document_lists_every_route_and_problem_errors() {
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// What Schemathesis first found: bad path and query parameters and a non-JSON login body were
+/// answered with axum's plain-text rejections. Every refusal is problem+json.
+#[tokio::test]
+async fn malformed_path_query_and_body_get_problem_json() {
+    let app = spawn().await;
+    let t = app.tenant("toko-malformed").await;
+    let auth = format!("Bearer {}", t.owner_token);
+    let cases = [
+        app.http
+            .get(format!("{}/api/v1/offline-orders/null,null", app.base))
+            .header("authorization", &auth),
+        app.http
+            .get(format!(
+                "{}/api/v1/offline-orders?limit=99999999999999999999999",
+                app.base
+            ))
+            .header("authorization", &auth),
+        app.http
+            .get(format!(
+                "{}/api/v1/analytics/offline-orders/summary?from=2026-01-01",
+                app.base
+            ))
+            .header("authorization", &auth),
+        app.http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .header("content-type", "text/plain")
+            .body("tenant=x"),
+    ];
+    for req in cases {
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(status, 400, "{:?}", r.url());
+        assert_eq!(ct, "application/problem+json", "{:?}", r.url());
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["status"], 400);
+        assert!(body["code"].is_string());
+    }
+}
