@@ -10,23 +10,56 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rej) => Err(match rej {
-                axum::extract::rejection::JsonRejection::JsonDataError(e) => {
-                    ApiError::Unprocessable {
-                        code: "invalid_body".into(),
-                        message: e.body_text(),
-                        field: None,
-                    }
-                }
-                other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::BadRequest(
+                "Expected request with `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rej| {
+                if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest(rej.body_text())
                 }
-                other => ApiError::BadRequest(other.body_text()),
-            }),
+            })?;
+        // JSON can carry NUL only as the escape \u0000; PostgreSQL text cannot hold it at all.
+        if contains_nul_escape(&bytes) {
+            return Err(ApiError::Unprocessable {
+                code: "invalid_text".into(),
+                message: "Text may not contain NUL characters".into(),
+                field: None,
+            });
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
+                Err(ApiError::Unprocessable {
+                    code: "invalid_body".into(),
+                    message: e.body_text(),
+                    field: None,
+                })
+            }
+            Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
     }
+}
+
+fn contains_nul_escape(bytes: &[u8]) -> bool {
+    bytes
+        .windows(6)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && &w[2..] == b"0000")
 }
 
 /// A path parameter extractor whose rejections are problem+json (400) too.
@@ -56,6 +89,16 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        // A NUL in a decoded parameter would reach PostgreSQL, which refuses it in text.
+        if parts
+            .uri
+            .query()
+            .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
+        {
+            return Err(ApiError::BadRequest(
+                "Query parameters may not contain NUL characters".into(),
+            ));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| ApiQuery(v))

@@ -83,6 +83,10 @@ async fn malformed_path_query_and_body_get_problem_json() {
             .post(format!("{}/api/v1/auth/login", app.base))
             .header("content-type", "text/plain")
             .body("tenant=x"),
+        // Schemathesis's second find: a NUL in a text parameter reached PostgreSQL (500).
+        app.http
+            .get(format!("{}/api/v1/audit-events?entity_id=a%00b", app.base))
+            .header("authorization", &auth),
     ];
     for req in cases {
         let r = req.send().await.unwrap();
@@ -94,4 +98,25 @@ async fn malformed_path_query_and_body_get_problem_json() {
         assert_eq!(body["status"], 400);
         assert!(body["code"].is_string());
     }
+}
+
+#[tokio::test]
+async fn nul_characters_in_json_text_are_refused_not_500() {
+    let app = spawn().await;
+    let t = app.tenant("toko-nul").await;
+    let mut body = order_body("Siti", "081234567890");
+    body["notes"] = serde_json::json!("call\u{0}back");
+    let (status, problem, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders", body)
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["code"], "invalid_text");
+    let r = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&serde_json::json!({"tenant": "toko\u{0}nul", "email": "a@b.c", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
 }

@@ -29,11 +29,14 @@ pub async fn get_settings<R: Runtime>(app: AppHandle<R>) -> CmdResult<AppSetting
     load(&app)
 }
 
+/// Saving needs someone logged in (reading does not: the login screen shows the language).
 #[tauri::command]
 pub async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
+    state: tauri::State<'_, crate::state::AppState>,
     settings: AppSettings,
 ) -> CmdResult<AppSettings> {
+    state.session()?;
     let settings = settings.validated()?;
     let store = app.store(FILE).map_err(store_error)?;
     store.set(KEY, serde_json::to_value(&settings).map_err(store_error)?);
