@@ -36,7 +36,7 @@ echo "== warm-up (5 s)"
 wrk -t2 -c"$CLIENTS" -d5s -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
 echo "== order-service: create order, $CLIENTS connections, $DURATION"
 wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
-psql -q "$ORDER_SERVICE_TEST_PG" -d orders -tAc "SELECT count(*) || ' orders in the database' FROM orders"
+psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" -tAc "SELECT count(*) || ' orders in the database' FROM orders"
 echo "== PostgreSQL alone: pgbench insert of an order-shaped row, $CLIENTS clients, $DURATION"
 psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
