@@ -1,6 +1,8 @@
 //! The service's audit trail: the same hash-chained events as the desktop's
-//! (`pos_protocol::AuditEvent`). Events the service itself records are chained under the
-//! tenant's id as their device; the chain is extended under a per-chain advisory lock.
+//! (`pos_protocol::AuditEvent`). Events the service itself records go into one of
+//! [`STREAMS`] chains per tenant, each verified like a device's chain; a transaction extends the
+//! stream of its database connection under that stream's advisory lock, so concurrent requests
+//! of one tenant no longer wait for each other's commits (one chain per tenant serialised them).
 
 use crate::db::Tx;
 use crate::error::ApiResult;
@@ -50,13 +52,28 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Appends `ev` to the service chain of `tenant` inside `tx`.
+/// Parallel chains of the service's own events per tenant.
+pub const STREAMS: i32 = 16;
+
+/// The id a service stream's events carry as their `device_id` (never a real device's: those
+/// are UUIDv7 chosen by the counters, these are name-based v5 ids under the tenant).
+pub fn stream_id(tenant: Uuid, stream: i32) -> Uuid {
+    Uuid::new_v5(&tenant, format!("service-audit-stream-{stream}").as_bytes())
+}
+
+/// Appends `ev` to one of the service chains of `tenant` inside `tx`: the stream of this
+/// connection (`pg_backend_pid() % STREAMS`), so every event of one transaction lands in the
+/// same stream and a transaction only ever waits for one lock (no deadlock).
 pub async fn record(tx: &mut Tx, tenant: Uuid, ev: Event<'_>) -> ApiResult<AuditEvent> {
-    let device = tenant;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("audit:{tenant}:{device}"))
-        .execute(&mut **tx)
-        .await?;
+    let stream: i32 = sqlx::query_scalar(
+        "SELECT s.k FROM (SELECT pg_backend_pid() % $2 AS k) s,
+                LATERAL (SELECT pg_advisory_xact_lock(hashtextextended($1 || s.k::text, 0))) l",
+    )
+    .bind(format!("audit:{tenant}:stream:"))
+    .bind(STREAMS)
+    .fetch_one(&mut **tx)
+    .await?;
+    let device = stream_id(tenant, stream);
     let head = sqlx::query(
         "SELECT seq, hash FROM audit_events WHERE tenant_id = $1 AND device_id = $2 ORDER BY seq DESC LIMIT 1",
     )

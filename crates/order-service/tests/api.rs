@@ -108,6 +108,14 @@ async fn create_read_list_pay_and_audit() {
     let (st, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
     assert_eq!(st, 200);
     assert_eq!(v["ok"], true, "{v}");
+    // The service's own events are spread over its parallel streams; take one with 3+ events.
+    let stream: uuid::Uuid = v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["events"].as_u64().unwrap() >= 3)
+        .map(|d| d["device_id"].as_str().unwrap().parse().unwrap())
+        .unwrap_or_else(|| panic!("no stream with 3 events: {v}"));
 
     // an edited audit row (by the owning role, triggers disabled) is caught at its seq
     sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
@@ -117,15 +125,26 @@ async fn create_read_list_pay_and_audit() {
     let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
         .await
         .unwrap();
-    sqlx::query("UPDATE audit_events SET detail = 'rewritten' WHERE seq = 3 AND device_id = $1")
-        .bind(t.id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let edited = sqlx::query(
+        "UPDATE audit_events SET detail = 'rewritten' WHERE seq = 3 AND device_id = $1",
+    )
+    .bind(stream)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(edited.rows_affected(), 1);
     tx.commit().await.unwrap();
     let (_, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
     assert_eq!(v["ok"], false, "{v}");
-    assert_eq!(v["devices"][0]["first_broken_seq"], 3, "{v}");
+    let broken: Vec<_> = v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["ok"] == false)
+        .collect();
+    assert_eq!(broken.len(), 1, "{v}");
+    assert_eq!(broken[0]["device_id"], stream.to_string(), "{v}");
+    assert_eq!(broken[0]["first_broken_seq"], 3, "{v}");
 }
 
 #[tokio::test]
