@@ -79,7 +79,6 @@ export function App() {
       />
     );
   } else {
-    const canApprove = session.role !== "cashier";
     const lock = async () => {
       await backend.logout().catch(() => undefined);
       setSession(null);
@@ -89,8 +88,8 @@ export function App() {
       ["orders", t("nav.orders"), true],
       ["new", t("nav.new"), true],
       ["dashboard", t("nav.dashboard"), true],
-      ["audit", t("nav.audit"), canApprove],
-      ["staff", t("nav.staff"), session.role === "owner"],
+      ["audit", t("nav.audit"), session.can_approve],
+      ["staff", t("nav.staff"), session.can_manage_staff],
       ["settings", t("nav.settings"), true],
     ];
     body = (

@@ -203,42 +203,27 @@ async fn apply_one(
         }
         Err(e) => return Err(e),
     };
-    match outcome {
-        Outcome::Applied => {
-            sqlx::query("RELEASE SAVEPOINT mutation")
-                .execute(&mut **tx)
-                .await?;
-            Ok(result(MutationStatus::Applied, None, None, None))
-        }
-        Outcome::Rejected(code, reason) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT mutation")
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("RELEASE SAVEPOINT mutation")
-                .execute(&mut **tx)
-                .await?;
-            Ok(result(
-                MutationStatus::Rejected,
-                Some(code),
-                Some(reason),
-                None,
-            ))
-        }
-        Outcome::Conflict(reason, current) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT mutation")
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("RELEASE SAVEPOINT mutation")
-                .execute(&mut **tx)
-                .await?;
-            Ok(result(
-                MutationStatus::Conflict,
-                Some("conflict"),
-                Some(reason),
-                Some(current),
-            ))
-        }
+    if !matches!(outcome, Outcome::Applied) {
+        // Refused: undo whatever the mutation wrote before it was refused.
+        sqlx::query("ROLLBACK TO SAVEPOINT mutation")
+            .execute(&mut **tx)
+            .await?;
     }
+    sqlx::query("RELEASE SAVEPOINT mutation")
+        .execute(&mut **tx)
+        .await?;
+    Ok(match outcome {
+        Outcome::Applied => result(MutationStatus::Applied, None, None, None),
+        Outcome::Rejected(code, reason) => {
+            result(MutationStatus::Rejected, Some(code), Some(reason), None)
+        }
+        Outcome::Conflict(reason, current) => result(
+            MutationStatus::Conflict,
+            Some("conflict"),
+            Some(reason),
+            Some(current),
+        ),
+    })
 }
 
 async fn record_applied(tx: &mut Tx, tenant: Uuid, device: Uuid, m: &Mutation) -> ApiResult<()> {

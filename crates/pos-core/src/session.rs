@@ -9,6 +9,9 @@ pub struct Session {
     staff_id: StaffId,
     name: String,
     role: Role,
+    /// What the role may do, for the UI to show or hide (the core still checks every call).
+    can_approve: bool,
+    can_manage_staff: bool,
 }
 
 impl Session {
@@ -17,6 +20,8 @@ impl Session {
             staff_id,
             name,
             role,
+            can_approve: role.can_approve(),
+            can_manage_staff: role.can_manage_staff(),
         }
     }
 
@@ -30,5 +35,20 @@ impl Session {
 
     pub fn role(&self) -> Role {
         self.role
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_follow_the_role() {
+        let s = |role| Session::new(StaffId::new(), "x".into(), role);
+        let json = |role| serde_json::to_value(s(role)).unwrap();
+        assert_eq!(json(Role::Cashier)["can_approve"], false);
+        assert_eq!(json(Role::Manager)["can_approve"], true);
+        assert_eq!(json(Role::Manager)["can_manage_staff"], false);
+        assert_eq!(json(Role::Owner)["can_manage_staff"], true);
     }
 }

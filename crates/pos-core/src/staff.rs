@@ -38,6 +38,8 @@ pub struct StaffMember {
     pub id: StaffId,
     pub name: String,
     pub role: Role,
+    /// May approve a cashier's deletion (the approval dialog lists these).
+    pub can_approve: bool,
     pub active: bool,
     pub locked_until: Option<DateTime<Utc>>,
 }
@@ -214,16 +216,18 @@ impl Store {
                 .await?;
         rows.iter()
             .map(|r| {
+                let role: Role = r
+                    .get::<String, _>("role")
+                    .parse()
+                    .map_err(StoreError::corrupt)?;
                 Ok(StaffMember {
                     id: r
                         .get::<String, _>("id")
                         .parse()
                         .map_err(StoreError::corrupt)?,
                     name: r.get("name"),
-                    role: r
-                        .get::<String, _>("role")
-                        .parse()
-                        .map_err(StoreError::corrupt)?,
+                    role,
+                    can_approve: role.can_approve(),
                     active: r.get::<i64, _>("active") == 1,
                     locked_until: r
                         .get::<Option<String>, _>("locked_until")
@@ -345,6 +349,7 @@ impl Store {
             id,
             name,
             role,
+            can_approve: role.can_approve(),
             active: true,
             locked_until: None,
         })

@@ -28,6 +28,11 @@ impl OrderStatus {
     /// The status that follows from the ledger: deleted wins; an outstanding balance is
     /// pending (even after hand-over, e.g. after a reversed payment); otherwise completed once
     /// handed over, else paid.
+    /// An open order with some, but not all, of its total paid (the list's "partly paid" badge).
+    pub fn is_partly_paid(self, paid: crate::Money, balance: crate::Money) -> bool {
+        self == OrderStatus::Pending && paid.is_positive() && balance.is_positive()
+    }
+
     pub fn derive(deleted: bool, completed: bool, balance_is_zero: bool) -> Self {
         if deleted {
             OrderStatus::Deleted
@@ -95,5 +100,21 @@ impl FromStr for PaymentMethod {
             "other" => Ok(Self::Other),
             other => Err(format!("unknown payment method {other:?}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Money;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn partly_paid_only_for_open_orders_with_some_but_not_all_paid() {
+        let m = |v: i64| Money(Decimal::from(v));
+        assert!(OrderStatus::Pending.is_partly_paid(m(300), m(1200)));
+        assert!(!OrderStatus::Pending.is_partly_paid(m(0), m(1500)));
+        assert!(!OrderStatus::Paid.is_partly_paid(m(1500), m(0)));
+        assert!(!OrderStatus::Deleted.is_partly_paid(m(300), m(1200)));
     }
 }

@@ -16,17 +16,13 @@ fn store_error(e: impl std::fmt::Display) -> CommandError {
     )
 }
 
-pub fn load<R: Runtime>(app: &AppHandle<R>) -> CmdResult<AppSettings> {
+#[tauri::command]
+pub async fn get_settings<R: Runtime>(app: AppHandle<R>) -> CmdResult<AppSettings> {
     let store = app.store(FILE).map_err(store_error)?;
     Ok(store
         .get(KEY)
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default())
-}
-
-#[tauri::command]
-pub async fn get_settings<R: Runtime>(app: AppHandle<R>) -> CmdResult<AppSettings> {
-    load(&app)
 }
 
 /// Saving needs someone logged in (reading does not: the login screen shows the language).

@@ -5,7 +5,7 @@ import type { Money } from "./Money";
 import type { OrderId } from "./OrderId";
 import type { OrderStatus } from "./OrderStatus";
 
-export type OrderSummary = { id: OrderId, order_number: string, channel: Channel, status: OrderStatus, customer_name: string, currency: Currency, total: Money, paid: Money, balance: Money, overdue: boolean, business_date: string, created_at: string, 
+export type OrderSummary = { id: OrderId, order_number: string, channel: Channel, status: OrderStatus, customer_name: string, currency: Currency, total: Money, paid: Money, balance: Money, overdue: boolean, partly_paid: boolean, business_date: string, created_at: string, 
 /**
  * `synced`, `pending` or `needs_attention`.
  */

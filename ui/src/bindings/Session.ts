@@ -6,4 +6,8 @@ import type { StaffId } from "./StaffId";
  * A logged-in staff member. Only the core creates one (after a PIN check); every operation
  * takes it to know who acts and what they may do.
  */
-export type Session = { staff_id: StaffId, name: string, role: Role, };
+export type Session = { staff_id: StaffId, name: string, role: Role, 
+/**
+ * What the role may do, for the UI to show or hide (the core still checks every call).
+ */
+can_approve: boolean, can_manage_staff: boolean, };

@@ -5,4 +5,8 @@ import type { StaffId } from "./StaffId";
 /**
  * A staff member as shown on the login and staff screens (no PIN verifier).
  */
-export type StaffMember = { id: StaffId, name: string, role: Role, active: boolean, locked_until: string | null, };
+export type StaffMember = { id: StaffId, name: string, role: Role, 
+/**
+ * May approve a cashier's deletion (the approval dialog lists these).
+ */
+can_approve: boolean, active: boolean, locked_until: string | null, };

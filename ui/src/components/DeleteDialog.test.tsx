@@ -10,9 +10,9 @@ import { DeleteDialog } from "./DeleteDialog";
 
 const order = { id: "0193a0b4-0000-7000-8000-000000000001", order_number: "K01-20261125-0001" } as OrderDetail;
 const staff: StaffMember[] = [
-  { id: "owner-1", name: "Ibu Owner", role: "owner", active: true, locked_until: null },
-  { id: "mgr-1", name: "Pak Manager", role: "manager", active: true, locked_until: null },
-  { id: "cash-1", name: "Kasir Ani", role: "cashier", active: true, locked_until: null },
+  { id: "owner-1", name: "Ibu Owner", role: "owner", can_approve: true, active: true, locked_until: null },
+  { id: "mgr-1", name: "Pak Manager", role: "manager", can_approve: true, active: true, locked_until: null },
+  { id: "cash-1", name: "Kasir Ani", role: "cashier", can_approve: false, active: true, locked_until: null },
 ];
 
 describe("delete dialog", () => {
@@ -23,7 +23,7 @@ describe("delete dialog", () => {
       .mockResolvedValueOnce({ ...order, status: "deleted" });
     const onDeleted = vi.fn();
     renderWith(
-      <DeleteDialog order={order} session={{ staff_id: "cash-1", name: "Kasir Ani", role: "cashier" }} staff={staff} onClose={() => undefined} onDeleted={onDeleted} />,
+      <DeleteDialog order={order} session={{ staff_id: "cash-1", name: "Kasir Ani", role: "cashier", can_approve: false, can_manage_staff: false }} staff={staff} onClose={() => undefined} onDeleted={onDeleted} />,
       testBackend({ deleteOrder }),
     );
     expect(screen.getByRole("dialog", { name: "Manager approval" })).toBeTruthy();
@@ -48,7 +48,7 @@ describe("delete dialog", () => {
   it("lets a manager confirm with a reason only, and Esc closes it", async () => {
     const onClose = vi.fn();
     renderWith(
-      <DeleteDialog order={order} session={{ staff_id: "mgr-1", name: "Pak Manager", role: "manager" }} staff={staff} onClose={onClose} onDeleted={() => undefined} />,
+      <DeleteDialog order={order} session={{ staff_id: "mgr-1", name: "Pak Manager", role: "manager", can_approve: true, can_manage_staff: false }} staff={staff} onClose={onClose} onDeleted={() => undefined} />,
       testBackend({}),
     );
     expect(screen.queryByLabelText("Manager PIN")).toBeNull();

@@ -20,8 +20,8 @@ export function DeleteDialog(props: {
   const backend = useBackend();
   const t = useT();
   const { busy, error, run } = useAction();
-  const needsApproval = props.session.role === "cashier";
-  const approvers = props.staff.filter((s) => s.active && (s.role === "owner" || s.role === "manager"));
+  const needsApproval = !props.session.can_approve;
+  const approvers = props.staff.filter((s) => s.active && s.can_approve);
   const [reason, setReason] = useState("");
   const [approverId, setApproverId] = useState(approvers[0]?.id ?? "");
   const [pin, setPin] = useState("");

@@ -26,7 +26,7 @@ export function EditDialog(props: { order: OrderDetail; onClose: () => void; onS
     const saved = await run(() =>
       backend.updateOrder(o.id, o.version, {
         customer: { name, phone: phone.trim() || undefined, email: email.trim() || undefined, address: o.customer.address },
-        items: items.map((it) => ({ name: it.name, quantity: it.quantity, unit_price: it.unit_price, discount: it.discount })),
+        items,
         discount: discount.trim() ? discount.trim() : null,
         notes: notes.trim() ? notes.trim() : null,
       }),

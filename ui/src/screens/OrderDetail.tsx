@@ -61,7 +61,7 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
       <div className="screen-head no-print">
         <button type="button" onClick={props.onBack}>← {t("common.back")}</button>
         <h1>
-          {t("detail.title", { number: order.order_number })} <OrderBadges status={order.status} paid={order.paid} total={order.total} overdue={order.overdue} />
+          {t("detail.title", { number: order.order_number })} <OrderBadges status={order.status} partlyPaid={order.partly_paid} overdue={order.overdue} />
         </h1>
       </div>
       {order.deletion ? (

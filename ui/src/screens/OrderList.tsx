@@ -106,7 +106,7 @@ export function OrderList({ onOpen }: { onOpen: (id: string) => void }) {
               <td className="num">{i18n.money(o.total, o.currency)}</td>
               <td className="num">{i18n.money(o.balance, o.currency)}</td>
               <td>
-                <OrderBadges status={o.status} paid={o.paid} total={o.total} overdue={o.overdue} />
+                <OrderBadges status={o.status} partlyPaid={o.partly_paid} overdue={o.overdue} />
               </td>
               <td>
                 <span className={`sync sync-${o.sync_state}`}>{o.sync_state === "synced" ? t("sync.synced") : o.sync_state === "pending" ? t("sync.pending") : t("sync.attention")}</span>

@@ -101,6 +101,7 @@ pub struct OrderSummary {
     pub paid: Money,
     pub balance: Money,
     pub overdue: bool,
+    pub partly_paid: bool,
     pub business_date: NaiveDate,
     pub created_at: DateTime<Utc>,
     /// `synced`, `pending` or `needs_attention`.
@@ -341,6 +342,10 @@ impl Store {
                 .map_err(|e: ValidationError| StoreError::corrupt(e.message))?;
             let total = currency.from_minor(r.get("total_minor"));
             let paid = currency.from_minor(r.get("paid_minor"));
+            let status: pos_domain::OrderStatus = r
+                .get::<String, _>("status")
+                .parse()
+                .map_err(StoreError::corrupt)?;
             items.push(OrderSummary {
                 id: id.parse().map_err(StoreError::corrupt)?,
                 order_number: r.get("order_number"),
@@ -348,10 +353,7 @@ impl Store {
                     .get::<String, _>("channel")
                     .parse()
                     .map_err(StoreError::corrupt)?,
-                status: r
-                    .get::<String, _>("status")
-                    .parse()
-                    .map_err(StoreError::corrupt)?,
+                status,
                 customer_name: record::decrypt_name(
                     &self.cipher,
                     &id,
@@ -362,6 +364,7 @@ impl Store {
                 paid,
                 balance: total - paid,
                 overdue: r.get::<bool, _>("overdue"),
+                partly_paid: status.is_partly_paid(paid, total - paid),
                 business_date: r
                     .get::<String, _>("business_date")
                     .parse()
