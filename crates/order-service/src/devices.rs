@@ -137,7 +137,11 @@ pub async fn pair(
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
-    sqlx::query("INSERT INTO devices (tenant_id, id, name, device_code, secret_hash, paired_by) VALUES ($1, $2, $3, $4, $5, $6)")
+    // Re-pairing a counter of this shop (after an unpairing, or a reinstall that lost its
+    // secret) keeps its id, and so its chain and mutations, with a new secret.
+    sqlx::query("INSERT INTO devices (tenant_id, id, name, device_code, secret_hash, paired_by) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name, device_code = EXCLUDED.device_code,
+                     secret_hash = EXCLUDED.secret_hash, paired_by = EXCLUDED.paired_by, paired_at = now(), revoked_at = NULL")
         .bind(tenant)
         .bind(device_id)
         .bind(name)
@@ -152,12 +156,8 @@ pub async fn pair(
             other => other.into(),
         })?;
     for st in &req.staff {
-        // The tenant already has its owner; a counter's local owner joins as a manager.
-        let role = if st.role == Role::Owner {
-            Role::Manager
-        } else {
-            st.role
-        };
+        // Same id, role and verifier: the counter's owner is an owner of the shop too.
+        let role = st.role;
         sqlx::query("INSERT INTO users (tenant_id, id, name, role, pin_hash, active) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, id) DO NOTHING")
             .bind(tenant)
             .bind(st.id.0)

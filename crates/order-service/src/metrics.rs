@@ -25,8 +25,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
     pub orders_created: AtomicU64,
     pub payments_recorded: AtomicU64,
-    /// Sync mutations by result: applied, duplicate, rejected, conflict.
-    pub sync_mutations: [AtomicU64; 4],
+    /// Sync mutations by result: applied, duplicate, rejected, conflict, skipped.
+    pub sync_mutations: [AtomicU64; 5],
 }
 
 impl Metrics {
@@ -82,7 +82,7 @@ impl Metrics {
             self.payments_recorded.load(Ordering::Relaxed)
         ));
         out.push_str("# HELP sync_mutations_total Pushed mutations by result.\n# TYPE sync_mutations_total counter\n");
-        for (i, r) in ["applied", "duplicate", "rejected", "conflict"]
+        for (i, r) in ["applied", "duplicate", "rejected", "conflict", "skipped"]
             .iter()
             .enumerate()
         {
@@ -101,6 +101,7 @@ impl Metrics {
             Duplicate => 1,
             Rejected => 2,
             Conflict => 3,
+            Skipped => 4,
         };
         self.sync_mutations[i].fetch_add(1, Ordering::Relaxed);
     }

@@ -94,6 +94,7 @@ async fn run_push(
     .collect();
     let mut ctx = PushContext {
         seen,
+        blocked: Default::default(),
         roles: Default::default(),
         savepoints,
     };
@@ -116,6 +117,8 @@ async fn run_push(
 /// What one push learns once and reuses: mutations already applied, roster roles.
 struct PushContext {
     seen: std::collections::HashSet<Uuid>,
+    /// Orders with a refused mutation in this push: their later mutations are skipped.
+    blocked: std::collections::HashSet<pos_domain::OrderId>,
     roles: std::collections::HashMap<Uuid, Option<Role>>,
     /// Wrap each mutation in a savepoint (the careful second pass).
     savepoints: bool,
@@ -144,9 +147,46 @@ async fn apply_one(
             None,
         ));
     }
-    if !ctx.seen.insert(m.mutation_id) {
+    if ctx.seen.contains(&m.mutation_id) {
         return Ok(result(MutationStatus::Duplicate, None, None, None));
     }
+    if ctx.blocked.contains(&m.order_id) {
+        // an order's changes apply in order: this one waits behind the refused one
+        return Ok(result(
+            MutationStatus::Skipped,
+            Some("waiting_for_earlier"),
+            Some("An earlier change of this order was not applied".into()),
+            None,
+        ));
+    }
+    ctx.seen.insert(m.mutation_id);
+    let outcome = apply_one_unblocked(s, tx, ctx, tenant, device, m, &result).await?;
+    if matches!(
+        outcome.status,
+        MutationStatus::Rejected | MutationStatus::Conflict
+    ) {
+        ctx.blocked.insert(m.order_id);
+    }
+    Ok(outcome)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply_one_unblocked(
+    s: &AppState,
+    tx: &mut Tx,
+    ctx: &mut PushContext,
+    tenant: Uuid,
+    device: Uuid,
+    m: &Mutation,
+    result: &(dyn Fn(
+        MutationStatus,
+        Option<&str>,
+        Option<String>,
+        Option<serde_json::Value>,
+    ) -> MutationResult
+          + Send
+          + Sync),
+) -> ApiResult<MutationResult> {
     if !ctx.savepoints {
         // Rules are checked before any write, so a refusal leaves nothing to undo.
         return Ok(match apply(s, tx, ctx, tenant, device, m).await? {
@@ -694,7 +734,7 @@ pub async fn pull(
     State(s): State<AppState>,
     auth: Auth,
     crate::extract::ApiQuery(p): crate::extract::ApiQuery<PullParams>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<pos_protocol::PullResponse>> {
     if auth.0.kind != "device" {
         return Err(ApiError::Forbidden("Only a paired device pulls".into()));
     }
@@ -724,17 +764,26 @@ pub async fn pull(
             .get::<String, _>("currency")
             .parse()
             .map_err(|_| ApiError::Internal("currency".into()))?;
-        let mut change = json!({
-            "seq": next,
-            "type": r.get::<String, _>("event_type"),
-            "order_id": r.get::<Uuid, _>("aggregate_id"),
-            "order": {
-                "status": r.get::<String, _>("status"),
-                "total": currency.from_minor(r.get("total_minor")),
-                "paid": currency.from_minor(r.get("paid_minor")),
-                "version": r.get::<i32, _>("version"),
+        let status: OrderStatus = r
+            .get::<String, _>("status")
+            .parse()
+            .map_err(|_| ApiError::Internal("status".into()))?;
+        let mut change = pos_protocol::CentralChange {
+            seq: next,
+            kind: r.get("event_type"),
+            order_id: pos_domain::OrderId(r.get("aggregate_id")),
+            order: pos_protocol::CentralOrderState {
+                status,
+                total: currency.from_minor(r.get("total_minor")).0,
+                paid: currency.from_minor(r.get("paid_minor")).0,
+                version: r.get::<i32, _>("version") as u32,
             },
-        });
+            payment: None,
+            deletion: None,
+        };
+        if status == OrderStatus::Deleted {
+            change.deletion = deletion_of(&s, &mut tx, tenant, change.order_id.0).await?;
+        }
         if let Some(pid) = payload["payment_id"]
             .as_str()
             .and_then(|v| v.parse::<Uuid>().ok())
@@ -746,15 +795,20 @@ pub async fn pull(
                 .await?
             {
                 let minor: i64 = pr.get("amount_minor");
-                change["payment"] = json!({
-                    "id": pid,
-                    "order_id": pr.get::<Uuid, _>("order_id"),
-                    "amount": rust_decimal::Decimal::new(minor, currency.minor_units()).normalize().to_string(),
-                    "method": pr.get::<String, _>("method"),
-                    "paid_at": pr.get::<chrono::DateTime<Utc>, _>("paid_at"),
-                    "recorded_by": pr.get::<Uuid, _>("recorded_by"),
-                    "reference": pr.get::<Option<String>, _>("reference"),
-                    "reverses": pr.get::<Option<Uuid>, _>("reverses"),
+                change.payment = Some(PaymentRecord {
+                    id: pos_domain::PaymentId(pid),
+                    order_id: pos_domain::OrderId(pr.get("order_id")),
+                    amount: currency.from_minor(minor).0,
+                    method: pr
+                        .get::<String, _>("method")
+                        .parse()
+                        .map_err(|_| ApiError::Internal("payment method".into()))?,
+                    paid_at: pr.get("paid_at"),
+                    recorded_by: pos_domain::StaffId(pr.get("recorded_by")),
+                    reference: pr.get("reference"),
+                    reverses: pr
+                        .get::<Option<Uuid>, _>("reverses")
+                        .map(pos_domain::PaymentId),
                 });
             }
         }
@@ -776,7 +830,60 @@ pub async fn pull(
         })
         .collect();
     tx.commit().await?;
-    Ok(Json(
-        json!({"changes": changes, "next_cursor": next, "roster": roster, "server_time": Utc::now()}),
-    ))
+    Ok(Json(pos_protocol::PullResponse {
+        changes,
+        next_cursor: next,
+        roster,
+        server_time: Utc::now(),
+    }))
+}
+
+/// Who deleted an order and who approved it (the reason decrypted for the paired counter,
+/// which stores it encrypted under its own key).
+async fn deletion_of(
+    s: &AppState,
+    tx: &mut Tx,
+    tenant: Uuid,
+    order: Uuid,
+) -> ApiResult<Option<pos_protocol::CentralDeletion>> {
+    let r = sqlx::query("SELECT deleted_by, deleted_at, delete_reason, approved_by, approver_role, approved_at FROM orders WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NOT NULL")
+        .bind(tenant)
+        .bind(order)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(r) = r else { return Ok(None) };
+    let (Some(by), Some(approver), Some(role), Some(at), Some(approved_at)) = (
+        r.get::<Option<Uuid>, _>("deleted_by"),
+        r.get::<Option<Uuid>, _>("approved_by"),
+        r.get::<Option<String>, _>("approver_role")
+            .and_then(|v| v.parse::<Role>().ok()),
+        r.get::<Option<chrono::DateTime<Utc>>, _>("deleted_at"),
+        r.get::<Option<chrono::DateTime<Utc>>, _>("approved_at"),
+    ) else {
+        return Ok(None);
+    };
+    let ids = order.to_string();
+    let reason = r
+        .get::<Option<Vec<u8>>, _>("delete_reason")
+        .and_then(|b| {
+            s.cipher.decrypt_string(
+                &b,
+                Aad {
+                    table: "orders",
+                    record_id: &ids,
+                    field: "delete_reason",
+                },
+            )
+        })
+        .unwrap_or_default();
+    Ok(Some(pos_protocol::CentralDeletion {
+        deleted_by: pos_domain::StaffId(by),
+        deleted_at: at,
+        approval: Approval {
+            approver_id: pos_domain::StaffId(approver),
+            approver_role: role,
+            reason,
+            approved_at,
+        },
+    }))
 }

@@ -4,101 +4,12 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 
+use common::desk::*;
 use common::*;
-use pos_core::{
-    ApprovalInput, KeyStore, KeyringBackend, OsKeyring, Pin, SetupInput, Store, SystemClock,
-};
-use pos_domain::{
-    Channel, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms, Role,
-};
+use pos_core::{ApprovalInput, Pin};
+use pos_domain::{Money, PaymentMethod, Role};
 use pos_protocol::{MutationBody, MutationStatus, PushRequest, PushResponse};
 use serde_json::json;
-use std::sync::Arc;
-
-struct Desk {
-    _dir: tempfile::TempDir,
-    keys: OsKeyring,
-    store: Store,
-}
-
-impl Drop for Desk {
-    fn drop(&mut self) {
-        let _ = self.keys.delete(&self.store.device_id().to_string());
-    }
-}
-
-async fn desk() -> (Desk, pos_core::Session) {
-    let dir = tempfile::tempdir().unwrap();
-    let backend = if std::env::var("POS_TEST_KEYRING").as_deref() == Ok("keyutils") {
-        KeyringBackend::KernelKeyutils
-    } else {
-        KeyringBackend::SecretService
-    };
-    let keys = OsKeyring::new(
-        format!("offline-order-pos-test-{}", uuid::Uuid::now_v7()),
-        backend,
-    );
-    let store = Store::open(&dir.path().join("pos.db"), &keys, Arc::new(SystemClock))
-        .await
-        .unwrap();
-    let owner = store
-        .setup(
-            SetupInput {
-                shop_name: "Toko".into(),
-                currency: pos_domain::Currency::IDR,
-                owner_name: "Ibu Owner".into(),
-                device_code: Some("K01".into()),
-                phone_country_code: None,
-                utc_offset_minutes: Some(420),
-            },
-            Pin::new("135790").unwrap(),
-        )
-        .await
-        .unwrap();
-    (
-        Desk {
-            _dir: dir,
-            keys,
-            store,
-        },
-        owner,
-    )
-}
-
-fn new_order(name: &str) -> pos_core::NewOrder {
-    let m = |v: i64| Money(rust_decimal::Decimal::from(v));
-    pos_core::NewOrder {
-        id: None,
-        channel: Channel::Phone,
-        customer: Customer {
-            name: name.into(),
-            phone: Some("08121112222".into()),
-            email: None,
-            address: None,
-        },
-        items: vec![ItemInput {
-            name: "Kulkas".into(),
-            sku: None,
-            quantity: 1.into(),
-            unit_price: m(1_000_000),
-            discount: None,
-        }],
-        discount: None,
-        notes: None,
-        payment_terms: PaymentTerms::Installment {
-            down_payment: Some(m(100_000)),
-            installment_count: 3,
-            interval: Interval::Monthly,
-            first_due_date: chrono::Utc::now().date_naive() + chrono::Days::new(30),
-        },
-        initial_payment: Some(pos_core::PaymentInput {
-            id: None,
-            amount: m(100_000),
-            method: PaymentMethod::Cash,
-            reference: None,
-        }),
-    }
-}
 
 async fn push(app: &TestApp, token: &str, req: &PushRequest) -> PushResponse {
     let (st, body, _) = app

@@ -17,11 +17,13 @@ pub enum KeyStoreError {
     Missing,
 }
 
-/// Keeps 256-bit data keys by id.
+/// Keeps 256-bit data keys, and other secrets (the device's sync secret), by id.
 pub trait KeyStore: Send + Sync {
     fn load(&self, key_id: &str) -> Result<Option<MasterKey>, KeyStoreError>;
     fn save(&self, key_id: &str, key: &MasterKey) -> Result<(), KeyStoreError>;
     fn delete(&self, key_id: &str) -> Result<(), KeyStoreError>;
+    fn load_secret(&self, id: &str) -> Result<Option<zeroize::Zeroizing<String>>, KeyStoreError>;
+    fn save_secret(&self, id: &str, secret: &str) -> Result<(), KeyStoreError>;
 }
 
 /// Which OS store holds the key on Linux.
@@ -99,5 +101,17 @@ impl KeyStore for OsKeyring {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_err(e)),
         }
+    }
+
+    fn load_secret(&self, id: &str) -> Result<Option<zeroize::Zeroizing<String>>, KeyStoreError> {
+        match self.entry(id)?.get_password() {
+            Ok(secret) => Ok(Some(zeroize::Zeroizing::new(secret))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    fn save_secret(&self, id: &str, secret: &str) -> Result<(), KeyStoreError> {
+        self.entry(id)?.set_password(secret).map_err(map_err)
     }
 }

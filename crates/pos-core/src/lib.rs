@@ -15,6 +15,7 @@ pub mod session;
 pub mod settings;
 pub mod staff;
 pub mod store;
+pub mod sync;
 mod write_tx;
 
 pub use audit::{AuditFilter, ChainReport};
@@ -30,3 +31,7 @@ pub use session::Session;
 pub use settings::{AppSettings, Language};
 pub use staff::{ApprovalInput, SetupInput, StaffMember};
 pub use store::{ShopConfig, Store};
+pub use sync::{
+    AttentionItem, Pairing, RetryPolicy, SyncClient, SyncError, SyncProgress, SyncReport,
+    SyncStatus, Tally,
+};

@@ -51,8 +51,7 @@ pub(crate) async fn append(
         body,
     };
     let id = m.mutation_id.to_string();
-    let json = zeroize::Zeroizing::new(serde_json::to_vec(&m).map_err(StoreError::corrupt)?);
-    let payload = cipher.encrypt(&pack(&json), payload_aad(&id));
+    let payload = seal_payload(cipher, &m)?;
     // Written with the transaction's other rows when it commits (one statement for all).
     tx.outbox_rows.push(OutboxRow {
         seq,
@@ -66,6 +65,12 @@ pub(crate) async fn append(
     // (a trigger counts the mutation on its order's `unsynced`)
     tx.heads.outbox = Some(seq as u64);
     Ok(m)
+}
+
+/// The stored form of a mutation: deflated JSON, encrypted and bound to its mutation id.
+pub(crate) fn seal_payload(cipher: &FieldCipher, m: &Mutation) -> Result<Vec<u8>> {
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(m).map_err(StoreError::corrupt)?);
+    Ok(cipher.encrypt(&pack(&json), payload_aad(&m.mutation_id.to_string())))
 }
 
 /// A queued mutation with its delivery state.

@@ -25,14 +25,14 @@ impl OrderStatus {
         }
     }
 
-    /// The status that follows from the ledger: deleted wins; an outstanding balance is
-    /// pending (even after hand-over, e.g. after a reversed payment); otherwise completed once
-    /// handed over, else paid.
     /// An open order with some, but not all, of its total paid (the list's "partly paid" badge).
     pub fn is_partly_paid(self, paid: crate::Money, balance: crate::Money) -> bool {
         self == OrderStatus::Pending && paid.is_positive() && balance.is_positive()
     }
 
+    /// The status that follows from the ledger: deleted wins; an outstanding balance is
+    /// pending (even after hand-over, e.g. after a reversed payment); otherwise completed once
+    /// handed over, else paid.
     pub fn derive(deleted: bool, completed: bool, balance_is_zero: bool) -> Self {
         if deleted {
             OrderStatus::Deleted

@@ -9,6 +9,7 @@ pub mod time;
 pub use audit::{verify_chain, AuditAction, AuditEvent, ChainBreak, FieldChange, GENESIS_HASH};
 pub use mutation::{Approval, Mutation, MutationBody, OrderSnapshot, PaymentRecord};
 pub use sync::{
-    AuditAck, DeviceTokenRequest, MutationResult, MutationStatus, PairRequest, PairResponse,
-    PushRequest, PushResponse, StaffRecord,
+    AuditAck, CentralChange, CentralDeletion, CentralOrderState, DeviceTokenRequest,
+    MutationResult, MutationStatus, PairRequest, PairResponse, PullResponse, PushRequest,
+    PushResponse, StaffRecord,
 };

@@ -65,6 +65,10 @@ pub enum MutationStatus {
     Rejected,
     /// The order changed on the server meanwhile; `current` is its state. Not applied.
     Conflict,
+    /// Not looked at: an earlier mutation of the same order in this push was rejected or in
+    /// conflict, and an order's changes apply in order. Still queued; send it again once the
+    /// earlier one is settled.
+    Skipped,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,5 +96,52 @@ pub struct AuditAck {
 pub struct PushResponse {
     pub results: Vec<MutationResult>,
     pub audit: AuditAck,
+    pub server_time: DateTime<Utc>,
+}
+
+/// An order's state on the service after a central change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CentralOrderState {
+    pub status: pos_domain::OrderStatus,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total: rust_decimal::Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub paid: rust_decimal::Decimal,
+    pub version: u32,
+}
+
+/// One change made centrally (by another device or through the API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CentralChange {
+    pub seq: i64,
+    /// `order.created`, `order.updated`, `order.completed`, `order.deleted`,
+    /// `payment.recorded`, `payment.reversed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub order_id: pos_domain::OrderId,
+    pub order: CentralOrderState,
+    /// The ledger entry, for payment changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<crate::PaymentRecord>,
+    /// Who deleted the order and who approved it, for deletions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<CentralDeletion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CentralDeletion {
+    pub deleted_by: StaffId,
+    #[serde(with = "crate::time")]
+    pub deleted_at: DateTime<Utc>,
+    pub approval: crate::Approval,
+}
+
+/// `GET /sync/pull?cursor=` → what changed centrally since the cursor and did not come from
+/// this device, the tenant's roster (authoritative once paired) and the server time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<CentralChange>,
+    pub next_cursor: i64,
+    pub roster: Vec<StaffRecord>,
     pub server_time: DateTime<Utc>,
 }

@@ -3,6 +3,9 @@
 //! real service on a loopback port connected as the runtime role.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod desk;
+pub mod proxy;
+
 use order_service::admin::{create_tenant, NewTenant};
 use order_service::auth::JwtKeys;
 use order_service::AppState;

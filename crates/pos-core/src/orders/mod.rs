@@ -5,7 +5,7 @@ mod lifecycle;
 mod payments;
 mod preview;
 mod query;
-mod record;
+pub(crate) mod record;
 
 pub use preview::{OrderPreview, PreviewInput};
 pub use query::{Dashboard, ListQuery, OrderPage, OrderSummary, SearchKind};

@@ -1,0 +1,158 @@
+//! A real desktop counter for the sync tests: pos-core on a real SQLite file with its key in
+//! the real OS keyring (Secret Service in the test script's D-Bus session, or keyutils).
+
+use pos_core::{KeyStore, KeyringBackend, OsKeyring, Pin, SetupInput, Store, SystemClock};
+use pos_domain::{Channel, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms};
+use std::sync::Arc;
+
+pub struct Desk {
+    _dir: tempfile::TempDir,
+    pub path: std::path::PathBuf,
+    pub keys: Arc<OsKeyring>,
+    pub store: Arc<Store>,
+}
+
+impl Drop for Desk {
+    fn drop(&mut self) {
+        let id = self.store.device_id();
+        let _ = self.keys.delete(&id.to_string());
+        let _ = self.keys.delete(&format!("{id}.sync"));
+    }
+}
+
+pub async fn desk_with_code(code: &str) -> (Desk, pos_core::Session) {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = if std::env::var("POS_TEST_KEYRING").as_deref() == Ok("keyutils") {
+        KeyringBackend::KernelKeyutils
+    } else {
+        KeyringBackend::SecretService
+    };
+    let keys = Arc::new(OsKeyring::new(
+        format!("offline-order-pos-test-{}", uuid::Uuid::now_v7()),
+        backend,
+    ));
+    let store = Store::open(
+        &dir.path().join("pos.db"),
+        keys.as_ref(),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let owner = store
+        .setup(
+            SetupInput {
+                shop_name: "Toko".into(),
+                currency: pos_domain::Currency::IDR,
+                owner_name: format!("Ibu Owner {code}"),
+                device_code: Some(code.into()),
+                phone_country_code: None,
+                utc_offset_minutes: Some(420),
+            },
+            Pin::new("135790").unwrap(),
+        )
+        .await
+        .unwrap();
+    (
+        Desk {
+            path: dir.path().join("pos.db"),
+            _dir: dir,
+            keys,
+            store: Arc::new(store),
+        },
+        owner,
+    )
+}
+
+pub async fn desk() -> (Desk, pos_core::Session) {
+    desk_with_code("K01").await
+}
+
+pub fn money(v: i64) -> Money {
+    Money(rust_decimal::Decimal::from(v))
+}
+
+/// A phone order of 1,000,000: 100,000 down (paid now) and three monthly installments.
+pub fn new_order(name: &str) -> pos_core::NewOrder {
+    pos_core::NewOrder {
+        id: None,
+        channel: Channel::Phone,
+        customer: Customer {
+            name: name.into(),
+            phone: Some("08121112222".into()),
+            email: None,
+            address: None,
+        },
+        items: vec![ItemInput {
+            name: "Kulkas".into(),
+            sku: None,
+            quantity: 1.into(),
+            unit_price: money(1_000_000),
+            discount: None,
+        }],
+        discount: None,
+        notes: None,
+        payment_terms: PaymentTerms::Installment {
+            down_payment: Some(money(100_000)),
+            installment_count: 3,
+            interval: Interval::Monthly,
+            first_due_date: chrono::Utc::now().date_naive() + chrono::Days::new(30),
+        },
+        initial_payment: Some(pos_core::PaymentInput {
+            id: None,
+            amount: money(100_000),
+            method: PaymentMethod::Cash,
+            reference: None,
+        }),
+    }
+}
+
+pub fn cash(amount: i64) -> pos_core::PaymentInput {
+    pos_core::PaymentInput {
+        id: None,
+        amount: money(amount),
+        method: PaymentMethod::Cash,
+        reference: None,
+    }
+}
+
+/// What a counter holds, read through a separate read-only connection (nothing audited).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalCounts {
+    pub orders: i64,
+    pub deleted: i64,
+    pub payments: i64,
+    pub paid_minor: i64,
+    pub pending: i64,
+    pub acked: i64,
+    pub attention: i64,
+    pub audit_events: i64,
+}
+
+impl Desk {
+    pub async fn counts(&self) -> LocalCounts {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.path.display()))
+            .await
+            .unwrap();
+        let one = |q: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(q)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let c = LocalCounts {
+            orders: one("SELECT COUNT(*) FROM orders").await,
+            deleted: one("SELECT COUNT(*) FROM orders WHERE status = 'deleted'").await,
+            payments: one("SELECT COUNT(*) FROM payments").await,
+            paid_minor: one("SELECT COALESCE(SUM(amount_minor), 0) FROM payments").await,
+            pending: one("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").await,
+            acked: one("SELECT COUNT(*) FROM outbox WHERE state = 'acked'").await,
+            attention: one("SELECT COUNT(*) FROM outbox WHERE state = 'needs_attention'").await,
+            audit_events: one("SELECT COUNT(*) FROM audit_events").await,
+        };
+        pool.close().await;
+        c
+    }
+}

@@ -1,0 +1,514 @@
+//! The desktop's sync client (pos-core) against the real service on real PostgreSQL, counters
+//! on real SQLite files: pairing, two counters' offline days synced exactly once, the
+//! needs-attention list, changes pulled from elsewhere.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::desk::*;
+use common::*;
+use pos_core::{ApprovalInput, Pin, RetryPolicy, Session, SyncClient, SyncProgress};
+use pos_domain::Role;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A client that retries quickly and opens a connection per request (so a test proxy sees
+/// every request).
+pub fn fast_client() -> SyncClient {
+    let policy = RetryPolicy {
+        initial: Duration::from_millis(2),
+        max: Duration::from_millis(20),
+        attempts: 4,
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(30),
+    };
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .connect_timeout(policy.connect_timeout)
+        .timeout(policy.request_timeout)
+        .build()
+        .unwrap();
+    SyncClient::new(policy).unwrap().with_http(http)
+}
+
+async fn pair(app: &TestApp, t: &Tenant, c: &SyncClient, d: &Desk, owner: &Session, url: &str) {
+    let (st, code, _) = app
+        .post(&t.owner_token, "/api/v1/devices/pairing-codes", json!({}))
+        .await;
+    assert_eq!(st, 201);
+    c.pair(
+        &d.store,
+        d.keys.as_ref(),
+        owner,
+        url,
+        code["code"].as_str().unwrap(),
+        "",
+    )
+    .await
+    .unwrap();
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Central {
+    orders: i64,
+    distinct_orders: i64,
+    deleted: i64,
+    payments: i64,
+    paid_minor: i64,
+    mutations: i64,
+}
+
+async fn central(app: &TestApp, t: &Tenant) -> Central {
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+        .await
+        .unwrap();
+    let mut one = async |q: &str| -> i64 {
+        sqlx::query_scalar::<_, i64>(q)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    };
+    Central {
+        orders: one("SELECT COUNT(*) FROM orders").await,
+        distinct_orders: one("SELECT COUNT(DISTINCT id) FROM orders").await,
+        deleted: one("SELECT COUNT(*) FROM orders WHERE status = 'deleted'").await,
+        payments: one("SELECT COUNT(*) FROM payments").await,
+        paid_minor: one("SELECT COALESCE(SUM(amount_minor), 0)::bigint FROM payments").await,
+        mutations: one("SELECT COUNT(*) FROM sync_mutations").await,
+    }
+}
+
+async fn central_audit(app: &TestApp, t: &Tenant, device: uuid::Uuid) -> (i64, i64) {
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+        .await
+        .unwrap();
+    let r: (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), MAX(seq) FROM audit_events WHERE device_id = $1")
+            .bind(device)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    (r.0, r.1.unwrap_or(0))
+}
+
+/// Staff for a counter: a manager (PIN `mpin`) and a cashier (PIN 1111), the cashier logged in.
+async fn crew(
+    d: &Desk,
+    owner: &Session,
+    manager: &str,
+    mpin: &str,
+) -> (pos_core::StaffMember, Session) {
+    let s = &d.store;
+    let m = s
+        .add_staff(owner, manager, Role::Manager, Pin::new(mpin).unwrap())
+        .await
+        .unwrap();
+    let c = s
+        .add_staff(
+            owner,
+            &format!("Kasir {manager}"),
+            Role::Cashier,
+            Pin::new("1111").unwrap(),
+        )
+        .await
+        .unwrap();
+    (m, s.login(c.id, Pin::new("1111").unwrap()).await.unwrap())
+}
+
+/// An offline day: three orders, a payment, a deletion approved by the manager's PIN.
+async fn offline_day(d: &Desk, cashier: &Session, manager: &pos_core::StaffMember, mpin: &str) {
+    let s = &d.store;
+    let a = s.create_order(cashier, new_order("Siti")).await.unwrap();
+    let b = s.create_order(cashier, new_order("Budi")).await.unwrap();
+    s.create_order(cashier, new_order("Dewi")).await.unwrap();
+    s.record_payment(cashier, a.id, cash(300_000))
+        .await
+        .unwrap();
+    s.delete_order(
+        cashier,
+        b.id,
+        "dobel input",
+        Some(ApprovalInput {
+            approver_id: manager.id,
+            pin: Pin::new(mpin).unwrap(),
+        }),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn two_counters_sync_their_offline_days_exactly_once() {
+    let app = spawn().await;
+    let t = app.tenant("toko-dua").await;
+    let (a, a_owner) = desk_with_code("K01").await;
+    let (b, b_owner) = desk_with_code("K02").await;
+    let (a_mgr, a_cashier) = crew(&a, &a_owner, "Pak Andi", "2222").await;
+    let (b_mgr, b_cashier) = crew(&b, &b_owner, "Bu Rina", "3333").await;
+    offline_day(&a, &a_cashier, &a_mgr, "2222").await;
+    offline_day(&b, &b_cashier, &b_mgr, "3333").await;
+
+    // a cashier may not pair; the owner does
+    let (ca, cb) = (fast_client(), fast_client());
+    let (_, code, _) = app
+        .post(&t.owner_token, "/api/v1/devices/pairing-codes", json!({}))
+        .await;
+    let refused = ca
+        .pair(
+            &a.store,
+            a.keys.as_ref(),
+            &a_cashier,
+            &app.base,
+            code["code"].as_str().unwrap(),
+            "",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "forbidden");
+    let wrong = ca
+        .pair(
+            &a.store,
+            a.keys.as_ref(),
+            &a_owner,
+            &app.base,
+            "WRONGCODE1",
+            "",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), "pairing_code_invalid");
+    assert_eq!(wrong.field(), Some("code"));
+    assert!(!ca.status(&a.store).await.unwrap().paired);
+    pair(&app, &t, &ca, &a, &a_owner, &app.base).await;
+    pair(&app, &t, &cb, &b, &b_owner, &format!("{}/", app.base)).await;
+    let st = ca.status(&a.store).await.unwrap();
+    assert!(st.paired);
+    assert_eq!(
+        st.pending, 8,
+        "3 creates with their down payments, a payment, a deletion: {st:?}"
+    );
+
+    let seen: Arc<Mutex<Vec<SyncProgress>>> = Arc::default();
+    let rec = seen.clone();
+    let progress = move |p: SyncProgress| rec.lock().unwrap().push(p);
+    let ra = ca.sync(&a.store, a.keys.as_ref(), &progress).await.unwrap();
+    let rb = cb.sync(&b.store, b.keys.as_ref(), &|_| {}).await.unwrap();
+    for r in [&ra, &rb] {
+        assert!(r.complete, "{r:?}");
+        assert!(r.error.is_none());
+        assert_eq!(r.pushed.count, 8, "{r:?}");
+        assert_eq!(r.pushed.orders_total.0, 3_000_000.into());
+        assert_eq!(r.already_there.count, 0);
+        assert_eq!(r.needs_attention.count, 0);
+        assert_eq!(r.still_pending.count, 0);
+        assert!(r.audit_refused.is_none());
+        assert!(r.last_success_at.is_some());
+    }
+    let p = seen.lock().unwrap().clone();
+    assert_eq!(p.first(), Some(&SyncProgress { done: 0, total: 8 }));
+    assert_eq!(p.last(), Some(&SyncProgress { done: 8, total: 8 }));
+
+    // the roster pulled in the other counter's staff: A takes in roster events, pushed next
+    let ra2 = ca.sync(&a.store, a.keys.as_ref(), &|_| {}).await.unwrap();
+    let rb2 = cb.sync(&b.store, b.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(ra2.pushed.count + rb2.pushed.count, 0);
+    assert!(ra2.roster_size >= 7, "owner + two counters' staff: {ra2:?}");
+    let ra3 = ca.sync(&a.store, a.keys.as_ref(), &|_| {}).await.unwrap();
+    let rb3 = cb.sync(&b.store, b.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(ra3.audit_events_pushed, 0, "nothing left: {ra3:?}");
+    assert_eq!(rb3.audit_events_pushed, 0, "nothing left: {rb3:?}");
+
+    let (la, lb) = (a.counts().await, b.counts().await);
+    let c = central(&app, &t).await;
+    assert_eq!(c.orders, la.orders + lb.orders);
+    assert_eq!(c.distinct_orders, c.orders);
+    assert_eq!(c.deleted, 2);
+    assert_eq!(c.payments, la.payments + lb.payments);
+    assert_eq!(c.paid_minor, la.paid_minor + lb.paid_minor);
+    assert_eq!(c.mutations, la.acked + lb.acked);
+    assert_eq!((la.pending, lb.pending, la.attention), (0, 0, 0));
+    for (d, l) in [(&a, &la), (&b, &lb)] {
+        let (n, max) = central_audit(&app, &t, d.store.device_id()).await;
+        assert_eq!(n, max, "no gaps, no doubles");
+        assert_eq!(n, l.audit_events, "the whole chain, once");
+    }
+    let (_, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(v["devices"].as_array().unwrap().len() >= 2, "{v}");
+
+    // B's manager, adopted centrally, now approves on counter A
+    let order = a
+        .store
+        .create_order(&a_cashier, new_order("Joko"))
+        .await
+        .unwrap();
+    a.store
+        .delete_order(
+            &a_cashier,
+            order.id,
+            "salah pelanggan",
+            Some(ApprovalInput {
+                approver_id: b_mgr.id,
+                pin: Pin::new("3333").unwrap(),
+            }),
+        )
+        .await
+        .unwrap();
+    let r = ca.sync(&a.store, a.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(r.pushed.count, 3, "{r:?}");
+    assert_eq!(central(&app, &t).await.deleted, 3);
+}
+
+#[tokio::test]
+async fn a_refused_change_needs_attention_while_the_rest_keeps_flowing() {
+    let app = spawn().await;
+    let t = app.tenant("toko-perhatian").await;
+    let (d, owner) = desk().await;
+    let (_, cashier) = crew(&d, &owner, "Pak Andi", "2222").await;
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    // a manager added on the counter after pairing is not on the shop's roster
+    let newcomer = d
+        .store
+        .add_staff(&owner, "Pak Baru", Role::Manager, Pin::new("4444").unwrap())
+        .await
+        .unwrap();
+    let s = &d.store;
+    let x = s.create_order(&cashier, new_order("Siti")).await.unwrap();
+    let down = x.payments[0].id;
+    s.reverse_payment(
+        &cashier,
+        x.id,
+        down,
+        "salah catat",
+        Some(ApprovalInput {
+            approver_id: newcomer.id,
+            pin: Pin::new("4444").unwrap(),
+        }),
+    )
+    .await
+    .unwrap();
+    s.record_payment(&cashier, x.id, cash(250_000))
+        .await
+        .unwrap();
+    let y = s.create_order(&cashier, new_order("Budi")).await.unwrap();
+
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(!r.complete);
+    assert_eq!(r.needs_attention.count, 1, "{r:?}");
+    assert_eq!(r.needs_attention.payments_total.0, (-100_000).into());
+    assert_eq!(r.still_pending.count, 1, "X's later payment waits: {r:?}");
+    assert_eq!(r.still_pending.payments_total.0, 250_000.into());
+    assert_eq!(
+        r.pushed.count, 4,
+        "X created + down payment, Y + down payment: {r:?}"
+    );
+    let (_, got, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", y.id))
+        .await;
+    assert_eq!(got["status"], "pending");
+    let (_, got, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", x.id))
+        .await;
+    assert_eq!(
+        got["paid"], "100000",
+        "neither the reversal nor the later payment: {got}"
+    );
+
+    let list = s.needs_attention(&cashier).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].code.as_deref(), Some("unknown_approver"));
+    assert_eq!(list[0].kind, "payment_reversed");
+    assert_eq!(
+        list[0].order_number.as_deref(),
+        Some(x.order_number.as_str())
+    );
+    assert!(list[0].reason.as_deref().unwrap().contains("roster"));
+    let st = c.status(s).await.unwrap();
+    assert_eq!((st.pending, st.needs_attention), (1, 1));
+
+    // retried as it is: refused again, nothing else changes
+    s.retry_attention(&cashier, list[0].mutation_id)
+        .await
+        .unwrap();
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!((r.needs_attention.count, r.still_pending.count), (1, 1));
+    assert_eq!(s.needs_attention(&cashier).await.unwrap()[0].attempts, 2);
+
+    // discarding needs an owner's or manager's approval
+    let id = list[0].mutation_id;
+    let e = s
+        .discard_attention(&cashier, id, "approver unknown", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "approval_required");
+    let e = s
+        .discard_attention(
+            &cashier,
+            id,
+            "approver unknown",
+            Some(ApprovalInput {
+                approver_id: owner.staff_id(),
+                pin: Pin::new("999999").unwrap(),
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "wrong_pin");
+    assert_eq!(
+        s.needs_attention(&cashier).await.unwrap().len(),
+        1,
+        "unchanged"
+    );
+    s.discard_attention(
+        &cashier,
+        id,
+        "approver unknown",
+        Some(ApprovalInput {
+            approver_id: owner.staff_id(),
+            pin: Pin::new("135790").unwrap(),
+        }),
+    )
+    .await
+    .unwrap();
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(r.complete, "{r:?}");
+    assert_eq!(r.pushed.count, 1);
+    let (_, got, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", x.id))
+        .await;
+    assert_eq!(got["paid"], "350000", "{got}");
+    let events = s
+        .list_audit_events(&owner, pos_core::AuditFilter::default())
+        .await
+        .unwrap();
+    let ops: Vec<_> = events.iter().map(|e| e.operation.as_str()).collect();
+    for op in [
+        "sync.needs_attention",
+        "sync.retry",
+        "sync.discard",
+        "device.pair",
+    ] {
+        assert!(ops.contains(&op), "{op} in {ops:?}");
+    }
+}
+
+#[tokio::test]
+async fn changes_made_elsewhere_arrive_through_pull() {
+    let app = spawn().await;
+    let t = app.tenant("toko-tarik").await;
+    let (d, owner) = desk().await;
+    let (_, cashier) = crew(&d, &owner, "Pak Andi", "2222").await;
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let s = &d.store;
+    let x = s.create_order(&cashier, new_order("Siti")).await.unwrap();
+    let y = s.create_order(&cashier, new_order("Budi")).await.unwrap();
+    c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+
+    // at the shop's office: a payment on X, Y deleted, a new manager with a PIN
+    let (st, body, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{}/payments", x.id),
+            json!({"amount": "200000", "method": "bank_transfer", "reference": "TRX-9"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let (st, _, _) = app
+        .delete(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{}", y.id),
+            json!({"reason": "pelanggan batal"}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (st, body, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/users",
+            json!({"name": "Bu Sari", "email": "sari@toko.id", "role": "manager", "password": "a long password 1", "pin": "4321"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let sari: pos_domain::StaffId = body["id"].as_str().unwrap().parse().unwrap();
+
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(r.pulled_changes, 2, "{r:?}");
+    let got = s.get_order(&cashier, x.id).await.unwrap();
+    assert_eq!(got.paid.0, 300_000.into());
+    assert_eq!(got.balance.0, 700_000.into());
+    assert_eq!(got.payments.len(), 2);
+    assert!(got.partly_paid);
+    let got = s.get_order(&cashier, y.id).await.unwrap();
+    assert_eq!(got.status, pos_domain::OrderStatus::Deleted);
+    // pulling again changes nothing
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(r.pulled_changes, 0);
+    assert_eq!(s.get_order(&cashier, x.id).await.unwrap().payments.len(), 2);
+
+    // the central manager approves on this counter, and the service accepts the approval
+    let z = s.create_order(&cashier, new_order("Dewi")).await.unwrap();
+    s.delete_order(
+        &cashier,
+        z.id,
+        "dobel",
+        Some(ApprovalInput {
+            approver_id: sari,
+            pin: Pin::new("4321").unwrap(),
+        }),
+    )
+    .await
+    .unwrap();
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(r.complete, "{r:?}");
+    assert_eq!(r.needs_attention.count, 0);
+    let (_, got, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", z.id))
+        .await;
+    assert_eq!(got["status"], "deleted");
+
+    // unpairing removes the secret; syncing then says so; re-pairing resumes
+    let e = s.unpair(&cashier, d.keys.as_ref()).await.unwrap_err();
+    assert_eq!(e.code(), "forbidden");
+    s.unpair(&owner, d.keys.as_ref()).await.unwrap();
+    assert_eq!(
+        c.sync(s, d.keys.as_ref(), &|_| {})
+            .await
+            .unwrap_err()
+            .code(),
+        "not_paired"
+    );
+    s.record_payment(&cashier, x.id, cash(100_000))
+        .await
+        .unwrap();
+    let other = app.tenant("toko-lain").await;
+    let (_, code, _) = app
+        .post(
+            &other.owner_token,
+            "/api/v1/devices/pairing-codes",
+            json!({}),
+        )
+        .await;
+    let e = c
+        .pair(
+            s,
+            d.keys.as_ref(),
+            &owner,
+            &app.base,
+            code["code"].as_str().unwrap(),
+            "",
+        )
+        .await
+        .unwrap_err();
+    // the service still knows this counter under its shop; either way nothing changes here
+    assert!(matches!(e.code(), "other_shop" | "device_id_in_use"), "{e}");
+    assert!(!c.status(s).await.unwrap().paired);
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(r.pushed.count, 1, "{r:?}");
+    let (_, got, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", x.id))
+        .await;
+    assert_eq!(got["paid"], "400000");
+}

@@ -1,0 +1,609 @@
+//! The HTTP side of sync: pairing, device tokens, pushing the outbox and the audit chain in
+//! batches (oldest first), pulling central changes and the roster, retrying transport errors
+//! and 5xx with exponential backoff and jitter. One sync at a time; resumable at any point
+//! (every push is idempotent: mutation ids and audit sequence numbers).
+
+use super::local::secret_id;
+use super::{SyncProgress, SyncReport, SyncStatus, Tally};
+use crate::error::StoreError;
+use crate::keystore::KeyStore;
+use crate::session::Session;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use pos_protocol::{PairRequest, PairResponse, PullResponse, PushRequest, PushResponse};
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How failed requests are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// The first wait; doubled at every further attempt…
+    pub initial: Duration,
+    /// …up to this.
+    pub max: Duration,
+    /// Attempts per request before the sync gives up (it resumes from there next time).
+    pub attempts: u32,
+    /// Connect and whole-request time limits.
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+            attempts: 8,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `n` (0-based): exponential, capped, with "equal jitter"
+    /// (half fixed, half random) so that counters coming back together do not retry in step.
+    pub fn backoff(&self, n: u32) -> Duration {
+        let exp = self
+            .initial
+            .saturating_mul(1u32.checked_shl(n.min(20)).unwrap_or(u32::MAX))
+            .min(self.max);
+        let half = exp / 2;
+        half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("This counter is not paired with a shop on the service")]
+    NotPaired,
+    #[error("The service cannot be reached ({0}); everything stays queued")]
+    Offline(String),
+    #[error("{message}")]
+    Service {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("The service no longer accepts this counter's credentials; pair it again")]
+    Unauthorized,
+    #[error("{0}")]
+    BadUrl(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    pub fn code(&self) -> &str {
+        match self {
+            SyncError::NotPaired => "not_paired",
+            SyncError::Offline(_) => "offline",
+            SyncError::Service { code, .. } => code,
+            SyncError::Unauthorized => "unauthorized",
+            SyncError::BadUrl(_) => "invalid_url",
+            SyncError::Store(e) => e.code(),
+        }
+    }
+
+    /// The field an error concerns, for the pairing form.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            SyncError::BadUrl(_) => Some("server_url"),
+            SyncError::Service { code, .. } if code == "pairing_code_invalid" => Some("code"),
+            SyncError::Service { code, .. } if code.starts_with("device_code") => Some("code"),
+            SyncError::Store(e) => e.field(),
+            _ => None,
+        }
+    }
+
+    /// Transport failures and server errors are retried; refusals are not.
+    pub fn retryable(&self) -> bool {
+        match self {
+            SyncError::Offline(_) => true,
+            SyncError::Service { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+type Progress<'a> = &'a (dyn Fn(SyncProgress) + Send + Sync);
+
+#[derive(Default)]
+struct ClientState {
+    online: Option<bool>,
+    syncing: bool,
+    last_error: Option<String>,
+    token: Option<(String, Instant)>,
+}
+
+/// The sync client. Share one per store (`Arc`); it serialises syncs itself.
+pub struct SyncClient {
+    http: reqwest::Client,
+    policy: RetryPolicy,
+    batch: u32,
+    run: tokio::sync::Mutex<()>,
+    state: std::sync::Mutex<ClientState>,
+    wake: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient").finish_non_exhaustive()
+    }
+}
+
+fn offline(e: reqwest::Error) -> SyncError {
+    // never the URL's query (none carry secrets, but keep errors short)
+    SyncError::Offline(e.without_url().to_string())
+}
+
+fn normalize_url(raw: &str) -> Result<String, SyncError> {
+    let raw = raw.trim().trim_end_matches('/');
+    let url = reqwest::Url::parse(raw).map_err(|_| {
+        SyncError::BadUrl("Server URL must look like https://orders.example.com".into())
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(SyncError::BadUrl(
+            "Server URL must start with https:// (or http:// on a local network)".into(),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+async fn service_error(r: reqwest::Response) -> SyncError {
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    let code = body["code"].as_str().unwrap_or("service_error").to_owned();
+    let message = body["detail"]
+        .as_str()
+        .or(body["title"].as_str())
+        .unwrap_or("The service refused the request")
+        .to_owned();
+    SyncError::Service {
+        status,
+        code,
+        message,
+    }
+}
+
+/// Server time minus the local midpoint of the exchange.
+fn offset_ms(server: DateTime<Utc>, sent: DateTime<Utc>, received: DateTime<Utc>) -> i64 {
+    let mid = sent + (received - sent) / 2;
+    (server - mid).num_milliseconds()
+}
+
+impl SyncClient {
+    pub fn new(policy: RetryPolicy) -> Result<Self, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.request_timeout)
+            .build()
+            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        Ok(SyncClient {
+            http,
+            policy,
+            batch: 500,
+            run: tokio::sync::Mutex::new(()),
+            state: Default::default(),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Uses `http` for every request (e.g. one that never reuses connections, so that a
+    /// test's fault-injecting proxy sees each request on its own connection).
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Mutations per push (the service takes up to 2,000).
+    pub fn with_batch(mut self, batch: u32) -> Self {
+        self.batch = batch.clamp(1, 2000);
+        self
+    }
+
+    fn with_state<T>(&self, f: impl FnOnce(&mut ClientState) -> T) -> T {
+        match self.state.lock() {
+            Ok(mut s) => f(&mut s),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    /// Wakes the background loop (after a local change, or when the user asks).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The status bar: the store's figures and this client's view of the connection.
+    pub async fn status(&self, store: &Store) -> Result<SyncStatus, SyncError> {
+        let mut s = store.sync_status().await?;
+        self.with_state(|c| {
+            s.online = c.online;
+            s.syncing = c.syncing;
+            s.last_error = c.last_error.clone();
+        });
+        Ok(s)
+    }
+
+    /// Pairs this counter (owner only) with a shop on the service using a pairing code an
+    /// owner or manager made there. The counter's staff are adopted into the shop's roster;
+    /// the device secret goes to the OS keyring.
+    pub async fn pair(
+        &self,
+        store: &Store,
+        keys: &dyn KeyStore,
+        session: &Session,
+        server_url: &str,
+        code: &str,
+        device_name: &str,
+    ) -> Result<(), SyncError> {
+        let base = normalize_url(server_url)?;
+        let code = code.trim();
+        if code.is_empty() || code.len() > 32 {
+            return Err(SyncError::Service {
+                status: 422,
+                code: "pairing_code_invalid".into(),
+                message: "Enter the pairing code shown on the service".into(),
+            });
+        }
+        store.check_can_pair(session).await?;
+        let config = store.require_config()?;
+        let staff = store.staff_for_pairing(session).await?;
+        let req = PairRequest {
+            code: code.to_owned(),
+            device_id: Some(store.device_id()),
+            name: if device_name.trim().is_empty() {
+                format!("{} {}", config.shop_name, config.device_code)
+            } else {
+                device_name.trim().to_owned()
+            },
+            device_code: config.device_code.clone(),
+            staff,
+        };
+        let r = self
+            .http
+            .post(format!("{base}/api/v1/devices/pair"))
+            .json(&req)
+            .send()
+            .await
+            .map_err(offline)?;
+        self.with_state(|c| c.online = Some(true));
+        if r.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(SyncError::Service {
+                status: 404,
+                code: "pairing_code_invalid".into(),
+                message:
+                    "The pairing code is wrong, used or expired; make a new one on the service"
+                        .into(),
+            });
+        }
+        if !r.status().is_success() {
+            return Err(service_error(r).await);
+        }
+        let paired: PairResponse = r.json().await.map_err(offline)?;
+        let secret = zeroize::Zeroizing::new(paired.device_secret);
+        if paired.device_id != store.device_id() {
+            return Err(SyncError::Service {
+                status: 409,
+                code: "device_id_in_use".into(),
+                message: "The service gave this counter another identity; pairing refused".into(),
+            });
+        }
+        let id = secret_id(store.device_id());
+        keys.save_secret(&id, &secret).map_err(StoreError::from)?;
+        if let Err(e) = store.record_pairing(session, &base, paired.tenant_id).await {
+            let _ = keys.delete(&id);
+            return Err(e.into());
+        }
+        self.with_state(|c| c.token = None);
+        self.wake();
+        Ok(())
+    }
+
+    async fn token(
+        &self,
+        base: &str,
+        store: &Store,
+        keys: &dyn KeyStore,
+    ) -> Result<String, SyncError> {
+        if let Some(t) = self.with_state(|c| {
+            c.token
+                .as_ref()
+                .filter(|(_, until)| *until > Instant::now())
+                .map(|(t, _)| t.clone())
+        }) {
+            return Ok(t);
+        }
+        let secret = keys
+            .load_secret(&secret_id(store.device_id()))
+            .map_err(StoreError::from)?
+            .ok_or(SyncError::Unauthorized)?;
+        let r = self
+            .http
+            .post(format!("{base}/api/v1/auth/device-token"))
+            .json(&pos_protocol::DeviceTokenRequest {
+                device_id: store.device_id(),
+                device_secret: secret.to_string(),
+            })
+            .send()
+            .await
+            .map_err(offline)?;
+        if r.status() == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(SyncError::Unauthorized);
+        }
+        if !r.status().is_success() {
+            return Err(service_error(r).await);
+        }
+        let body: serde_json::Value = r.json().await.map_err(offline)?;
+        let token = body["access_token"]
+            .as_str()
+            .ok_or_else(|| SyncError::Offline("no token in the answer".into()))?
+            .to_owned();
+        let ttl = body["expires_in"]
+            .as_u64()
+            .unwrap_or(300)
+            .saturating_sub(30);
+        self.with_state(|c| {
+            c.token = Some((token.clone(), Instant::now() + Duration::from_secs(ttl)))
+        });
+        Ok(token)
+    }
+
+    /// Sends one request with a device token, retrying transport errors and 5xx with backoff
+    /// (up to `attempts`), and a refused token once with a fresh one.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        base: &str,
+        store: &Store,
+        keys: &dyn KeyStore,
+        attempts: u32,
+        build: &(dyn Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder + Send + Sync),
+    ) -> Result<(T, DateTime<Utc>, DateTime<Utc>), SyncError> {
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        loop {
+            let result = async {
+                let token = self.token(base, store, keys).await?;
+                let sent = Utc::now();
+                let r = build(&self.http, &token).send().await.map_err(offline)?;
+                self.with_state(|c| c.online = Some(true));
+                if r.status() == reqwest::StatusCode::UNAUTHORIZED {
+                    self.with_state(|c| c.token = None);
+                    return Err(SyncError::Unauthorized);
+                }
+                if !r.status().is_success() {
+                    return Err(service_error(r).await);
+                }
+                let v: T = r.json().await.map_err(offline)?;
+                Ok((v, sent, Utc::now()))
+            }
+            .await;
+            match result {
+                Ok(v) => return Ok(v),
+                Err(SyncError::Unauthorized) if !refreshed => refreshed = true,
+                Err(e) if e.retryable() && attempt + 1 < attempts => {
+                    if matches!(e, SyncError::Offline(_)) {
+                        self.with_state(|c| c.online = Some(false));
+                    }
+                    tracing::info!(error = %e, attempt, "sync request failed; retrying");
+                    tokio::time::sleep(self.policy.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    if matches!(e, SyncError::Offline(_)) {
+                        self.with_state(|c| c.online = Some(false));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// A full sync: push everything queued (oldest first, in batches, with the audit chain),
+    /// then pull central changes and the roster. Waits for a sync already running. Ends with
+    /// the end-of-day report; a failure part-way still reports what was settled, with
+    /// `complete: false` and the error.
+    pub async fn sync(
+        &self,
+        store: &Store,
+        keys: &dyn KeyStore,
+        progress: Progress<'_>,
+    ) -> Result<SyncReport, SyncError> {
+        let _running = self.run.lock().await;
+        self.run_locked(store, keys, progress, self.policy.attempts)
+            .await
+    }
+
+    /// A sync unless one is running (the background loop's), trying each request once: the
+    /// loop does its own backing off.
+    pub async fn sync_if_idle(
+        &self,
+        store: &Store,
+        keys: &dyn KeyStore,
+    ) -> Option<Result<SyncReport, SyncError>> {
+        let _running = self.run.try_lock().ok()?;
+        Some(self.run_locked(store, keys, &|_| {}, 1).await)
+    }
+
+    async fn run_locked(
+        &self,
+        store: &Store,
+        keys: &dyn KeyStore,
+        progress: Progress<'_>,
+        attempts: u32,
+    ) -> Result<SyncReport, SyncError> {
+        self.with_state(|c| c.syncing = true);
+        let started = Utc::now();
+        let mut report = SyncReport {
+            started_at: started,
+            finished_at: started,
+            currency: store.require_config()?.currency,
+            pushed: Tally::default(),
+            already_there: Tally::default(),
+            needs_attention: Tally::default(),
+            still_pending: Tally::default(),
+            audit_events_pushed: 0,
+            audit_refused: None,
+            pulled_changes: 0,
+            roster_size: 0,
+            complete: false,
+            error: None,
+            last_success_at: None,
+        };
+        let outcome = self
+            .exchange(store, keys, progress, attempts, &mut report)
+            .await;
+        self.with_state(|c| {
+            c.syncing = false;
+            c.last_error = outcome.as_ref().err().map(|e| e.to_string());
+        });
+        let pairing = store.pairing().await?;
+        let (pending, attention) = store.open_tallies().await?;
+        report.still_pending = pending;
+        report.needs_attention = attention;
+        report.finished_at = Utc::now();
+        report.last_success_at = pairing.and_then(|p| p.last_success_at);
+        match outcome {
+            Ok(()) => {
+                report.complete = pending.count == 0;
+                Ok(report)
+            }
+            // not paired / credentials refused: nothing was exchanged, say so plainly
+            Err(e @ (SyncError::NotPaired | SyncError::Unauthorized)) => Err(e),
+            Err(e) => {
+                report.error = Some(e.to_string());
+                if report.pushed.count + report.already_there.count == 0 && !e.retryable() {
+                    return Err(e);
+                }
+                Ok(report)
+            }
+        }
+    }
+
+    async fn exchange(
+        &self,
+        store: &Store,
+        keys: &dyn KeyStore,
+        progress: Progress<'_>,
+        attempts: u32,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let pairing = store.pairing().await?.ok_or(SyncError::NotPaired)?;
+        let base = pairing.server_url.clone();
+        let total = store.sync_status().await?.pending;
+        let mut done = 0u32;
+        progress(SyncProgress { done, total });
+        let mut after = pairing.outbox_floor;
+        let mut audit_after = pairing.audit_acked_through;
+        let mut audit_blocked = false;
+        loop {
+            let batch = store.next_push_batch(after, self.batch).await?;
+            let events = if audit_blocked {
+                Vec::new()
+            } else {
+                store
+                    .audit_events_after(audit_after, self.batch * 5)
+                    .await?
+            };
+            if batch.is_empty() && events.is_empty() {
+                break;
+            }
+            let req = PushRequest {
+                mutations: batch.iter().map(|e| e.mutation.clone()).collect(),
+                audit_events: events,
+            };
+            let (resp, sent, received): (PushResponse, _, _) = self
+                .send(&base, store, keys, attempts, &|http, token| {
+                    http.post(format!("{base}/api/v1/sync/push"))
+                        .bearer_auth(token)
+                        .json(&req)
+                })
+                .await?;
+            let (applied, duplicate, attention) = store
+                .apply_push_results(&batch, &resp, offset_ms(resp.server_time, sent, received))
+                .await?;
+            let settled = applied.count + duplicate.count + attention.count;
+            merge(&mut report.pushed, applied);
+            merge(&mut report.already_there, duplicate);
+            let pushed_events = resp.audit.accepted_through.saturating_sub(audit_after);
+            report.audit_events_pushed += pushed_events;
+            if let Some(b) = &resp.audit.rejected {
+                tracing::warn!(seq = b.seq, reason = %b.reason, "the service refused the audit chain");
+                report.audit_refused = Some(format!("event {}: {}", b.seq, b.reason));
+                audit_blocked = true;
+            } else if pushed_events == 0 && !req.audit_events.is_empty() {
+                // nothing new was taken: do not loop on it
+                audit_blocked = true;
+            }
+            audit_after = audit_after.max(resp.audit.accepted_through);
+            if let Some(last) = batch.last() {
+                after = last.seq;
+            }
+            done += settled;
+            progress(SyncProgress {
+                done,
+                total: total.max(done),
+            });
+        }
+        let mut cursor = pairing.pull_cursor;
+        loop {
+            let (resp, sent, received): (PullResponse, _, _) = self
+                .send(&base, store, keys, attempts, &|http, token| {
+                    http.get(format!("{base}/api/v1/sync/pull"))
+                        .query(&[("cursor", cursor), ("limit", 1000)])
+                        .bearer_auth(token)
+                })
+                .await?;
+            report.pulled_changes += store
+                .apply_pull(&resp, offset_ms(resp.server_time, sent, received))
+                .await?;
+            report.roster_size = resp.roster.len() as u32;
+            if resp.next_cursor <= cursor {
+                break;
+            }
+            cursor = resp.next_cursor;
+        }
+        store.record_sync_success(Utc::now()).await?;
+        Ok(())
+    }
+
+    /// Runs until the process ends: syncs when paired, every `every` or when woken; on
+    /// transport errors backs off (with jitter, up to a minute) and keeps probing, so it
+    /// syncs by itself as soon as the service is reachable again.
+    pub async fn run_background(
+        self: Arc<Self>,
+        store: Arc<Store>,
+        keys: Arc<dyn KeyStore>,
+        every: Duration,
+    ) {
+        let mut failures = 0u32;
+        loop {
+            let delay = match store.pairing().await {
+                Ok(Some(_)) => match self.sync_if_idle(&store, keys.as_ref()).await {
+                    Some(Ok(r)) if r.error.is_none() => {
+                        failures = 0;
+                        every
+                    }
+                    Some(Ok(_)) | Some(Err(_)) => {
+                        failures += 1;
+                        self.policy.backoff(failures).min(Duration::from_secs(60))
+                    }
+                    None => every,
+                },
+                _ => every,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+}
+
+fn merge(into: &mut Tally, t: Tally) {
+    into.count += t.count;
+    into.orders_total = into.orders_total + t.orders_total;
+    into.payments_total = into.payments_total + t.payments_total;
+}

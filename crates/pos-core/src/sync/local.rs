@@ -1,0 +1,739 @@
+//! The device's side of sync, in SQLite: pairing, delivery states, needs-attention, and
+//! applying the service's answers and central changes.
+
+use super::{AttentionItem, SyncStatus, Tally, CLOCK_DRIFT_WARNING_MS};
+use crate::audit::{self, NewEvent};
+use crate::db::{parse_ts, ts};
+use crate::error::{Result, StoreError};
+use crate::outbox::{self, OutboxEntry};
+use crate::session::Session;
+use crate::staff::ApprovalInput;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use pos_domain::{Money, OrderStatus};
+use pos_protocol::{
+    AuditAction, FieldChange, MutationBody, MutationStatus, PullResponse, PushResponse,
+};
+use sqlx::Row;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// This counter's pairing with a shop on the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pairing {
+    pub server_url: String,
+    pub tenant_id: Uuid,
+    pub paired_at: DateTime<Utc>,
+    pub audit_acked_through: u64,
+    pub pull_cursor: i64,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub clock_offset_ms: Option<i64>,
+    pub outbox_floor: u64,
+}
+
+/// The keyring entry of the device secret.
+pub(crate) fn secret_id(device_id: Uuid) -> String {
+    format!("{device_id}.sync")
+}
+
+fn require_owner(session: &Session, what: &str) -> Result<()> {
+    if session.role().can_manage_staff() {
+        Ok(())
+    } else {
+        Err(StoreError::Forbidden {
+            message: format!("Only the owner may {what}"),
+        })
+    }
+}
+
+impl Store {
+    /// The current pairing, if this counter is paired.
+    pub async fn pairing(&self) -> Result<Option<Pairing>> {
+        let row = sqlx::query("SELECT * FROM sync_state WHERE id = 1 AND unpaired_at IS NULL")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Pairing {
+                server_url: r.get("server_url"),
+                tenant_id: r
+                    .get::<String, _>("tenant_id")
+                    .parse()
+                    .map_err(StoreError::corrupt)?,
+                paired_at: parse_ts(&r.get::<String, _>("paired_at"))?,
+                audit_acked_through: r.get::<i64, _>("audit_acked_through") as u64,
+                pull_cursor: r.get("pull_cursor"),
+                last_success_at: r
+                    .get::<Option<String>, _>("last_success_at")
+                    .map(|s| parse_ts(&s))
+                    .transpose()?,
+                clock_offset_ms: r.get("clock_offset_ms"),
+                outbox_floor: r.get::<i64, _>("outbox_floor") as u64,
+            })
+        })
+        .transpose()
+    }
+
+    /// Checks, before anything is sent, that `session` may pair this counter with `tenant`.
+    pub(crate) async fn check_can_pair(&self, session: &Session) -> Result<()> {
+        require_owner(session, "pair this counter")?;
+        if self.pairing().await?.is_some() {
+            return Err(StoreError::Conflict {
+                code: "already_paired",
+                message: "This counter is already paired; unpair it first".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a pairing the service accepted. A counter's history belongs to one shop: pairing
+    /// it with a different shop than before is refused.
+    pub(crate) async fn record_pairing(
+        &self,
+        session: &Session,
+        server_url: &str,
+        tenant_id: Uuid,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT tenant_id FROM sync_state WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(b) = &before {
+            if *b != tenant_id.to_string() {
+                return Err(StoreError::Conflict {
+                    code: "other_shop",
+                    message: "This counter's orders belong to another shop on the service; it cannot be paired with this one".into(),
+                });
+            }
+        }
+        let now = self.now();
+        sqlx::query(
+            "INSERT INTO sync_state (id, server_url, tenant_id, paired_at) VALUES (1, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET server_url = excluded.server_url, paired_at = excluded.paired_at, unpaired_at = NULL",
+        )
+        .bind(server_url)
+        .bind(tenant_id.to_string())
+        .bind(ts(&now))
+        .execute(&mut *tx)
+        .await?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Create,
+                "device",
+                Some(self.device_id.to_string()),
+                "device.pair",
+            )
+            .detail(format!(
+                "tenant={tenant_id} server={server_url} repaired={}",
+                before.is_some()
+            )),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Unpairs (owner only): the device secret leaves the keyring; queued mutations stay queued
+    /// for when the counter is paired again with the same shop.
+    pub async fn unpair(&self, session: &Session, keys: &dyn crate::KeyStore) -> Result<()> {
+        require_owner(session, "unpair this counter")?;
+        if self.pairing().await?.is_none() {
+            return Err(StoreError::Conflict {
+                code: "not_paired",
+                message: "This counter is not paired".into(),
+            });
+        }
+        let mut tx = self.begin_write().await?;
+        let now = self.now();
+        sqlx::query("UPDATE sync_state SET unpaired_at = ? WHERE id = 1")
+            .bind(ts(&now))
+            .execute(&mut *tx)
+            .await?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Delete,
+                "device",
+                Some(self.device_id.to_string()),
+                "device.unpair",
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        keys.delete(&secret_id(self.device_id))?;
+        Ok(())
+    }
+
+    /// The status bar's figures (the client adds online / syncing / last error).
+    pub async fn sync_status(&self) -> Result<SyncStatus> {
+        let p = self.pairing().await?;
+        let floor = p.as_ref().map(|p| p.outbox_floor).unwrap_or(0) as i64;
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE seq > ? AND state = 'pending'")
+                .bind(floor)
+                .fetch_one(&self.pool)
+                .await?;
+        let attention: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(sync_attention), 0) FROM orders WHERE sync_attention > 0",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let offset = p.as_ref().and_then(|p| p.clock_offset_ms);
+        Ok(SyncStatus {
+            paired: p.is_some(),
+            server_url: p.as_ref().map(|p| p.server_url.clone()),
+            online: None,
+            syncing: false,
+            pending: pending as u32,
+            needs_attention: attention as u32,
+            last_success_at: p.as_ref().and_then(|p| p.last_success_at),
+            clock_offset_ms: offset,
+            clock_drift_warning: offset.is_some_and(|o| o.abs() > CLOCK_DRIFT_WARNING_MS),
+            last_error: None,
+        })
+    }
+
+    /// The next mutations to push, oldest first, after `after_seq`: pending ones whose order
+    /// has nothing needing attention (that order's later changes wait behind it).
+    pub(crate) async fn next_push_batch(
+        &self,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>> {
+        let rows = sqlx::query(
+            "SELECT * FROM outbox WHERE seq > ? AND state = 'pending'
+               AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = outbox.order_id AND o.sync_attention > 0)
+             ORDER BY seq LIMIT ?",
+        )
+        .bind(after_seq as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| outbox::decode(&self.cipher, r))
+            .collect()
+    }
+
+    /// Settles pushed mutations in one transaction: applied and duplicate ones are acked;
+    /// rejected and conflicting ones move to needs-attention with the service's reason. Also
+    /// records how far the service has stored the audit chain.
+    pub(crate) async fn apply_push_results(
+        &self,
+        sent: &[OutboxEntry],
+        resp: &PushResponse,
+        clock_offset_ms: i64,
+    ) -> Result<(Tally, Tally, Tally)> {
+        let by_id: HashMap<Uuid, &OutboxEntry> =
+            sent.iter().map(|e| (e.mutation.mutation_id, e)).collect();
+        let (mut applied, mut duplicate, mut attention) =
+            (Tally::default(), Tally::default(), Tally::default());
+        let mut tx = self.begin_write().await?;
+        let now = self.now();
+        let mut refused = Vec::new();
+        for r in &resp.results {
+            let Some(e) = by_id.get(&r.mutation_id) else {
+                continue;
+            };
+            let settled = match r.status {
+                // waits behind an earlier change of its order: stays queued as it is
+                MutationStatus::Skipped => continue,
+                MutationStatus::Applied | MutationStatus::Duplicate => {
+                    sqlx::query("UPDATE outbox SET state = 'acked', acked_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ? AND state = 'pending'")
+                        .bind(ts(&now))
+                        .bind(e.seq as i64)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                }
+                MutationStatus::Rejected | MutationStatus::Conflict => {
+                    let state = r.current.as_ref().map(|c| c.to_string());
+                    let code = r.code.clone().unwrap_or_else(|| match r.status {
+                        MutationStatus::Conflict => "conflict".into(),
+                        _ => "rejected".into(),
+                    });
+                    let n = sqlx::query("UPDATE outbox SET state = 'needs_attention', attempts = attempts + 1, last_error = ?, result_code = ?, server_state = ? WHERE seq = ? AND state = 'pending'")
+                        .bind(r.reason.clone().unwrap_or_else(|| "Refused by the service".into()))
+                        .bind(&code)
+                        .bind(state)
+                        .bind(e.seq as i64)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 1 {
+                        refused.push(format!("{}:{}:{}", e.mutation.body.kind(), e.mutation.order_id, code));
+                    }
+                    n
+                }
+            };
+            if settled != 1 {
+                continue;
+            }
+            let attention_now = matches!(
+                r.status,
+                MutationStatus::Rejected | MutationStatus::Conflict
+            );
+            sqlx::query("UPDATE orders SET unsynced = MAX(unsynced - 1, 0), sync_attention = sync_attention + ? WHERE id = ?")
+                .bind(i64::from(attention_now))
+                .bind(e.mutation.order_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            match r.status {
+                MutationStatus::Applied => applied.add(&e.mutation),
+                MutationStatus::Duplicate => duplicate.add(&e.mutation),
+                _ => attention.add(&e.mutation),
+            }
+        }
+        sqlx::query(
+            "UPDATE sync_state SET audit_acked_through = MAX(audit_acked_through, ?), clock_offset_ms = ?,
+                outbox_floor = COALESCE((SELECT MIN(seq) - 1 FROM outbox WHERE seq > sync_state.outbox_floor AND state = 'pending'),
+                                        (SELECT COALESCE(MAX(seq), 0) FROM outbox))
+             WHERE id = 1",
+        )
+        .bind(resp.audit.accepted_through as i64)
+        .bind(clock_offset_ms)
+        .execute(&mut *tx)
+        .await?;
+        if !refused.is_empty() {
+            audit::append(
+                &mut tx,
+                self.device_id,
+                now,
+                NewEvent::new(
+                    None,
+                    AuditAction::Update,
+                    "sync",
+                    None,
+                    "sync.needs_attention",
+                )
+                .detail(refused.join(" ")),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((applied, duplicate, attention))
+    }
+
+    /// Takes in what changed centrally: the roster first (it is authoritative once paired),
+    /// then other devices' payments, deletions and completions of orders this counter holds.
+    /// One transaction, with an audit event per change; returns how many changes applied.
+    pub(crate) async fn apply_pull(
+        &self,
+        resp: &PullResponse,
+        clock_offset_ms: i64,
+    ) -> Result<u32> {
+        let mut tx = self.begin_write().await?;
+        let now = self.now();
+        let mut roster_changes = 0u32;
+        for st in &resp.roster {
+            let id = st.id.to_string();
+            let verifier = st.pin_verifier.clone().unwrap_or_default();
+            let same: Option<bool> = sqlx::query_scalar(
+                "SELECT name = ? AND role = ? AND pin_hash = ? AND active = ? FROM staff WHERE id = ?",
+            )
+            .bind(&st.name)
+            .bind(st.role.as_str())
+            .bind(&verifier)
+            .bind(st.active)
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if same == Some(true) {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO staff (id, name, role, pin_hash, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, pin_hash = excluded.pin_hash,
+                     active = excluded.active, updated_at = excluded.updated_at",
+            )
+            .bind(&id)
+            .bind(&st.name)
+            .bind(st.role.as_str())
+            .bind(&verifier)
+            .bind(st.active)
+            .bind(ts(&now))
+            .bind(ts(&now))
+            .execute(&mut *tx)
+            .await?;
+            roster_changes += 1;
+            audit::append(
+                &mut tx,
+                self.device_id,
+                now,
+                NewEvent::new(
+                    None,
+                    AuditAction::Update,
+                    "staff",
+                    Some(id.clone()),
+                    "staff.roster_pulled",
+                )
+                .detail(format!("role={} active={}", st.role.as_str(), st.active)),
+            )
+            .await?;
+        }
+        let mut applied = 0u32;
+        for c in &resp.changes {
+            let oid = c.order_id.to_string();
+            let row = sqlx::query("SELECT status, currency, total_minor, paid_minor, completed_at, deleted_at FROM orders WHERE id = ?")
+                .bind(&oid)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else { continue };
+            let currency: pos_domain::Currency = row
+                .get::<String, _>("currency")
+                .parse()
+                .map_err(StoreError::corrupt)?;
+            let total = currency.from_minor(row.get("total_minor"));
+            let paid = currency.from_minor(row.get("paid_minor"));
+            let mut completed = row.get::<Option<String>, _>("completed_at").is_some();
+            let mut deleted = row.get::<Option<String>, _>("deleted_at").is_some();
+            let old_status: String = row.get("status");
+            let mut new_paid = paid;
+            let mut op = None;
+            if let Some(p) = &c.payment {
+                let known: Option<i64> =
+                    sqlx::query_scalar("SELECT 1 FROM payments WHERE order_id = ? AND id = ?")
+                        .bind(&oid)
+                        .bind(p.id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if known.is_none() {
+                    new_paid = paid + Money(p.amount);
+                    if new_paid.0.is_sign_negative() || new_paid > total {
+                        tracing::warn!(order = %oid, "a central payment does not fit this counter's copy of the order; left for the service");
+                        continue;
+                    }
+                    let minor = Money(p.amount.abs()).to_minor(currency)
+                        * if p.amount.is_sign_negative() { -1 } else { 1 };
+                    // a pulled reversal names its approver only on the service
+                    if p.reverses.is_some() {
+                        tracing::warn!(order = %oid, "a central reversal is not copied to this counter");
+                        continue;
+                    }
+                    sqlx::query(
+                        "INSERT INTO payments (id, order_id, amount_minor, method, paid_at, recorded_by, reference, created_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(p.id.to_string())
+                    .bind(&oid)
+                    .bind(minor)
+                    .bind(p.method.as_str())
+                    .bind(ts(&p.paid_at))
+                    .bind(p.recorded_by.to_string())
+                    .bind(&p.reference)
+                    .bind(ts(&now))
+                    .execute(&mut *tx)
+                    .await?;
+                    op = Some(("payment.pulled", AuditAction::Payment));
+                }
+            }
+            let mut deletion = None;
+            if c.order.status == OrderStatus::Deleted && !deleted {
+                if let Some(d) = &c.deletion {
+                    deleted = true;
+                    deletion = Some(d);
+                    op = Some(("order.deleted_centrally", AuditAction::Delete));
+                }
+            }
+            if c.order.status == OrderStatus::Completed && !completed {
+                completed = true;
+                op = op.or(Some(("order.completed_centrally", AuditAction::Update)));
+            }
+            let Some((operation, action)) = op else {
+                continue;
+            };
+            let status = OrderStatus::derive(deleted, completed, new_paid == total);
+            sqlx::query(
+                "UPDATE orders SET paid_minor = ?, status = ?, updated_at = ?,
+                    completed_at = CASE WHEN ? AND completed_at IS NULL THEN ? ELSE completed_at END,
+                    deleted_at = CASE WHEN ? AND deleted_at IS NULL THEN ? ELSE deleted_at END
+                 WHERE id = ?",
+            )
+            .bind(new_paid.to_minor(currency))
+            .bind(status.as_str())
+            .bind(ts(&now))
+            .bind(completed)
+            .bind(ts(&now))
+            .bind(deleted)
+            .bind(ts(&now))
+            .bind(&oid)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(d) = deletion {
+                let reason = self.cipher.encrypt_str(
+                    &d.approval.reason,
+                    crate::orders::record::aad(&oid, "delete_reason"),
+                );
+                sqlx::query(
+                    "UPDATE orders SET deleted_at = ?, deleted_by = ?, delete_reason = ?, approved_by = ?, approver_role = ?, approved_at = ? WHERE id = ?",
+                )
+                .bind(ts(&d.deleted_at))
+                .bind(d.deleted_by.to_string())
+                .bind(reason)
+                .bind(d.approval.approver_id.to_string())
+                .bind(d.approval.approver_role.as_str())
+                .bind(ts(&d.approval.approved_at))
+                .bind(&oid)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut fields = vec![FieldChange::new(
+                &oid,
+                "status",
+                Some(&old_status),
+                Some(status.as_str()),
+            )];
+            if new_paid != paid {
+                fields.push(FieldChange::new(
+                    &oid,
+                    "paid",
+                    Some(&paid.0.to_string()),
+                    Some(&new_paid.0.to_string()),
+                ));
+            }
+            audit::append(
+                &mut tx,
+                self.device_id,
+                now,
+                NewEvent::new(None, action, "order", Some(oid.clone()), operation)
+                    .detail(format!("central_seq={} type={}", c.seq, c.kind))
+                    .fields(fields),
+            )
+            .await?;
+            applied += 1;
+        }
+        sqlx::query("UPDATE sync_state SET pull_cursor = MAX(pull_cursor, ?), clock_offset_ms = ? WHERE id = 1")
+            .bind(resp.next_cursor)
+            .bind(clock_offset_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if applied > 0 || roster_changes > 0 {
+            // names and statuses changed under the search index
+            *self.search.lock().await = None;
+        }
+        Ok(applied)
+    }
+
+    pub(crate) async fn record_sync_success(&self, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE sync_state SET last_success_at = ? WHERE id = 1")
+            .bind(ts(&at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Tallies of what is still queued and what needs attention (decrypting those payloads).
+    pub(crate) async fn open_tallies(&self) -> Result<(Tally, Tally)> {
+        let floor = self.pairing().await?.map(|p| p.outbox_floor).unwrap_or(0) as i64;
+        let rows = sqlx::query(
+            "SELECT * FROM outbox WHERE (seq > ? AND state = 'pending') OR state = 'needs_attention' ORDER BY seq",
+        )
+        .bind(floor)
+        .fetch_all(&self.pool)
+        .await?;
+        let (mut pending, mut attention) = (Tally::default(), Tally::default());
+        for r in &rows {
+            let e = outbox::decode(&self.cipher, r)?;
+            if e.state == "pending" {
+                pending.add(&e.mutation)
+            } else {
+                attention.add(&e.mutation)
+            }
+        }
+        Ok((pending, attention))
+    }
+
+    /// The needs-attention list, oldest first.
+    pub async fn needs_attention(&self, session: &Session) -> Result<Vec<AttentionItem>> {
+        let _ = session;
+        let rows = sqlx::query(
+            "SELECT x.*, o.order_number FROM outbox x LEFT JOIN orders o ON o.id = x.order_id
+             WHERE x.state = 'needs_attention' ORDER BY x.seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let e = outbox::decode(&self.cipher, r)?;
+                let amount = match &e.mutation.body {
+                    MutationBody::OrderCreated { order } => Some(order.totals.total),
+                    MutationBody::PaymentRecorded { payment }
+                    | MutationBody::PaymentReversed { payment, .. } => Some(Money(payment.amount)),
+                    _ => None,
+                };
+                let code: Option<String> = r.get("result_code");
+                Ok(AttentionItem {
+                    mutation_id: e.mutation.mutation_id,
+                    seq: e.seq,
+                    order_id: e.mutation.order_id,
+                    order_number: r.get("order_number"),
+                    kind: e.mutation.body.kind().to_owned(),
+                    status: if code.as_deref() == Some("conflict") {
+                        "conflict"
+                    } else {
+                        "rejected"
+                    }
+                    .into(),
+                    code,
+                    reason: e.last_error.clone(),
+                    amount,
+                    attempts: e.attempts,
+                    created_at: parse_ts(&r.get::<String, _>("created_at"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn attention_entry(&self, mutation_id: Uuid) -> Result<(OutboxEntry, Option<String>)> {
+        let row =
+            sqlx::query("SELECT * FROM outbox WHERE mutation_id = ? AND state = 'needs_attention'")
+                .bind(mutation_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound {
+                    entity: "mutation needing attention",
+                })?;
+        Ok((outbox::decode(&self.cipher, &row)?, row.get("server_state")))
+    }
+
+    /// Puts a mutation that needs attention back in the queue (after its cause was fixed, e.g.
+    /// the approver was added to the roster). An edit that conflicted with a newer version on
+    /// the service is re-based on that version: retrying it is the choice to keep this edit.
+    pub async fn retry_attention(&self, session: &Session, mutation_id: Uuid) -> Result<()> {
+        let (mut e, server_state) = self.attention_entry(mutation_id).await?;
+        let mut rebased = None;
+        if let MutationBody::OrderUpdated {
+            base_version,
+            version,
+            ..
+        } = &mut e.mutation.body
+        {
+            let server_version = server_state
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+                .and_then(|v| v["version"].as_u64());
+            if let Some(v) = server_version {
+                *base_version = v as u32;
+                *version = v as u32 + 1;
+                rebased = Some(*version);
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        let now = self.now();
+        if rebased.is_some() {
+            let payload = outbox::seal_payload(&self.cipher, &e.mutation)?;
+            sqlx::query("UPDATE outbox SET payload = ? WHERE seq = ?")
+                .bind(payload)
+                .bind(e.seq as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let n = sqlx::query("UPDATE outbox SET state = 'pending', last_error = NULL, result_code = NULL, server_state = NULL WHERE seq = ? AND state = 'needs_attention'")
+            .bind(e.seq as i64)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                entity: "mutation needing attention",
+            });
+        }
+        let oid = e.mutation.order_id.to_string();
+        sqlx::query("UPDATE orders SET unsynced = unsynced + 1, sync_attention = MAX(sync_attention - 1, 0), version = COALESCE(?, version) WHERE id = ?")
+            .bind(rebased.map(i64::from))
+            .bind(&oid)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sync_state SET outbox_floor = MIN(outbox_floor, ?) WHERE id = 1")
+            .bind(e.seq as i64 - 1)
+            .execute(&mut *tx)
+            .await?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Update,
+                "sync",
+                Some(mutation_id.to_string()),
+                "sync.retry",
+            )
+            .detail(format!(
+                "order={oid} kind={}{}",
+                e.mutation.body.kind(),
+                rebased
+                    .map(|v| format!(" rebased_to={v}"))
+                    .unwrap_or_default()
+            )),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Discards a mutation that needs attention: it will not be sent. Needs an owner's or
+    /// manager's approval (their own session, or their PIN on a cashier's screen); the local
+    /// order stays as it is, and the discarding is audited with the approver and reason.
+    pub async fn discard_attention(
+        &self,
+        session: &Session,
+        mutation_id: Uuid,
+        reason: &str,
+        approval: Option<ApprovalInput>,
+    ) -> Result<()> {
+        let reason = crate::orders::validate_reason(reason)?;
+        let (e, _) = self.attention_entry(mutation_id).await?;
+        let (approver, approver_role) = self
+            .resolve_approval(session, approval, "sync.discard")
+            .await?;
+        let mut tx = self.begin_write().await?;
+        let now = self.now();
+        let n = sqlx::query(
+            "UPDATE outbox SET state = 'discarded' WHERE seq = ? AND state = 'needs_attention'",
+        )
+        .bind(e.seq as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                entity: "mutation needing attention",
+            });
+        }
+        let oid = e.mutation.order_id.to_string();
+        sqlx::query("UPDATE orders SET sync_attention = MAX(sync_attention - 1, 0) WHERE id = ?")
+            .bind(&oid)
+            .execute(&mut *tx)
+            .await?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            now,
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Delete,
+                "sync",
+                Some(mutation_id.to_string()),
+                "sync.discard",
+            )
+            .detail(format!(
+                "order={oid} kind={} approved_by={approver} role={approver_role}",
+                e.mutation.body.kind()
+            ))
+            .fields(vec![FieldChange::new(
+                &mutation_id.to_string(),
+                "reason",
+                None,
+                Some(&reason),
+            )]),
+        )
+        .await?;
+        tx.commit().await
+    }
+}

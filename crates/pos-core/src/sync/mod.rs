@@ -1,0 +1,126 @@
+//! Sync with the central order-service (SPEC §4). [`client`] talks HTTP; this module keeps the
+//! device's side: the pairing, the position in each direction, the outbox's delivery states,
+//! the needs-attention list, and applying what the service sends back — each change in one
+//! local transaction with its audit event.
+
+pub mod client;
+mod local;
+
+pub use client::{RetryPolicy, SyncClient, SyncError};
+pub use local::Pairing;
+
+use chrono::{DateTime, Utc};
+use pos_domain::{Money, OrderId};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Clock drift beyond this between the counter and the service is shown as a warning.
+pub const CLOCK_DRIFT_WARNING_MS: i64 = 2 * 60 * 1000;
+
+/// What the status bar shows: paired or not, online or not, what is still to send.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncStatus {
+    pub paired: bool,
+    pub server_url: Option<String>,
+    /// `None` until the first attempt since start.
+    pub online: Option<bool>,
+    pub syncing: bool,
+    /// Mutations waiting to be sent.
+    pub pending: u32,
+    pub needs_attention: u32,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Service time minus this counter's time at the last exchange.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub clock_offset_ms: Option<i64>,
+    pub clock_drift_warning: bool,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+}
+
+/// Progress of a running sync, for the end-of-day progress bar.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SyncProgress {
+    /// Mutations settled so far in this run (pushed, already there or needing attention).
+    pub done: u32,
+    /// Mutations to settle in this run.
+    pub total: u32,
+}
+
+/// A count and the money it carries (order totals for new orders, amounts for payments).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Tally {
+    pub count: u32,
+    /// New orders' totals.
+    pub orders_total: Money,
+    /// Payments' amounts (reversals negative).
+    pub payments_total: Money,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, m: &pos_protocol::Mutation) {
+        self.count += 1;
+        match &m.body {
+            pos_protocol::MutationBody::OrderCreated { order } => {
+                self.orders_total = self.orders_total + order.totals.total
+            }
+            pos_protocol::MutationBody::PaymentRecorded { payment }
+            | pos_protocol::MutationBody::PaymentReversed { payment, .. } => {
+                self.payments_total = self.payments_total + Money(payment.amount)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The end-of-day report: what this run pushed, what the service already had, what needs
+/// attention and what is still waiting, with the time of the last successful sync.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncReport {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub currency: pos_domain::Currency,
+    pub pushed: Tally,
+    pub already_there: Tally,
+    /// Everything now on the needs-attention list (not only this run's).
+    pub needs_attention: Tally,
+    /// Still queued: waiting behind an order that needs attention, or not sent because the
+    /// run stopped.
+    pub still_pending: Tally,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub audit_events_pushed: u64,
+    /// Why the service refused the audit chain, if it did.
+    pub audit_refused: Option<String>,
+    /// Changes made elsewhere that this counter took in (payments, deletions, completions).
+    pub pulled_changes: u32,
+    pub roster_size: u32,
+    /// Every mutation was settled and the pull finished.
+    pub complete: bool,
+    pub error: Option<String>,
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+/// A mutation the service refused or found in conflict: kept with its data and the service's
+/// reason until it is retried or discarded.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttentionItem {
+    pub mutation_id: Uuid,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seq: u64,
+    pub order_id: OrderId,
+    pub order_number: Option<String>,
+    /// `order_created`, `payment_recorded`, …
+    pub kind: String,
+    /// `rejected` or `conflict`.
+    pub status: String,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+    /// The order total (new orders) or payment amount (payments).
+    pub amount: Option<Money>,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+}
