@@ -5,115 +5,12 @@
 mod common;
 
 use common::desk::*;
+use common::sync::*;
 use common::*;
-use pos_core::{ApprovalInput, Pin, RetryPolicy, Session, SyncClient, SyncProgress};
+use pos_core::{ApprovalInput, Pin, Session, SyncProgress};
 use pos_domain::Role;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-/// A client that retries quickly and opens a connection per request (so a test proxy sees
-/// every request).
-pub fn fast_client() -> SyncClient {
-    let policy = RetryPolicy {
-        initial: Duration::from_millis(2),
-        max: Duration::from_millis(20),
-        attempts: 4,
-        connect_timeout: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(30),
-    };
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .connect_timeout(policy.connect_timeout)
-        .timeout(policy.request_timeout)
-        .build()
-        .unwrap();
-    SyncClient::new(policy).unwrap().with_http(http)
-}
-
-async fn pair(app: &TestApp, t: &Tenant, c: &SyncClient, d: &Desk, owner: &Session, url: &str) {
-    let (st, code, _) = app
-        .post(&t.owner_token, "/api/v1/devices/pairing-codes", json!({}))
-        .await;
-    assert_eq!(st, 201);
-    c.pair(
-        &d.store,
-        d.keys.as_ref(),
-        owner,
-        url,
-        code["code"].as_str().unwrap(),
-        "",
-    )
-    .await
-    .unwrap();
-}
-
-#[derive(Debug, PartialEq, Eq)]
-struct Central {
-    orders: i64,
-    distinct_orders: i64,
-    deleted: i64,
-    payments: i64,
-    paid_minor: i64,
-    mutations: i64,
-}
-
-async fn central(app: &TestApp, t: &Tenant) -> Central {
-    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
-        .await
-        .unwrap();
-    let mut one = async |q: &str| -> i64 {
-        sqlx::query_scalar::<_, i64>(q)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap()
-    };
-    Central {
-        orders: one("SELECT COUNT(*) FROM orders").await,
-        distinct_orders: one("SELECT COUNT(DISTINCT id) FROM orders").await,
-        deleted: one("SELECT COUNT(*) FROM orders WHERE status = 'deleted'").await,
-        payments: one("SELECT COUNT(*) FROM payments").await,
-        paid_minor: one("SELECT COALESCE(SUM(amount_minor), 0)::bigint FROM payments").await,
-        mutations: one("SELECT COUNT(*) FROM sync_mutations").await,
-    }
-}
-
-async fn central_audit(app: &TestApp, t: &Tenant, device: uuid::Uuid) -> (i64, i64) {
-    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
-        .await
-        .unwrap();
-    let r: (i64, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), MAX(seq) FROM audit_events WHERE device_id = $1")
-            .bind(device)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-    (r.0, r.1.unwrap_or(0))
-}
-
-/// Staff for a counter: a manager (PIN `mpin`) and a cashier (PIN 1111), the cashier logged in.
-async fn crew(
-    d: &Desk,
-    owner: &Session,
-    manager: &str,
-    mpin: &str,
-) -> (pos_core::StaffMember, Session) {
-    let s = &d.store;
-    let m = s
-        .add_staff(owner, manager, Role::Manager, Pin::new(mpin).unwrap())
-        .await
-        .unwrap();
-    let c = s
-        .add_staff(
-            owner,
-            &format!("Kasir {manager}"),
-            Role::Cashier,
-            Pin::new("1111").unwrap(),
-        )
-        .await
-        .unwrap();
-    (m, s.login(c.id, Pin::new("1111").unwrap()).await.unwrap())
-}
 
 /// An offline day: three orders, a payment, a deletion approved by the manager's PIN.
 async fn offline_day(d: &Desk, cashier: &Session, manager: &pos_core::StaffMember, mpin: &str) {

@@ -155,4 +155,21 @@ impl Desk {
         pool.close().await;
         c
     }
+
+    /// Mutation ids the counter holds as acknowledged by the service.
+    pub async fn acked_ids(&self) -> std::collections::HashSet<uuid::Uuid> {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.path.display()))
+            .await
+            .unwrap();
+        let ids =
+            sqlx::query_scalar::<_, String>("SELECT mutation_id FROM outbox WHERE state = 'acked'")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.parse().unwrap())
+                .collect();
+        pool.close().await;
+        ids
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod desk;
 pub mod proxy;
+pub mod sync;
 
 use order_service::admin::{create_tenant, NewTenant};
 use order_service::auth::JwtKeys;
@@ -28,6 +29,8 @@ pub struct TestApp {
     pub app_pool: PgPool,
     pub cipher: Arc<FieldCipher>,
     pub db: String,
+    /// The service's data key (base64), for a service process started by a test.
+    pub data_key: String,
 }
 
 fn pg_url() -> String {
@@ -67,7 +70,9 @@ pub async fn spawn() -> TestApp {
     let owner_pool = pool_as(OWNER, &db).await;
     order_service::db::MIGRATOR.run(&owner_pool).await.unwrap();
     let app_pool = pool_as(RUNTIME, &db).await;
-    let cipher = Arc::new(FieldCipher::new(&MasterKey::generate()));
+    let key = MasterKey::generate();
+    let data_key = key.to_base64().to_string();
+    let cipher = Arc::new(FieldCipher::new(&key));
     let state = AppState {
         pool: app_pool.clone(),
         cipher: cipher.clone(),
@@ -84,6 +89,7 @@ pub async fn spawn() -> TestApp {
         app_pool,
         cipher,
         db,
+        data_key,
     }
 }
 
@@ -94,6 +100,14 @@ pub struct Tenant {
 }
 
 impl TestApp {
+    /// The runtime role's URL for this test's database.
+    pub fn runtime_url(&self) -> String {
+        let mut u = reqwest::Url::parse(&pg_url()).unwrap();
+        u.set_username(RUNTIME).unwrap();
+        u.set_path(&format!("/{}", self.db));
+        u.to_string()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

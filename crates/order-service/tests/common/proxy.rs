@@ -98,9 +98,14 @@ async fn handle(
             let mut buf = vec![0u8; n.max(1)];
             let mut sent = 0;
             while sent < n {
-                match client.read(&mut buf[..n - sent]).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(k) => {
+                // a request shorter than `n` is cut once it stops coming
+                let read = tokio::time::timeout(
+                    Duration::from_millis(100),
+                    client.read(&mut buf[..n - sent]),
+                );
+                match read.await {
+                    Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                    Ok(Ok(k)) => {
                         if server.write_all(&buf[..k]).await.is_err() {
                             break;
                         }
