@@ -9,3 +9,4 @@ ensure_packages "${RUST_TEST_PACKAGES[@]}"
 ensure_rust
 start_throwaway_pg
 scripts/with-test-env.sh cargo bench -p order-service --bench sync_push
+scripts/with-test-env.sh cargo bench -p order-service --bench eod_sync

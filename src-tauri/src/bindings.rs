@@ -35,6 +35,10 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
         pos_core::AuditFilter,
         pos_core::ChainReport,
         pos_core::AppSettings,
+        pos_core::SyncStatus,
+        pos_core::SyncProgress,
+        pos_core::SyncReport,
+        pos_core::AttentionItem,
         pos_protocol::AuditEvent,
         pos_domain::Role,
     );

@@ -46,6 +46,22 @@ impl From<StoreError> for CommandError {
     }
 }
 
+impl From<pos_core::SyncError> for CommandError {
+    fn from(e: pos_core::SyncError) -> Self {
+        match e {
+            pos_core::SyncError::Store(inner) => inner.into(),
+            other => {
+                tracing::warn!(error = %other, "sync");
+                CommandError {
+                    code: other.code().to_owned(),
+                    message: other.to_string(),
+                    field: other.field().map(str::to_owned),
+                }
+            }
+        }
+    }
+}
+
 impl From<ValidationError> for CommandError {
     fn from(e: ValidationError) -> Self {
         StoreError::from(e).into()

@@ -8,7 +8,7 @@ pub mod error;
 pub mod state;
 
 use error::CommandError;
-use pos_core::{KeyringBackend, OsKeyring, Store, SystemClock};
+use pos_core::{KeyringBackend, OsKeyring, RetryPolicy, Store, SyncClient, SystemClock};
 use state::AppState;
 use std::sync::Arc;
 use tauri::Manager;
@@ -16,7 +16,7 @@ use tauri::Manager;
 /// The keyring service under which the data key is kept (one per app identity).
 pub const KEYRING_SERVICE: &str = "id.offlineorderpos.desktop";
 
-async fn open_store(app: &tauri::AppHandle) -> Result<Store, CommandError> {
+async fn open_store(app: &tauri::AppHandle, keys: &OsKeyring) -> Result<Store, CommandError> {
     let dir = app
         .path()
         .app_data_dir()
@@ -30,10 +30,9 @@ async fn open_store(app: &tauri::AppHandle) -> Result<Store, CommandError> {
             ),
         )
     })?;
-    let keys = OsKeyring::new(KEYRING_SERVICE, KeyringBackend::SecretService);
     let path = dir.join("orders.db");
     tracing::info!(path = %path.display(), "opening the order store");
-    Ok(Store::open(&path, &keys, Arc::new(SystemClock)).await?)
+    Ok(Store::open(&path, keys, Arc::new(SystemClock)).await?)
 }
 
 pub fn run() {
@@ -49,11 +48,23 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::default().build())
         .setup(|app| {
             let handle = app.handle().clone();
-            let store = tauri::async_runtime::block_on(open_store(&handle));
+            let keys = Arc::new(OsKeyring::new(KEYRING_SERVICE, KeyringBackend::SecretService));
+            let store = tauri::async_runtime::block_on(open_store(&handle, &keys));
             if let Err(e) = &store {
                 tracing::error!(code = %e.code, message = %e.message, "the store did not open");
             }
-            app.manage(AppState::new(store));
+            let sync = SyncClient::new(RetryPolicy::default()).map_err(CommandError::from);
+            app.manage(AppState::new(store, keys.clone(), sync));
+            // Sync in the background whenever paired: every 30 s, at once after a change, and
+            // with backoff while the service cannot be reached.
+            let state = app.state::<AppState>();
+            if let (Ok(store), Ok(sync)) = (state.shared_store(), state.shared_sync()) {
+                tauri::async_runtime::spawn(sync.run_background(
+                    store,
+                    keys,
+                    std::time::Duration::from_secs(30),
+                ));
+            }
             // Build the customer search index in the background so the first search is quick.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
@@ -86,6 +97,13 @@ pub fn run() {
             commands::audit::verify_audit_chain,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::sync::sync_status,
+            commands::sync::pair_device,
+            commands::sync::unpair_device,
+            commands::sync::sync_now,
+            commands::sync::needs_attention,
+            commands::sync::retry_attention,
+            commands::sync::discard_attention,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -2,24 +2,52 @@
 //! is logged in at this counter.
 
 use crate::error::{CmdResult, CommandError};
-use pos_core::{Session, Store};
-use std::sync::Mutex;
+use pos_core::{OsKeyring, Session, Store, SyncClient};
+use std::sync::{Arc, Mutex};
 
 pub struct AppState {
-    store: Result<Store, CommandError>,
+    store: Result<Arc<Store>, CommandError>,
     session: Mutex<Option<Session>>,
+    /// The OS keyring: the data key and, once paired, the device secret.
+    pub keys: Arc<OsKeyring>,
+    sync: Result<Arc<SyncClient>, CommandError>,
 }
 
 impl AppState {
-    pub fn new(store: Result<Store, CommandError>) -> Self {
+    pub fn new(
+        store: Result<Store, CommandError>,
+        keys: Arc<OsKeyring>,
+        sync: Result<SyncClient, CommandError>,
+    ) -> Self {
         AppState {
-            store,
+            store: store.map(Arc::new),
             session: Mutex::new(None),
+            keys,
+            sync: sync.map(Arc::new),
         }
     }
 
     pub fn store(&self) -> CmdResult<&Store> {
-        self.store.as_ref().map_err(Clone::clone)
+        self.store.as_deref().map_err(Clone::clone)
+    }
+
+    pub fn shared_store(&self) -> CmdResult<Arc<Store>> {
+        self.store.clone()
+    }
+
+    pub fn sync(&self) -> CmdResult<&SyncClient> {
+        self.sync.as_deref().map_err(Clone::clone)
+    }
+
+    pub fn shared_sync(&self) -> CmdResult<Arc<SyncClient>> {
+        self.sync.clone()
+    }
+
+    /// Tells the background sync that something new is queued.
+    pub fn changed(&self) {
+        if let Ok(s) = &self.sync {
+            s.wake();
+        }
     }
 
     pub fn open_error(&self) -> Option<CommandError> {

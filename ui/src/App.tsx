@@ -13,8 +13,10 @@ import { OrderList } from "./screens/OrderList";
 import { Settings } from "./screens/Settings";
 import { Setup } from "./screens/Setup";
 import { Staff } from "./screens/Staff";
+import { Sync } from "./screens/Sync";
+import { SyncIndicator } from "./components/SyncIndicator";
 
-type Screen = { name: "orders" } | { name: "new" } | { name: "order"; id: string } | { name: "dashboard" } | { name: "audit" } | { name: "staff" } | { name: "settings" };
+type Screen = { name: "orders" } | { name: "new" } | { name: "order"; id: string } | { name: "dashboard" } | { name: "audit" } | { name: "staff" } | { name: "sync" } | { name: "settings" };
 
 const defaultSettings: AppSettings = { language: "en", receipt_header: "", server_url: "" };
 
@@ -25,6 +27,7 @@ export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [screen, setScreen] = useState<Screen>({ name: "orders" });
   const [fatal, setFatal] = useState<string | null>(null);
+  const [syncKey, setSyncKey] = useState(0);
 
   const refresh = useCallback(async () => {
     try {
@@ -90,6 +93,7 @@ export function App() {
       ["dashboard", t("nav.dashboard"), true],
       ["audit", t("nav.audit"), session.can_approve],
       ["staff", t("nav.staff"), session.can_manage_staff],
+      ["sync", t("nav.sync"), true],
       ["settings", t("nav.settings"), true],
     ];
     body = (
@@ -105,6 +109,7 @@ export function App() {
                 </button>
               ))}
           </nav>
+          <SyncIndicator onOpen={() => setScreen({ name: "sync" })} refreshKey={syncKey} />
           <span className="who" data-testid="who">
             {session.name} · {t(`role.${session.role}`)}
           </span>
@@ -121,6 +126,18 @@ export function App() {
           {screen.name === "dashboard" ? <Dashboard /> : null}
           {screen.name === "audit" ? <AuditLog staff={status.staff} /> : null}
           {screen.name === "staff" ? <Staff staff={status.staff} onChanged={() => void refresh()} /> : null}
+          {screen.name === "sync" ? (
+            <Sync
+              session={session}
+              staff={status.staff}
+              settings={settings}
+              currency={status.shop.currency}
+              onChanged={() => {
+                setSyncKey((k) => k + 1);
+                void refresh();
+              }}
+            />
+          ) : null}
           {screen.name === "settings" ? <Settings settings={settings} onSaved={setSettings} /> : null}
         </main>
       </div>

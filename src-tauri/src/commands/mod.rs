@@ -5,3 +5,4 @@ pub mod audit;
 pub mod orders;
 pub mod settings;
 pub mod staff;
+pub mod sync;

@@ -9,6 +9,25 @@ use pos_core::{
 use pos_domain::{OrderId, StaffId};
 use tauri::State;
 
+/// The approver a cashier's screen collected: both the manager and their PIN, or neither.
+pub(crate) fn approval(
+    approver_id: Option<StaffId>,
+    approver_pin: Option<String>,
+) -> CmdResult<Option<ApprovalInput>> {
+    match (approver_id, approver_pin) {
+        (Some(approver_id), Some(pin)) => Ok(Some(ApprovalInput {
+            approver_id,
+            pin: Pin::new(&pin)?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(CommandError {
+            code: "approval_incomplete".into(),
+            message: "Choose the approving manager and enter their PIN".into(),
+            field: Some("pin".into()),
+        }),
+    }
+}
+
 #[tauri::command]
 pub async fn preview_order(
     state: State<'_, AppState>,
@@ -21,7 +40,9 @@ pub async fn preview_order(
 #[tauri::command]
 pub async fn create_order(state: State<'_, AppState>, input: NewOrder) -> CmdResult<OrderDetail> {
     let session = state.session()?;
-    Ok(state.store()?.create_order(&session, input).await?)
+    let order = state.store()?.create_order(&session, input).await?;
+    state.changed();
+    Ok(order)
 }
 
 #[tauri::command]
@@ -43,7 +64,9 @@ pub async fn record_payment(
     payment: PaymentInput,
 ) -> CmdResult<OrderDetail> {
     let session = state.session()?;
-    Ok(state.store()?.record_payment(&session, id, payment).await?)
+    let order = state.store()?.record_payment(&session, id, payment).await?;
+    state.changed();
+    Ok(order)
 }
 
 #[tauri::command]
@@ -54,16 +77,20 @@ pub async fn update_order(
     edit: OrderEdit,
 ) -> CmdResult<OrderDetail> {
     let session = state.session()?;
-    Ok(state
+    let order = state
         .store()?
         .update_order(&session, id, version, edit)
-        .await?)
+        .await?;
+    state.changed();
+    Ok(order)
 }
 
 #[tauri::command]
 pub async fn complete_order(state: State<'_, AppState>, id: OrderId) -> CmdResult<OrderDetail> {
     let session = state.session()?;
-    Ok(state.store()?.complete_order(&session, id).await?)
+    let order = state.store()?.complete_order(&session, id).await?;
+    state.changed();
+    Ok(order)
 }
 
 /// An owner or manager deletes with a reason; a cashier's deletion also carries the approving
@@ -77,24 +104,13 @@ pub async fn delete_order(
     approver_pin: Option<String>,
 ) -> CmdResult<OrderDetail> {
     let session = state.session()?;
-    let approval = match (approver_id, approver_pin) {
-        (Some(approver_id), Some(pin)) => Some(ApprovalInput {
-            approver_id,
-            pin: Pin::new(&pin)?,
-        }),
-        (None, None) => None,
-        _ => {
-            return Err(CommandError {
-                code: "approval_incomplete".into(),
-                message: "Choose the approving manager and enter their PIN".into(),
-                field: Some("pin".into()),
-            })
-        }
-    };
-    Ok(state
+    let approval = approval(approver_id, approver_pin)?;
+    let order = state
         .store()?
         .delete_order(&session, id, &reason, approval)
-        .await?)
+        .await?;
+    state.changed();
+    Ok(order)
 }
 
 #[tauri::command]

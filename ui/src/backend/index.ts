@@ -20,6 +20,10 @@ import type { Role } from "../bindings/Role";
 import type { Session } from "../bindings/Session";
 import type { SetupInput } from "../bindings/SetupInput";
 import type { StaffMember } from "../bindings/StaffMember";
+import type { AttentionItem } from "../bindings/AttentionItem";
+import type { SyncProgress } from "../bindings/SyncProgress";
+import type { SyncReport } from "../bindings/SyncReport";
+import type { SyncStatus } from "../bindings/SyncStatus";
 
 export interface Approval {
   approverId: string;
@@ -46,6 +50,14 @@ export interface Backend {
   verifyAuditChain(): Promise<ChainReport>;
   getSettings(): Promise<AppSettings>;
   saveSettings(settings: AppSettings): Promise<AppSettings>;
+  syncStatus(): Promise<SyncStatus>;
+  pairDevice(serverUrl: string, code: string, deviceName: string): Promise<SyncStatus>;
+  unpairDevice(): Promise<SyncStatus>;
+  /** A full (end-of-day) sync; `onProgress` hears every settled batch. */
+  syncNow(onProgress: (p: SyncProgress) => void): Promise<SyncReport>;
+  needsAttention(): Promise<AttentionItem[]>;
+  retryAttention(mutationId: string): Promise<void>;
+  discardAttention(mutationId: string, reason: string, approval: Approval | null): Promise<void>;
 }
 
 /** A refused or failed command, as the Rust side describes it. */

@@ -1,6 +1,8 @@
 // The Backend implemented with Tauri commands (src-tauri/src/commands). Argument names are the
 // commands' parameter names in camelCase, as Tauri expects.
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { SyncProgress } from "../bindings/SyncProgress";
 import { BackendError, type Backend } from "./index";
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
@@ -37,4 +39,24 @@ export const tauriBackend: Backend = {
   verifyAuditChain: () => call("verify_audit_chain"),
   getSettings: () => call("get_settings"),
   saveSettings: (settings) => call("save_settings", { settings }),
+  syncStatus: () => call("sync_status"),
+  pairDevice: (serverUrl, code, deviceName) => call("pair_device", { serverUrl, code, deviceName }),
+  unpairDevice: () => call("unpair_device"),
+  syncNow: async (onProgress) => {
+    const stop = await listen<SyncProgress>("sync-progress", (e) => onProgress(e.payload));
+    try {
+      return await call("sync_now");
+    } finally {
+      stop();
+    }
+  },
+  needsAttention: () => call("needs_attention"),
+  retryAttention: (mutationId) => call("retry_attention", { mutationId }),
+  discardAttention: (mutationId, reason, approval) =>
+    call("discard_attention", {
+      mutationId,
+      reason,
+      approverId: approval?.approverId ?? null,
+      approverPin: approval?.pin ?? null,
+    }),
 };
