@@ -22,6 +22,22 @@ if [ "${1:-}" != "--inside" ]; then
 fi
 
 # Inside Xvfb and the keyring session.
+# The order-service for the sync steps: a throwaway PostgreSQL, migrated, with one shop. The
+# test starts and stops the service process itself (to record orders while it is down).
+. scripts/pg.sh
+start_throwaway_pg >/dev/null
+psql -q "$ORDER_SERVICE_TEST_PG" -c "CREATE DATABASE e2e OWNER order_service_owner"
+pg_base=${ORDER_SERVICE_TEST_PG%/postgres}
+export ORDER_SERVICE_BIN="${ORDER_SERVICE_BIN:-$root/target/debug/order-service}"
+export ORDER_SERVICE_ADMIN_DATABASE_URL="${pg_base/postgres@/order_service_owner@}/e2e"
+export ORDER_SERVICE_DATABASE_URL="${pg_base/postgres@/order_service_app@}/e2e"
+export ORDER_SERVICE_JWT_SECRET="e2e-secret-e2e-secret-e2e-secret-0123456"
+ORDER_SERVICE_DATA_KEY=$(head -c 32 /dev/urandom | base64)
+export ORDER_SERVICE_DATA_KEY
+export ORDER_SERVICE_OWNER_PASSWORD="e2e owner password"
+"$ORDER_SERVICE_BIN" migrate >/dev/null
+"$ORDER_SERVICE_BIN" admin create-tenant --slug toko-maju --name "Toko Maju Jaya" \
+  --owner-name "Ibu Sari" --owner-email owner@tokomaju.id >/dev/null
 driver_log="$E2E_ARTIFACTS/tauri-driver.log"
 tauri-driver --port 4444 --native-port 4445 --native-driver /usr/bin/WebKitWebDriver >"$driver_log" 2>&1 &
 driver=$!

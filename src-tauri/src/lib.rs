@@ -48,7 +48,10 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::default().build())
         .setup(|app| {
             let handle = app.handle().clone();
-            let keys = Arc::new(OsKeyring::new(KEYRING_SERVICE, KeyringBackend::SecretService));
+            let keys = Arc::new(OsKeyring::new(
+                KEYRING_SERVICE,
+                KeyringBackend::SecretService,
+            ));
             let store = tauri::async_runtime::block_on(open_store(&handle, &keys));
             if let Err(e) = &store {
                 tracing::error!(code = %e.code, message = %e.message, "the store did not open");

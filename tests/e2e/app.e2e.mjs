@@ -5,11 +5,15 @@
 // One shop's day, in order: first-run setup, staff, a cashier's phone order with a down payment
 // and 3 installments, an installment payment, a refused overpayment, a deletion that needs a
 // manager (wrong PIN refused, right PIN deletes), the audit log and its chain check, Bahasa
-// Indonesia, and a restart that finds everything still there. Screenshots of the main screens go
+// Indonesia, a restart that finds everything still there, and sync: the owner pairs the counter
+// with the order-service, an order is recorded while the service is down, and the end-of-day
+// sync puts everything on the service (checked through its REST API). Screenshots of the main screens go
 // to $E2E_ARTIFACTS/screenshots; cold start and memory figures to $E2E_ARTIFACTS/figures.json.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -123,6 +127,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (service) service.kill("SIGKILL");
   writeFileSync(join(ARTIFACTS, "figures.json"), JSON.stringify(figures, null, 2));
   await browser?.deleteSession().catch(() => undefined);
 });
@@ -294,4 +299,103 @@ test("after a restart everything is still there", async () => {
   await (await $('[data-testid="order-detail"][data-status="deleted"]')).waitForDisplayed();
   assert.match(await text('[data-testid="order-paid"]'), /700\.000/);
   await shot("11-after-restart");
+});
+
+// The order-service for the sync step: scripts/e2e.sh migrated a database with one shop; the
+// test starts the service process, and stops it to record orders offline.
+let service;
+let servicePort;
+async function freePort() {
+  const srv = createServer();
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const { port } = srv.address();
+  srv.close();
+  return port;
+}
+const serviceUrl = () => `http://127.0.0.1:${servicePort}`;
+async function api(method, path, token, body) {
+  const r = await fetch(serviceUrl() + path, {
+    method,
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+async function startService() {
+  servicePort ??= await freePort();
+  service = spawn(process.env.ORDER_SERVICE_BIN, ["serve"], {
+    env: { ...process.env, ORDER_SERVICE_LISTEN: `127.0.0.1:${servicePort}`, RUST_LOG: "warn" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  // ready when it answers (bounded)
+  for (let i = 0; i < 300; i++) {
+    const ok = await fetch(`${serviceUrl()}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail("the order-service did not start");
+}
+async function stopService() {
+  service.kill("SIGKILL");
+  await once(service, "exit");
+  service = undefined;
+}
+
+test("the owner pairs the counter; an order recorded offline reaches the service at the end-of-day sync", async () => {
+  await startService();
+  const { access_token: token } = await api("POST", "/api/v1/auth/login", null, {
+    tenant: "toko-maju",
+    email: "owner@tokomaju.id",
+    password: "e2e owner password",
+  });
+  const { code } = await api("POST", "/api/v1/devices/pairing-codes", token, {});
+
+  await lock();
+  await login("Ibu Sari", OWNER_PIN);
+  assert.equal(await (await $('[data-testid="sync-indicator"]')).getAttribute("data-state"), "unpaired");
+  await click('button[name="nav-sync"]');
+  await fill('input[name="server_url"]', serviceUrl());
+  await fill('input[name="pairing_code"]', code);
+  await click('button[name="pair"]');
+  await (await $('[data-testid="paired"]')).waitForDisplayed();
+  // the background sync sends the day so far by itself
+  await browser.waitUntil(async () => (await text('[data-testid="sync-pending"]')).startsWith("0 "), {
+    timeout: 30000,
+    timeoutMsg: "the background sync never emptied the queue",
+  });
+
+  await stopService();
+  await click('button[name="nav-new"]');
+  await fill('input[name="customer_name"]', "Dewi Lestari");
+  await fill('input[name="item_name_0"]', "Teh 500 g");
+  await fill('input[name="item_price_0"]', "50000");
+  await click('form[data-testid="new-order"] button[type="submit"]');
+  await (await $('[data-testid="order-detail"][data-status="paid"]')).waitForDisplayed();
+  await browser.waitUntil(
+    async () => (await (await $('[data-testid="sync-indicator"]')).getAttribute("data-state")) === "offline" && !(await text('[data-testid="sync-pending"]')).startsWith("0 "),
+    { timeout: 30000, timeoutMsg: "the indicator never showed offline with changes waiting" },
+  );
+  await shot("12-offline-pending");
+
+  await startService();
+  await click('button[name="nav-sync"]');
+  await click('button[name="eod-sync"]');
+  await (await $('[data-testid="sync-progress"]')).waitForDisplayed();
+  await (await $('[data-testid="sync-report"]')).waitForDisplayed({ timeout: 60000 });
+  await waitText('[data-testid="report-verdict"]', "Semua sudah ada di layanan.");
+  assert.equal(await text('[data-testid="report-pending-count"]'), "0");
+  assert.equal(await text('[data-testid="report-attention-count"]'), "0");
+  await shot("13-end-of-day-report");
+
+  // the shop's service has every order of the day, the deleted one as deleted
+  const page = await api("GET", "/api/v1/offline-orders?limit=50", token);
+  const byName = Object.fromEntries(page.items.map((o) => [o.customer.name, o]));
+  assert.ok(byName["Dewi Lestari"], JSON.stringify(Object.keys(byName)));
+  assert.equal(byName["Dewi Lestari"].status, "paid");
+  assert.equal(byName["Budi"].status, "paid");
+  assert.equal(byName["Siti Rahma"]?.status, "deleted");
+  await stopService();
 });

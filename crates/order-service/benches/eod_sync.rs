@@ -16,7 +16,9 @@ async fn check(service: &support::Service, device: uuid::Uuid, orders: i64, even
         service.count("SELECT COUNT(*) FROM payments").await,
         service.count("SELECT COUNT(*) FROM sync_mutations").await,
         service
-            .count(&format!("SELECT COUNT(*) FROM audit_events WHERE device_id = '{device}'"))
+            .count(&format!(
+                "SELECT COUNT(*) FROM audit_events WHERE device_id = '{device}'"
+            ))
             .await,
     );
     assert_eq!(got, (orders, orders, 2 * orders, events), "exactly once");
@@ -41,14 +43,28 @@ async fn main() {
 
     // 1. one uninterrupted end-of-day sync
     let a = support::service().await;
-    let store = Arc::new(Store::open(&first, &keys, Arc::new(SystemClock)).await.unwrap());
+    let store = Arc::new(
+        Store::open(&first, &keys, Arc::new(SystemClock))
+            .await
+            .unwrap(),
+    );
     let owner = store
-        .login(owner_id(&store).await, Pin::new(support::OWNER_PIN).unwrap())
+        .login(
+            owner_id(&store).await,
+            Pin::new(support::OWNER_PIN).unwrap(),
+        )
         .await
         .unwrap();
     let client = Arc::new(SyncClient::new(RetryPolicy::default()).unwrap());
     client
-        .pair(&store, &keys, &owner, &a.base, &a.pairing_code().await, "Bench")
+        .pair(
+            &store,
+            &keys,
+            &owner,
+            &a.base,
+            &a.pairing_code().await,
+            "Bench",
+        )
         .await
         .unwrap();
     let chain = store.audit_events_after(0, u32::MAX).await.unwrap().len();
@@ -60,7 +76,9 @@ async fn main() {
     assert!(r.audit_events_pushed as usize >= events);
     check(&a, device, orders as i64, chain as i64).await;
     let central_events = a
-        .count(&format!("SELECT COUNT(*) FROM audit_events WHERE device_id = '{device}'"))
+        .count(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE device_id = '{device}'"
+        ))
         .await;
     println!(
         "end-of-day sync of {orders} orders ({} mutations) + {} audit events: {:.2} s (bar < 30 s)",
@@ -78,12 +96,22 @@ async fn main() {
             .unwrap(),
     );
     let owner = store
-        .login(owner_id(&store).await, Pin::new(support::OWNER_PIN).unwrap())
+        .login(
+            owner_id(&store).await,
+            Pin::new(support::OWNER_PIN).unwrap(),
+        )
         .await
         .unwrap();
     let client = Arc::new(SyncClient::new(RetryPolicy::default()).unwrap());
     client
-        .pair(&store, &keys, &owner, &b.base, &b.pairing_code().await, "Bench")
+        .pair(
+            &store,
+            &keys,
+            &owner,
+            &b.base,
+            &b.pairing_code().await,
+            "Bench",
+        )
         .await
         .unwrap();
     let half = Arc::new(tokio::sync::Notify::new());

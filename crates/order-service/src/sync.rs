@@ -170,6 +170,12 @@ async fn apply_one(
     Ok(outcome)
 }
 
+/// Makes a mutation's answer: status, code, reason, the server's current state.
+type ResultOf<'a> = dyn Fn(MutationStatus, Option<&str>, Option<String>, Option<serde_json::Value>) -> MutationResult
+    + Send
+    + Sync
+    + 'a;
+
 #[allow(clippy::too_many_arguments)]
 async fn apply_one_unblocked(
     s: &AppState,
@@ -178,14 +184,7 @@ async fn apply_one_unblocked(
     tenant: Uuid,
     device: Uuid,
     m: &Mutation,
-    result: &(dyn Fn(
-        MutationStatus,
-        Option<&str>,
-        Option<String>,
-        Option<serde_json::Value>,
-    ) -> MutationResult
-          + Send
-          + Sync),
+    result: &ResultOf<'_>,
 ) -> ApiResult<MutationResult> {
     if !ctx.savepoints {
         // Rules are checked before any write, so a refusal leaves nothing to undo.

@@ -7,7 +7,7 @@ mod common;
 use common::desk::*;
 use common::*;
 use pos_core::{ApprovalInput, Pin};
-use pos_domain::{Money, PaymentMethod, Role};
+use pos_domain::{Customer, ItemInput, Money, PaymentMethod, Role};
 use pos_protocol::{MutationBody, MutationStatus, PushRequest, PushResponse};
 use serde_json::json;
 
@@ -228,7 +228,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         &app,
         &device_token,
         &PushRequest {
-            mutations: vec![fresh[0].clone(), over, forged, cross],
+            mutations: vec![fresh[0].clone(), over, forged.clone(), cross],
             audit_events: vec![],
         },
     )
@@ -243,13 +243,27 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         got[1],
         (MutationStatus::Rejected, Some("overpayment".into()))
     );
+    // an order's changes apply in order: after its refused payment, its deletion waits
     assert_eq!(
         got[2],
-        (MutationStatus::Rejected, Some("approver_role".into()))
+        (MutationStatus::Skipped, Some("waiting_for_earlier".into()))
     );
     assert_eq!(
         got[3],
         (MutationStatus::Rejected, Some("unknown_order".into()))
+    );
+    let alone = push(
+        &app,
+        &device_token,
+        &PushRequest {
+            mutations: vec![forged],
+            audit_events: vec![],
+        },
+    )
+    .await;
+    assert_eq!(
+        (alone.results[0].status, alone.results[0].code.clone()),
+        (MutationStatus::Rejected, Some("approver_role".into()))
     );
     let (_, foreign_now, _) = app
         .get(
@@ -354,12 +368,13 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     assert!(empty["changes"].as_array().unwrap().is_empty());
     assert_eq!(app.get(&t.owner_token, "/api/v1/sync/pull").await.0, 403);
 
-    // a payment naming another order than its mutation is refused
+    // a payment naming another order than its mutation is refused (and only that mutation's
+    // order waits: the others below are of order c)
     let mut mismatch = fresh[1].clone();
     mismatch.mutation_id = uuid::Uuid::now_v7();
+    mismatch.order_id = a.id;
     if let MutationBody::PaymentRecorded { payment } = &mut mismatch.body {
         payment.id = pos_domain::PaymentId::new();
-        payment.order_id = a.id;
     }
     // and one that breaks a database rule the checks did not foresee (the same payment
     // reversed twice, by two mutations) is refused alone: the push is redone with a savepoint

@@ -25,8 +25,15 @@ pub async fn pair_device(
 ) -> CmdResult<SyncStatus> {
     let session = state.session()?;
     let (store, sync) = (state.store()?, state.sync()?);
-    sync.pair(store, state.keys.as_ref(), &session, &server_url, &code, &device_name)
-        .await?;
+    sync.pair(
+        store,
+        state.keys.as_ref(),
+        &session,
+        &server_url,
+        &code,
+        &device_name,
+    )
+    .await?;
     Ok(sync.status(store).await?)
 }
 
@@ -63,7 +70,10 @@ pub async fn needs_attention(state: State<'_, AppState>) -> CmdResult<Vec<Attent
 #[tauri::command]
 pub async fn retry_attention(state: State<'_, AppState>, mutation_id: Uuid) -> CmdResult<()> {
     let session = state.session()?;
-    state.store()?.retry_attention(&session, mutation_id).await?;
+    state
+        .store()?
+        .retry_attention(&session, mutation_id)
+        .await?;
     state.changed();
     Ok(())
 }

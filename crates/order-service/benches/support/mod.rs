@@ -141,7 +141,9 @@ pub async fn filled_store(
     orders: usize,
     events: usize,
 ) -> (Store, pos_core::Session) {
-    let store = Store::open(path, keys, Arc::new(SystemClock)).await.unwrap();
+    let store = Store::open(path, keys, Arc::new(SystemClock))
+        .await
+        .unwrap();
     let owner = store
         .setup(
             SetupInput {
