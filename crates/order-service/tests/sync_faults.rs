@@ -322,3 +322,67 @@ async fn the_service_killed_mid_sync_and_restarted() {
         assert!(c.status(&d.store).await.unwrap().online.unwrap());
     }
 }
+
+/// Waits (bounded) until the counter's sync status satisfies `ok`.
+async fn until_status(
+    c: &SyncClient,
+    d: &Desk,
+    ok: impl Fn(&pos_core::SyncStatus) -> bool,
+) -> pos_core::SyncStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = c.status(&d.store).await.unwrap();
+        if ok(&s) {
+            return s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status never came: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_loop_syncs_by_itself_when_the_service_comes_back() {
+    let app = spawn().await;
+    let t = app.tenant("toko-kembali").await;
+    let port = free_port();
+    let service = Service::start(&app, port).await;
+    let (d, owner) = desk().await;
+    let (_, cashier) = crew(&d, &owner, "Pak Andi", "2222").await;
+    let c = Arc::new(fast_client());
+    pair(
+        &app,
+        &t,
+        &c,
+        &d,
+        &owner,
+        &format!("http://127.0.0.1:{port}"),
+    )
+    .await;
+    service.kill();
+    for name in ["Siti", "Budi"] {
+        d.store
+            .create_order(&cashier, new_order(name))
+            .await
+            .unwrap();
+    }
+    // a loop whose regular interval is an hour: only its probing after failures can find the
+    // service again
+    let bg = tokio::spawn(c.clone().run_background(
+        d.store.clone(),
+        d.keys.clone(),
+        Duration::from_secs(3600),
+    ));
+    until_status(&c, &d, |s| {
+        s.online == Some(false) && s.last_error.is_some()
+    })
+    .await;
+    let _service = Service::start(&app, port).await;
+    let s = until_status(&c, &d, |s| s.pending == 0 && s.last_success_at.is_some()).await;
+    assert_eq!(s.online, Some(true));
+    assert!(s.last_error.is_none());
+    bg.abort();
+    assert_eq!(central(&app, &t).await.orders, 2);
+}

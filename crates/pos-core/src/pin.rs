@@ -40,6 +40,40 @@ impl Pin {
     }
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs PIN hashing and checking (argon2id, 19 MiB of working memory each) on one dedicated
+/// thread. On the runtime's blocking pool every new thread got its own malloc arena, and each
+/// arena kept a 19 MiB block after its hash: a long-running app grew by that much per thread.
+pub(crate) async fn on_pin_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, crate::StoreError> {
+    static WORKER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    let worker = WORKER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("pos-pin".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    match worker {
+        Some(w) if w.send(job).is_ok() => {}
+        _ => return Err(crate::StoreError::corrupt("the PIN thread is not running")),
+    }
+    rx.await
+        .map_err(|_| crate::StoreError::corrupt("the PIN thread stopped"))
+}
+
 impl std::fmt::Debug for Pin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Pin(****)")

@@ -140,9 +140,7 @@ impl Store {
         config.validate()?;
         let owner_name = validate_name("owner_name", &input.owner_name)?;
         let pin = owner_pin;
-        let pin_hash = tokio::task::spawn_blocking(move || pin.hash())
-            .await
-            .map_err(|e| StoreError::corrupt(format!("hashing task: {e}")))?;
+        let pin_hash = crate::pin::on_pin_thread(move || pin.hash()).await?;
         let owner = StaffId::new();
         let mut tx = self.begin_write().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE key = 'shop'")
@@ -313,9 +311,7 @@ impl Store {
             )
             .into());
         }
-        let pin_hash = tokio::task::spawn_blocking(move || pin.hash())
-            .await
-            .map_err(|e| StoreError::corrupt(format!("hashing task: {e}")))?;
+        let pin_hash = crate::pin::on_pin_thread(move || pin.hash()).await?;
         let id = StaffId::new();
         let now = self.now();
         let mut tx = self.begin_write().await?;
@@ -459,9 +455,7 @@ impl Store {
             return Err(StoreError::LockedOut { until });
         }
         let hash = row.pin_hash.clone();
-        let ok = tokio::task::spawn_blocking(move || pin.verify(&hash))
-            .await
-            .map_err(|e| StoreError::corrupt(format!("PIN task: {e}")))?;
+        let ok = crate::pin::on_pin_thread(move || pin.verify(&hash)).await?;
         let role_ok = match purpose {
             PinPurpose::Login => true,
             PinPurpose::Approval(_) => row.role.can_approve(),
