@@ -100,21 +100,25 @@ function treeRssKib(rootPid) {
   let total = 0;
   let totalPss = 0;
   const parts = {};
+  const anon = {};
   for (const pid of parents.keys()) {
     if (!inTree(pid)) continue;
     try {
       const status = readFileSync(`/proc/${pid}/status`, "utf8");
       const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      const pss = Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      const pss = Number(/Pss:\s+(\d+)/.exec(rollup)?.[1] ?? 0);
       totalPss += pss;
       const name = /Name:\s+(\S+)/.exec(status)?.[1] ?? String(pid);
       total += rss;
       parts[name] = (parts[name] ?? 0) + rss;
+      // heap and other private memory, as opposed to mapped libraries
+      anon[name] = (anon[name] ?? 0) + Number(/Anonymous:\s+(\d+)/.exec(rollup)?.[1] ?? 0);
     } catch {
       /* gone */
     }
   }
-  return { total, totalPss, parts };
+  return { total, totalPss, parts, anon };
 }
 
 function appPid() {
@@ -281,6 +285,7 @@ test("Bahasa Indonesia translates the labels", async () => {
   // PSS shares each shared page among the processes that map it, so the sum is not inflated.
   figures.pss_after_flow_mib = Math.round((mem.totalPss / 1024) * 10) / 10;
   figures.rss_parts_mib = Object.fromEntries(Object.entries(mem.parts).map(([k, v]) => [k, Math.round(v / 102.4) / 10]));
+  figures.anonymous_parts_mib = Object.fromEntries(Object.entries(mem.anon).map(([k, v]) => [k, Math.round(v / 102.4) / 10]));
 });
 
 test("after a restart everything is still there", async () => {

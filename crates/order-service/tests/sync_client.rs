@@ -409,3 +409,95 @@ async fn changes_made_elsewhere_arrive_through_pull() {
         .await;
     assert_eq!(got["paid"], "400000");
 }
+
+#[tokio::test]
+async fn an_edit_in_conflict_needs_attention_and_retrying_keeps_it() {
+    let app = spawn().await;
+    let t = app.tenant("toko-konflik").await;
+    let (d, owner) = desk().await;
+    let (_, cashier) = crew(&d, &owner, "Pak Andi", "2222").await;
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let s = &d.store;
+    let x = s.create_order(&cashier, new_order("Siti")).await.unwrap();
+    let y = s.create_order(&cashier, new_order("Budi")).await.unwrap();
+    c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+
+    // the office edits X's customer on the service while the counter edits X's items
+    let path = format!("/api/v1/offline-orders/{}", x.id);
+    let r = app
+        .http
+        .patch(app.url(&path))
+        .bearer_auth(&t.owner_token)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"customer": {"name": "Siti Rahayu", "phone": "08121112222"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let edit = |price: i64, name: &str| pos_core::OrderEdit {
+        customer: pos_domain::Customer {
+            name: name.into(),
+            phone: Some("08121112222".into()),
+            email: None,
+            address: None,
+        },
+        items: vec![pos_domain::ItemInput {
+            name: "Kulkas besar".into(),
+            sku: None,
+            quantity: 1.into(),
+            unit_price: money(price),
+            discount: None,
+        }],
+        discount: None,
+        notes: None,
+    };
+    s.update_order(&cashier, x.id, 1, edit(1_200_000, "Siti"))
+        .await
+        .unwrap();
+    // and the office deletes Y while the counter edits it: the deletion wins
+    let (st, _, _) = app
+        .delete(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{}", y.id),
+            json!({"reason": "batal"}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    s.update_order(&cashier, y.id, 1, edit(900_000, "Budi"))
+        .await
+        .unwrap();
+
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(r.needs_attention.count, 2, "{r:?}");
+    let list = s.needs_attention(&cashier).await.unwrap();
+    assert!(
+        list.iter()
+            .all(|a| a.status == "conflict" && a.kind == "order_updated"),
+        "{list:?}"
+    );
+    // the deletion came in through the pull meanwhile
+    assert_eq!(
+        s.get_order(&cashier, y.id).await.unwrap().status,
+        pos_domain::OrderStatus::Deleted
+    );
+
+    // keeping the counter's edit of X: re-based on the service's version, it applies
+    let on_x = list.iter().find(|a| a.order_id == x.id).unwrap();
+    s.retry_attention(&cashier, on_x.mutation_id).await.unwrap();
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(r.pushed.count, 1, "{r:?}");
+    let (_, got, _) = app.get(&t.owner_token, &path).await;
+    assert_eq!(got["total"], "1200000");
+    assert_eq!(got["version"], 3);
+    assert_eq!(s.get_order(&cashier, x.id).await.unwrap().version, 3);
+    // retrying the edit of the deleted order conflicts again: it stays on the list
+    let on_y = list.iter().find(|a| a.order_id == y.id).unwrap();
+    s.retry_attention(&cashier, on_y.mutation_id).await.unwrap();
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(r.needs_attention.count, 1, "{r:?}");
+    let (_, gone, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", y.id))
+        .await;
+    assert_eq!(gone["status"], "deleted");
+}
