@@ -41,7 +41,7 @@ export ORDER_SERVICE_OWNER_PASSWORD="e2e owner password"
 driver_log="$E2E_ARTIFACTS/tauri-driver.log"
 tauri-driver --port 4444 --native-port 4445 --native-driver /usr/bin/WebKitWebDriver >"$driver_log" 2>&1 &
 driver=$!
-trap 'kill $driver 2>/dev/null || true; wait $driver 2>/dev/null || true' EXIT
+trap 'kill $driver 2>/dev/null || true; wait $driver 2>/dev/null || true; stop_throwaway_pg' EXIT
 # Wait until the driver answers (bounded), rather than for a fixed time.
 for _ in $(seq 1 100); do
   curl -sf http://127.0.0.1:4444/status >/dev/null 2>&1 && break
