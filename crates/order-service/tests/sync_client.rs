@@ -124,6 +124,11 @@ async fn two_counters_sync_their_offline_days_exactly_once() {
     assert_eq!(c.paid_minor, la.paid_minor + lb.paid_minor);
     assert_eq!(c.mutations, la.acked + lb.acked);
     assert_eq!((la.pending, lb.pending, la.attention), (0, 0, 0));
+    assert_eq!(
+        (la.acked_payload_bytes, lb.acked_payload_bytes),
+        (0, 0),
+        "acknowledged payloads are dropped"
+    );
     for (d, l) in [(&a, &la), (&b, &lb)] {
         let (n, max) = central_audit(&app, &t, d.store.device_id()).await;
         assert_eq!(n, max, "no gaps, no doubles");

@@ -126,6 +126,8 @@ pub struct LocalCounts {
     pub acked: i64,
     pub attention: i64,
     pub audit_events: i64,
+    /// Bytes of outbox payload still kept for acknowledged mutations (compacted: 0).
+    pub acked_payload_bytes: i64,
 }
 
 impl Desk {
@@ -151,6 +153,10 @@ impl Desk {
             acked: one("SELECT COUNT(*) FROM outbox WHERE state = 'acked'").await,
             attention: one("SELECT COUNT(*) FROM outbox WHERE state = 'needs_attention'").await,
             audit_events: one("SELECT COUNT(*) FROM audit_events").await,
+            acked_payload_bytes: one(
+                "SELECT COALESCE(SUM(length(payload)), 0) FROM outbox WHERE state = 'acked'",
+            )
+            .await,
         };
         pool.close().await;
         c

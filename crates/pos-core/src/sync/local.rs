@@ -244,7 +244,8 @@ impl Store {
                 // waits behind an earlier change of its order: stays queued as it is
                 MutationStatus::Skipped => continue,
                 MutationStatus::Applied | MutationStatus::Duplicate => {
-                    sqlx::query("UPDATE outbox SET state = 'acked', acked_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ? AND state = 'pending'")
+                    // the service has it now: the encrypted copy of the payload is dropped
+                    sqlx::query("UPDATE outbox SET state = 'acked', acked_at = ?, attempts = attempts + 1, last_error = NULL, payload = X'' WHERE seq = ? AND state = 'pending'")
                         .bind(ts(&now))
                         .bind(e.seq as i64)
                         .execute(&mut *tx)
@@ -266,7 +267,12 @@ impl Store {
                         .await?
                         .rows_affected();
                     if n == 1 {
-                        refused.push(format!("{}:{}:{}", e.mutation.body.kind(), e.mutation.order_id, code));
+                        refused.push(format!(
+                            "{}:{}:{}",
+                            e.mutation.body.kind(),
+                            e.mutation.order_id,
+                            code
+                        ));
                     }
                     n
                 }
