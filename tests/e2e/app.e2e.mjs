@@ -43,6 +43,8 @@ async function launch() {
 }
 
 async function shot(name) {
+  // E2E_NO_SCREENSHOTS=1: to measure memory without the driver's snapshots in the app process
+  if (process.env.E2E_NO_SCREENSHOTS) return;
   await browser.saveScreenshot(join(ARTIFACTS, "screenshots", `${name}.png`));
 }
 
