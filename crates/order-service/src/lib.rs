@@ -69,6 +69,15 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A handler that panics answers 500 problem+json (and is logged) instead of dropping
+        // the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                axum::response::IntoResponse::into_response(error::ApiError::Internal(
+                    "a handler panicked".into(),
+                ))
+            },
+        ))
         // Request spans carry the method and path only: query strings can hold a searched
         // phone number or e-mail, which must never reach a log.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(

@@ -173,17 +173,22 @@ pub async fn list(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Value
     for r in rows {
         let id: Uuid = r.get("id");
         let ids = id.to_string();
-        let email = s
-            .cipher
-            .decrypt_string(
-                &r.get::<Vec<u8>, _>("email"),
-                Aad {
-                    table: "users",
-                    record_id: &ids,
-                    field: "email",
-                },
-            )
-            .ok_or_else(|| ApiError::Internal("decrypt".into()))?;
+        // staff adopted from a counter have a PIN and no e-mail
+        let email = match r.try_get::<Option<Vec<u8>>, _>("email")? {
+            Some(blob) => Some(
+                s.cipher
+                    .decrypt_string(
+                        &blob,
+                        Aad {
+                            table: "users",
+                            record_id: &ids,
+                            field: "email",
+                        },
+                    )
+                    .ok_or_else(|| ApiError::Internal("decrypt".into()))?,
+            ),
+            None => None,
+        };
         items.push(json!({"id": id, "name": r.get::<String, _>("name"), "email": email, "role": r.get::<String, _>("role"), "active": r.get::<bool, _>("active")}));
     }
     audit::record(

@@ -334,6 +334,7 @@ async fn changes_made_elsewhere_arrive_through_pull() {
         .await;
     assert_eq!(st, 201, "{body}");
     let sari: pos_domain::StaffId = body["id"].as_str().unwrap().parse().unwrap();
+    let (_, users, _) = app.get(&t.owner_token, "/api/v1/users").await;
 
     let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
     assert_eq!(r.pulled_changes, 2, "{r:?}");
@@ -344,6 +345,20 @@ async fn changes_made_elsewhere_arrive_through_pull() {
     assert!(got.partly_paid);
     let got = s.get_order(&cashier, y.id).await.unwrap();
     assert_eq!(got.status, pos_domain::OrderStatus::Deleted);
+    // the roster came in: the new manager can approve here; the office owner (no PIN) is
+    // on the roster for the records but cannot log in or approve at the counter
+    let staff = s.list_staff().await.unwrap();
+    let on_counter = |id: &str| staff.iter().find(|m| m.id.to_string() == id).cloned();
+    assert!(on_counter(&sari.to_string()).unwrap().active);
+    let office_owner = users["items"]
+        .as_array()
+        .or(users.as_array())
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == format!("owner@{}.id", t.slug))
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    assert!(!on_counter(&office_owner).unwrap().active);
     // pulling again changes nothing
     let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
     assert_eq!(r.pulled_changes, 0);

@@ -339,13 +339,16 @@ impl Store {
         for st in &resp.roster {
             let id = st.id.to_string();
             let verifier = st.pin_verifier.clone().unwrap_or_default();
+            // staff without a PIN (the office's e-mail-and-password users) are kept for the
+            // records that name them, but cannot log in or approve at a counter
+            let active = st.active && !verifier.is_empty();
             let same: Option<bool> = sqlx::query_scalar(
                 "SELECT name = ? AND role = ? AND pin_hash = ? AND active = ? FROM staff WHERE id = ?",
             )
             .bind(&st.name)
             .bind(st.role.as_str())
             .bind(&verifier)
-            .bind(st.active)
+            .bind(active)
             .bind(&id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -361,7 +364,7 @@ impl Store {
             .bind(&st.name)
             .bind(st.role.as_str())
             .bind(&verifier)
-            .bind(st.active)
+            .bind(active)
             .bind(ts(&now))
             .bind(ts(&now))
             .execute(&mut *tx)
