@@ -43,30 +43,7 @@ async fn main() {
 
     // 1. one uninterrupted end-of-day sync
     let a = support::service().await;
-    let store = Arc::new(
-        Store::open(&first, &keys, Arc::new(SystemClock))
-            .await
-            .unwrap(),
-    );
-    let owner = store
-        .login(
-            owner_id(&store).await,
-            Pin::new(support::OWNER_PIN).unwrap(),
-        )
-        .await
-        .unwrap();
-    let client = Arc::new(SyncClient::new(RetryPolicy::default()).unwrap());
-    client
-        .pair(
-            &store,
-            &keys,
-            &owner,
-            &a.base,
-            &a.pairing_code().await,
-            "Bench",
-        )
-        .await
-        .unwrap();
+    let (store, client) = paired(&first, &keys, &a).await;
     let chain = store.audit_events_after(0, u32::MAX).await.unwrap().len();
     let t0 = Instant::now();
     let r = client.sync(&store, &keys, &|_| {}).await.unwrap();
@@ -90,30 +67,7 @@ async fn main() {
 
     // 2. the same day into another service, the sync killed halfway, then resumed
     let b = support::service().await;
-    let store = Arc::new(
-        Store::open(&dir.path().join("second.db"), &keys, Arc::new(SystemClock))
-            .await
-            .unwrap(),
-    );
-    let owner = store
-        .login(
-            owner_id(&store).await,
-            Pin::new(support::OWNER_PIN).unwrap(),
-        )
-        .await
-        .unwrap();
-    let client = Arc::new(SyncClient::new(RetryPolicy::default()).unwrap());
-    client
-        .pair(
-            &store,
-            &keys,
-            &owner,
-            &b.base,
-            &b.pairing_code().await,
-            "Bench",
-        )
-        .await
-        .unwrap();
+    let (store, client) = paired(&dir.path().join("second.db"), &keys, &b).await;
     let half = Arc::new(tokio::sync::Notify::new());
     let (s, c, h) = (store.clone(), client.clone(), half.clone());
     let keys2 = keys.clone();
@@ -144,6 +98,33 @@ async fn main() {
     );
     let _ = keys.delete(&device.to_string());
     let _ = keys.delete(&format!("{device}.sync"));
+}
+
+/// Opens the counter's store at `path` and pairs it with `service` (as its owner).
+async fn paired(
+    path: &std::path::Path,
+    keys: &pos_core::OsKeyring,
+    service: &support::Service,
+) -> (Arc<Store>, Arc<SyncClient>) {
+    let store = Arc::new(
+        Store::open(path, keys, Arc::new(SystemClock))
+            .await
+            .unwrap(),
+    );
+    let owner = store
+        .login(
+            owner_id(&store).await,
+            Pin::new(support::OWNER_PIN).unwrap(),
+        )
+        .await
+        .unwrap();
+    let client = Arc::new(SyncClient::new(RetryPolicy::default()).unwrap());
+    let code = service.pairing_code().await;
+    client
+        .pair(&store, keys, &owner, &service.base, &code, "Bench")
+        .await
+        .unwrap();
+    (store, client)
 }
 
 async fn owner_id(store: &Store) -> pos_domain::StaffId {

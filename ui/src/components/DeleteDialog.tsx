@@ -4,6 +4,7 @@ import type { OrderDetail } from "../bindings/OrderDetail";
 import type { Session } from "../bindings/Session";
 import type { StaffMember } from "../bindings/StaffMember";
 import { useT } from "../i18n";
+import { ApproverFields, firstApprover } from "./ApproverFields";
 import { Dialog } from "./Dialog";
 import { Busy, Field, FormError } from "./Field";
 import { fieldError, useAction } from "./useAction";
@@ -21,9 +22,8 @@ export function DeleteDialog(props: {
   const t = useT();
   const { busy, error, run } = useAction();
   const needsApproval = !props.session.can_approve;
-  const approvers = props.staff.filter((s) => s.active && s.can_approve);
   const [reason, setReason] = useState("");
-  const [approverId, setApproverId] = useState(approvers[0]?.id ?? "");
+  const [approverId, setApproverId] = useState(firstApprover(props.staff));
   const [pin, setPin] = useState("");
 
   async function submit(e: FormEvent) {
@@ -47,24 +47,7 @@ export function DeleteDialog(props: {
         <Field label={t("delete.reason")} error={fieldError(error, "reason")}>
           {(id, d) => <textarea id={id} name="reason" rows={2} aria-describedby={d} value={reason} onChange={(e) => setReason(e.target.value)} />}
         </Field>
-        {needsApproval ? (
-          <>
-            <Field label={t("delete.approver")} error={fieldError(error, "approver_id")}>
-              {(id) => (
-                <select id={id} name="approver" value={approverId} onChange={(e) => setApproverId(e.target.value)}>
-                  {approvers.map((s) => (
-                    <option key={s.id} value={s.id}>
-                      {s.name} ({t(`role.${s.role}`)})
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
-            <Field label={t("delete.approverPin")} error={fieldError(error, "pin")}>
-              {(id, d) => <input id={id} name="approver_pin" type="password" inputMode="numeric" autoComplete="off" aria-describedby={d} value={pin} onChange={(e) => setPin(e.target.value)} />}
-            </Field>
-          </>
-        ) : null}
+        {needsApproval ? <ApproverFields staff={props.staff} approverId={approverId} onApprover={setApproverId} pin={pin} onPin={setPin} error={error} /> : null}
         <FormError error={error && !error.field ? error : null} />
         <div className="actions">
           <Busy busy={busy} />

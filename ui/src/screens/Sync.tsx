@@ -9,6 +9,7 @@ import type { SyncProgress } from "../bindings/SyncProgress";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { SyncStatus } from "../bindings/SyncStatus";
 import type { Tally } from "../bindings/Tally";
+import { ApproverFields, firstApprover } from "../components/ApproverFields";
 import { Dialog } from "../components/Dialog";
 import { Busy, Field, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
@@ -292,9 +293,8 @@ function DiscardDialog(props: { item: AttentionItem; session: Session; staff: St
   const { t } = useI18n();
   const { busy, error, run } = useAction();
   const needsApproval = !props.session.can_approve;
-  const approvers = props.staff.filter((s) => s.active && s.can_approve);
   const [reason, setReason] = useState("");
-  const [approverId, setApproverId] = useState(approvers[0]?.id ?? "");
+  const [approverId, setApproverId] = useState(firstApprover(props.staff));
   const [pin, setPin] = useState("");
 
   async function submit(e: FormEvent) {
@@ -313,24 +313,7 @@ function DiscardDialog(props: { item: AttentionItem; session: Session; staff: St
         <Field label={t("delete.reason")} error={fieldError(error, "reason")}>
           {(id, d) => <textarea id={id} name="reason" rows={2} aria-describedby={d} value={reason} onChange={(e) => setReason(e.target.value)} />}
         </Field>
-        {needsApproval ? (
-          <>
-            <Field label={t("delete.approver")}>
-              {(id) => (
-                <select id={id} name="approver" value={approverId} onChange={(e) => setApproverId(e.target.value)}>
-                  {approvers.map((s) => (
-                    <option key={s.id} value={s.id}>
-                      {s.name} ({t(`role.${s.role}`)})
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
-            <Field label={t("delete.approverPin")} error={fieldError(error, "pin")}>
-              {(id, d) => <input id={id} name="approver_pin" type="password" inputMode="numeric" autoComplete="off" aria-describedby={d} value={pin} onChange={(e) => setPin(e.target.value)} />}
-            </Field>
-          </>
-        ) : null}
+        {needsApproval ? <ApproverFields staff={props.staff} approverId={approverId} onApprover={setApproverId} pin={pin} onPin={setPin} error={error} /> : null}
         <FormError error={error && !error.field ? error : null} />
         <div className="actions">
           <Busy busy={busy} />
