@@ -387,14 +387,19 @@ test("the owner pairs the counter; an order recorded offline reaches the service
   );
   await shot("12-offline-pending");
 
-  await startService();
+  // The end-of-day sync starts while the service is still down: it holds the one sync slot
+  // (the background loop cannot take these changes first) and retries with backoff, so once
+  // the service is back the report must show this run pushing the offline order.
   await click('button[name="nav-sync"]');
   await click('button[name="eod-sync"]');
-  await (await $('[data-testid="sync-progress"]')).waitForDisplayed();
-  await (await $('[data-testid="sync-report"]')).waitForDisplayed({ timeout: 60000 });
+  await waitText('[data-testid="sync-progress"]', "0 dari 2");
+  await startService();
+  await (await $('[data-testid="sync-report"]')).waitForDisplayed({ timeout: 90000 });
   await waitText('[data-testid="report-verdict"]', "Semua sudah ada di layanan.");
+  assert.equal(await text('[data-testid="report-pushed-count"]'), "2", "the order and its payment, pushed by this run");
   assert.equal(await text('[data-testid="report-pending-count"]'), "0");
   assert.equal(await text('[data-testid="report-attention-count"]'), "0");
+  assert.equal(await text('[data-testid="sync-progress"] span'), "2 dari 2 perubahan");
   await shot("13-end-of-day-report");
 
   // the shop's service has every order of the day, the deleted one as deleted

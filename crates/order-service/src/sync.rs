@@ -742,8 +742,15 @@ pub async fn pull(
     let limit = p.limit.unwrap_or(500).clamp(1, 5000);
     let mut tx = tenant_tx(&s.pool, tenant).await?;
     let rows = sqlx::query(
-        "SELECT e.seq, e.event_type, e.aggregate_id, e.payload, o.status, o.total_minor, o.paid_minor, o.version, o.currency
-         FROM outbox_events e JOIN orders o ON o.tenant_id = e.tenant_id AND o.id = e.aggregate_id
+        // one query: each change with its order's state, its ledger entry and its deletion
+        "SELECT e.seq, e.event_type, e.aggregate_id, e.payload->>'device_id' AS from_device,
+                o.status, o.total_minor, o.paid_minor, o.version, o.currency,
+                o.deleted_by, o.deleted_at, o.delete_reason, o.approved_by, o.approver_role, o.approved_at,
+                p.id AS payment_id, p.order_id AS payment_order, p.amount_minor, p.method, p.paid_at,
+                p.recorded_by, p.reference, p.reverses
+         FROM outbox_events e
+         JOIN orders o ON o.tenant_id = e.tenant_id AND o.id = e.aggregate_id
+         LEFT JOIN payments p ON p.tenant_id = e.tenant_id AND p.id = (e.payload->>'payment_id')::uuid
          WHERE e.tenant_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
     )
     .bind(tenant)
@@ -755,8 +762,7 @@ pub async fn pull(
     let mut changes = Vec::new();
     for r in &rows {
         next = r.get::<i64, _>("seq");
-        let payload: serde_json::Value = r.get("payload");
-        if payload["device_id"].as_str() == Some(&device.to_string()) {
+        if r.get::<Option<String>, _>("from_device") == Some(device.to_string()) {
             continue;
         }
         let currency: Currency = r
@@ -767,50 +773,38 @@ pub async fn pull(
             .get::<String, _>("status")
             .parse()
             .map_err(|_| ApiError::Internal("status".into()))?;
-        let mut change = pos_protocol::CentralChange {
+        let order_id: Uuid = r.get("aggregate_id");
+        let payment = match r.get::<Option<Uuid>, _>("payment_id") {
+            Some(pid) => Some(PaymentRecord {
+                id: pos_domain::PaymentId(pid),
+                order_id: pos_domain::OrderId(r.get("payment_order")),
+                amount: currency.from_minor(r.get("amount_minor")).0,
+                method: r
+                    .get::<String, _>("method")
+                    .parse()
+                    .map_err(|_| ApiError::Internal("payment method".into()))?,
+                paid_at: r.get("paid_at"),
+                recorded_by: pos_domain::StaffId(r.get("recorded_by")),
+                reference: r.get("reference"),
+                reverses: r
+                    .get::<Option<Uuid>, _>("reverses")
+                    .map(pos_domain::PaymentId),
+            }),
+            None => None,
+        };
+        let change = pos_protocol::CentralChange {
             seq: next,
             kind: r.get("event_type"),
-            order_id: pos_domain::OrderId(r.get("aggregate_id")),
+            order_id: pos_domain::OrderId(order_id),
             order: pos_protocol::CentralOrderState {
                 status,
                 total: currency.from_minor(r.get("total_minor")).0,
                 paid: currency.from_minor(r.get("paid_minor")).0,
                 version: r.get::<i32, _>("version") as u32,
             },
-            payment: None,
-            deletion: None,
+            payment,
+            deletion: deletion_of(&s, r, order_id),
         };
-        if status == OrderStatus::Deleted {
-            change.deletion = deletion_of(&s, &mut tx, tenant, change.order_id.0).await?;
-        }
-        if let Some(pid) = payload["payment_id"]
-            .as_str()
-            .and_then(|v| v.parse::<Uuid>().ok())
-        {
-            if let Some(pr) = sqlx::query("SELECT * FROM payments WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(pid)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
-                let minor: i64 = pr.get("amount_minor");
-                change.payment = Some(PaymentRecord {
-                    id: pos_domain::PaymentId(pid),
-                    order_id: pos_domain::OrderId(pr.get("order_id")),
-                    amount: currency.from_minor(minor).0,
-                    method: pr
-                        .get::<String, _>("method")
-                        .parse()
-                        .map_err(|_| ApiError::Internal("payment method".into()))?,
-                    paid_at: pr.get("paid_at"),
-                    recorded_by: pos_domain::StaffId(pr.get("recorded_by")),
-                    reference: pr.get("reference"),
-                    reverses: pr
-                        .get::<Option<Uuid>, _>("reverses")
-                        .map(pos_domain::PaymentId),
-                });
-            }
-        }
         changes.push(change);
     }
     let roster: Vec<pos_protocol::StaffRecord> = sqlx::query("SELECT id, name, role, pin_hash, active FROM users WHERE tenant_id = $1 ORDER BY created_at")
@@ -837,20 +831,13 @@ pub async fn pull(
     }))
 }
 
-/// Who deleted an order and who approved it (the reason decrypted for the paired counter,
-/// which stores it encrypted under its own key).
-async fn deletion_of(
+/// Who deleted an order and who approved it, from a pull row (the reason decrypted for the
+/// paired counter, which stores it encrypted under its own key).
+fn deletion_of(
     s: &AppState,
-    tx: &mut Tx,
-    tenant: Uuid,
+    r: &sqlx::postgres::PgRow,
     order: Uuid,
-) -> ApiResult<Option<pos_protocol::CentralDeletion>> {
-    let r = sqlx::query("SELECT deleted_by, deleted_at, delete_reason, approved_by, approver_role, approved_at FROM orders WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NOT NULL")
-        .bind(tenant)
-        .bind(order)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some(r) = r else { return Ok(None) };
+) -> Option<pos_protocol::CentralDeletion> {
     let (Some(by), Some(approver), Some(role), Some(at), Some(approved_at)) = (
         r.get::<Option<Uuid>, _>("deleted_by"),
         r.get::<Option<Uuid>, _>("approved_by"),
@@ -859,7 +846,7 @@ async fn deletion_of(
         r.get::<Option<chrono::DateTime<Utc>>, _>("deleted_at"),
         r.get::<Option<chrono::DateTime<Utc>>, _>("approved_at"),
     ) else {
-        return Ok(None);
+        return None;
     };
     let ids = order.to_string();
     let reason = r
@@ -875,7 +862,7 @@ async fn deletion_of(
             )
         })
         .unwrap_or_default();
-    Ok(Some(pos_protocol::CentralDeletion {
+    Some(pos_protocol::CentralDeletion {
         deleted_by: pos_domain::StaffId(by),
         deleted_at: at,
         approval: Approval {
@@ -884,5 +871,5 @@ async fn deletion_of(
             reason,
             approved_at,
         },
-    }))
+    })
 }

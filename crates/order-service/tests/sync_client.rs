@@ -205,13 +205,9 @@ async fn a_refused_change_needs_attention_while_the_rest_keeps_flowing() {
         r.pushed.count, 4,
         "X created + down payment, Y + down payment: {r:?}"
     );
-    let (_, got, _) = app
-        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", y.id))
-        .await;
+    let got = central_order(&app, &t, y.id).await;
     assert_eq!(got["status"], "pending");
-    let (_, got, _) = app
-        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", x.id))
-        .await;
+    let got = central_order(&app, &t, x.id).await;
     assert_eq!(
         got["paid"], "100000",
         "neither the reversal nor the later payment: {got}"
@@ -276,9 +272,7 @@ async fn a_refused_change_needs_attention_while_the_rest_keeps_flowing() {
     let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
     assert!(r.complete, "{r:?}");
     assert_eq!(r.pushed.count, 1);
-    let (_, got, _) = app
-        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", x.id))
-        .await;
+    let got = central_order(&app, &t, x.id).await;
     assert_eq!(got["paid"], "350000", "{got}");
     let events = s
         .list_audit_events(&owner, pos_core::AuditFilter::default())
@@ -287,6 +281,7 @@ async fn a_refused_change_needs_attention_while_the_rest_keeps_flowing() {
     let ops: Vec<_> = events.iter().map(|e| e.operation.as_str()).collect();
     for op in [
         "sync.needs_attention",
+        "sync.attention_list",
         "sync.retry",
         "sync.discard",
         "device.pair",
@@ -345,6 +340,12 @@ async fn changes_made_elsewhere_arrive_through_pull() {
     assert!(got.partly_paid);
     let got = s.get_order(&cashier, y.id).await.unwrap();
     assert_eq!(got.status, pos_domain::OrderStatus::Deleted);
+    let deletion = got.deletion.unwrap();
+    assert_eq!(
+        deletion.reason, "pelanggan batal",
+        "the office's reason came with it"
+    );
+    assert_eq!(deletion.approver_role, Role::Owner);
     // the roster came in: the new manager can approve here; the office owner (no PIN) is
     // on the roster for the records but cannot log in or approve at the counter
     let staff = s.list_staff().await.unwrap();
@@ -380,9 +381,7 @@ async fn changes_made_elsewhere_arrive_through_pull() {
     let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
     assert!(r.complete, "{r:?}");
     assert_eq!(r.needs_attention.count, 0);
-    let (_, got, _) = app
-        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", z.id))
-        .await;
+    let got = central_order(&app, &t, z.id).await;
     assert_eq!(got["status"], "deleted");
 
     // unpairing removes the secret; syncing then says so; re-pairing resumes
@@ -424,9 +423,7 @@ async fn changes_made_elsewhere_arrive_through_pull() {
     pair(&app, &t, &c, &d, &owner, &app.base).await;
     let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
     assert_eq!(r.pushed.count, 1, "{r:?}");
-    let (_, got, _) = app
-        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", x.id))
-        .await;
+    let got = central_order(&app, &t, x.id).await;
     assert_eq!(got["paid"], "400000");
 }
 
@@ -516,8 +513,6 @@ async fn an_edit_in_conflict_needs_attention_and_retrying_keeps_it() {
     s.retry_attention(&cashier, on_y.mutation_id).await.unwrap();
     let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
     assert_eq!(r.needs_attention.count, 1, "{r:?}");
-    let (_, gone, _) = app
-        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", y.id))
-        .await;
+    let gone = central_order(&app, &t, y.id).await;
     assert_eq!(gone["status"], "deleted");
 }

@@ -9,7 +9,7 @@ import type { SyncProgress } from "../bindings/SyncProgress";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { SyncStatus } from "../bindings/SyncStatus";
 import type { Tally } from "../bindings/Tally";
-import { ApproverFields, firstApprover } from "../components/ApproverFields";
+import { ApprovalForm } from "../components/ApprovalForm";
 import { Dialog } from "../components/Dialog";
 import { Busy, Field, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
@@ -291,40 +291,17 @@ function Report({ report }: { report: SyncReport }) {
 function DiscardDialog(props: { item: AttentionItem; session: Session; staff: StaffMember[]; onClose: () => void; onDone: () => void }) {
   const backend = useBackend();
   const { t } = useI18n();
-  const { busy, error, run } = useAction();
-  const needsApproval = !props.session.can_approve;
-  const [reason, setReason] = useState("");
-  const [approverId, setApproverId] = useState(firstApprover(props.staff));
-  const [pin, setPin] = useState("");
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    const ok = await run(async () => {
-      await backend.discardAttention(props.item.mutation_id, reason, needsApproval ? { approverId, pin } : null);
-      return true;
-    });
-    setPin("");
-    if (ok) props.onDone();
-  }
   return (
     <Dialog title={t("sync.discardTitle")} onClose={props.onClose} testId="discard-dialog">
-      <form onSubmit={submit}>
-        <p className="muted">{t("sync.discardIntro")}</p>
-        <Field label={t("delete.reason")} error={fieldError(error, "reason")}>
-          {(id, d) => <textarea id={id} name="reason" rows={2} aria-describedby={d} value={reason} onChange={(e) => setReason(e.target.value)} />}
-        </Field>
-        {needsApproval ? <ApproverFields staff={props.staff} approverId={approverId} onApprover={setApproverId} pin={pin} onPin={setPin} error={error} /> : null}
-        <FormError error={error && !error.field ? error : null} />
-        <div className="actions">
-          <Busy busy={busy} />
-          <button type="button" onClick={props.onClose}>
-            {t("common.cancel")}
-          </button>
-          <button type="submit" className="danger" disabled={busy}>
-            {t("sync.discard")}
-          </button>
-        </div>
-      </form>
+      <ApprovalForm
+        session={props.session}
+        staff={props.staff}
+        intro={<p className="muted">{t("sync.discardIntro")}</p>}
+        submitLabel={t("sync.discard")}
+        onSubmit={(reason, approval) => backend.discardAttention(props.item.mutation_id, reason, approval)}
+        onDone={props.onDone}
+        onClose={props.onClose}
+      />
     </Dialog>
   );
 }

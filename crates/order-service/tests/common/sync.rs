@@ -126,3 +126,16 @@ pub async fn central_mutation_ids(
         .into_iter()
         .collect()
 }
+
+/// An order as the office sees it through the REST API.
+pub async fn central_order(
+    app: &TestApp,
+    t: &Tenant,
+    id: pos_domain::OrderId,
+) -> serde_json::Value {
+    let (st, order, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{id}"))
+        .await;
+    assert_eq!(st, 200, "{order}");
+    order
+}

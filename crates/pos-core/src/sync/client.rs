@@ -460,7 +460,8 @@ impl SyncClient {
             c.last_error = outcome.as_ref().err().map(|e| e.to_string());
         });
         let pairing = store.pairing().await?;
-        let (pending, attention) = store.open_tallies().await?;
+        let floor = pairing.as_ref().map(|p| p.outbox_floor).unwrap_or(0);
+        let (pending, attention) = store.open_tallies(floor).await?;
         report.still_pending = pending;
         report.needs_attention = attention;
         report.finished_at = Utc::now();
@@ -525,8 +526,8 @@ impl SyncClient {
                 .apply_push_results(&batch, &resp, offset_ms(resp.server_time, sent, received))
                 .await?;
             let settled = applied.count + duplicate.count + attention.count;
-            merge(&mut report.pushed, applied);
-            merge(&mut report.already_there, duplicate);
+            report.pushed += applied;
+            report.already_there += duplicate;
             let pushed_events = resp.audit.accepted_through.saturating_sub(audit_after);
             report.audit_events_pushed += pushed_events;
             if let Some(b) = &resp.audit.rejected {
@@ -600,10 +601,4 @@ impl SyncClient {
             }
         }
     }
-}
-
-fn merge(into: &mut Tally, t: Tally) {
-    into.count += t.count;
-    into.orders_total = into.orders_total + t.orders_total;
-    into.payments_total = into.payments_total + t.payments_total;
 }

@@ -9,6 +9,7 @@ use crate::outbox::{self, OutboxEntry};
 use crate::session::Session;
 use crate::staff::ApprovalInput;
 use crate::store::Store;
+use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
 use pos_domain::{Money, OrderStatus};
 use pos_protocol::{
@@ -73,7 +74,8 @@ impl Store {
         .transpose()
     }
 
-    /// Checks, before anything is sent, that `session` may pair this counter with `tenant`.
+    /// Checks, before anything is sent, that `session` may pair this counter (the owner, on a
+    /// counter not paired yet).
     pub(crate) async fn check_can_pair(&self, session: &Session) -> Result<()> {
         require_owner(session, "pair this counter")?;
         if self.pairing().await?.is_some() {
@@ -179,11 +181,10 @@ impl Store {
                 .bind(floor)
                 .fetch_one(&self.pool)
                 .await?;
-        let attention: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(sync_attention), 0) FROM orders WHERE sync_attention > 0",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let attention: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'needs_attention'")
+                .fetch_one(&self.pool)
+                .await?;
         let offset = p.as_ref().and_then(|p| p.clock_offset_ms);
         Ok(SyncStatus {
             paired: p.is_some(),
@@ -335,26 +336,35 @@ impl Store {
     ) -> Result<u32> {
         let mut tx = self.begin_write().await?;
         let now = self.now();
-        let mut roster_changes = 0u32;
+        let local: HashMap<String, (String, String, String, bool)> =
+            sqlx::query("SELECT id, name, role, pin_hash, active FROM staff")
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| {
+                    let active = r.get::<i64, _>("active") == 1;
+                    (
+                        r.get("id"),
+                        (r.get("name"), r.get("role"), r.get("pin_hash"), active),
+                    )
+                })
+                .collect();
         for st in &resp.roster {
             let id = st.id.to_string();
             let verifier = st.pin_verifier.clone().unwrap_or_default();
             // staff without a PIN (the office's e-mail-and-password users) are kept for the
             // records that name them, but cannot log in or approve at a counter
             let active = st.active && !verifier.is_empty();
-            let same: Option<bool> = sqlx::query_scalar(
-                "SELECT name = ? AND role = ? AND pin_hash = ? AND active = ? FROM staff WHERE id = ?",
-            )
-            .bind(&st.name)
-            .bind(st.role.as_str())
-            .bind(&verifier)
-            .bind(active)
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if same == Some(true) {
+            let wanted = (
+                st.name.clone(),
+                st.role.as_str().to_owned(),
+                verifier,
+                active,
+            );
+            if local.get(&id) == Some(&wanted) {
                 continue;
             }
+            let verifier = wanted.2;
             sqlx::query(
                 "INSERT INTO staff (id, name, role, pin_hash, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, pin_hash = excluded.pin_hash,
@@ -369,7 +379,6 @@ impl Store {
             .bind(ts(&now))
             .execute(&mut *tx)
             .await?;
-            roster_changes += 1;
             audit::append(
                 &mut tx,
                 self.device_id,
@@ -381,7 +390,7 @@ impl Store {
                     Some(id.clone()),
                     "staff.roster_pulled",
                 )
-                .detail(format!("role={} active={}", st.role.as_str(), st.active)),
+                .detail(format!("role={} active={active}", st.role.as_str())),
             )
             .await?;
         }
@@ -412,16 +421,14 @@ impl Store {
                         .fetch_optional(&mut *tx)
                         .await?;
                 if known.is_none() {
-                    new_paid = paid + Money(p.amount);
-                    if new_paid.0.is_sign_negative() || new_paid > total {
-                        tracing::warn!(order = %oid, "a central payment does not fit this counter's copy of the order; left for the service");
-                        continue;
-                    }
-                    let minor = Money(p.amount.abs()).to_minor(currency)
-                        * if p.amount.is_sign_negative() { -1 } else { 1 };
                     // a pulled reversal names its approver only on the service
                     if p.reverses.is_some() {
                         tracing::warn!(order = %oid, "a central reversal is not copied to this counter");
+                        continue;
+                    }
+                    new_paid = paid + Money(p.amount);
+                    if new_paid > total {
+                        tracing::warn!(order = %oid, "a central payment does not fit this counter's copy of the order; left for the service");
                         continue;
                     }
                     sqlx::query(
@@ -430,7 +437,7 @@ impl Store {
                     )
                     .bind(p.id.to_string())
                     .bind(&oid)
-                    .bind(minor)
+                    .bind(Money(p.amount).to_minor(currency))
                     .bind(p.method.as_str())
                     .bind(ts(&p.paid_at))
                     .bind(p.recorded_by.to_string())
@@ -459,16 +466,13 @@ impl Store {
             let status = OrderStatus::derive(deleted, completed, new_paid == total);
             sqlx::query(
                 "UPDATE orders SET paid_minor = ?, status = ?, updated_at = ?,
-                    completed_at = CASE WHEN ? AND completed_at IS NULL THEN ? ELSE completed_at END,
-                    deleted_at = CASE WHEN ? AND deleted_at IS NULL THEN ? ELSE deleted_at END
+                    completed_at = CASE WHEN ? AND completed_at IS NULL THEN ? ELSE completed_at END
                  WHERE id = ?",
             )
             .bind(new_paid.to_minor(currency))
             .bind(status.as_str())
             .bind(ts(&now))
             .bind(completed)
-            .bind(ts(&now))
-            .bind(deleted)
             .bind(ts(&now))
             .bind(&oid)
             .execute(&mut *tx)
@@ -521,11 +525,8 @@ impl Store {
             .bind(clock_offset_ms)
             .execute(&mut *tx)
             .await?;
+        // (the search index holds names, phones and e-mails, which a pull never changes)
         tx.commit().await?;
-        if applied > 0 || roster_changes > 0 {
-            // names and statuses changed under the search index
-            *self.search.lock().await = None;
-        }
         Ok(applied)
     }
 
@@ -537,13 +538,14 @@ impl Store {
         Ok(())
     }
 
-    /// Tallies of what is still queued and what needs attention (decrypting those payloads).
-    pub(crate) async fn open_tallies(&self) -> Result<(Tally, Tally)> {
-        let floor = self.pairing().await?.map(|p| p.outbox_floor).unwrap_or(0) as i64;
+    /// Tallies of what is still queued (after `floor`) and what needs attention (decrypting
+    /// those payloads).
+    pub(crate) async fn open_tallies(&self, floor: u64) -> Result<(Tally, Tally)> {
         let rows = sqlx::query(
-            "SELECT * FROM outbox WHERE (seq > ? AND state = 'pending') OR state = 'needs_attention' ORDER BY seq",
+            "SELECT * FROM outbox WHERE seq > ? AND state = 'pending'
+             UNION ALL SELECT * FROM outbox WHERE state = 'needs_attention'",
         )
-        .bind(floor)
+        .bind(floor as i64)
         .fetch_all(&self.pool)
         .await?;
         let (mut pending, mut attention) = (Tally::default(), Tally::default());
@@ -558,23 +560,23 @@ impl Store {
         Ok((pending, attention))
     }
 
-    /// The needs-attention list, oldest first.
+    /// The needs-attention list, oldest first. Looking at it is audited (ACCESS), like every
+    /// other list.
     pub async fn needs_attention(&self, session: &Session) -> Result<Vec<AttentionItem>> {
-        let _ = session;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "SELECT x.*, o.order_number FROM outbox x LEFT JOIN orders o ON o.id = x.order_id
              WHERE x.state = 'needs_attention' ORDER BY x.seq",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter()
+        let items = rows
+            .iter()
             .map(|r| {
                 let e = outbox::decode(&self.cipher, r)?;
-                let amount = match &e.mutation.body {
-                    MutationBody::OrderCreated { order } => Some(order.totals.total),
-                    MutationBody::PaymentRecorded { payment }
-                    | MutationBody::PaymentReversed { payment, .. } => Some(Money(payment.amount)),
-                    _ => None,
+                let amount = match super::carried(&e.mutation) {
+                    super::Carried::Order(m) | super::Carried::Payment(m) => Some(m),
+                    super::Carried::Nothing => None,
                 };
                 let code: Option<String> = r.get("result_code");
                 Ok(AttentionItem {
@@ -596,7 +598,23 @@ impl Store {
                     created_at: parse_ts(&r.get::<String, _>("created_at"))?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        audit::append(
+            &mut tx,
+            self.device_id,
+            self.now(),
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Access,
+                "sync",
+                None,
+                "sync.attention_list",
+            )
+            .detail(format!("{} items", items.len())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(items)
     }
 
     async fn attention_entry(&self, mutation_id: Uuid) -> Result<(OutboxEntry, Option<String>)> {
@@ -643,22 +661,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let n = sqlx::query("UPDATE outbox SET state = 'pending', last_error = NULL, result_code = NULL, server_state = NULL WHERE seq = ? AND state = 'needs_attention'")
-            .bind(e.seq as i64)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n != 1 {
-            return Err(StoreError::NotFound {
-                entity: "mutation needing attention",
-            });
-        }
+        leave_attention(&mut tx, &e, "pending").await?;
         let oid = e.mutation.order_id.to_string();
-        sqlx::query("UPDATE orders SET unsynced = unsynced + 1, sync_attention = MAX(sync_attention - 1, 0), version = COALESCE(?, version) WHERE id = ?")
-            .bind(rebased.map(i64::from))
-            .bind(&oid)
-            .execute(&mut *tx)
-            .await?;
+        if let Some(v) = rebased {
+            sqlx::query("UPDATE orders SET version = ? WHERE id = ?")
+                .bind(i64::from(v))
+                .bind(&oid)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("UPDATE sync_state SET outbox_floor = MIN(outbox_floor, ?) WHERE id = 1")
             .bind(e.seq as i64 - 1)
             .execute(&mut *tx)
@@ -703,23 +714,8 @@ impl Store {
             .await?;
         let mut tx = self.begin_write().await?;
         let now = self.now();
-        let n = sqlx::query(
-            "UPDATE outbox SET state = 'discarded' WHERE seq = ? AND state = 'needs_attention'",
-        )
-        .bind(e.seq as i64)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
-            return Err(StoreError::NotFound {
-                entity: "mutation needing attention",
-            });
-        }
+        leave_attention(&mut tx, &e, "discarded").await?;
         let oid = e.mutation.order_id.to_string();
-        sqlx::query("UPDATE orders SET sync_attention = MAX(sync_attention - 1, 0) WHERE id = ?")
-            .bind(&oid)
-            .execute(&mut *tx)
-            .await?;
         audit::append(
             &mut tx,
             self.device_id,
@@ -745,4 +741,37 @@ impl Store {
         .await?;
         tx.commit().await
     }
+}
+
+/// Takes a mutation off the needs-attention list, to `pending` (retried: the service's answer
+/// is cleared and it counts as unsynced again) or `discarded` (the answer stays as the record
+/// of why), inside the caller's transaction.
+async fn leave_attention(tx: &mut WriteTx<'_>, e: &OutboxEntry, to: &'static str) -> Result<()> {
+    let retried = to == "pending";
+    let n = sqlx::query(
+        "UPDATE outbox SET state = ?1,
+            last_error = CASE WHEN ?2 THEN NULL ELSE last_error END,
+            result_code = CASE WHEN ?2 THEN NULL ELSE result_code END,
+            server_state = CASE WHEN ?2 THEN NULL ELSE server_state END
+         WHERE seq = ?3 AND state = 'needs_attention'",
+    )
+    .bind(to)
+    .bind(retried)
+    .bind(e.seq as i64)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(StoreError::NotFound {
+            entity: "mutation needing attention",
+        });
+    }
+    sqlx::query(
+        "UPDATE orders SET sync_attention = MAX(sync_attention - 1, 0), unsynced = unsynced + ? WHERE id = ?",
+    )
+    .bind(i64::from(retried))
+    .bind(e.mutation.order_id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

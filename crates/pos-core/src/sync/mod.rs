@@ -59,19 +59,41 @@ pub struct Tally {
     pub payments_total: Money,
 }
 
+/// The money a mutation carries: a new order's total or a payment's amount (reversals
+/// negative).
+pub(crate) enum Carried {
+    Order(Money),
+    Payment(Money),
+    Nothing,
+}
+
+pub(crate) fn carried(m: &pos_protocol::Mutation) -> Carried {
+    match &m.body {
+        pos_protocol::MutationBody::OrderCreated { order } => Carried::Order(order.totals.total),
+        pos_protocol::MutationBody::PaymentRecorded { payment }
+        | pos_protocol::MutationBody::PaymentReversed { payment, .. } => {
+            Carried::Payment(Money(payment.amount))
+        }
+        _ => Carried::Nothing,
+    }
+}
+
 impl Tally {
     pub(crate) fn add(&mut self, m: &pos_protocol::Mutation) {
         self.count += 1;
-        match &m.body {
-            pos_protocol::MutationBody::OrderCreated { order } => {
-                self.orders_total = self.orders_total + order.totals.total
-            }
-            pos_protocol::MutationBody::PaymentRecorded { payment }
-            | pos_protocol::MutationBody::PaymentReversed { payment, .. } => {
-                self.payments_total = self.payments_total + Money(payment.amount)
-            }
-            _ => {}
+        match carried(m) {
+            Carried::Order(t) => self.orders_total = self.orders_total + t,
+            Carried::Payment(a) => self.payments_total = self.payments_total + a,
+            Carried::Nothing => {}
         }
+    }
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, t: Tally) {
+        self.count += t.count;
+        self.orders_total = self.orders_total + t.orders_total;
+        self.payments_total = self.payments_total + t.payments_total;
     }
 }
 
