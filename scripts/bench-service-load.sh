@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Create-order load on the order-service from a separate process (wrk, 100 connections), next to
 # a bare PostgreSQL insert rate (pgbench, same clients, an order-shaped row) measured in the same
-# run on the same throwaway server (fsync on). Release build of the service.
+# run on the same throwaway server (fsync on). Release build of the service. Then the same 100
+# connections at a counter's pace (THINK_MS, default 100 ms, between a response and the next
+# request), for the latency below saturation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -36,6 +38,8 @@ echo "== warm-up (5 s)"
 wrk -t2 -c"$CLIENTS" -d5s -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
 echo "== order-service: create order, $CLIENTS connections, $DURATION"
 wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
+echo "== order-service: create order, $CLIENTS connections each waiting ${THINK_MS:=100} ms between requests, $DURATION"
+THINK_MS=$THINK_MS wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
 psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" -tAc "SELECT count(*) || ' orders in the database' FROM orders"
 echo "== PostgreSQL alone: pgbench insert of an order-shaped row, $CLIENTS clients, $DURATION"
 psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" <<'SQL'

@@ -13,6 +13,13 @@ wrk.body = [[{"channel":"walk_in","customer":{"name":"Siti Rahma","phone":"08123
 "interval":"monthly","first_due_date":"2027-01-10"},
 "initial_payment":{"method":"cash","amount":"300000"}}]]
 
+-- THINK_MS: each connection waits that long after a response before its next request (a
+-- counter's pace rather than a flood); unset, connections send back to back.
+local think = tonumber(os.getenv("THINK_MS") or "0")
+if think > 0 then
+  delay = function() return think end
+end
+
 local statuses = {}
 response = function(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1

@@ -112,6 +112,8 @@ function treeRssKib(rootPid) {
       const pss = Number(/Pss:\s+(\d+)/.exec(rollup)?.[1] ?? 0);
       totalPss += pss;
       const name = /Name:\s+(\S+)/.exec(status)?.[1] ?? String(pid);
+      // E2E_SMAPS=1 keeps every mapping of each process, to see where the memory is
+      if (process.env.E2E_SMAPS) writeFileSync(join(ARTIFACTS, `smaps-${name}-${pid}.txt`), readFileSync(`/proc/${pid}/smaps`, "utf8"));
       total += rss;
       parts[name] = (parts[name] ?? 0) + rss;
       // heap and other private memory, as opposed to mapped libraries

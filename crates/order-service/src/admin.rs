@@ -43,7 +43,7 @@ pub async fn create_tenant(
         .hash_password(t.owner_password.as_bytes(), &salt)
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .to_string();
-    let mut tx = crate::db::tenant_tx(admin, tenant_id).await?;
+    let mut tx = crate::db::tenant_tx(admin, &Default::default(), tenant_id).await?;
     sqlx::query("INSERT INTO tenants (id, slug, name, currency) VALUES ($1, $2, $3, $4)")
         .bind(tenant_id)
         .bind(t.slug)

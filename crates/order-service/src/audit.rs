@@ -1,8 +1,6 @@
 //! The service's audit trail: the same hash-chained events as the desktop's
-//! (`pos_protocol::AuditEvent`). Events the service itself records go into one of
-//! [`STREAMS`] chains per tenant, each verified like a device's chain; a transaction extends the
-//! stream of its database connection under that stream's advisory lock, so concurrent requests
-//! of one tenant no longer wait for each other's commits (one chain per tenant serialised them).
+//! (`pos_protocol::AuditEvent`). Events the service itself records go into chains of its own
+//! ([`Streams`]), each verified like a device's chain.
 
 use crate::db::Tx;
 use crate::error::ApiResult;
@@ -10,6 +8,9 @@ use chrono::Utc;
 use pos_domain::{Role, StaffId};
 use pos_protocol::{AuditAction, AuditEvent, FieldChange, GENESIS_HASH};
 use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use uuid::Uuid;
 
 pub struct Event<'a> {
@@ -52,43 +53,76 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Parallel chains of the service's own events per tenant.
-pub const STREAMS: i32 = 16;
-
-/// The id a service stream's events carry as their `device_id` (never a real device's: those
-/// are UUIDv7 chosen by the counters, these are name-based v5 ids under the tenant).
-pub fn stream_id(tenant: Uuid, stream: i32) -> Uuid {
-    Uuid::new_v5(&tenant, format!("service-audit-stream-{stream}").as_bytes())
+/// The head of one of the service's chains: its id (carried as the events' `device_id`), the
+/// last sequence number and hash.
+#[derive(Clone, Debug)]
+pub struct Head {
+    pub device: Uuid,
+    pub seq: u64,
+    pub hash: String,
 }
 
-/// Appends `ev` to one of the service chains of `tenant` inside `tx`: the stream of this
-/// connection (`pg_backend_pid() % STREAMS`), so every event of one transaction lands in the
-/// same stream and a transaction only ever waits for one lock (no deadlock).
-pub async fn record(tx: &mut Tx, tenant: Uuid, ev: Event<'_>) -> ApiResult<AuditEvent> {
-    let stream: i32 = sqlx::query_scalar(
-        "SELECT s.k FROM (SELECT pg_backend_pid() % $2 AS k) s,
-                LATERAL (SELECT pg_advisory_xact_lock(hashtextextended($1 || s.k::text, 0))) l",
-    )
-    .bind(format!("audit:{tenant}:stream:"))
-    .bind(STREAMS)
-    .fetch_one(&mut **tx)
-    .await?;
-    let device = stream_id(tenant, stream);
-    let head = sqlx::query(
-        "SELECT seq, hash FROM audit_events WHERE tenant_id = $1 AND device_id = $2 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(tenant)
-    .bind(device)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let (seq, prev) = match head {
-        Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),
-        None => (0, GENESIS_HASH.to_owned()),
-    };
+/// The service's own audit chains, kept in memory. Each transaction that records events takes a
+/// chain no other transaction is using, so concurrent requests never wait for each other and
+/// no head has to be read from the database; a chain is never shared between processes, as its
+/// id is derived from this process's random instance id. A tenant gets as many chains as it had
+/// transactions recording at once (new ones start at the genesis hash); each is verified like a
+/// device's chain.
+pub struct Streams {
+    instance: Uuid,
+    next: AtomicU64,
+    free: Mutex<HashMap<Uuid, Vec<Head>>>,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Streams {
+            instance: Uuid::new_v4(),
+            next: AtomicU64::new(0),
+            free: Mutex::default(),
+        }
+    }
+}
+
+impl Streams {
+    pub(crate) fn take(&self, tenant: Uuid) -> Head {
+        let reused = self
+            .free
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(&tenant)
+            .and_then(Vec::pop);
+        reused.unwrap_or_else(|| {
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            Head {
+                device: Uuid::new_v5(
+                    &tenant,
+                    format!("service-audit-{}-{n}", self.instance).as_bytes(),
+                ),
+                seq: 0,
+                hash: GENESIS_HASH.to_owned(),
+            }
+        })
+    }
+
+    pub(crate) fn put_back(&self, tenant: Uuid, head: Head) {
+        self.free
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(tenant)
+            .or_default()
+            .push(head);
+    }
+}
+
+/// Appends `ev` to the service chain `tx` holds (see [`Streams`]); the row is written with the
+/// transaction's other buffered rows just before it commits ([`Tx::commit`]).
+pub async fn record(tx: &mut Tx, _tenant: Uuid, ev: Event<'_>) -> ApiResult<AuditEvent> {
+    let head = tx.chain();
     let mut e = AuditEvent {
         id: Uuid::now_v7(),
-        device_id: device,
-        seq: seq + 1,
+        device_id: head.device,
+        seq: head.seq + 1,
         at: pos_protocol::time::truncate(Utc::now()),
         actor_id: ev.actor.map(|a| StaffId(a.0)),
         actor_role: ev.actor.map(|a| a.1),
@@ -101,36 +135,11 @@ pub async fn record(tx: &mut Tx, tenant: Uuid, ev: Event<'_>) -> ApiResult<Audit
         prev_hash: String::new(),
         hash: String::new(),
     };
-    e.seal(&prev);
-    insert(tx, tenant, &e).await?;
+    e.seal(&head.hash);
+    head.seq = e.seq;
+    head.hash.clone_from(&e.hash);
+    tx.written_at_commit(e.clone());
     Ok(e)
-}
-
-pub async fn insert(tx: &mut Tx, tenant: Uuid, e: &AuditEvent) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, at_text, actor_id, actor_role, action,
-            entity_type, entity_id, operation, detail, fields, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(tenant)
-    .bind(e.device_id)
-    .bind(e.seq as i64)
-    .bind(e.id)
-    .bind(e.at)
-    .bind(pos_protocol::time::format(&e.at))
-    .bind(e.actor_id.map(|a| a.0))
-    .bind(e.actor_role.map(|r| r.as_str()))
-    .bind(e.action.as_str())
-    .bind(&e.entity_type)
-    .bind(&e.entity_id)
-    .bind(&e.operation)
-    .bind(&e.detail)
-    .bind(serde_json::to_value(&e.fields).unwrap_or_default())
-    .bind(&e.prev_hash)
-    .bind(&e.hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 pub fn row_to_event(r: &sqlx::postgres::PgRow) -> Option<AuditEvent> {
@@ -157,29 +166,40 @@ pub fn row_to_event(r: &sqlx::postgres::PgRow) -> Option<AuditEvent> {
 /// Inserts events in multi-row statements (a sync push brings thousands).
 pub async fn insert_many(tx: &mut Tx, tenant: Uuid, events: &[&AuditEvent]) -> ApiResult<()> {
     for chunk in events.chunks(1000) {
-        let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, at_text, actor_id, actor_role, action,
-                entity_type, entity_id, operation, detail, fields, prev_hash, hash) ",
-        );
-        qb.push_values(chunk, |mut b, e| {
-            b.push_bind(tenant)
-                .push_bind(e.device_id)
-                .push_bind(e.seq as i64)
-                .push_bind(e.id)
-                .push_bind(e.at)
-                .push_bind(pos_protocol::time::format(&e.at))
-                .push_bind(e.actor_id.map(|a| a.0))
-                .push_bind(e.actor_role.map(|r| r.as_str()))
-                .push_bind(e.action.as_str())
-                .push_bind(e.entity_type.clone())
-                .push_bind(e.entity_id.clone())
-                .push_bind(e.operation.clone())
-                .push_bind(e.detail.clone())
-                .push_bind(serde_json::to_value(&e.fields).unwrap_or_default())
-                .push_bind(e.prev_hash.clone())
-                .push_bind(e.hash.clone());
-        });
+        let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
+        push_insert(&mut qb, tenant, chunk.iter().copied());
         qb.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Appends `INSERT INTO audit_events ... VALUES ...` for `events` to `qb` (at most 4,000 rows:
+/// 16 parameters each).
+pub(crate) fn push_insert<'a>(
+    qb: &mut sqlx::QueryBuilder<'a, sqlx::Postgres>,
+    tenant: Uuid,
+    events: impl IntoIterator<Item = &'a AuditEvent>,
+) {
+    qb.push(
+        "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, at_text, actor_id, actor_role, action,
+            entity_type, entity_id, operation, detail, fields, prev_hash, hash) ",
+    );
+    qb.push_values(events, |mut b, e| {
+        b.push_bind(tenant)
+            .push_bind(e.device_id)
+            .push_bind(e.seq as i64)
+            .push_bind(e.id)
+            .push_bind(e.at)
+            .push_bind(pos_protocol::time::format(&e.at))
+            .push_bind(e.actor_id.map(|a| a.0))
+            .push_bind(e.actor_role.map(|r| r.as_str()))
+            .push_bind(e.action.as_str())
+            .push_bind(&e.entity_type)
+            .push_bind(&e.entity_id)
+            .push_bind(&e.operation)
+            .push_bind(&e.detail)
+            .push_bind(serde_json::to_value(&e.fields).unwrap_or_default())
+            .push_bind(&e.prev_hash)
+            .push_bind(&e.hash);
+    });
 }

@@ -1,19 +1,211 @@
 //! Tenant-scoped transactions: every request's work runs in a transaction that first sets
 //! `app.tenant_id`, which the row-level security policies compare with.
 
+use crate::audit::{Head, Streams};
 use crate::error::ApiResult;
-use sqlx::{PgPool, Postgres, Transaction};
+use pos_protocol::AuditEvent;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use uuid::Uuid;
 
-pub type Tx = Transaction<'static, Postgres>;
+/// A transaction of one tenant. It dereferences to the connection, so queries run on
+/// `&mut *tx`. The service's audit events recorded in it extend one chain that the transaction
+/// holds alone until it ends (see [`crate::audit`]): committed, the chain's new head goes back
+/// to the pool of chains; rolled back, its old head does; ended without knowing (a commit that
+/// was interrupted), the chain is retired and never extended again.
+///
+/// Audit and outbox rows are buffered and written in one statement just before the commit
+/// (they are append-only and nothing reads them back inside the transaction that wrote them).
+pub struct Tx {
+    tx: Option<Transaction<'static, Postgres>>,
+    tenant: Uuid,
+    streams: Arc<Streams>,
+    chain: Option<Chain>,
+    committing: bool,
+    audit: Vec<AuditEvent>,
+    outbox: Vec<OutboxRow>,
+    savepoint: Option<Mark>,
+}
 
-pub async fn tenant_tx(pool: &PgPool, tenant: Uuid) -> ApiResult<Tx> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-        .bind(tenant.to_string())
-        .execute(&mut *tx)
+struct OutboxRow {
+    id: Uuid,
+    event_type: &'static str,
+    aggregate: Uuid,
+    payload: Value,
+}
+
+/// What was buffered when the savepoint was taken, to forget what came after on a rollback to it.
+struct Mark {
+    audit: usize,
+    outbox: usize,
+    head: Option<Head>,
+}
+
+pub(crate) struct Chain {
+    pub(crate) start: Head,
+    pub(crate) now: Head,
+}
+
+pub async fn tenant_tx(pool: &PgPool, streams: &Arc<Streams>, tenant: Uuid) -> ApiResult<Tx> {
+    // One round trip: the tenant is a UUID (hex digits and dashes), so it can be written into
+    // the statement text, which the simple-query protocol needs.
+    let tx = pool
+        .begin_with(format!(
+            "BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true)"
+        ))
         .await?;
-    Ok(tx)
+    Ok(Tx {
+        tx: Some(tx),
+        tenant,
+        streams: streams.clone(),
+        chain: None,
+        committing: false,
+        audit: Vec::new(),
+        outbox: Vec::new(),
+        savepoint: None,
+    })
+}
+
+impl Tx {
+    pub async fn commit(mut self) -> ApiResult<()> {
+        self.flush().await?;
+        if let Some(tx) = self.tx.take() {
+            self.committing = true;
+            tx.commit().await?;
+            self.committing = false;
+            if let Some(c) = self.chain.take() {
+                self.streams.put_back(self.tenant, c.now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues an event for the outbox feed (`GET /events`), written at commit.
+    pub fn outbox(&mut self, event_type: &'static str, aggregate: Uuid, payload: Value) {
+        self.outbox.push(OutboxRow {
+            id: Uuid::now_v7(),
+            event_type,
+            aggregate,
+            payload,
+        });
+    }
+
+    /// Queues a sealed service audit event, written at commit.
+    pub(crate) fn written_at_commit(&mut self, e: AuditEvent) {
+        self.audit.push(e);
+    }
+
+    /// Writes the buffered audit and outbox rows: one statement for a request's few rows.
+    async fn flush(&mut self) -> ApiResult<()> {
+        let tenant = self.tenant;
+        let audit = std::mem::take(&mut self.audit);
+        let outbox = std::mem::take(&mut self.outbox);
+        let (mut a, mut o) = (&audit[..], &outbox[..]);
+        while !a.is_empty() || !o.is_empty() {
+            let (now_a, rest_a) = a.split_at(a.len().min(1000));
+            let (now_o, rest_o) = o.split_at(o.len().min(5000));
+            (a, o) = (rest_a, rest_o);
+            let mut qb = sqlx::QueryBuilder::<Postgres>::new("");
+            if !now_a.is_empty() && !now_o.is_empty() {
+                qb.push("WITH audit AS (");
+                crate::audit::push_insert(&mut qb, tenant, now_a);
+                qb.push(") ");
+            } else if !now_a.is_empty() {
+                crate::audit::push_insert(&mut qb, tenant, now_a);
+            }
+            if !now_o.is_empty() {
+                qb.push(
+                    "INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) ",
+                );
+                qb.push_values(now_o, |mut b, r| {
+                    b.push_bind(tenant)
+                        .push_bind(r.id)
+                        .push_bind(r.event_type)
+                        .push_bind(r.aggregate)
+                        .push_bind(&r.payload);
+                });
+            }
+            qb.build().execute(&mut **self).await?;
+        }
+        Ok(())
+    }
+
+    /// `SAVEPOINT mutation` (one level): a rollback to it also forgets the rows buffered since.
+    pub async fn savepoint(&mut self) -> ApiResult<()> {
+        sqlx::query("SAVEPOINT mutation")
+            .execute(&mut **self)
+            .await?;
+        self.savepoint = Some(Mark {
+            audit: self.audit.len(),
+            outbox: self.outbox.len(),
+            head: self.chain.as_ref().map(|c| c.now.clone()),
+        });
+        Ok(())
+    }
+
+    pub async fn rollback_to_savepoint(&mut self) -> ApiResult<()> {
+        sqlx::query("ROLLBACK TO SAVEPOINT mutation")
+            .execute(&mut **self)
+            .await?;
+        if let Some(m) = &self.savepoint {
+            self.audit.truncate(m.audit);
+            self.outbox.truncate(m.outbox);
+            if let Some(c) = &mut self.chain {
+                c.now = m.head.clone().unwrap_or_else(|| c.start.clone());
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn release_savepoint(&mut self) -> ApiResult<()> {
+        sqlx::query("RELEASE SAVEPOINT mutation")
+            .execute(&mut **self)
+            .await?;
+        self.savepoint = None;
+        Ok(())
+    }
+
+    /// The chain this transaction's audit events extend, taken from the pool on first use.
+    pub(crate) fn chain(&mut self) -> &mut Head {
+        let (streams, tenant) = (&self.streams, self.tenant);
+        &mut self
+            .chain
+            .get_or_insert_with(|| {
+                let h = streams.take(tenant);
+                Chain {
+                    start: h.clone(),
+                    now: h,
+                }
+            })
+            .now
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        // Not committed: dropping the transaction rolls it back, so the chain is as it was —
+        // unless a commit was under way, whose outcome is unknown.
+        if let Some(c) = self.chain.take() {
+            if !self.committing {
+                self.streams.put_back(self.tenant, c.start);
+            }
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        self.tx.as_deref().expect("a live transaction")
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.tx.as_deref_mut().expect("a live transaction")
+    }
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -4,7 +4,6 @@
 
 use crate::audit::{self, Event};
 use crate::auth::Auth;
-use crate::db::tenant_tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
@@ -58,7 +57,7 @@ pub async fn pairing_code(
         .collect();
     let expires = chrono::Utc::now() + chrono::Duration::minutes(PAIRING_CODE_MINUTES);
     let tenant = auth.tenant();
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     sqlx::query("INSERT INTO pairing_codes (tenant_id, code_hash, created_by, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(tenant)
         .bind(code_hash(&s, &code))
@@ -125,7 +124,7 @@ pub async fn pair(
         .fetch_one(&s.pool)
         .await?;
     let tenant = tenant.ok_or(ApiError::NotFound)?;
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let used = sqlx::query("UPDATE pairing_codes SET used_at = now() WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > now() RETURNING created_by")
         .bind(tenant)
         .bind(&hash)
@@ -210,7 +209,7 @@ pub async fn device_token(
         .fetch_one(&s.pool)
         .await?;
     let tenant = tenant.ok_or(ApiError::Unauthorized)?;
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let stored: String = sqlx::query_scalar(
         "SELECT secret_hash FROM devices WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
     )
@@ -270,7 +269,7 @@ pub async fn revoke(
 ) -> ApiResult<StatusCode> {
     auth.require_approver("unpair devices")?;
     let tenant = auth.tenant();
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let done = sqlx::query("UPDATE devices SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
         .bind(tenant)
         .bind(id)

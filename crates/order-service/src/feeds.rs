@@ -2,7 +2,6 @@
 
 use crate::audit::{self, Event};
 use crate::auth::Auth;
-use crate::db::tenant_tx;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -44,7 +43,7 @@ pub async fn events(
     }
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let tenant = auth.tenant();
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let rows = sqlx::query("SELECT seq, id, event_type, aggregate_id, payload, created_at FROM outbox_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
         .bind(tenant)
         .bind(p.after)
@@ -117,7 +116,7 @@ pub async fn summary(
         .into());
     }
     let tenant = auth.tenant();
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let currency: Currency =
         sqlx::query_scalar::<_, String>("SELECT currency FROM tenants WHERE id = $1")
             .bind(tenant)

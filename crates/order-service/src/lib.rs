@@ -29,6 +29,28 @@ pub struct AppState {
     pub cipher: Arc<FieldCipher>,
     pub jwt: Arc<auth::JwtKeys>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The service's own audit chains (in memory; see [`audit::Streams`]).
+    pub streams: Arc<audit::Streams>,
+    /// Blocks of API order numbers reserved from the database (see [`orders::OrderNumbers`]).
+    pub numbers: Arc<orders::OrderNumbers>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, cipher: Arc<FieldCipher>, jwt: auth::JwtKeys) -> Self {
+        AppState {
+            pool,
+            cipher,
+            jwt: Arc::new(jwt),
+            metrics: Arc::default(),
+            streams: Arc::default(),
+            numbers: Arc::default(),
+        }
+    }
+
+    /// A transaction of `tenant` (see [`db::Tx`]).
+    pub async fn tx(&self, tenant: uuid::Uuid) -> error::ApiResult<db::Tx> {
+        db::tenant_tx(&self.pool, &self.streams, tenant).await
+    }
 }
 
 /// Largest request body accepted.

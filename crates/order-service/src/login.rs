@@ -1,5 +1,4 @@
 use crate::audit::{self, Event};
-use crate::db::tenant_tx;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
@@ -57,7 +56,7 @@ pub async fn login(
     let email =
         pos_domain::customer::normalize_email(&req.email).map_err(|_| ApiError::Unauthorized)?;
     let index = s.cipher.blind_index("user_email", &email);
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let row = sqlx::query("SELECT id, name, role, password_hash, active FROM users WHERE tenant_id = $1 AND email_index = $2")
         .bind(tenant)
         .bind(&index)

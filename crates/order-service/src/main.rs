@@ -118,14 +118,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .max_connections(20)
                 .connect(config::database_url()?.expose())
                 .await?;
-            let state = AppState {
+            let state = AppState::new(
                 pool,
-                cipher: Arc::new(FieldCipher::new(&config::data_key()?)),
-                jwt: Arc::new(order_service::auth::JwtKeys::new(
-                    config::jwt_secret()?.expose().as_bytes(),
-                )),
-                metrics: Arc::default(),
-            };
+                Arc::new(FieldCipher::new(&config::data_key()?)),
+                order_service::auth::JwtKeys::new(config::jwt_secret()?.expose().as_bytes()),
+            );
             let listener = tokio::net::TcpListener::bind(config::listen()?).await?;
             tracing::info!(addr = %listener.local_addr()?, "serving");
             order_service::serve(listener, state).await?;

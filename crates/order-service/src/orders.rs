@@ -3,7 +3,7 @@
 
 use crate::audit::{self, Event};
 use crate::auth::Auth;
-use crate::db::{tenant_tx, Tx};
+use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
@@ -54,25 +54,79 @@ fn aad<'a>(id: &'a str, field: &'a str) -> Aad<'a> {
     }
 }
 
-/// The next number of `tenant`'s API orders on `day`, from the counter row, in a transaction of
-/// its own: the row is locked only for that short commit, not for the whole create.
-async fn next_order_number(
-    pool: &sqlx::PgPool,
-    tenant: Uuid,
-    day: chrono::NaiveDate,
-) -> ApiResult<i64> {
-    let mut tx = tenant_tx(pool, tenant).await?;
-    let n: i64 = sqlx::query_scalar(
-        "INSERT INTO order_number_counters (tenant_id, day, last) VALUES ($1, $2, 1)
-         ON CONFLICT (tenant_id, day) DO UPDATE SET last = order_number_counters.last + 1
-         RETURNING last",
-    )
-    .bind(tenant)
-    .bind(day)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(n)
+/// API order numbers (`API-<day>-<n>`, unique per tenant and day), handed out from blocks
+/// reserved in the database: one short statement on the counter row per [`Self::BLOCK`] orders
+/// instead of one per order, so creates never wait on that row. Numbers left in a block when
+/// the process stops are never used (a gap, like a refused create's); concurrent processes
+/// hold different blocks, so a number is never given twice.
+#[derive(Default)]
+pub struct OrderNumbers {
+    blocks: std::sync::Mutex<
+        std::collections::HashMap<(Uuid, chrono::NaiveDate), std::ops::Range<i64>>,
+    >,
+    currencies: std::sync::Mutex<std::collections::HashMap<Uuid, Currency>>,
+    refill: tokio::sync::Mutex<()>,
+}
+
+impl OrderNumbers {
+    pub const BLOCK: i64 = 32;
+
+    async fn next(&self, s: &AppState, tenant: Uuid, day: chrono::NaiveDate) -> ApiResult<i64> {
+        let key = (tenant, day);
+        if let Some(n) = self.lock_blocks().get_mut(&key).and_then(Iterator::next) {
+            return Ok(n);
+        }
+        // One reservation at a time, so the numbers of one process stay consecutive.
+        let _refilling = self.refill.lock().await;
+        if let Some(n) = self.lock_blocks().get_mut(&key).and_then(Iterator::next) {
+            return Ok(n);
+        }
+        let mut tx = s.tx(tenant).await?;
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO order_number_counters (tenant_id, day, last) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant_id, day) DO UPDATE SET last = order_number_counters.last + $3
+             RETURNING last",
+        )
+        .bind(tenant)
+        .bind(day)
+        .bind(Self::BLOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut blocks = self.lock_blocks();
+        // Yesterday's blocks are done with.
+        blocks.retain(|(_, d), _| *d >= day);
+        blocks.insert(key, last - Self::BLOCK + 2..last + 1);
+        Ok(last - Self::BLOCK + 1)
+    }
+
+    fn lock_blocks(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<(Uuid, chrono::NaiveDate), std::ops::Range<i64>>,
+    > {
+        self.blocks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A tenant's currency (set when the tenant is created, never changed), read once.
+    async fn currency(&self, tx: &mut Tx, tenant: Uuid) -> ApiResult<Currency> {
+        let known = self
+            .currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+            .copied();
+        if let Some(c) = known {
+            return Ok(c);
+        }
+        let c = tenant_currency(tx, tenant).await?;
+        self.currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant, c);
+        Ok(c)
+    }
 }
 
 async fn tenant_currency(tx: &mut Tx, tenant: Uuid) -> ApiResult<Currency> {
@@ -99,6 +153,23 @@ async fn load_view(
     else {
         return Ok(None);
     };
+    let payments = sqlx::query(
+        "SELECT * FROM payments WHERE tenant_id = $1 AND order_id = $2 ORDER BY created_at, id",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    view_of(cipher, &r, &payments).map(Some)
+}
+
+/// The API's view of an order row and its payment rows (oldest first).
+fn view_of(
+    cipher: &FieldCipher,
+    r: &sqlx::postgres::PgRow,
+    payments: &[sqlx::postgres::PgRow],
+) -> ApiResult<(Value, i32)> {
+    let id: Uuid = r.get("id");
     let ids = id.to_string();
     let open = |col: &str, field: &str| -> ApiResult<Option<String>> {
         r.get::<Option<Vec<u8>>, _>(col)
@@ -124,16 +195,10 @@ async fn load_view(
     let total = m("total_minor");
     let today = Utc::now().date_naive();
     let lines = allocate(&schedule, paid, today);
-    let payments = sqlx::query(
-        "SELECT * FROM payments WHERE tenant_id = $1 AND order_id = $2 ORDER BY created_at, id",
-    )
-    .bind(tenant)
-    .bind(id)
-    .fetch_all(&mut **tx)
-    .await?
-    .iter()
-    .map(payment_json(currency))
-    .collect::<Vec<_>>();
+    let payments = payments
+        .iter()
+        .map(payment_json(currency))
+        .collect::<Vec<_>>();
     let version: i32 = r.get("version");
     let mut terms_json = serde_json::to_value(&terms).unwrap_or_default();
     terms_json["schedule"] = json!(lines
@@ -175,7 +240,7 @@ async fn load_view(
             "approver_role": r.get::<Option<String>, _>("approver_role"),
         })),
     });
-    Ok(Some((view, version)))
+    Ok((view, version))
 }
 
 fn payment_json(currency: Currency) -> impl Fn(&sqlx::postgres::PgRow) -> Value {
@@ -248,24 +313,6 @@ async fn remember(
     Ok(())
 }
 
-async fn outbox(
-    tx: &mut Tx,
-    tenant: Uuid,
-    event_type: &str,
-    aggregate: Uuid,
-    payload: Value,
-) -> ApiResult<()> {
-    sqlx::query("INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) VALUES ($1, $2, $3, $4, $5)")
-        .bind(tenant)
-        .bind(Uuid::now_v7())
-        .bind(event_type)
-        .bind(aggregate)
-        .bind(payload)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 #[utoipa::path(
     post,
     path = "/offline-orders",
@@ -287,20 +334,23 @@ pub async fn create(
     // The number is drawn before the order's transaction opens, so a request never holds two
     // pool connections; a create that is then refused or replayed leaves a gap.
     let now = pos_protocol::time::truncate(Utc::now());
-    let n = next_order_number(&s.pool, tenant, now.date_naive()).await?;
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let n = s.numbers.next(&s, tenant, now.date_naive()).await?;
+    let mut tx = s.tx(tenant).await?;
     if let Some(k) = &key {
         if let Some(r) = replay(&mut tx, tenant, k).await? {
             return Ok(r);
         }
     }
-    let id = req.id.unwrap_or_else(Uuid::now_v7);
-    // The same order id again is the same order, not a duplicate.
-    if let Some((view, version)) = load_view(&mut tx, &s.cipher, tenant, id).await? {
-        tx.commit().await?;
-        return Ok(with_etag(StatusCode::CREATED, view, version));
+    // The same order id again is the same order, not a duplicate (an id the service draws is
+    // new by construction).
+    if let Some(id) = req.id {
+        if let Some((view, version)) = load_view(&mut tx, &s.cipher, tenant, id).await? {
+            tx.commit().await?;
+            return Ok(with_etag(StatusCode::CREATED, view, version));
+        }
     }
-    let currency = tenant_currency(&mut tx, tenant).await?;
+    let id = req.id.unwrap_or_else(Uuid::now_v7);
+    let currency = s.numbers.currency(&mut tx, tenant).await?;
     let today = now.date_naive();
     let customer = req.customer.validated(req.channel)?;
     let notes = req
@@ -369,7 +419,8 @@ pub async fn create(
             subtotal_minor, discount_minor, total_minor, paid_minor, business_date, recorded_by_user_id,
             last_modified_by_user_id, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, $24, $24)
-         ON CONFLICT (tenant_id, id) DO NOTHING",
+         ON CONFLICT (tenant_id, id) DO NOTHING
+         RETURNING *",
     )
     .bind(tenant)
     .bind(id)
@@ -391,17 +442,17 @@ pub async fn create(
     .bind(today)
     .bind(auth.user())
     .bind(now)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if inserted.rows_affected() == 0 {
+    let Some(order_row) = inserted else {
         // A concurrent request with the same id won; answer with its order.
         drop(tx);
-        let mut tx = tenant_tx(&s.pool, tenant).await?;
+        let mut tx = s.tx(tenant).await?;
         let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
             .await?
             .ok_or(ApiError::NotFound)?;
         return Ok(with_etag(StatusCode::CREATED, view, version));
-    }
+    };
     s.metrics
         .orders_created
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -427,14 +478,12 @@ pub async fn create(
         .fields(fields),
     )
     .await?;
-    outbox(
-        &mut tx,
-        tenant,
+    tx.outbox(
         "order.created",
         id,
         json!({"order_id": id, "order_number": order_number, "total": totals.total}),
-    )
-    .await?;
+    );
+    let mut payments = Vec::new();
     if let Some(p) = req.initial_payment {
         let payment = NewPayment {
             id: Uuid::now_v7(),
@@ -444,11 +493,10 @@ pub async fn create(
             reference: None,
             at: now,
         };
-        insert_payment(&s, &mut tx, tenant, actor, &payment, currency).await?;
+        payments.push(insert_payment(&s, &mut tx, tenant, actor, &payment, currency).await?);
     }
-    let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    // The view is built from the rows just written (no read back).
+    let (view, version) = view_of(&s.cipher, &order_row, &payments)?;
     if let Some(k) = &key {
         remember(&mut tx, tenant, k, StatusCode::CREATED, &view).await?;
     }
@@ -471,7 +519,7 @@ pub async fn get(
 ) -> ApiResult<Response> {
     auth.require_staff()?;
     let tenant = auth.tenant();
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -581,7 +629,7 @@ pub async fn list(
         qb.push(" AND id < ").push_bind(c);
     }
     qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let mut ids: Vec<Uuid> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
     let next_cursor = if ids.len() as i64 > limit {
         ids.truncate(limit as usize);
@@ -645,7 +693,7 @@ pub async fn pay(
     auth.require_staff()?;
     let tenant = auth.tenant();
     let key = idempotency_key(&headers)?;
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     if let Some(k) = &key {
         if let Some(r) = replay(&mut tx, tenant, k).await? {
             return Ok(r);
@@ -783,7 +831,7 @@ pub async fn delete(
         )
         .into());
     }
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let status: String =
         sqlx::query_scalar("SELECT status FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
             .bind(tenant)
@@ -820,14 +868,7 @@ pub async fn delete(
         ]),
     )
     .await?;
-    outbox(
-        &mut tx,
-        tenant,
-        "order.deleted",
-        id,
-        json!({"order_id": id}),
-    )
-    .await?;
+    tx.outbox("order.deleted", id, json!({"order_id": id}));
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -879,7 +920,7 @@ pub async fn audit_events(
     }
     qb.push(" ORDER BY at DESC, seq DESC LIMIT ")
         .push_bind(limit);
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let rows = qb.build().fetch_all(&mut *tx).await?;
     let events: Vec<_> = rows.iter().filter_map(audit::row_to_event).collect();
     audit::record(
@@ -909,7 +950,7 @@ pub async fn audit_events(
 pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<axum::Json<Value>> {
     auth.require_approver("verify the audit log")?;
     let tenant = auth.tenant();
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let rows =
         sqlx::query("SELECT * FROM audit_events WHERE tenant_id = $1 ORDER BY device_id, seq")
             .bind(tenant)
@@ -1006,7 +1047,7 @@ pub async fn patch(
     auth.require_staff()?;
     let tenant = auth.tenant();
     let expected = if_match(&headers)?;
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let r = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
         .bind(tenant)
         .bind(id)
@@ -1162,14 +1203,11 @@ pub async fn patch(
         .fields(fields),
     )
     .await?;
-    outbox(
-        &mut tx,
-        tenant,
+    tx.outbox(
         "order.updated",
         id,
         json!({"order_id": id, "version": version + 1, "total": totals.total}),
-    )
-    .await?;
+    );
     let (view, v) = load_view(&mut tx, &s.cipher, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -1187,7 +1225,7 @@ struct NewPayment {
     at: DateTime<Utc>,
 }
 
-/// Writes a payment's ledger row, its PAYMENT audit event and its outbox event.
+/// Writes a payment's ledger row, its PAYMENT audit event and its outbox event; returns the row.
 async fn insert_payment(
     s: &AppState,
     tx: &mut Tx,
@@ -1195,8 +1233,8 @@ async fn insert_payment(
     actor: (Uuid, pos_domain::Role),
     p: &NewPayment,
     currency: Currency,
-) -> ApiResult<()> {
-    sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+) -> ApiResult<sqlx::postgres::PgRow> {
+    let row = sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *")
         .bind(tenant)
         .bind(p.id)
         .bind(p.order_id)
@@ -1205,7 +1243,7 @@ async fn insert_payment(
         .bind(p.at)
         .bind(actor.0)
         .bind(&p.reference)
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
     s.metrics
         .payments_recorded
@@ -1223,12 +1261,10 @@ async fn insert_payment(
         .detail(format!("order={} amount={}", p.order_id, p.amount)),
     )
     .await?;
-    outbox(
-        tx,
-        tenant,
+    tx.outbox(
         "payment.received",
         p.order_id,
         json!({"order_id": p.order_id, "payment_id": p.id, "amount": p.amount}),
-    )
-    .await
+    );
+    Ok(row)
 }

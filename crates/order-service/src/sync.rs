@@ -5,7 +5,7 @@
 
 use crate::audit;
 use crate::auth::Auth;
-use crate::db::{tenant_tx, Tx};
+use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
@@ -81,7 +81,7 @@ async fn run_push(
     req: &PushRequest,
     savepoints: bool,
 ) -> ApiResult<Json<PushResponse>> {
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let ids: Vec<Uuid> = req.mutations.iter().map(|m| m.mutation_id).collect();
     let seen: std::collections::HashSet<Uuid> = sqlx::query_scalar(
         "SELECT mutation_id FROM sync_mutations WHERE tenant_id = $1 AND mutation_id = ANY($2)",
@@ -204,7 +204,7 @@ async fn apply_one_unblocked(
             ),
         });
     }
-    sqlx::query("SAVEPOINT mutation").execute(&mut **tx).await?;
+    tx.savepoint().await?;
     let outcome = match apply(s, tx, ctx, tenant, device, m).await {
         Ok(Outcome::Applied) => {
             let recorded = sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result) VALUES ($1, $2, $3, $4, $5)")
@@ -219,12 +219,8 @@ async fn apply_one_unblocked(
                 Ok(_) => Outcome::Applied,
                 // a concurrent push of the same mutation committed first
                 Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT mutation")
-                        .execute(&mut **tx)
-                        .await?;
-                    sqlx::query("RELEASE SAVEPOINT mutation")
-                        .execute(&mut **tx)
-                        .await?;
+                    tx.rollback_to_savepoint().await?;
+                    tx.release_savepoint().await?;
                     return Ok(result(MutationStatus::Duplicate, None, None, None));
                 }
                 Err(e) => return Err(e.into()),
@@ -244,13 +240,9 @@ async fn apply_one_unblocked(
     };
     if !matches!(outcome, Outcome::Applied) {
         // Refused: undo whatever the mutation wrote before it was refused.
-        sqlx::query("ROLLBACK TO SAVEPOINT mutation")
-            .execute(&mut **tx)
-            .await?;
+        tx.rollback_to_savepoint().await?;
     }
-    sqlx::query("RELEASE SAVEPOINT mutation")
-        .execute(&mut **tx)
-        .await?;
+    tx.release_savepoint().await?;
     Ok(match outcome {
         Outcome::Applied => result(MutationStatus::Applied, None, None, None),
         Outcome::Rejected(code, reason) => {
@@ -416,7 +408,7 @@ async fn apply(
                     sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
                         .bind(tenant).bind(oid).bind(new_paid.to_minor(currency)).bind(st.as_str()).bind(now)
                         .execute(&mut **tx).await?;
-                    outbox(tx, tenant, "payment.received", oid, json!({"order_id": oid, "payment_id": payment.id, "amount": amount, "device_id": device})).await?;
+                    tx.outbox("payment.received", oid, json!({"order_id": oid, "payment_id": payment.id, "amount": amount, "device_id": device}));
                     Ok(Outcome::Applied)
                 }
                 MutationBody::OrderUpdated {
@@ -475,14 +467,11 @@ async fn apply(
                         .bind(now).bind(m.actor_id.0)
                         .bind(keys.phone_index).bind(keys.email_index).bind(keys.tokens)
                         .execute(&mut **tx).await?;
-                    outbox(
-                        tx,
-                        tenant,
+                    tx.outbox(
                         "order.updated",
                         oid,
                         json!({"order_id": oid, "version": new_version, "device_id": device}),
-                    )
-                    .await?;
+                    );
                     Ok(Outcome::Applied)
                 }
                 MutationBody::OrderCompleted { completed_at } => match status.as_str() {
@@ -490,8 +479,7 @@ async fn apply(
                     "paid" => {
                         sqlx::query("UPDATE orders SET status = 'completed', completed_at = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
                                 .bind(tenant).bind(oid).bind(completed_at).bind(now).execute(&mut **tx).await?;
-                        outbox(tx, tenant, "order.completed", oid, json!({"order_id": oid}))
-                            .await?;
+                        tx.outbox("order.completed", oid, json!({"order_id": oid}));
                         Ok(Outcome::Applied)
                     }
                     other => Ok(rejected(
@@ -515,14 +503,11 @@ async fn apply(
                         .bind(s.cipher.encrypt_str(&approval.reason, Aad { table: "orders", record_id: &ids, field: "delete_reason" }))
                         .bind(approval.approver_id.0).bind(approval.approver_role.as_str()).bind(approval.approved_at).bind(now)
                         .execute(&mut **tx).await?;
-                    outbox(
-                        tx,
-                        tenant,
+                    tx.outbox(
                         "order.deleted",
                         oid,
                         json!({"order_id": oid, "device_id": device}),
-                    )
-                    .await?;
+                    );
                     Ok(Outcome::Applied)
                 }
                 MutationBody::OrderCreated { .. } => Ok(rejected(
@@ -542,19 +527,6 @@ async fn o_channel(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<pos_domain:
             .fetch_one(&mut **tx)
             .await?;
     c.parse().map_err(ApiError::Internal)
-}
-
-async fn outbox(
-    tx: &mut Tx,
-    tenant: Uuid,
-    event_type: &str,
-    aggregate: Uuid,
-    payload: serde_json::Value,
-) -> ApiResult<()> {
-    sqlx::query("INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) VALUES ($1, $2, $3, $4, $5)")
-        .bind(tenant).bind(Uuid::now_v7()).bind(event_type).bind(aggregate).bind(payload)
-        .execute(&mut **tx).await?;
-    Ok(())
 }
 
 async fn insert_payment(
@@ -652,7 +624,7 @@ async fn insert_order(
         ));
     }
 
-    outbox(tx, tenant, "order.created", o.id.0, json!({"order_id": o.id, "order_number": o.order_number, "total": totals.total, "device_id": device})).await?;
+    tx.outbox("order.created", o.id.0, json!({"order_id": o.id, "order_number": o.order_number, "total": totals.total, "device_id": device}));
     Ok(Outcome::Applied)
 }
 
@@ -740,7 +712,7 @@ pub async fn pull(
     let tenant = auth.tenant();
     let device = auth.user();
     let limit = p.limit.unwrap_or(500).clamp(1, 5000);
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let rows = sqlx::query(
         // one query: each change with its order's state, its ledger entry and its deletion
         "SELECT e.seq, e.event_type, e.aggregate_id, e.payload->>'device_id' AS from_device,

@@ -2,7 +2,6 @@
 
 use crate::audit::{self, Event};
 use crate::auth::Auth;
-use crate::db::tenant_tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
@@ -116,7 +115,7 @@ pub async fn create(
     let tenant = auth.tenant();
     let id = Uuid::now_v7();
     let ids = id.to_string();
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     sqlx::query("INSERT INTO users (tenant_id, id, name, email, email_index, role, password_hash, pin_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(tenant)
         .bind(id)
@@ -162,7 +161,7 @@ pub async fn create(
 pub async fn list(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     require_owner(&auth)?;
     let tenant = auth.tenant();
-    let mut tx = tenant_tx(&s.pool, tenant).await?;
+    let mut tx = s.tx(tenant).await?;
     let rows = sqlx::query(
         "SELECT id, name, email, role, active FROM users WHERE tenant_id = $1 ORDER BY created_at",
     )

@@ -122,7 +122,7 @@ async fn create_read_list_pay_and_audit() {
         .execute(&app.owner_pool)
         .await
         .unwrap();
-    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
         .await
         .unwrap();
     let edited = sqlx::query(
@@ -203,7 +203,7 @@ async fn bad_input_is_a_clear_error_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
-    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
         .await
         .unwrap();
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
@@ -298,7 +298,7 @@ async fn tenants_are_isolated_by_row_level_security() {
         "tenants",
         "idempotency_keys",
     ] {
-        let mut tx = order_service::db::tenant_tx(&app.app_pool, a.id)
+        let mut tx = order_service::db::tenant_tx(&app.app_pool, &Default::default(), a.id)
             .await
             .unwrap();
         let held: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
@@ -317,7 +317,7 @@ async fn tenants_are_isolated_by_row_level_security() {
         assert_eq!(n, 0, "{table} visible without a tenant");
     }
     // and with B set, none of A's rows
-    let mut tx = order_service::db::tenant_tx(&app.app_pool, b.id)
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, &Default::default(), b.id)
         .await
         .unwrap();
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE tenant_id = $1")
@@ -354,7 +354,7 @@ async fn the_runtime_role_owns_nothing_and_cannot_rewrite_history() {
     assert_eq!(owned, 0);
     let forced: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname IN ('orders','payments','users','audit_events','outbox_events','idempotency_keys','tenants') AND relrowsecurity AND relforcerowsecurity").fetch_one(&app.app_pool).await.unwrap();
     assert_eq!(forced, 7);
-    let mut tx = order_service::db::tenant_tx(&app.app_pool, t.id)
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, &Default::default(), t.id)
         .await
         .unwrap();
     let e = sqlx::query("UPDATE audit_events SET detail = 'x'")
@@ -363,7 +363,7 @@ async fn the_runtime_role_owns_nothing_and_cannot_rewrite_history() {
         .unwrap_err();
     assert!(e.to_string().contains("permission denied"), "{e}");
     drop(tx);
-    let mut tx = order_service::db::tenant_tx(&app.app_pool, t.id)
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, &Default::default(), t.id)
         .await
         .unwrap();
     let e = sqlx::query("DELETE FROM outbox_events")
@@ -548,7 +548,7 @@ async fn replays_and_concurrent_duplicates_yield_one_row() {
     for h in handles {
         assert_eq!(h.await.unwrap(), 201);
     }
-    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
         .await
         .unwrap();
     let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
@@ -583,7 +583,7 @@ async fn no_plaintext_pii_in_the_database() {
         .await;
     assert_eq!(st, 201);
     // the owner role is subject to RLS too; read within the tenant
-    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
         .await
         .unwrap();
     let rows: Vec<String> = sqlx::query_scalar("SELECT o::text FROM orders o UNION ALL SELECT a::text FROM audit_events a UNION ALL SELECT e::text FROM outbox_events e UNION ALL SELECT u::text FROM users u")

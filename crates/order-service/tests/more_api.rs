@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn patch(
     app: &TestApp,
@@ -171,28 +171,147 @@ async fn event_feed_and_analytics() {
     let _ = a;
 }
 
-/// Order numbers come from the per-day counter: concurrent creates get distinct, consecutive
-/// numbers (no lock held for the whole create, no number given twice).
+/// Order numbers come from blocks reserved on the per-day counter: concurrent creates in one
+/// process get distinct, consecutive numbers; a second process serving the same database takes
+/// its own block, so no number is ever given twice; and every create's audit event lands in a
+/// chain that verifies.
 #[tokio::test]
-async fn concurrent_creates_get_distinct_consecutive_numbers() {
+async fn concurrent_creates_get_distinct_numbers_and_verified_audit_chains() {
     let app = spawn().await;
     let t = app.tenant("toko-numbers").await;
-    let creates = (0..20).map(|i| {
-        let body = order_body(&format!("Pelanggan {i}"), "081234567890");
-        let app = &app;
-        let token = t.owner_token.clone();
-        async move { app.post(&token, "/api/v1/offline-orders", body).await }
-    });
-    let results = futures_util::future::join_all(creates).await;
-    let mut numbers: Vec<u32> = results
+    async fn create_all(
+        app: &TestApp,
+        token: &str,
+        range: std::ops::Range<usize>,
+    ) -> Vec<(u16, Value, reqwest::header::HeaderMap)> {
+        let creates = range.map(|i| {
+            let body = order_body(&format!("Pelanggan {i}"), "081234567890");
+            app.post(token, "/api/v1/offline-orders", body)
+        });
+        futures_util::future::join_all(creates).await
+    }
+    let number = |(status, o, _): &(u16, Value, _)| -> u32 {
+        assert_eq!(*status, 201, "{o}");
+        let n = o["order_number"].as_str().unwrap();
+        assert!(n.starts_with("API-"), "{n}");
+        n.rsplit('-').next().unwrap().parse().unwrap()
+    };
+    let mut numbers: Vec<u32> = create_all(&app, &t.owner_token, 0..20)
+        .await
         .iter()
-        .map(|(status, o, _)| {
-            assert_eq!(*status, 201, "{o}");
-            let n = o["order_number"].as_str().unwrap();
-            assert!(n.starts_with("API-"), "{n}");
-            n.rsplit('-').next().unwrap().parse().unwrap()
-        })
+        .map(number)
         .collect();
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
+
+    let other = app.another_instance().await;
+    let (here, there) = tokio::join!(
+        create_all(&app, &t.owner_token, 20..40),
+        create_all(&other, &t.owner_token, 40..60)
+    );
+    let mut all: Vec<u32> = here.iter().chain(there.iter()).map(number).collect();
+    all.extend(&numbers);
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 60, "a number was given twice: {all:?}");
+
+    let (st, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
+    assert_eq!(st, 200);
+    assert_eq!(v["ok"], true, "{v}");
+    let events: u64 = v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["events"].as_u64().unwrap())
+        .sum();
+    // a login, 60 creates with their down payments (2 events each)
+    assert!(events > 120, "{v}");
+}
+
+/// A transaction that records an audit event and is rolled back leaves its chain as it was:
+/// the next transaction continues the same chain from the same head (so does a rollback to a
+/// savepoint, as a sync push does for a refused mutation), and the whole log verifies.
+#[tokio::test]
+async fn a_rolled_back_audit_event_leaves_its_chain_unbroken() {
+    use order_service::audit::{self, Event, Streams};
+    let app = spawn().await;
+    let t = app.tenant("toko-rollback").await;
+    let streams = std::sync::Arc::new(Streams::default());
+    let actor = (uuid::Uuid::now_v7(), pos_domain::Role::Owner);
+    let ev = || {
+        Event::new(
+            actor,
+            pos_protocol::AuditAction::Access,
+            "test",
+            None,
+            "test.op",
+        )
+    };
+
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, &streams, t.id)
+        .await
+        .unwrap();
+    let first = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    let second = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    assert_eq!((first.seq, second.seq), (1, 2));
+    assert_eq!(second.prev_hash, first.hash);
+    drop(tx);
+
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, &streams, t.id)
+        .await
+        .unwrap();
+    let again = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(again.device_id, first.device_id);
+    assert_eq!(
+        again.seq, 1,
+        "the rolled-back events are not part of the chain"
+    );
+    assert_eq!(again.prev_hash, pos_protocol::GENESIS_HASH);
+
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, &streams, t.id)
+        .await
+        .unwrap();
+    let next = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((next.device_id, next.seq), (first.device_id, 2));
+    assert_eq!(next.prev_hash, again.hash);
+
+    // A rollback to a savepoint forgets the audit and outbox rows buffered after it, and the
+    // chain goes on from where the savepoint found it.
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, &streams, t.id)
+        .await
+        .unwrap();
+    tx.outbox("test.kept", t.id, json!({}));
+    tx.savepoint().await.unwrap();
+    let undone = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    tx.outbox("test.undone", t.id, json!({}));
+    tx.rollback_to_savepoint().await.unwrap();
+    tx.release_savepoint().await.unwrap();
+    let after = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((undone.seq, after.seq), (3, 3));
+    assert_eq!(after.prev_hash, next.hash);
+    let mut tx = order_service::db::tenant_tx(&app.app_pool, &streams, t.id)
+        .await
+        .unwrap();
+    let types: Vec<String> = sqlx::query_scalar(
+        "SELECT event_type FROM outbox_events WHERE tenant_id = $1 AND event_type LIKE 'test.%'",
+    )
+    .bind(t.id)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    drop(tx);
+    assert_eq!(types, ["test.kept"]);
+
+    let (_, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
+    assert_eq!(v["ok"], true, "{v}");
+    let chain = v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device_id"] == first.device_id.to_string())
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(chain["events"], 3, "{v}");
 }

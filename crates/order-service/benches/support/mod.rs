@@ -69,12 +69,7 @@ pub async fn service() -> Service {
     .await
     .unwrap()
     .tenant_id;
-    let state = AppState {
-        pool: app_pool,
-        cipher,
-        jwt: Arc::new(jwt),
-        metrics: Arc::default(),
-    };
+    let state = AppState::new(app_pool, cipher, jwt);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(order_service::serve(listener, state));
@@ -116,9 +111,10 @@ impl Service {
 
     /// One figure from the tenant's tables.
     pub async fn count(&self, sql: &str) -> i64 {
-        let mut tx = order_service::db::tenant_tx(&self.owner_pool, self.tenant)
-            .await
-            .unwrap();
+        let mut tx =
+            order_service::db::tenant_tx(&self.owner_pool, &Default::default(), self.tenant)
+                .await
+                .unwrap();
         sqlx::query_scalar::<_, i64>(sql)
             .fetch_one(&mut *tx)
             .await

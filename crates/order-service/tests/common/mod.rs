@@ -73,12 +73,11 @@ pub async fn spawn() -> TestApp {
     let key = MasterKey::generate();
     let data_key = key.to_base64().to_string();
     let cipher = Arc::new(FieldCipher::new(&key));
-    let state = AppState {
-        pool: app_pool.clone(),
-        cipher: cipher.clone(),
-        jwt: Arc::new(JwtKeys::new(JWT_SECRET.as_bytes())),
-        metrics: Arc::default(),
-    };
+    let state = AppState::new(
+        app_pool.clone(),
+        cipher.clone(),
+        JwtKeys::new(JWT_SECRET.as_bytes()),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { order_service::serve(listener, state).await });
@@ -100,6 +99,28 @@ pub struct Tenant {
 }
 
 impl TestApp {
+    /// A second service process's worth of state (its own order-number blocks and audit
+    /// chains) serving the same database on another port, as when two instances run.
+    pub async fn another_instance(&self) -> TestApp {
+        let state = AppState::new(
+            self.app_pool.clone(),
+            self.cipher.clone(),
+            JwtKeys::new(JWT_SECRET.as_bytes()),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { order_service::serve(listener, state).await });
+        TestApp {
+            base,
+            http: self.http.clone(),
+            owner_pool: self.owner_pool.clone(),
+            app_pool: self.app_pool.clone(),
+            cipher: self.cipher.clone(),
+            db: self.db.clone(),
+            data_key: self.data_key.clone(),
+        }
+    }
+
     /// The runtime role's URL for this test's database.
     pub fn runtime_url(&self) -> String {
         let mut u = reqwest::Url::parse(&pg_url()).unwrap();
@@ -164,7 +185,7 @@ impl TestApp {
             )
             .unwrap()
             .to_string();
-        let mut tx = order_service::db::tenant_tx(&self.owner_pool, t.id)
+        let mut tx = order_service::db::tenant_tx(&self.owner_pool, &Default::default(), t.id)
             .await
             .unwrap();
         sqlx::query("INSERT INTO users (tenant_id, id, name, email, email_index, role, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)")

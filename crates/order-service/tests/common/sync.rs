@@ -55,7 +55,7 @@ pub struct Central {
 }
 
 pub async fn central(app: &TestApp, t: &Tenant) -> Central {
-    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
         .await
         .unwrap();
     let mut one = async |q: &str| -> i64 {
@@ -75,7 +75,7 @@ pub async fn central(app: &TestApp, t: &Tenant) -> Central {
 }
 
 pub async fn central_audit(app: &TestApp, t: &Tenant, device: uuid::Uuid) -> (i64, i64) {
-    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
         .await
         .unwrap();
     let r: (i64, Option<i64>) =
@@ -116,7 +116,7 @@ pub async fn central_mutation_ids(
     app: &TestApp,
     t: &Tenant,
 ) -> std::collections::HashSet<uuid::Uuid> {
-    let mut tx = order_service::db::tenant_tx(&app.owner_pool, t.id)
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
         .await
         .unwrap();
     sqlx::query_scalar::<_, uuid::Uuid>("SELECT mutation_id FROM sync_mutations")
