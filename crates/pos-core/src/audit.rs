@@ -198,22 +198,28 @@ pub(crate) async fn verify(conn: &mut SqliteConnection) -> Result<ChainReport> {
 }
 
 /// Inserts the transaction's events in one statement.
-pub(crate) async fn insert_rows(
-    conn: &mut sqlx::SqliteConnection,
-    events: &[AuditEvent],
+/// Appends `INSERT INTO audit_events ... ;` for `events` to `qb` (nothing for none).
+pub(crate) fn push_insert(
+    qb: &mut sqlx::QueryBuilder<'static, sqlx::Sqlite>,
+    events: Vec<AuditEvent>,
 ) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let fields = events
-        .iter()
-        .map(|e| serde_json::to_string(&e.fields).map_err(StoreError::corrupt))
+    let rows = events
+        .into_iter()
+        .map(|e| {
+            Ok((
+                serde_json::to_string(&e.fields).map_err(StoreError::corrupt)?,
+                e,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
-    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+    qb.push(
         "INSERT INTO audit_events (seq, id, device_id, at, actor_id, actor_role, action, entity_type,
             entity_id, operation, detail, fields, prev_hash, hash) ",
     );
-    qb.push_values(events.iter().zip(fields), |mut b, (e, f)| {
+    qb.push_values(rows, |mut b, (f, e)| {
         b.push_bind(e.seq as i64)
             .push_bind(e.id.to_string())
             .push_bind(e.device_id.to_string())
@@ -221,14 +227,14 @@ pub(crate) async fn insert_rows(
             .push_bind(e.actor_id.map(|a| a.to_string()))
             .push_bind(e.actor_role.map(|r| r.as_str()))
             .push_bind(e.action.as_str())
-            .push_bind(e.entity_type.clone())
-            .push_bind(e.entity_id.clone())
-            .push_bind(e.operation.clone())
-            .push_bind(e.detail.clone())
+            .push_bind(e.entity_type)
+            .push_bind(e.entity_id)
+            .push_bind(e.operation)
+            .push_bind(e.detail)
             .push_bind(f)
-            .push_bind(e.prev_hash.clone())
-            .push_bind(e.hash.clone());
+            .push_bind(e.prev_hash)
+            .push_bind(e.hash);
     });
-    qb.build().execute(conn).await?;
+    qb.push(";\n");
     Ok(())
 }

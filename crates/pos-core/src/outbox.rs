@@ -111,29 +111,30 @@ pub(crate) struct OutboxRow {
     created_at: String,
 }
 
-/// Inserts the transaction's mutations in one statement.
-pub(crate) async fn insert_rows(
-    conn: &mut sqlx::SqliteConnection,
-    rows: &[OutboxRow],
-) -> Result<()> {
+/// Appends `INSERT INTO outbox ... ;` for `rows` to `qb` (nothing for none).
+pub(crate) fn push_insert(
+    qb: &mut sqlx::QueryBuilder<'static, sqlx::Sqlite>,
+    rows: Vec<OutboxRow>,
+) {
     if rows.is_empty() {
-        return Ok(());
+        return;
     }
-    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO outbox (seq, mutation_id, order_id, kind, hlc, payload, created_at) ",
-    );
+    qb.push("INSERT INTO outbox (seq, mutation_id, order_id, kind, hlc, payload, created_at) ");
     qb.push_values(rows, |mut b, r| {
         b.push_bind(r.seq)
-            .push_bind(&r.mutation_id)
-            .push_bind(&r.order_id)
+            .push_bind(r.mutation_id)
+            .push_bind(r.order_id)
             .push_bind(r.kind)
-            .push_bind(&r.hlc)
-            .push_bind(&r.payload)
-            .push_bind(&r.created_at);
+            .push_bind(r.hlc)
+            .push_bind(r.payload)
+            .push_bind(r.created_at);
     });
-    qb.build().execute(conn).await?;
-    Ok(())
+    qb.push(";\n");
 }
+
+use miniz_oxide::deflate::core::{
+    compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+};
 
 const RAW: u8 = 0;
 const DEFLATE: u8 = 1;
@@ -142,15 +143,57 @@ const DEFLATE: u8 = 1;
 /// half the pages written at each durable commit). First byte: 0 raw, 1 deflate.
 fn pack(json: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
     let mut out = Vec::with_capacity(json.len() / 2 + 1);
-    let compressed = zeroize::Zeroizing::new(miniz_oxide::deflate::compress_to_vec(json, 1));
-    if compressed.len() < json.len() {
-        out.push(DEFLATE);
-        out.extend_from_slice(&compressed);
-    } else {
-        out.push(RAW);
-        out.extend_from_slice(json);
+    match deflate(json) {
+        Some(compressed) if compressed.len() < json.len() => {
+            out.push(DEFLATE);
+            out.extend_from_slice(&compressed);
+        }
+        _ => {
+            out.push(RAW);
+            out.extend_from_slice(json);
+        }
     }
     zeroize::Zeroizing::new(out)
+}
+
+thread_local! {
+    /// A deflate compressor per thread, reset between payloads: a fresh one is ~300 KiB of
+    /// tables that malloc maps, zeroes and unmaps again — at every order and payment.
+    static DEFLATER: std::cell::RefCell<Option<Box<CompressorOxide>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Raw deflate (level 1) of `input`; `None` should the compressor fail.
+fn deflate(mut input: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    DEFLATER.with(|d| {
+        let mut d = d.borrow_mut();
+        let c = d.get_or_insert_with(|| {
+            Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
+                1, 0, 0,
+            )))
+        });
+        c.reset();
+        let mut out = zeroize::Zeroizing::new(vec![0u8; (input.len() / 2).max(64)]);
+        let mut at = 0;
+        loop {
+            let (status, read, written) = compress(c, input, &mut out[at..], TDEFLFlush::Finish);
+            at += written;
+            match status {
+                TDEFLStatus::Done => {
+                    out.truncate(at);
+                    return Some(out);
+                }
+                TDEFLStatus::Okay if read <= input.len() => {
+                    input = &input[read..];
+                    if out.len() - at < 64 {
+                        let grown = out.len() * 2;
+                        out.resize(grown, 0);
+                    }
+                }
+                _ => return None,
+            }
+        }
+    })
 }
 
 fn unpack(packed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
@@ -181,5 +224,24 @@ mod tests {
         assert_eq!(tiny[0], RAW);
         assert_eq!(unpack(&tiny).unwrap().as_slice(), b"{}");
         assert!(unpack(&[9, 1, 2]).is_err());
+    }
+
+    /// The per-thread compressor is reused: payloads one after another, large and small,
+    /// compressible or not (the output buffer grows), each come back exactly.
+    #[test]
+    fn the_reused_compressor_keeps_payloads_apart() {
+        let mut noise = vec![0u8; 200_000];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut noise);
+        let payloads: Vec<Vec<u8>> = vec![
+            br#"{"a":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#.to_vec(),
+            noise,
+            br#"{"b":1}"#.repeat(3000),
+            br#"{"a":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#.to_vec(),
+        ];
+        for p in &payloads {
+            let packed = pack(p);
+            assert_eq!(unpack(&packed).unwrap().as_slice(), p.as_slice());
+        }
+        assert_eq!(pack(&payloads[0]).as_slice(), pack(&payloads[3]).as_slice());
     }
 }

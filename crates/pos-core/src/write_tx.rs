@@ -6,7 +6,7 @@
 
 use crate::error::Result;
 use chrono::NaiveDate;
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use std::ops::{Deref, DerefMut};
 use tokio::sync::MutexGuard;
 
@@ -26,6 +26,10 @@ pub(crate) struct WriteTx<'a> {
     /// Audit events and outbox rows of this transaction, inserted at commit.
     pub audit_rows: Vec<pos_protocol::AuditEvent>,
     pub outbox_rows: Vec<crate::outbox::OutboxRow>,
+    /// Inserts that nothing in the transaction reads back (a new order's row and first
+    /// payment), sent at commit before the audit and outbox rows: every statement is a round
+    /// trip to SQLite's worker thread, so they all go in one.
+    pub deferred: QueryBuilder<'static, Sqlite>,
     tx: Transaction<'static, Sqlite>,
 }
 
@@ -40,14 +44,19 @@ impl<'a> WriteTx<'a> {
             heads: guard.clone(),
             audit_rows: Vec::new(),
             outbox_rows: Vec::new(),
+            deferred: QueryBuilder::new(""),
             guard,
             tx,
         })
     }
 
     pub async fn commit(mut self) -> Result<()> {
-        crate::audit::insert_rows(&mut self.tx, &self.audit_rows).await?;
-        crate::outbox::insert_rows(&mut self.tx, &self.outbox_rows).await?;
+        let mut batch = std::mem::replace(&mut self.deferred, QueryBuilder::new(""));
+        crate::audit::push_insert(&mut batch, std::mem::take(&mut self.audit_rows))?;
+        crate::outbox::push_insert(&mut batch, std::mem::take(&mut self.outbox_rows));
+        if !batch.sql().is_empty() {
+            batch.build().execute(&mut *self.tx).await?;
+        }
         self.tx.commit().await?;
         *self.guard = std::mem::take(&mut self.heads);
         Ok(())

@@ -130,40 +130,42 @@ impl Store {
 
         let mut tx = self.begin_write().await?;
         let order_number = next_order_number(&mut tx, &config.device_code, today).await?;
-        sqlx::query(
+        // Written at commit with the payment, audit and outbox rows (one round trip).
+        let q = &mut tx.deferred;
+        q.push(
             "INSERT INTO orders (id, order_number, channel, status, currency, customer_name, customer_phone,
                 customer_email, customer_address, notes, phone_index, email_index, items, schedule,
                 subtotal_minor, discount_minor, total_minor, paid_minor, terms, business_date,
-                recorded_by, last_modified_by, created_at, updated_at, version, hlc)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-        )
-        .bind(&ids)
-        .bind(&order_number)
-        .bind(input.channel.as_str())
-        .bind(status.as_str())
-        .bind(currency.code())
-        .bind(&sealed.name)
-        .bind(&sealed.phone)
-        .bind(&sealed.email)
-        .bind(&sealed.address)
-        .bind(&sealed.notes)
-        .bind(&sealed.phone_index)
-        .bind(&sealed.email_index)
-        .bind(record::items_json(&items, currency)?)
-        .bind(record::schedule_json(&schedule, currency)?)
-        .bind(totals.subtotal.to_minor(currency))
-        .bind(totals.discount.to_minor(currency))
-        .bind(totals.total.to_minor(currency))
-        .bind(paid.to_minor(currency))
-        .bind(serde_json::to_string(&input.payment_terms).map_err(StoreError::corrupt)?)
-        .bind(today.to_string())
-        .bind(session.staff_id().to_string())
-        .bind(session.staff_id().to_string())
-        .bind(ts(&now))
-        .bind(ts(&now))
-        .bind(hlc.to_string())
-        .execute(&mut *tx)
-        .await?;
+                recorded_by, last_modified_by, created_at, updated_at, version, hlc) VALUES (",
+        );
+        q.separated(", ")
+            .push_bind(ids.clone())
+            .push_bind(order_number.clone())
+            .push_bind(input.channel.as_str())
+            .push_bind(status.as_str())
+            .push_bind(currency.code())
+            .push_bind(sealed.name)
+            .push_bind(sealed.phone)
+            .push_bind(sealed.email)
+            .push_bind(sealed.address)
+            .push_bind(sealed.notes)
+            .push_bind(sealed.phone_index.clone())
+            .push_bind(sealed.email_index.clone())
+            .push_bind(record::items_json(&items, currency)?)
+            .push_bind(record::schedule_json(&schedule, currency)?)
+            .push_bind(totals.subtotal.to_minor(currency))
+            .push_bind(totals.discount.to_minor(currency))
+            .push_bind(totals.total.to_minor(currency))
+            .push_bind(paid.to_minor(currency))
+            .push_bind(serde_json::to_string(&input.payment_terms).map_err(StoreError::corrupt)?)
+            .push_bind(today.to_string())
+            .push_bind(session.staff_id().to_string())
+            .push_bind(session.staff_id().to_string())
+            .push_bind(ts(&now))
+            .push_bind(ts(&now))
+            .push("1")
+            .push_bind(hlc.to_string());
+        q.push(");\n");
 
         let mut fields = vec![
             FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),

@@ -13,7 +13,7 @@ use pos_domain::{
     Currency, Money, OrderId, OrderStatus, PaymentId, Role, StaffId, ValidationError,
 };
 use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 
 impl Store {
     /// Writes one ledger entry and everything that follows from it: the order's paid amount
@@ -44,26 +44,36 @@ impl Store {
                 },
             )
         });
-        sqlx::query(
+        // A new order's first payment is written at commit with the order (nothing reads it
+        // back in between); a later payment at once, before the order's paid amount changes.
+        let mut now_q = QueryBuilder::new("");
+        let q = if update_order {
+            &mut now_q
+        } else {
+            &mut conn.deferred
+        };
+        q.push(
             "INSERT INTO payments (id, order_id, amount_minor, method, paid_at, recorded_by, reference,
-                reverses, approved_by, approver_role, approval_reason, approved_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&pid)
-        .bind(&oid)
-        .bind(minor)
-        .bind(p.method.as_str())
-        .bind(ts(&p.paid_at))
-        .bind(p.recorded_by.to_string())
-        .bind(&p.reference)
-        .bind(p.reverses.map(|r| r.to_string()))
-        .bind(approval.as_ref().map(|(a, _)| a.approver_id.to_string()))
-        .bind(approval.as_ref().map(|(a, _)| a.approver_role.as_str()))
-        .bind(approval_reason)
-        .bind(approval.as_ref().map(|(a, _)| ts(&a.approved_at)))
-        .bind(ts(&now))
-        .execute(&mut **conn)
-        .await?;
+                reverses, approved_by, approver_role, approval_reason, approved_at, created_at) VALUES (",
+        );
+        q.separated(", ")
+            .push_bind(pid.clone())
+            .push_bind(oid.clone())
+            .push_bind(minor)
+            .push_bind(p.method.as_str())
+            .push_bind(ts(&p.paid_at))
+            .push_bind(p.recorded_by.to_string())
+            .push_bind(p.reference.clone())
+            .push_bind(p.reverses.map(|r| r.to_string()))
+            .push_bind(approval.as_ref().map(|(a, _)| a.approver_id.to_string()))
+            .push_bind(approval.as_ref().map(|(a, _)| a.approver_role.as_str()))
+            .push_bind(approval_reason)
+            .push_bind(approval.as_ref().map(|(a, _)| ts(&a.approved_at)))
+            .push_bind(ts(&now));
+        q.push(");\n");
+        if update_order {
+            now_q.build().execute(&mut **conn).await?;
+        }
         let paid = paid_before + Money(p.amount);
         let status = OrderStatus::derive(false, completed, paid == total);
         // A new order is inserted already paid; later payments update it here.
