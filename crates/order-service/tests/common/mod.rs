@@ -73,14 +73,7 @@ pub async fn spawn() -> TestApp {
     let key = MasterKey::generate();
     let data_key = key.to_base64().to_string();
     let cipher = Arc::new(FieldCipher::new(&key));
-    let state = AppState::new(
-        app_pool.clone(),
-        cipher.clone(),
-        JwtKeys::new(JWT_SECRET.as_bytes()),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { order_service::serve(listener, state).await });
+    let base = serve(&app_pool, &cipher).await;
     TestApp {
         base,
         http: reqwest::Client::new(),
@@ -90,6 +83,20 @@ pub async fn spawn() -> TestApp {
         db,
         data_key,
     }
+}
+
+/// Serves a fresh service state (its own order-number blocks and audit chains) over `pool` on
+/// a loopback port; returns its base URL.
+async fn serve(pool: &PgPool, cipher: &Arc<FieldCipher>) -> String {
+    let state = AppState::new(
+        pool.clone(),
+        cipher.clone(),
+        JwtKeys::new(JWT_SECRET.as_bytes()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { order_service::serve(listener, state).await });
+    base
 }
 
 pub struct Tenant {
@@ -102,16 +109,8 @@ impl TestApp {
     /// A second service process's worth of state (its own order-number blocks and audit
     /// chains) serving the same database on another port, as when two instances run.
     pub async fn another_instance(&self) -> TestApp {
-        let state = AppState::new(
-            self.app_pool.clone(),
-            self.cipher.clone(),
-            JwtKeys::new(JWT_SECRET.as_bytes()),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { order_service::serve(listener, state).await });
         TestApp {
-            base,
+            base: serve(&self.app_pool, &self.cipher).await,
             http: self.http.clone(),
             owner_pool: self.owner_pool.clone(),
             app_pool: self.app_pool.clone(),
