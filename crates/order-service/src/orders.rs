@@ -582,7 +582,7 @@ pub async fn list(
         .into());
     }
     let mut qb =
-        sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT id FROM orders WHERE tenant_id = ");
+        sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT * FROM orders WHERE tenant_id = ");
     qb.push_bind(tenant);
     if let Some(st) = p.status {
         qb.push(" AND status = ").push_bind(st.as_str());
@@ -630,19 +630,34 @@ pub async fn list(
     }
     qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
     let mut tx = s.tx(tenant).await?;
-    let mut ids: Vec<Uuid> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-    let next_cursor = if ids.len() as i64 > limit {
-        ids.truncate(limit as usize);
-        ids.last().copied()
+    let mut rows = qb.build().fetch_all(&mut *tx).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.get::<Uuid, _>("id"))
     } else {
         None
     };
-    let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some((v, _)) = load_view(&mut tx, &s.cipher, tenant, id).await? {
-            items.push(v);
-        }
+    // The page's payments in one query (not one per order).
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.get("id")).collect();
+    let mut payments: std::collections::HashMap<Uuid, Vec<sqlx::postgres::PgRow>> =
+        Default::default();
+    for p in sqlx::query(
+        "SELECT * FROM payments WHERE tenant_id = $1 AND order_id = ANY($2) ORDER BY created_at, id",
+    )
+    .bind(tenant)
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        payments.entry(p.get("order_id")).or_default().push(p);
     }
+    let items = rows
+        .iter()
+        .map(|r| {
+            let paid = payments.get(&r.get::<Uuid, _>("id"));
+            view_of(&s.cipher, r, paid.map_or(&[][..], Vec::as_slice)).map(|(v, _)| v)
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
     audit::record(
         &mut tx,
         tenant,

@@ -84,6 +84,33 @@ async fn create_read_list_pay_and_audit() {
     assert_eq!(again["payment"]["id"], paid["payment"]["id"]);
     assert_eq!(again["order"]["payments"].as_array().unwrap().len(), 2);
 
+    // a page shows every order exactly as its detail does: its own payments, none of another's
+    let (st, _, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Budi Santoso", "081377778888"),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let (st, page, _) = app
+        .get(&t.owner_token, "/api/v1/offline-orders?limit=10")
+        .await;
+    assert_eq!(st, 200);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{page}");
+    for item in items {
+        let (_, detail, _) = app
+            .get(
+                &t.owner_token,
+                &format!("/api/v1/offline-orders/{}", item["id"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(item, &detail);
+    }
+    assert_eq!(items[1]["payments"].as_array().unwrap().len(), 2);
+    assert_eq!(items[0]["payments"].as_array().unwrap().len(), 1);
+
     // every operation audited; the chain verifies
     let (st, ev, _) = app
         .get(&t.owner_token, "/api/v1/audit-events?limit=1000")
