@@ -2,8 +2,6 @@
 //! owns the tables (never over HTTP).
 
 use crate::error::{ApiError, ApiResult};
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::Argon2;
 use pos_crypto::{Aad, FieldCipher};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -38,11 +36,8 @@ pub async fn create_tenant(
     }
     let tenant_id = Uuid::now_v7();
     let owner_id = Uuid::now_v7();
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    let hash = Argon2::default()
-        .hash_password(t.owner_password.as_bytes(), &salt)
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .to_string();
+    let hash = pos_crypto::password::hash(t.owner_password.as_bytes())
+        .ok_or_else(|| ApiError::Internal("password hashing failed".into()))?;
     let mut tx = crate::db::tenant_tx(admin, &Default::default(), tenant_id).await?;
     sqlx::query("INSERT INTO tenants (id, slug, name, currency) VALUES ($1, $2, $3, $4)")
         .bind(tenant_id)

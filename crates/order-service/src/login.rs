@@ -1,7 +1,6 @@
 use crate::audit::{self, Event};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::State;
 use axum::Json;
 use pos_domain::Role;
@@ -87,17 +86,11 @@ pub async fn login(
         .map_err(ApiError::Internal)?;
     let hash: Option<String> = row.get("password_hash");
     let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || {
+    let ok = crate::on_hash_thread(move || {
         hash.as_deref()
-            .and_then(|h| PasswordHash::new(h).ok())
-            .is_some_and(|h| {
-                Argon2::default()
-                    .verify_password(password.expose().as_bytes(), &h)
-                    .is_ok()
-            })
+            .is_some_and(|h| pos_crypto::password::verify(password.expose().as_bytes(), h))
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     if !ok || !row.get::<bool, _>("active") {
         audit::record(
             &mut tx,

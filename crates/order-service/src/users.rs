@@ -5,8 +5,6 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::Argon2;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -40,13 +38,8 @@ fn require_owner(auth: &Auth) -> ApiResult<()> {
 }
 
 fn hash(secret: &str) -> ApiResult<String> {
-    Argon2::default()
-        .hash_password(
-            secret.as_bytes(),
-            &SaltString::generate(&mut rand::rngs::OsRng),
-        )
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    pos_crypto::password::hash(secret.as_bytes())
+        .ok_or_else(|| ApiError::Internal("password hashing failed".into()))
 }
 
 #[utoipa::path(
@@ -104,14 +97,13 @@ pub async fn create(
     let password = req.password;
     let pin = req.pin;
     let (pw_hash, pin_hash) =
-        tokio::task::spawn_blocking(move || -> ApiResult<(String, Option<String>)> {
+        crate::on_hash_thread(move || -> ApiResult<(String, Option<String>)> {
             Ok((
                 hash(password.expose())?,
                 pin.map(|p| hash(p.expose())).transpose()?,
             ))
         })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        .await??;
     let tenant = auth.tenant();
     let id = Uuid::now_v7();
     let ids = id.to_string();

@@ -1,8 +1,9 @@
-//! Field encryption for PII at rest and blind indexes for exact search, the same on the
-//! desktop and in the order-service.
+//! Field encryption for PII at rest, blind indexes for exact search and argon2id verifiers for
+//! passwords and PINs, the same on the desktop and in the order-service.
 
 mod cipher;
 mod master_key;
+pub mod password;
 
 pub use cipher::{Aad, FieldCipher};
 pub use master_key::MasterKey;

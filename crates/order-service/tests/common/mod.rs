@@ -174,16 +174,9 @@ impl TestApp {
 
     /// A staff member inserted directly (the users endpoint is not built yet) and logged in.
     pub async fn staff(&self, t: &Tenant, role: &str) -> String {
-        use argon2::password_hash::{PasswordHasher, SaltString};
         let id = Uuid::now_v7();
         let email = format!("{role}-{}@{}.id", id.simple(), t.slug);
-        let hash = argon2::Argon2::default()
-            .hash_password(
-                b"staff password 1",
-                &SaltString::generate(&mut rand::rngs::OsRng),
-            )
-            .unwrap()
-            .to_string();
+        let hash = pos_crypto::password::hash(b"staff password 1").unwrap();
         let mut tx = order_service::db::tenant_tx(&self.owner_pool, &Default::default(), t.id)
             .await
             .unwrap();
