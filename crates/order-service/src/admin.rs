@@ -70,7 +70,6 @@ pub async fn create_tenant(
         .await?;
     crate::audit::record(
         &mut tx,
-        tenant_id,
         crate::audit::Event::new(
             (owner_id, pos_domain::Role::Owner),
             pos_protocol::AuditAction::Create,
@@ -78,8 +77,7 @@ pub async fn create_tenant(
             Some(tenant_id.to_string()),
             "tenant.create",
         ),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(CreatedTenant {
         tenant_id,

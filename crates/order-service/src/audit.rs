@@ -117,7 +117,7 @@ impl Streams {
 
 /// Appends `ev` to the service chain `tx` holds (see [`Streams`]); the row is written with the
 /// transaction's other buffered rows just before it commits ([`Tx::commit`]).
-pub async fn record(tx: &mut Tx, _tenant: Uuid, ev: Event<'_>) -> ApiResult<AuditEvent> {
+pub fn record(tx: &mut Tx, ev: Event<'_>) -> AuditEvent {
     let head = tx.chain();
     let mut e = AuditEvent {
         id: Uuid::now_v7(),
@@ -139,7 +139,7 @@ pub async fn record(tx: &mut Tx, _tenant: Uuid, ev: Event<'_>) -> ApiResult<Audi
     head.seq = e.seq;
     head.hash.clone_from(&e.hash);
     tx.written_at_commit(e.clone());
-    Ok(e)
+    e
 }
 
 pub fn row_to_event(r: &sqlx::postgres::PgRow) -> Option<AuditEvent> {

@@ -43,9 +43,9 @@ struct Mark {
     head: Option<Head>,
 }
 
-pub(crate) struct Chain {
-    pub(crate) start: Head,
-    pub(crate) now: Head,
+struct Chain {
+    start: Head,
+    now: Head,
 }
 
 pub async fn tenant_tx(pool: &PgPool, streams: &Arc<Streams>, tenant: Uuid) -> ApiResult<Tx> {

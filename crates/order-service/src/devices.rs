@@ -67,7 +67,6 @@ pub async fn pairing_code(
         .await?;
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Create,
@@ -75,8 +74,7 @@ pub async fn pairing_code(
             None,
             "device.pairing_code",
         ),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -169,7 +167,6 @@ pub async fn pair(
     }
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (paired_by, Role::Manager),
             AuditAction::Create,
@@ -178,8 +175,7 @@ pub async fn pair(
             "device.pair",
         )
         .detail(format!("code={device_code} staff={}", req.staff.len())),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -229,7 +225,6 @@ pub async fn device_token(
     if !same {
         audit::record(
             &mut tx,
-            tenant,
             Event {
                 actor: None,
                 action: AuditAction::Access,
@@ -239,8 +234,7 @@ pub async fn device_token(
                 detail: None,
                 fields: vec![],
             },
-        )
-        .await?;
+        );
         tx.commit().await?;
         return Err(ApiError::Unauthorized);
     }
@@ -280,7 +274,6 @@ pub async fn revoke(
     }
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Delete,
@@ -288,8 +281,7 @@ pub async fn revoke(
             Some(id.to_string()),
             "device.revoke",
         ),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

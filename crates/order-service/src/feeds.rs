@@ -7,7 +7,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::NaiveDate;
-use pos_domain::{Currency, ValidationError};
+use pos_domain::ValidationError;
 use pos_protocol::AuditAction;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -69,7 +69,6 @@ pub async fn events(
         .unwrap_or(p.after);
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Access,
@@ -78,8 +77,7 @@ pub async fn events(
             "events.read",
         )
         .detail(format!("after={} results={}", p.after, items.len())),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(Json(json!({"items": items, "next_after": next})))
 }
@@ -117,13 +115,7 @@ pub async fn summary(
     }
     let tenant = auth.tenant();
     let mut tx = s.tx(tenant).await?;
-    let currency: Currency =
-        sqlx::query_scalar::<_, String>("SELECT currency FROM tenants WHERE id = $1")
-            .bind(tenant)
-            .fetch_one(&mut *tx)
-            .await?
-            .parse()
-            .map_err(|_| ApiError::Internal("currency".into()))?;
+    let currency = s.currency(&mut tx, tenant).await?;
     let money = |minor: i64| currency.from_minor(minor);
     let groups = sqlx::query(
         "SELECT status, channel, count(*) AS n, COALESCE(sum(total_minor), 0)::bigint AS total, COALESCE(sum(paid_minor), 0)::bigint AS paid
@@ -173,7 +165,6 @@ pub async fn summary(
     });
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Access,
@@ -182,8 +173,7 @@ pub async fn summary(
             "analytics.summary",
         )
         .detail(format!("{}..{}", p.from, p.to)),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(Json(json!({
         "from": p.from, "to": p.to, "currency": currency,

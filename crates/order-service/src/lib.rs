@@ -33,6 +33,8 @@ pub struct AppState {
     pub streams: Arc<audit::Streams>,
     /// Blocks of API order numbers reserved from the database (see [`orders::OrderNumbers`]).
     pub numbers: Arc<orders::OrderNumbers>,
+    /// Each tenant's currency (set when the tenant is created, never changed), read once.
+    currencies: Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, pos_domain::Currency>>>,
 }
 
 impl AppState {
@@ -44,7 +46,37 @@ impl AppState {
             metrics: Arc::default(),
             streams: Arc::default(),
             numbers: Arc::default(),
+            currencies: Arc::default(),
         }
+    }
+
+    /// `tenant`'s currency, read from the database the first time only.
+    pub async fn currency(
+        &self,
+        tx: &mut db::Tx,
+        tenant: uuid::Uuid,
+    ) -> error::ApiResult<pos_domain::Currency> {
+        let known = self
+            .currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+            .copied();
+        if let Some(c) = known {
+            return Ok(c);
+        }
+        let c: pos_domain::Currency =
+            sqlx::query_scalar::<_, String>("SELECT currency FROM tenants WHERE id = $1")
+                .bind(tenant)
+                .fetch_one(&mut **tx)
+                .await?
+                .parse()
+                .map_err(|_| error::ApiError::Internal("tenant currency".into()))?;
+        self.currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant, c);
+        Ok(c)
     }
 
     /// A transaction of `tenant` (see [`db::Tx`]).

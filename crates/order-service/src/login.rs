@@ -64,7 +64,6 @@ pub async fn login(
     let Some(row) = row else {
         audit::record(
             &mut tx,
-            tenant,
             Event {
                 actor: None,
                 action: AuditAction::Access,
@@ -74,8 +73,7 @@ pub async fn login(
                 detail: Some("unknown_user".into()),
                 fields: vec![],
             },
-        )
-        .await?;
+        );
         tx.commit().await?;
         return Err(ApiError::Unauthorized);
     };
@@ -94,7 +92,6 @@ pub async fn login(
     if !ok || !row.get::<bool, _>("active") {
         audit::record(
             &mut tx,
-            tenant,
             Event::new(
                 (id, role),
                 AuditAction::Access,
@@ -103,14 +100,12 @@ pub async fn login(
                 "login.failed",
             )
             .detail("wrong_password"),
-        )
-        .await?;
+        );
         tx.commit().await?;
         return Err(ApiError::Unauthorized);
     }
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (id, role),
             AuditAction::Access,
@@ -118,8 +113,7 @@ pub async fn login(
             Some(id.to_string()),
             "login",
         ),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(Json(LoginResponse {
         access_token: s.jwt.issue(id, tenant, role, "user")?,

@@ -64,7 +64,6 @@ pub struct OrderNumbers {
     blocks: std::sync::Mutex<
         std::collections::HashMap<(Uuid, chrono::NaiveDate), std::ops::Range<i64>>,
     >,
-    currencies: std::sync::Mutex<std::collections::HashMap<Uuid, Currency>>,
     refill: tokio::sync::Mutex<()>,
 }
 
@@ -108,34 +107,6 @@ impl OrderNumbers {
     > {
         self.blocks.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    /// A tenant's currency (set when the tenant is created, never changed), read once.
-    async fn currency(&self, tx: &mut Tx, tenant: Uuid) -> ApiResult<Currency> {
-        let known = self
-            .currencies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&tenant)
-            .copied();
-        if let Some(c) = known {
-            return Ok(c);
-        }
-        let c = tenant_currency(tx, tenant).await?;
-        self.currencies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(tenant, c);
-        Ok(c)
-    }
-}
-
-async fn tenant_currency(tx: &mut Tx, tenant: Uuid) -> ApiResult<Currency> {
-    let c: String = sqlx::query_scalar("SELECT currency FROM tenants WHERE id = $1")
-        .bind(tenant)
-        .fetch_one(&mut **tx)
-        .await?;
-    c.parse()
-        .map_err(|_| ApiError::Internal("tenant currency".into()))
 }
 
 /// Reads one order (with payments) as the API shows it.
@@ -350,7 +321,7 @@ pub async fn create(
         }
     }
     let id = req.id.unwrap_or_else(Uuid::now_v7);
-    let currency = s.numbers.currency(&mut tx, tenant).await?;
+    let currency = s.currency(&mut tx, tenant).await?;
     let today = now.date_naive();
     let customer = req.customer.validated(req.channel)?;
     let notes = req
@@ -466,7 +437,6 @@ pub async fn create(
     }
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             actor,
             AuditAction::Create,
@@ -476,8 +446,7 @@ pub async fn create(
         )
         .detail(order_number.clone())
         .fields(fields),
-    )
-    .await?;
+    );
     tx.outbox(
         "order.created",
         id,
@@ -525,7 +494,6 @@ pub async fn get(
         .ok_or(ApiError::NotFound)?;
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Read,
@@ -533,8 +501,7 @@ pub async fn get(
             Some(id.to_string()),
             "order.read",
         ),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(with_etag(StatusCode::OK, view, version))
 }
@@ -660,7 +627,6 @@ pub async fn list(
         .collect::<ApiResult<Vec<_>>>()?;
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Access,
@@ -673,8 +639,7 @@ pub async fn list(
             },
         )
         .detail(format!("results={}", items.len())),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(axum::Json(ListResponse { items, next_cursor }))
 }
@@ -869,7 +834,6 @@ pub async fn delete(
         .execute(&mut *tx).await?;
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Delete,
@@ -881,8 +845,7 @@ pub async fn delete(
             FieldChange::new(&ids, "status", Some(&status), Some("deleted")),
             FieldChange::new(&ids, "reason", None, Some(reason)),
         ]),
-    )
-    .await?;
+    );
     tx.outbox("order.deleted", id, json!({"order_id": id}));
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -940,7 +903,6 @@ pub async fn audit_events(
     let events: Vec<_> = rows.iter().filter_map(audit::row_to_event).collect();
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Access,
@@ -949,8 +911,7 @@ pub async fn audit_events(
             "audit.list",
         )
         .detail(format!("results={}", events.len())),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(axum::Json(json!({ "items": events })))
 }
@@ -1002,7 +963,6 @@ pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<ax
     let ok = broken == 0;
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Access,
@@ -1011,8 +971,7 @@ pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<ax
             "audit.verify",
         )
         .detail(if ok { "ok" } else { "broken" }),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(axum::Json(json!({"ok": ok, "devices": devices})))
 }
@@ -1206,7 +1165,6 @@ pub async fn patch(
     })?;
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Update,
@@ -1216,8 +1174,7 @@ pub async fn patch(
         )
         .detail(format!("version {version} -> {}", version + 1))
         .fields(fields),
-    )
-    .await?;
+    );
     tx.outbox(
         "order.updated",
         id,
@@ -1265,7 +1222,6 @@ async fn insert_payment(
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     audit::record(
         tx,
-        tenant,
         Event::new(
             actor,
             AuditAction::Payment,
@@ -1274,8 +1230,7 @@ async fn insert_payment(
             "payment.record",
         )
         .detail(format!("order={} amount={}", p.order_id, p.amount)),
-    )
-    .await?;
+    );
     tx.outbox(
         "payment.received",
         p.order_id,

@@ -125,7 +125,6 @@ pub async fn create(
         })?;
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Create,
@@ -134,8 +133,7 @@ pub async fn create(
             "staff.create",
         )
         .detail(format!("role={}", req.role)),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -184,7 +182,6 @@ pub async fn list(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Value
     }
     audit::record(
         &mut tx,
-        tenant,
         Event::new(
             (auth.user(), auth.role()),
             AuditAction::Access,
@@ -192,8 +189,7 @@ pub async fn list(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Value
             None,
             "staff.list",
         ),
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(Json(json!({ "items": items })))
 }

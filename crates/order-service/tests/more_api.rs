@@ -251,8 +251,8 @@ async fn a_rolled_back_audit_event_leaves_its_chain_unbroken() {
     let mut tx = order_service::db::tenant_tx(&app.app_pool, &streams, t.id)
         .await
         .unwrap();
-    let first = audit::record(&mut tx, t.id, ev()).await.unwrap();
-    let second = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    let first = audit::record(&mut tx, ev());
+    let second = audit::record(&mut tx, ev());
     assert_eq!((first.seq, second.seq), (1, 2));
     assert_eq!(second.prev_hash, first.hash);
     drop(tx);
@@ -260,7 +260,7 @@ async fn a_rolled_back_audit_event_leaves_its_chain_unbroken() {
     let mut tx = order_service::db::tenant_tx(&app.app_pool, &streams, t.id)
         .await
         .unwrap();
-    let again = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    let again = audit::record(&mut tx, ev());
     tx.commit().await.unwrap();
     assert_eq!(again.device_id, first.device_id);
     assert_eq!(
@@ -272,7 +272,7 @@ async fn a_rolled_back_audit_event_leaves_its_chain_unbroken() {
     let mut tx = order_service::db::tenant_tx(&app.app_pool, &streams, t.id)
         .await
         .unwrap();
-    let next = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    let next = audit::record(&mut tx, ev());
     tx.commit().await.unwrap();
     assert_eq!((next.device_id, next.seq), (first.device_id, 2));
     assert_eq!(next.prev_hash, again.hash);
@@ -284,11 +284,11 @@ async fn a_rolled_back_audit_event_leaves_its_chain_unbroken() {
         .unwrap();
     tx.outbox("test.kept", t.id, json!({}));
     tx.savepoint().await.unwrap();
-    let undone = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    let undone = audit::record(&mut tx, ev());
     tx.outbox("test.undone", t.id, json!({}));
     tx.rollback_to_savepoint().await.unwrap();
     tx.release_savepoint().await.unwrap();
-    let after = audit::record(&mut tx, t.id, ev()).await.unwrap();
+    let after = audit::record(&mut tx, ev());
     tx.commit().await.unwrap();
     assert_eq!((undone.seq, after.seq), (3, 3));
     assert_eq!(after.prev_hash, next.hash);

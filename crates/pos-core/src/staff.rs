@@ -270,18 +270,12 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        audit::append(
+        self.audit_access(
             &mut tx,
-            self.device_id,
-            self.now(),
-            NewEvent::new(
-                Some((session.staff_id(), session.role())),
-                AuditAction::Access,
-                "staff",
-                None,
-                "staff.export_for_pairing",
-            )
-            .detail(format!("{} staff", staff.len())),
+            session,
+            "staff",
+            "staff.export_for_pairing",
+            format!("{} staff", staff.len()),
         )
         .await?;
         tx.commit().await?;

@@ -205,6 +205,33 @@ impl Store {
         self.config().ok_or(StoreError::NotSetUp)
     }
 
+    /// Records in `tx` that `session` looked at a list, a search or a report: an ACCESS event
+    /// with no entity id and `detail` (counts, ranges — never PII).
+    pub(crate) async fn audit_access(
+        &self,
+        tx: &mut WriteTx<'_>,
+        session: &Session,
+        entity_type: &'static str,
+        operation: &'static str,
+        detail: String,
+    ) -> Result<()> {
+        audit::append(
+            tx,
+            self.device_id,
+            self.now(),
+            NewEvent::new(
+                Some((session.staff_id(), session.role())),
+                AuditAction::Access,
+                entity_type,
+                None,
+                operation,
+            )
+            .detail(detail),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Begins a write transaction (see [`WriteTx`]).
     pub(crate) async fn begin_write(&self) -> Result<WriteTx<'_>> {
         WriteTx::begin(&self.heads, &self.pool).await
@@ -234,22 +261,16 @@ impl Store {
         crate::staff::require_approver_role(session, "verify the audit log")?;
         let mut tx = self.begin_write().await?;
         let report = audit::verify(&mut tx).await?;
-        audit::append(
+        self.audit_access(
             &mut tx,
-            self.device_id,
-            self.now(),
-            NewEvent::new(
-                Some((session.staff_id(), session.role())),
-                AuditAction::Access,
-                "audit_log",
-                None,
-                "audit.verify",
-            )
-            .detail(if report.ok {
+            session,
+            "audit_log",
+            "audit.verify",
+            if report.ok {
                 format!("ok, {} events", report.events_checked)
             } else {
                 format!("broken at seq {}", report.first_broken_seq.unwrap_or(0))
-            }),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -295,18 +316,12 @@ impl Store {
             .iter()
             .map(audit::row_to_event)
             .collect::<Result<Vec<_>>>()?;
-        audit::append(
+        self.audit_access(
             &mut tx,
-            self.device_id,
-            self.now(),
-            NewEvent::new(
-                Some((session.staff_id(), session.role())),
-                AuditAction::Access,
-                "audit_log",
-                None,
-                "audit.list",
-            )
-            .detail(format!("{} events", events.len())),
+            session,
+            "audit_log",
+            "audit.list",
+            format!("{} events", events.len()),
         )
         .await?;
         tx.commit().await?;

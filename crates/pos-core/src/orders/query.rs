@@ -398,20 +398,8 @@ impl Store {
         } else {
             "order.list"
         };
-        audit::append(
-            &mut tx,
-            self.device_id,
-            now,
-            NewEvent::new(
-                Some((session.staff_id(), session.role())),
-                AuditAction::Access,
-                "order",
-                None,
-                operation,
-            )
-            .detail(detail),
-        )
-        .await?;
+        self.audit_access(&mut tx, session, "order", operation, detail)
+            .await?;
         tx.commit().await?;
         Ok(OrderPage { items, next_cursor })
     }
@@ -545,18 +533,12 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        audit::append(
+        self.audit_access(
             &mut tx,
-            self.device_id,
-            now,
-            NewEvent::new(
-                Some((session.staff_id(), session.role())),
-                AuditAction::Access,
-                "order",
-                None,
-                "dashboard.view",
-            )
-            .detail(format!("{from}..{to}")),
+            session,
+            "order",
+            "dashboard.view",
+            format!("{from}..{to}"),
         )
         .await?;
         tx.commit().await?;

@@ -599,18 +599,12 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        audit::append(
+        self.audit_access(
             &mut tx,
-            self.device_id,
-            self.now(),
-            NewEvent::new(
-                Some((session.staff_id(), session.role())),
-                AuditAction::Access,
-                "sync",
-                None,
-                "sync.attention_list",
-            )
-            .detail(format!("{} items", items.len())),
+            session,
+            "sync",
+            "sync.attention_list",
+            format!("{} items", items.len()),
         )
         .await?;
         tx.commit().await?;
