@@ -3,7 +3,7 @@ import type { Approval } from "../backend";
 import type { Session } from "../bindings/Session";
 import type { StaffMember } from "../bindings/StaffMember";
 import { useT } from "../i18n";
-import { Busy, Field, FormError } from "./Field";
+import { Field, FormActions, FormError } from "./Field";
 import { fieldError, useAction } from "./useAction";
 
 /** A reason, and on a cashier's screen the approving owner's or manager's name and PIN (the
@@ -58,15 +58,7 @@ export function ApprovalForm<T>(props: {
         </>
       ) : null}
       <FormError error={error && !error.field ? error : null} />
-      <div className="actions">
-        <Busy busy={busy} />
-        <button type="button" onClick={props.onClose}>
-          {t("common.cancel")}
-        </button>
-        <button type="submit" className="danger" disabled={busy}>
-          {props.submitLabel}
-        </button>
-      </div>
+      <FormActions busy={busy} submitLabel={props.submitLabel} danger onCancel={props.onClose} />
     </form>
   );
 }

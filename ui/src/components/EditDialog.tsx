@@ -3,7 +3,7 @@ import { useBackend } from "../backend";
 import type { OrderDetail } from "../bindings/OrderDetail";
 import { useI18n } from "../i18n";
 import { Dialog } from "./Dialog";
-import { Busy, Field, FormError } from "./Field";
+import { Field, FormActions, FormError } from "./Field";
 import { fieldError, useAction } from "./useAction";
 
 /** Editing an order: customer, items, discount and notes. The core bumps the version, regenerates
@@ -65,15 +65,7 @@ export function EditDialog(props: { order: OrderDetail; onClose: () => void; onS
           </Field>
         </div>
         <FormError error={error && (!error.field || error.field === "items" || error.field.startsWith("items[")) ? error : null} />
-        <div className="actions">
-          <Busy busy={busy} />
-          <button type="button" onClick={props.onClose}>
-            {t("common.cancel")}
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {t("common.save")}
-          </button>
-        </div>
+        <FormActions busy={busy} submitLabel={t("common.save")} onCancel={props.onClose} />
       </form>
     </Dialog>
   );

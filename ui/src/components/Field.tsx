@@ -42,3 +42,29 @@ export function Busy({ busy }: { busy: boolean }) {
     </span>
   ) : null;
 }
+
+/** A form's button row: the busy indicator, Cancel when the form can be closed, and the submit
+ * button (disabled while busy). */
+export function FormActions(props: {
+  busy: boolean;
+  submitLabel: string;
+  danger?: boolean;
+  name?: string;
+  disabled?: boolean;
+  onCancel?: () => void;
+}) {
+  const i18n = useI18n();
+  return (
+    <div className="actions">
+      <Busy busy={props.busy} />
+      {props.onCancel ? (
+        <button type="button" onClick={props.onCancel}>
+          {i18n.t("common.cancel")}
+        </button>
+      ) : null}
+      <button type="submit" name={props.name} className={props.danger ? "danger" : "primary"} disabled={props.busy || props.disabled}>
+        {props.submitLabel}
+      </button>
+    </div>
+  );
+}

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useBackend } from "../backend";
 import type { Session } from "../bindings/Session";
 import type { StaffMember } from "../bindings/StaffMember";
-import { Busy, Field, FormError } from "../components/Field";
+import { Field, FormActions, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
 import { useT } from "../i18n";
 
@@ -42,12 +42,7 @@ export function Login(props: { shopName: string; staff: StaffMember[]; onLogin: 
           )}
         </Field>
         <FormError error={error && !error.field ? error : null} />
-        <div className="actions">
-          <Busy busy={busy} />
-          <button type="submit" className="primary" disabled={busy || !staffId}>
-            {t("login.submit")}
-          </button>
-        </div>
+        <FormActions busy={busy} submitLabel={t("login.submit")} disabled={!staffId} />
       </form>
     </main>
   );

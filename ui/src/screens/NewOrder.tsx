@@ -7,7 +7,7 @@ import type { OrderDetail } from "../bindings/OrderDetail";
 import type { OrderPreview } from "../bindings/OrderPreview";
 import type { PaymentMethod } from "../bindings/PaymentMethod";
 import type { PaymentTerms } from "../bindings/PaymentTerms";
-import { Busy, Field, FormError } from "../components/Field";
+import { Field, FormActions, FormError } from "../components/Field";
 import { ScheduleTable } from "../components/SchedulePreview";
 import { fieldError, useAction } from "../components/useAction";
 import { useI18n } from "../i18n";
@@ -320,12 +320,7 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
           </div>
           <FormError error={error && !error.field ? error : null} />
           <FormError error={error?.field === "payment_terms" ? error : null} />
-          <div className="actions">
-            <Busy busy={busy} />
-            <button type="submit" className="primary" disabled={busy}>
-              {t("order.submit")}
-            </button>
-          </div>
+          <FormActions busy={busy} submitLabel={t("order.submit")} />
         </section>
       </div>
     </form>

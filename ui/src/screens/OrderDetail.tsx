@@ -8,7 +8,7 @@ import type { StaffMember } from "../bindings/StaffMember";
 import { OrderBadges } from "../components/Badges";
 import { DeleteDialog } from "../components/DeleteDialog";
 import { EditDialog } from "../components/EditDialog";
-import { Busy, Field, FormError } from "../components/Field";
+import { Busy, Field, FormActions, FormError } from "../components/Field";
 import { Receipt } from "../components/Receipt";
 import { ScheduleTable } from "../components/SchedulePreview";
 import { fieldError, useAction } from "../components/useAction";
@@ -145,12 +145,7 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
                 </Field>
               </div>
               <FormError error={pay.error && !pay.error.field ? pay.error : null} />
-              <div className="actions">
-                <Busy busy={pay.busy} />
-                <button type="submit" className="primary" disabled={pay.busy}>
-                  {t("detail.pay")}
-                </button>
-              </div>
+              <FormActions busy={pay.busy} submitLabel={t("detail.pay")} />
             </form>
           ) : null}
         </section>

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useBackend } from "../backend";
 import type { AppSettings } from "../bindings/AppSettings";
 import type { Language } from "../bindings/Language";
-import { Busy, Field, FormError } from "../components/Field";
+import { Field, FormActions, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
 import { useT } from "../i18n";
 
@@ -44,12 +44,7 @@ export function Settings(props: { settings: AppSettings; onSaved: (s: AppSetting
       </Field>
       <FormError error={error && !error.field ? error : null} />
       {saved ? <p className="notice ok">{t("settings.saved")}</p> : null}
-      <div className="actions">
-        <Busy busy={busy} />
-        <button type="submit" className="primary" disabled={busy}>
-          {t("common.save")}
-        </button>
-      </div>
+      <FormActions busy={busy} submitLabel={t("common.save")} />
     </form>
   );
 }

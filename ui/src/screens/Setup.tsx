@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { BackendError, useBackend } from "../backend";
 import type { Currency } from "../bindings/Currency";
 import type { Session } from "../bindings/Session";
-import { Busy, Field, FormError } from "../components/Field";
+import { Field, FormActions, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
 import { useT } from "../i18n";
 
@@ -76,12 +76,7 @@ export function Setup({ onDone }: { onDone: (s: Session) => void }) {
           </Field>
         </div>
         <FormError error={general} />
-        <div className="actions">
-          <Busy busy={busy} />
-          <button type="submit" className="primary" disabled={busy}>
-            {t("setup.submit")}
-          </button>
-        </div>
+        <FormActions busy={busy} submitLabel={t("setup.submit")} />
       </form>
     </main>
   );

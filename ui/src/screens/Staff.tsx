@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useBackend } from "../backend";
 import type { Role } from "../bindings/Role";
 import type { StaffMember } from "../bindings/StaffMember";
-import { Busy, Field, FormError } from "../components/Field";
+import { Field, FormActions, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
 import { useT } from "../i18n";
 
@@ -54,12 +54,7 @@ export function Staff(props: { staff: StaffMember[]; onChanged: () => void }) {
         </Field>
         <FormError error={error && !error.field ? error : null} />
         {added ? <p className="notice ok">{t("staff.added", { name: added })}</p> : null}
-        <div className="actions">
-          <Busy busy={busy} />
-          <button type="submit" className="primary" disabled={busy}>
-            {t("staff.add")}
-          </button>
-        </div>
+        <FormActions busy={busy} submitLabel={t("staff.add")} />
       </form>
     </section>
   );

@@ -11,7 +11,7 @@ import type { SyncStatus } from "../bindings/SyncStatus";
 import type { Tally } from "../bindings/Tally";
 import { ApprovalForm } from "../components/ApprovalForm";
 import { Dialog } from "../components/Dialog";
-import { Busy, Field, FormError } from "../components/Field";
+import { Busy, Field, FormActions, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
 import { useI18n } from "../i18n";
 import type { MessageKey } from "../i18n/en";
@@ -229,12 +229,7 @@ function PairForm(props: { session: Session; defaultUrl: string; onPaired: () =>
         {(id) => <input id={id} name="device_name" value={name} onChange={(e) => setName(e.target.value)} />}
       </Field>
       <FormError error={error && !error.field ? error : null} />
-      <div className="actions">
-        <Busy busy={busy} />
-        <button type="submit" className="primary" name="pair" disabled={busy}>
-          {t("sync.pair")}
-        </button>
-      </div>
+      <FormActions busy={busy} submitLabel={t("sync.pair")} name="pair" />
     </form>
   );
 }
