@@ -93,9 +93,11 @@ pub async fn on_hash_thread<T: Send + 'static>(
 ) -> error::ApiResult<T> {
     static HASHERS: std::sync::OnceLock<Option<pos_crypto::password::Hashers>> =
         std::sync::OnceLock::new();
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     HASHERS
-        .get_or_init(|| pos_crypto::password::Hashers::start(threads, "password-hash").ok())
+        .get_or_init(|| {
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            pos_crypto::password::Hashers::start(threads, "password-hash").ok()
+        })
         .as_ref()
         .ok_or_else(|| error::ApiError::Internal("no password hashing threads".into()))?
         .run(f)

@@ -157,14 +157,15 @@ fn pack(json: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
 }
 
 thread_local! {
-    /// A deflate compressor per thread, reset between payloads: a fresh one is ~300 KiB of
-    /// tables that malloc maps, zeroes and unmaps again — at every order and payment.
+    /// A deflate compressor per thread, reused: a fresh one is ~300 KiB of tables that malloc
+    /// maps, zeroes and unmaps again — at every order and payment.
     static DEFLATER: std::cell::RefCell<Option<Box<CompressorOxide>>> =
         const { std::cell::RefCell::new(None) };
 }
 
-/// Raw deflate (level 1) of `input`; `None` should the compressor fail.
-fn deflate(mut input: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+/// Raw deflate (level 1) of `input`; `None` should the compressor fail. The compressor is reset
+/// after each use, which zeroes its window, so no payload's plaintext stays behind in it.
+fn deflate(input: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
     DEFLATER.with(|d| {
         let mut d = d.borrow_mut();
         let c = d.get_or_insert_with(|| {
@@ -172,27 +173,15 @@ fn deflate(mut input: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
                 1, 0, 0,
             )))
         });
+        // Room for incompressible input (stored blocks add a few bytes per 64 KiB), so the
+        // buffer is not reallocated (which would leave a copy behind).
+        let mut out = zeroize::Zeroizing::new(vec![0u8; input.len() + input.len() / 16 + 128]);
+        let (status, read, written) = compress(c, input, &mut out, TDEFLFlush::Finish);
         c.reset();
-        let mut out = zeroize::Zeroizing::new(vec![0u8; (input.len() / 2).max(64)]);
-        let mut at = 0;
-        loop {
-            let (status, read, written) = compress(c, input, &mut out[at..], TDEFLFlush::Finish);
-            at += written;
-            match status {
-                TDEFLStatus::Done => {
-                    out.truncate(at);
-                    return Some(out);
-                }
-                TDEFLStatus::Okay if read <= input.len() => {
-                    input = &input[read..];
-                    if out.len() - at < 64 {
-                        let grown = out.len() * 2;
-                        out.resize(grown, 0);
-                    }
-                }
-                _ => return None,
-            }
-        }
+        (status == TDEFLStatus::Done && read == input.len()).then(|| {
+            out.truncate(written);
+            out
+        })
     })
 }
 
