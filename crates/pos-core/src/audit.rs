@@ -64,7 +64,7 @@ pub(crate) async fn append(
         Some(head) => head,
         None => {
             let last = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut **tx)
+                .fetch_optional(tx.conn().await?)
                 .await?;
             match last {
                 Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),

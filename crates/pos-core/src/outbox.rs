@@ -35,7 +35,7 @@ pub(crate) async fn append(
         Some(s) => s,
         None => {
             sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM outbox")
-                .fetch_one(&mut **tx)
+                .fetch_one(tx.conn().await?)
                 .await? as u64
         }
     };

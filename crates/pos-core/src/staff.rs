@@ -144,14 +144,14 @@ impl Store {
         let owner = StaffId::new();
         let mut tx = self.begin_write().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE key = 'shop'")
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn().await?)
             .await?;
         if existing > 0 {
             return Err(StoreError::AlreadySetUp);
         }
         sqlx::query("INSERT INTO settings (key, value) VALUES ('shop', ?)")
             .bind(serde_json::to_string(&config).map_err(StoreError::corrupt)?)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await?;
         sqlx::query(
             "INSERT INTO staff (id, name, role, pin_hash, created_at, updated_at) VALUES (?, ?, 'owner', ?, ?, ?)",
@@ -161,7 +161,7 @@ impl Store {
         .bind(&pin_hash)
         .bind(ts(&now))
         .bind(ts(&now))
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await?;
         let actor = Some((owner, Role::Owner));
         audit::append(
@@ -250,7 +250,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let rows =
             sqlx::query("SELECT id, name, role, pin_hash, active FROM staff ORDER BY created_at")
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.conn().await?)
                 .await?;
         let staff = rows
             .iter()
@@ -318,7 +318,7 @@ impl Store {
         .bind(&pin_hash)
         .bind(ts(&now))
         .bind(ts(&now))
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await?;
         audit::append(
             &mut tx,
@@ -458,7 +458,7 @@ impl Store {
         if ok && role_ok {
             sqlx::query("UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = ?")
                 .bind(row.id.to_string())
-                .execute(&mut *tx)
+                .execute(tx.conn().await?)
                 .await?;
             let mut ev = NewEvent::new(
                 actor,
@@ -496,7 +496,7 @@ impl Store {
             })
             .bind(locked_until.as_ref().map(ts))
             .bind(row.id.to_string())
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await?;
         audit::append(
             &mut tx,

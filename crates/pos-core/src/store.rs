@@ -260,7 +260,7 @@ impl Store {
     pub async fn verify_audit_chain(&self, session: &Session) -> Result<audit::ChainReport> {
         crate::staff::require_approver_role(session, "verify the audit log")?;
         let mut tx = self.begin_write().await?;
-        let report = audit::verify(&mut tx).await?;
+        let report = audit::verify(tx.conn().await?).await?;
         self.audit_access(
             &mut tx,
             session,
@@ -311,7 +311,7 @@ impl Store {
         qb.push(" ORDER BY seq DESC LIMIT ")
             .push_bind(i64::from(limit));
         let mut tx = self.begin_write().await?;
-        let rows = qb.build().fetch_all(&mut *tx).await?;
+        let rows = qb.build().fetch_all(tx.conn().await?).await?;
         let events = rows
             .iter()
             .map(audit::row_to_event)

@@ -499,3 +499,64 @@ async fn usd_shop_uses_cents() {
     assert_eq!(e.field(), Some("items[0].unit_price"));
     let _ = PaymentMethod::Card;
 }
+
+/// Recording an order sends its rows in one batch at commit, inside a savepoint that is the
+/// transaction. A batch failing half-way (here the outbox insert, refused by a trigger put in
+/// through another connection) is rolled back whole: nothing of it stays, the connection is not
+/// left inside a transaction (the next order is committed — another connection sees it), and the
+/// in-memory heads are untouched (the next order takes the number and audit sequence the failed
+/// one would have had).
+#[tokio::test]
+async fn a_create_failing_inside_its_commit_batch_leaves_nothing() {
+    let t = TestStore::new().await;
+    let first = create(&t, &t.owner, phone_installment_order("Siti", "08121112222")).await;
+    let raw =
+        sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&t.path))
+            .await
+            .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    let before = t.snapshot().await;
+    let err = t
+        .s()
+        .create_order(&t.owner, phone_installment_order("Budi", "08121113333"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("refused by the test"), "{err}");
+    assert_eq!(t.snapshot().await, before);
+
+    sqlx::query("DROP TRIGGER refuse_outbox")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let second = create(&t, &t.owner, phone_installment_order("Budi", "08121113333")).await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        n, 2,
+        "the next order is committed, seen from another connection"
+    );
+    let number = |s: &str| s.rsplit('-').next().unwrap().parse::<u32>().unwrap();
+    assert_eq!(
+        number(&second.order_number),
+        number(&first.order_number) + 1
+    );
+    let report = t.s().verify_audit_chain(&t.owner).await.unwrap();
+    assert!(report.ok, "{report:?}");
+    let mutations = |id: pos_domain::OrderId| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE order_id = ?")
+            .bind(id.to_string())
+            .fetch_one(&raw)
+    };
+    assert_eq!(
+        mutations(second.id).await.unwrap(),
+        mutations(first.id).await.unwrap()
+    );
+}

@@ -35,7 +35,7 @@ async fn next_order_number(
             .bind(super::query::day_id_ceiling(day))
             .bind(&prefix)
             .bind(format!("{device_code}-{}.", day.format("%Y%m%d")))
-            .fetch_one(&mut **tx)
+            .fetch_one(tx.conn().await?)
             .await?;
             u32::try_from(last.unwrap_or(0)).map_err(StoreError::corrupt)?
         }
@@ -311,7 +311,7 @@ impl Store {
         today: chrono::NaiveDate,
     ) -> Result<Option<OrderDetail>> {
         let mut tx = self.begin_write().await?;
-        let Some(d) = record::load_detail(&mut tx, &self.cipher, id, today).await? else {
+        let Some(d) = record::load_detail(tx.conn().await?, &self.cipher, id, today).await? else {
             return Ok(None);
         };
         audit::append(

@@ -28,7 +28,7 @@ impl Store {
         let now = self.now();
         let today = config.business_date(now);
         let mut tx = self.begin_write().await?;
-        let order = record::load_order(&mut tx, &self.cipher, order_id)
+        let order = record::load_order(tx.conn().await?, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         if order.deleted.is_some() {
@@ -145,7 +145,7 @@ impl Store {
         .bind(hlc.to_string())
         .bind(&ids)
         .bind(i64::from(order.version))
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await?;
         let actor = (session.staff_id(), session.role());
         audit::append(
@@ -182,7 +182,7 @@ impl Store {
             },
         )
         .await?;
-        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+        let detail = record::load_detail(tx.conn().await?, &self.cipher, order_id, today)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         tx.commit().await?;
@@ -215,7 +215,7 @@ impl Store {
         let now = self.now();
         let today = config.business_date(now);
         let mut tx = self.begin_write().await?;
-        let order = record::load_order(&mut tx, &self.cipher, order_id)
+        let order = record::load_order(tx.conn().await?, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         match order.status {
@@ -249,7 +249,7 @@ impl Store {
             .bind(ts(&now))
             .bind(session.staff_id().to_string())
             .bind(&ids)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await?;
         let actor = (session.staff_id(), session.role());
         audit::append(
@@ -283,7 +283,7 @@ impl Store {
             MutationBody::OrderCompleted { completed_at: now },
         )
         .await?;
-        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+        let detail = record::load_detail(tx.conn().await?, &self.cipher, order_id, today)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         tx.commit().await?;
@@ -327,7 +327,7 @@ impl Store {
         let today = config.business_date(now);
         let ids = order_id.to_string();
         let mut tx = self.begin_write().await?;
-        let order = record::load_order(&mut tx, &self.cipher, order_id)
+        let order = record::load_order(tx.conn().await?, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         if order.deleted.is_some() {
@@ -355,7 +355,7 @@ impl Store {
         .bind(session.staff_id().to_string())
         .bind(hlc.to_string())
         .bind(&ids)
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await?;
         let actor = (session.staff_id(), session.role());
         audit::append(
@@ -395,7 +395,7 @@ impl Store {
             },
         )
         .await?;
-        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+        let detail = record::load_detail(tx.conn().await?, &self.cipher, order_id, today)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         tx.commit().await?;

@@ -72,7 +72,7 @@ impl Store {
             .push_bind(ts(&now));
         q.push(");\n");
         if update_order {
-            now_q.build().execute(&mut **conn).await?;
+            now_q.build().execute(conn.conn().await?).await?;
         }
         let paid = paid_before + Money(p.amount);
         let status = OrderStatus::derive(false, completed, paid == total);
@@ -88,7 +88,7 @@ impl Store {
         .bind(ts(&now))
         .bind(&oid)
         .bind(paid_before.to_minor(currency))
-        .execute(&mut **conn)
+        .execute(conn.conn().await?)
         .await?
         .rows_affected()
         };
@@ -167,7 +167,7 @@ impl Store {
         let now = self.now();
         let today = config.business_date(now);
         let mut tx = self.begin_write().await?;
-        let order = record::load_order(&mut tx, &self.cipher, order_id)
+        let order = record::load_order(tx.conn().await?, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         if let Some(pid) = input.id {
@@ -175,7 +175,7 @@ impl Store {
                 sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE order_id = ? AND id = ?")
                     .bind(order_id.to_string())
                     .bind(pid.to_string())
-                    .fetch_one(&mut *tx)
+                    .fetch_one(tx.conn().await?)
                     .await?;
             if existing > 0 {
                 drop(tx);
@@ -226,7 +226,7 @@ impl Store {
             true,
         )
         .await?;
-        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+        let detail = record::load_detail(tx.conn().await?, &self.cipher, order_id, today)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         tx.commit().await?;
@@ -277,7 +277,7 @@ impl Store {
         let now = self.now();
         let today = config.business_date(now);
         let mut tx = self.begin_write().await?;
-        let order = record::load_order(&mut tx, &self.cipher, order_id)
+        let order = record::load_order(tx.conn().await?, &self.cipher, order_id)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         if order.deleted.is_some() {
@@ -318,7 +318,7 @@ impl Store {
             true,
         )
         .await?;
-        let detail = record::load_detail(&mut tx, &self.cipher, order_id, today)
+        let detail = record::load_detail(tx.conn().await?, &self.cipher, order_id, today)
             .await?
             .ok_or(StoreError::NotFound { entity: "order" })?;
         tx.commit().await?;

@@ -163,10 +163,14 @@ impl Store {
         let config = self.require_config()?;
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        let detail =
-            record::load_detail(&mut tx, &self.cipher, order_id, config.business_date(now))
-                .await?
-                .ok_or(StoreError::NotFound { entity: "order" })?;
+        let detail = record::load_detail(
+            tx.conn().await?,
+            &self.cipher,
+            order_id,
+            config.business_date(now),
+        )
+        .await?
+        .ok_or(StoreError::NotFound { entity: "order" })?;
         audit::append(
             &mut tx,
             self.device_id,
@@ -317,7 +321,7 @@ impl Store {
                 let want = limit + 1 - rows.len() as u32;
                 let mut got = build(Some(&chunk), None, want)
                     .build()
-                    .fetch_all(&mut *tx)
+                    .fetch_all(tx.conn().await?)
                     .await?;
                 rows.append(&mut got);
                 if rows.len() as u32 > limit {
@@ -327,7 +331,7 @@ impl Store {
         } else {
             rows = build(None, cursor.as_ref(), limit + 1)
                 .build()
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.conn().await?)
                 .await?;
         }
 
@@ -476,7 +480,7 @@ impl Store {
         )
         .bind(from.to_string())
         .bind(to.to_string())
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn().await?)
         .await?;
         let orders: i64 = r.get(0);
         let deleted: i64 = r.get(1);
@@ -489,7 +493,7 @@ impl Store {
         )
         .bind(&from_ts)
         .bind(&to_ts)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn().await?)
         .await?;
         let overdue = sqlx::query(
             "SELECT COUNT(*), COALESCE(SUM(MIN(amount_minor, cum - paid_minor)), 0) FROM (
@@ -502,7 +506,7 @@ impl Store {
              WHERE due_date < ? AND cum > paid_minor",
         )
         .bind(today.to_string())
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn().await?)
         .await?;
         let minutes = config.utc_offset_minutes;
         let days = sqlx::query(
@@ -520,7 +524,7 @@ impl Store {
         .bind(format!("{minutes:+}"))
         .bind(&from_ts)
         .bind(&to_ts)
-        .fetch_all(&mut *tx)
+        .fetch_all(tx.conn().await?)
         .await?;
         let daily = days
             .iter()

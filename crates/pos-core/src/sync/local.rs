@@ -98,7 +98,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let before: Option<String> =
             sqlx::query_scalar("SELECT tenant_id FROM sync_state WHERE id = 1")
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.conn().await?)
                 .await?;
         if let Some(b) = &before {
             if *b != tenant_id.to_string() {
@@ -116,7 +116,7 @@ impl Store {
         .bind(server_url)
         .bind(tenant_id.to_string())
         .bind(ts(&now))
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await?;
         audit::append(
             &mut tx,
@@ -152,7 +152,7 @@ impl Store {
         let now = self.now();
         sqlx::query("UPDATE sync_state SET unpaired_at = ? WHERE id = 1")
             .bind(ts(&now))
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await?;
         audit::append(
             &mut tx,
@@ -249,7 +249,7 @@ impl Store {
                     sqlx::query("UPDATE outbox SET state = 'acked', acked_at = ?, attempts = attempts + 1, last_error = NULL, payload = X'' WHERE seq = ? AND state = 'pending'")
                         .bind(ts(&now))
                         .bind(e.seq as i64)
-                        .execute(&mut *tx)
+                        .execute(tx.conn().await?)
                         .await?
                         .rows_affected()
                 }
@@ -264,7 +264,7 @@ impl Store {
                         .bind(&code)
                         .bind(state)
                         .bind(e.seq as i64)
-                        .execute(&mut *tx)
+                        .execute(tx.conn().await?)
                         .await?
                         .rows_affected();
                     if n == 1 {
@@ -288,7 +288,7 @@ impl Store {
             sqlx::query("UPDATE orders SET unsynced = MAX(unsynced - 1, 0), sync_attention = sync_attention + ? WHERE id = ?")
                 .bind(i64::from(attention_now))
                 .bind(e.mutation.order_id.to_string())
-                .execute(&mut *tx)
+                .execute(tx.conn().await?)
                 .await?;
             match r.status {
                 MutationStatus::Applied => applied.add(&e.mutation),
@@ -304,7 +304,7 @@ impl Store {
         )
         .bind(resp.audit.accepted_through as i64)
         .bind(clock_offset_ms)
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await?;
         if !refused.is_empty() {
             audit::append(
@@ -338,7 +338,7 @@ impl Store {
         let now = self.now();
         let local: HashMap<String, (String, String, String, bool)> =
             sqlx::query("SELECT id, name, role, pin_hash, active FROM staff")
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.conn().await?)
                 .await?
                 .iter()
                 .map(|r| {
@@ -377,7 +377,7 @@ impl Store {
             .bind(active)
             .bind(ts(&now))
             .bind(ts(&now))
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await?;
             audit::append(
                 &mut tx,
@@ -399,7 +399,7 @@ impl Store {
             let oid = c.order_id.to_string();
             let row = sqlx::query("SELECT status, currency, total_minor, paid_minor, completed_at, deleted_at FROM orders WHERE id = ?")
                 .bind(&oid)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.conn().await?)
                 .await?;
             let Some(row) = row else { continue };
             let currency: pos_domain::Currency = row
@@ -418,7 +418,7 @@ impl Store {
                     sqlx::query_scalar("SELECT 1 FROM payments WHERE order_id = ? AND id = ?")
                         .bind(&oid)
                         .bind(p.id.to_string())
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(tx.conn().await?)
                         .await?;
                 if known.is_none() {
                     // a pulled reversal names its approver only on the service
@@ -443,7 +443,7 @@ impl Store {
                     .bind(p.recorded_by.to_string())
                     .bind(&p.reference)
                     .bind(ts(&now))
-                    .execute(&mut *tx)
+                    .execute(tx.conn().await?)
                     .await?;
                     op = Some(("payment.pulled", AuditAction::Payment));
                 }
@@ -475,7 +475,7 @@ impl Store {
             .bind(completed)
             .bind(ts(&now))
             .bind(&oid)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await?;
             if let Some(d) = deletion {
                 let reason = self.cipher.encrypt_str(
@@ -492,7 +492,7 @@ impl Store {
                 .bind(d.approval.approver_role.as_str())
                 .bind(ts(&d.approval.approved_at))
                 .bind(&oid)
-                .execute(&mut *tx)
+                .execute(tx.conn().await?)
                 .await?;
             }
             let mut fields = vec![FieldChange::new(
@@ -523,7 +523,7 @@ impl Store {
         sqlx::query("UPDATE sync_state SET pull_cursor = MAX(pull_cursor, ?), clock_offset_ms = ? WHERE id = 1")
             .bind(resp.next_cursor)
             .bind(clock_offset_ms)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await?;
         // (the search index holds names, phones and e-mails, which a pull never changes)
         tx.commit().await?;
@@ -568,7 +568,7 @@ impl Store {
             "SELECT x.*, o.order_number FROM outbox x LEFT JOIN orders o ON o.id = x.order_id
              WHERE x.state = 'needs_attention' ORDER BY x.seq",
         )
-        .fetch_all(&mut *tx)
+        .fetch_all(tx.conn().await?)
         .await?;
         let items = rows
             .iter()
@@ -652,7 +652,7 @@ impl Store {
             sqlx::query("UPDATE outbox SET payload = ? WHERE seq = ?")
                 .bind(payload)
                 .bind(e.seq as i64)
-                .execute(&mut *tx)
+                .execute(tx.conn().await?)
                 .await?;
         }
         leave_attention(&mut tx, &e, "pending").await?;
@@ -661,12 +661,12 @@ impl Store {
             sqlx::query("UPDATE orders SET version = ? WHERE id = ?")
                 .bind(i64::from(v))
                 .bind(&oid)
-                .execute(&mut *tx)
+                .execute(tx.conn().await?)
                 .await?;
         }
         sqlx::query("UPDATE sync_state SET outbox_floor = MIN(outbox_floor, ?) WHERE id = 1")
             .bind(e.seq as i64 - 1)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await?;
         audit::append(
             &mut tx,
@@ -752,7 +752,7 @@ async fn leave_attention(tx: &mut WriteTx<'_>, e: &OutboxEntry, to: &'static str
     .bind(to)
     .bind(retried)
     .bind(e.seq as i64)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await?
     .rows_affected();
     if n != 1 {
@@ -765,7 +765,7 @@ async fn leave_attention(tx: &mut WriteTx<'_>, e: &OutboxEntry, to: &'static str
     )
     .bind(i64::from(retried))
     .bind(e.mutation.order_id.to_string())
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await?;
     Ok(())
 }
