@@ -4,6 +4,8 @@
 # run on the same throwaway server (fsync on). Release build of the service. Then the same 100
 # connections at a counter's pace (THINK_MS, default 100 ms, between a response and the next
 # request), for the latency below saturation.
+# PG_TRANSPORT: socket (default: the service and pgbench reach PostgreSQL through its Unix
+# socket, as on a single machine) or tcp (127.0.0.1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -15,7 +17,13 @@ DURATION=${DURATION:-30s}
 CLIENTS=${CLIENTS:-100}
 PG_EXTRA_OPTS="-c shared_buffers=256MB" start_throwaway_pg
 psql -q "$ORDER_SERVICE_TEST_PG" -c "CREATE DATABASE orders OWNER order_service_owner"
-base="postgres://%s@127.0.0.1:$PG_PORT/orders"
+case "${PG_TRANSPORT:=socket}" in
+  socket) pg_at="localhost/orders?host=$PG_DIR&port=$PG_PORT" ;;
+  tcp) pg_at="127.0.0.1:$PG_PORT/orders" ;;
+  *) echo "PG_TRANSPORT is socket or tcp" >&2; exit 2 ;;
+esac
+base="postgres://%s@$pg_at"
+echo "PostgreSQL over: $PG_TRANSPORT"
 export ORDER_SERVICE_ADMIN_DATABASE_URL=$(printf "$base" order_service_owner)
 export ORDER_SERVICE_DATABASE_URL=$(printf "$base" order_service_app)
 export ORDER_SERVICE_JWT_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
@@ -49,4 +57,4 @@ CREATE TABLE bench_orders (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, order_n
   total_minor bigint NOT NULL, created_at timestamptz NOT NULL);
 SQL
 "$PG_BIN/pgbench" -n -c "$CLIENTS" -j 2 -T "${DURATION%s}" -f scripts/bench/pg-insert.sql \
-  "postgres://postgres@127.0.0.1:$PG_PORT/orders" 2>&1 | grep -E "latency average|tps|number of transactions actually"
+  "$(printf "$base" postgres)" 2>&1 | grep -E "latency average|tps|number of transactions actually"

@@ -104,8 +104,8 @@ impl Tx {
         let outbox = std::mem::take(&mut self.outbox);
         let (mut a, mut o) = (&audit[..], &outbox[..]);
         while !a.is_empty() || !o.is_empty() {
-            let (now_a, rest_a) = a.split_at(a.len().min(1000));
-            let (now_o, rest_o) = o.split_at(o.len().min(5000));
+            let (now_a, rest_a) = a.split_at(a.len().min(AUDIT_ROWS_PER_STATEMENT));
+            let (now_o, rest_o) = o.split_at(o.len().min(OUTBOX_ROWS_PER_STATEMENT));
             (a, o) = (rest_a, rest_o);
             let mut qb = sqlx::QueryBuilder::<Postgres>::new("");
             if !now_a.is_empty() && !now_o.is_empty() {
@@ -116,20 +116,45 @@ impl Tx {
                 crate::audit::push_insert(&mut qb, tenant, now_a);
             }
             if !now_o.is_empty() {
-                qb.push(
-                    "INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) ",
-                );
-                qb.push_values(now_o, |mut b, r| {
-                    b.push_bind(tenant)
-                        .push_bind(r.id)
-                        .push_bind(r.event_type)
-                        .push_bind(r.aggregate)
-                        .push_bind(&r.payload);
-                });
+                push_outbox_insert(&mut qb, tenant, now_o);
             }
             qb.build().execute(&mut **self).await?;
         }
         Ok(())
+    }
+
+    /// One statement for a whole write: `members` pushes the caller's data-modifying `WITH`
+    /// members (`o AS (INSERT ... RETURNING *), p AS (...)`), the rows buffered so far (audit
+    /// and outbox) become further members, and `select` — reading the caller's members — ends
+    /// it. Its rows are returned. Every statement is a round trip, so recording an order is
+    /// `BEGIN`, this, `COMMIT`.
+    pub async fn write_with_buffered(
+        &mut self,
+        members: impl for<'q> FnOnce(&mut sqlx::QueryBuilder<'q, Postgres>),
+        select: &str,
+    ) -> ApiResult<Vec<sqlx::postgres::PgRow>> {
+        if self.audit.len() > AUDIT_ROWS_PER_STATEMENT
+            || self.outbox.len() > OUTBOX_ROWS_PER_STATEMENT
+        {
+            self.flush().await?;
+        }
+        let tenant = self.tenant;
+        let audit = std::mem::take(&mut self.audit);
+        let outbox = std::mem::take(&mut self.outbox);
+        let mut qb = sqlx::QueryBuilder::<Postgres>::new("WITH ");
+        members(&mut qb);
+        if !audit.is_empty() {
+            qb.push(", audit AS (");
+            crate::audit::push_insert(&mut qb, tenant, &audit);
+            qb.push(")");
+        }
+        if !outbox.is_empty() {
+            qb.push(", outbox AS (");
+            push_outbox_insert(&mut qb, tenant, &outbox);
+            qb.push(")");
+        }
+        qb.push(" ").push(select);
+        Ok(qb.build().fetch_all(&mut **self).await?)
     }
 
     /// `SAVEPOINT mutation` (one level): a rollback to it also forgets the rows buffered since.
@@ -206,6 +231,25 @@ impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut PgConnection {
         self.tx.as_deref_mut().expect("a live transaction")
     }
+}
+
+/// Audit rows have 16 parameters, outbox rows 5: a statement stays under PostgreSQL's 65,535.
+const AUDIT_ROWS_PER_STATEMENT: usize = 1000;
+const OUTBOX_ROWS_PER_STATEMENT: usize = 5000;
+
+fn push_outbox_insert<'q>(
+    qb: &mut sqlx::QueryBuilder<'q, Postgres>,
+    tenant: Uuid,
+    rows: &'q [OutboxRow],
+) {
+    qb.push("INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) ");
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(tenant)
+            .push_bind(r.id)
+            .push_bind(r.event_type)
+            .push_bind(r.aggregate)
+            .push_bind(&r.payload);
+    });
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

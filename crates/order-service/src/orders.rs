@@ -131,14 +131,18 @@ async fn load_view(
     .bind(id)
     .fetch_all(&mut **tx)
     .await?;
-    view_of(cipher, &r, &payments).map(Some)
+    view_of(cipher, &r, |c| {
+        payments.iter().map(payment_json(c)).collect()
+    })
+    .map(Some)
 }
 
-/// The API's view of an order row and its payment rows (oldest first).
+/// The API's view of an order row and its payments (oldest first, as the API shows them, given
+/// the order's currency).
 fn view_of(
     cipher: &FieldCipher,
     r: &sqlx::postgres::PgRow,
-    payments: &[sqlx::postgres::PgRow],
+    payments: impl FnOnce(Currency) -> Vec<Value>,
 ) -> ApiResult<(Value, i32)> {
     let id: Uuid = r.get("id");
     let ids = id.to_string();
@@ -166,10 +170,7 @@ fn view_of(
     let total = m("total_minor");
     let today = Utc::now().date_naive();
     let lines = allocate(&schedule, paid, today);
-    let payments = payments
-        .iter()
-        .map(payment_json(currency))
-        .collect::<Vec<_>>();
+    let payments = payments(currency);
     let version: i32 = r.get("version");
     let mut terms_json = serde_json::to_value(&terms).unwrap_or_default();
     terms_json["schedule"] = json!(lines
@@ -216,16 +217,48 @@ fn view_of(
 
 fn payment_json(currency: Currency) -> impl Fn(&sqlx::postgres::PgRow) -> Value {
     move |p| {
-        let minor: i64 = p.get("amount_minor");
-        json!({
-            "id": p.get::<Uuid, _>("id"),
-            "amount": rust_decimal::Decimal::new(minor, currency.minor_units()).normalize().to_string(),
-            "method": p.get::<String, _>("method"),
-            "paid_at": p.get::<DateTime<Utc>, _>("paid_at"),
-            "recorded_by": p.get::<Uuid, _>("recorded_by"),
-            "reference": p.get::<Option<String>, _>("reference"),
-        })
+        payment_value(
+            p.get("id"),
+            p.get("amount_minor"),
+            currency,
+            &p.get::<String, _>("method"),
+            p.get("paid_at"),
+            p.get("recorded_by"),
+            p.get::<Option<String>, _>("reference").as_deref(),
+        )
     }
+}
+
+/// A payment as the API shows it, from the values just written (no read back).
+fn new_payment_json(p: &NewPayment, recorded_by: Uuid, currency: Currency) -> Value {
+    payment_value(
+        p.id,
+        p.amount.to_minor(currency),
+        currency,
+        p.method.as_str(),
+        p.at,
+        recorded_by,
+        p.reference.as_deref(),
+    )
+}
+
+fn payment_value(
+    id: Uuid,
+    amount_minor: i64,
+    currency: Currency,
+    method: &str,
+    paid_at: DateTime<Utc>,
+    recorded_by: Uuid,
+    reference: Option<&str>,
+) -> Value {
+    json!({
+        "id": id,
+        "amount": rust_decimal::Decimal::new(amount_minor, currency.minor_units()).normalize().to_string(),
+        "method": method,
+        "paid_at": paid_at,
+        "recorded_by": recorded_by,
+        "reference": reference,
+    })
 }
 
 fn with_etag(status: StatusCode, body: Value, version: i32) -> Response {
@@ -384,49 +417,6 @@ pub async fn create(
     let order_number = format!("{prefix}{n:04}");
     let status = OrderStatus::derive(false, false, paid == totals.total);
     let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
-    let inserted = sqlx::query(
-        "INSERT INTO orders (tenant_id, id, order_number, channel, status, currency, customer_name, customer_phone,
-            customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,
-            subtotal_minor, discount_minor, total_minor, paid_minor, business_date, recorded_by_user_id,
-            last_modified_by_user_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, $24, $24)
-         ON CONFLICT (tenant_id, id) DO NOTHING
-         RETURNING *",
-    )
-    .bind(tenant)
-    .bind(id)
-    .bind(&order_number)
-    .bind(req.channel.as_str())
-    .bind(status.as_str())
-    .bind(currency.code())
-    .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
-    .bind(phone_index)
-    .bind(email_index)
-    .bind(tokens)
-    .bind(serde_json::to_value(&items).unwrap_or_default())
-    .bind(serde_json::to_value(&schedule).unwrap_or_default())
-    .bind(serde_json::to_value(&req.payment_terms).unwrap_or_default())
-    .bind(totals.subtotal.to_minor(currency))
-    .bind(totals.discount.to_minor(currency))
-    .bind(totals.total.to_minor(currency))
-    .bind(paid.to_minor(currency))
-    .bind(today)
-    .bind(auth.user())
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(order_row) = inserted else {
-        // A concurrent request with the same id won; answer with its order.
-        drop(tx);
-        let mut tx = s.tx(tenant).await?;
-        let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        return Ok(with_etag(StatusCode::CREATED, view, version));
-    };
-    s.metrics
-        .orders_created
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let actor = (auth.user(), auth.role());
     let mut fields = vec![
         FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
@@ -452,20 +442,106 @@ pub async fn create(
         id,
         json!({"order_id": id, "order_number": order_number, "total": totals.total}),
     );
-    let mut payments = Vec::new();
-    if let Some(p) = req.initial_payment {
-        let payment = NewPayment {
-            id: Uuid::now_v7(),
-            order_id: id,
-            amount: paid,
-            method: p.method,
-            reference: None,
-            at: now,
-        };
-        payments.push(insert_payment(&s, &mut tx, tenant, actor, &payment, currency).await?);
+    let payment = req.initial_payment.map(|p| NewPayment {
+        id: Uuid::now_v7(),
+        order_id: id,
+        amount: paid,
+        method: p.method,
+        reference: None,
+        at: now,
+    });
+    if let Some(p) = &payment {
+        record_payment_events(&mut tx, actor, p);
+    }
+    // One statement: the order, its first payment (only if the order was inserted), and the
+    // audit and outbox rows recorded above.
+    let (items, schedule, terms) = (
+        serde_json::to_value(&items).unwrap_or_default(),
+        serde_json::to_value(&schedule).unwrap_or_default(),
+        serde_json::to_value(&req.payment_terms).unwrap_or_default(),
+    );
+    let rows = tx
+        .write_with_buffered(
+            |qb| {
+                qb.push(
+                    "o AS (INSERT INTO orders (tenant_id, id, order_number, channel, status, currency,
+                        customer_name, customer_phone, customer_email, customer_address, notes, phone_index,
+                        email_index, name_tokens, items, schedule, terms, subtotal_minor, discount_minor,
+                        total_minor, paid_minor, business_date, recorded_by_user_id, last_modified_by_user_id,
+                        created_at, updated_at) VALUES (",
+                );
+                qb.separated(", ")
+                    .push_bind(tenant)
+                    .push_bind(id)
+                    .push_bind(order_number.clone())
+                    .push_bind(req.channel.as_str())
+                    .push_bind(status.as_str())
+                    .push_bind(currency.code())
+                    .push_bind(sealed.name)
+                    .push_bind(sealed.phone)
+                    .push_bind(sealed.email)
+                    .push_bind(sealed.address)
+                    .push_bind(sealed.notes)
+                    .push_bind(phone_index)
+                    .push_bind(email_index)
+                    .push_bind(tokens)
+                    .push_bind(items)
+                    .push_bind(schedule)
+                    .push_bind(terms)
+                    .push_bind(totals.subtotal.to_minor(currency))
+                    .push_bind(totals.discount.to_minor(currency))
+                    .push_bind(totals.total.to_minor(currency))
+                    .push_bind(paid.to_minor(currency))
+                    .push_bind(today)
+                    .push_bind(auth.user())
+                    .push_bind(auth.user())
+                    .push_bind(now)
+                    .push_bind(now);
+                qb.push(") ON CONFLICT (tenant_id, id) DO NOTHING RETURNING *)");
+                if let Some(p) = &payment {
+                    qb.push(
+                        ", p AS (INSERT INTO payments (tenant_id, id, order_id, amount_minor, method,
+                            paid_at, recorded_by, reference) SELECT ",
+                    );
+                    qb.separated(", ")
+                        .push_bind(tenant)
+                        .push_bind(p.id)
+                        .push_bind(p.order_id)
+                        .push_bind(p.amount.to_minor(currency))
+                        .push_bind(p.method.as_str())
+                        .push_bind(p.at)
+                        .push_bind(actor.0)
+                        .push_bind(p.reference.clone());
+                    qb.push(" FROM o)");
+                }
+            },
+            "SELECT * FROM o",
+        )
+        .await?;
+    let Some(order_row) = rows.into_iter().next() else {
+        // A concurrent request with the same id won: nothing of this one is kept (the
+        // transaction rolls back, audit rows included); answer with its order.
+        drop(tx);
+        let mut tx = s.tx(tenant).await?;
+        let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        return Ok(with_etag(StatusCode::CREATED, view, version));
+    };
+    s.metrics
+        .orders_created
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let payments: Vec<Value> = payment
+        .iter()
+        .map(|p| new_payment_json(p, actor.0, currency))
+        .collect();
+    if !payments.is_empty() {
+        s.metrics
+            .payments_recorded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     // The view is built from the rows just written (no read back).
-    let (view, version) = view_of(&s.cipher, &order_row, &payments)?;
+    let (view, version) = view_of(&s.cipher, &order_row, |_| payments)?;
     if let Some(k) = &key {
         remember(&mut tx, tenant, k, StatusCode::CREATED, &view).await?;
     }
@@ -622,7 +698,10 @@ pub async fn list(
         .iter()
         .map(|r| {
             let paid = payments.get(&r.get::<Uuid, _>("id"));
-            view_of(&s.cipher, r, paid.map_or(&[][..], Vec::as_slice)).map(|(v, _)| v)
+            view_of(&s.cipher, r, |c| {
+                paid.map_or_else(Vec::new, |ps| ps.iter().map(payment_json(c)).collect())
+            })
+            .map(|(v, _)| v)
         })
         .collect::<ApiResult<Vec<_>>>()?;
     audit::record(
@@ -1220,6 +1299,12 @@ async fn insert_payment(
     s.metrics
         .payments_recorded
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    record_payment_events(tx, actor, p);
+    Ok(row)
+}
+
+/// Records a payment's PAYMENT audit event and its outbox event in `tx`.
+fn record_payment_events(tx: &mut Tx, actor: (Uuid, pos_domain::Role), p: &NewPayment) {
     audit::record(
         tx,
         Event::new(
@@ -1236,5 +1321,4 @@ async fn insert_payment(
         p.order_id,
         json!({"order_id": p.order_id, "payment_id": p.id, "amount": p.amount}),
     );
-    Ok(row)
 }

@@ -595,6 +595,33 @@ async fn replays_and_concurrent_duplicates_yield_one_row() {
         .await
         .unwrap();
     assert_eq!(paid, 101_000);
+    // the seven creates that lost the race left nothing: one down payment, one CREATE event,
+    // one outbox event for the order
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(id);
+    let down_payments = count("SELECT count(*) FROM payments WHERE order_id = $1 AND id <> $2")
+        .bind(pid)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(down_payments, 1);
+    let created = count(
+        "SELECT count(*) FROM audit_events WHERE entity_id = $1::text AND operation = 'order.create'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(created, 1);
+    let events = count(
+        "SELECT count(*) FROM outbox_events WHERE aggregate_id = $1 AND event_type = 'order.created'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(events, 1);
+    drop(tx);
+    let (st, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
+    assert_eq!(st, 200);
+    assert_eq!(v["ok"], json!(true), "{v}");
 }
 
 #[tokio::test]
