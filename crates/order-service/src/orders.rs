@@ -499,19 +499,10 @@ pub async fn create(
                     .push_bind(now);
                 qb.push(") ON CONFLICT (tenant_id, id) DO NOTHING RETURNING *)");
                 if let Some(p) = &payment {
-                    qb.push(
-                        ", p AS (INSERT INTO payments (tenant_id, id, order_id, amount_minor, method,
-                            paid_at, recorded_by, reference) SELECT ",
-                    );
-                    qb.separated(", ")
-                        .push_bind(tenant)
-                        .push_bind(p.id)
-                        .push_bind(p.order_id)
-                        .push_bind(p.amount.to_minor(currency))
-                        .push_bind(p.method.as_str())
-                        .push_bind(p.at)
-                        .push_bind(actor.0)
-                        .push_bind(p.reference.clone());
+                    qb.push(", p AS (INSERT INTO payments ")
+                        .push(PAYMENT_COLUMNS)
+                        .push(" SELECT ");
+                    push_payment_values(qb, tenant, actor.0, p, currency);
                     qb.push(" FROM o)");
                 }
             },
@@ -1276,6 +1267,28 @@ struct NewPayment {
     at: DateTime<Utc>,
 }
 
+const PAYMENT_COLUMNS: &str =
+    "(tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference)";
+
+/// A payment row's values, in [`PAYMENT_COLUMNS`] order.
+fn push_payment_values(
+    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    tenant: Uuid,
+    recorded_by: Uuid,
+    p: &NewPayment,
+    currency: Currency,
+) {
+    qb.separated(", ")
+        .push_bind(tenant)
+        .push_bind(p.id)
+        .push_bind(p.order_id)
+        .push_bind(p.amount.to_minor(currency))
+        .push_bind(p.method.as_str())
+        .push_bind(p.at)
+        .push_bind(recorded_by)
+        .push_bind(p.reference.clone());
+}
+
 /// Writes a payment's ledger row, its PAYMENT audit event and its outbox event; returns the row.
 async fn insert_payment(
     s: &AppState,
@@ -1285,15 +1298,12 @@ async fn insert_payment(
     p: &NewPayment,
     currency: Currency,
 ) -> ApiResult<sqlx::postgres::PgRow> {
-    let row = sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *")
-        .bind(tenant)
-        .bind(p.id)
-        .bind(p.order_id)
-        .bind(p.amount.to_minor(currency))
-        .bind(p.method.as_str())
-        .bind(p.at)
-        .bind(actor.0)
-        .bind(&p.reference)
+    let mut qb = sqlx::QueryBuilder::new("INSERT INTO payments ");
+    qb.push(PAYMENT_COLUMNS).push(" VALUES (");
+    push_payment_values(&mut qb, tenant, actor.0, p, currency);
+    let row = qb
+        .push(") RETURNING *")
+        .build()
         .fetch_one(&mut **tx)
         .await?;
     s.metrics
