@@ -142,7 +142,9 @@ const DEFLATE: u8 = 1;
 /// Payloads are deflated before encryption (they are mostly JSON keys; half the bytes means
 /// half the pages written at each durable commit). First byte: 0 raw, 1 deflate.
 fn pack(json: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
-    let mut out = Vec::with_capacity(json.len() / 2 + 1);
+    // Room for the raw form too, so the buffer is never reallocated (which would leave a copy
+    // of the plaintext in freed memory).
+    let mut out = Vec::with_capacity(json.len() + 1);
     match deflate(json) {
         Some(compressed) if compressed.len() < json.len() => {
             out.push(DEFLATE);
