@@ -140,22 +140,23 @@ const RAW: u8 = 0;
 const DEFLATE: u8 = 1;
 
 /// Payloads are deflated before encryption (they are mostly JSON keys; half the bytes means
-/// half the pages written at each durable commit). First byte: 0 raw, 1 deflate.
+/// half the pages written at each durable commit). First byte: 0 raw, 1 deflate. One buffer of
+/// the raw form's size: deflate writes into it and only counts when it comes out smaller, so
+/// the buffer is never reallocated (no copy of the plaintext left in freed memory) and nothing
+/// is copied twice.
 fn pack(json: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
-    // Room for the raw form too, so the buffer is never reallocated (which would leave a copy
-    // of the plaintext in freed memory).
-    let mut out = Vec::with_capacity(json.len() + 1);
-    match deflate(json) {
-        Some(compressed) if compressed.len() < json.len() => {
-            out.push(DEFLATE);
-            out.extend_from_slice(&compressed);
+    let mut out = zeroize::Zeroizing::new(vec![0u8; 1 + json.len()]);
+    match deflate_into(json, &mut out[1..]) {
+        Some(written) => {
+            out[0] = DEFLATE;
+            out.truncate(1 + written);
         }
-        _ => {
-            out.push(RAW);
-            out.extend_from_slice(json);
+        None => {
+            out[0] = RAW;
+            out[1..].copy_from_slice(json);
         }
     }
-    zeroize::Zeroizing::new(out)
+    out
 }
 
 thread_local! {
@@ -165,9 +166,10 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Raw deflate (level 1) of `input`; `None` should the compressor fail. The compressor is reset
-/// after each use, which zeroes its window, so no payload's plaintext stays behind in it.
-fn deflate(input: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+/// Raw deflate (level 1) of `input` into `out`; the bytes written, or `None` when the result
+/// does not fit in `out` or the compressor fails. The compressor is reset after each use, which
+/// zeroes its window, so no payload's plaintext stays behind in it.
+fn deflate_into(input: &[u8], out: &mut [u8]) -> Option<usize> {
     DEFLATER.with(|d| {
         let mut d = d.borrow_mut();
         let c = d.get_or_insert_with(|| {
@@ -175,15 +177,10 @@ fn deflate(input: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
                 1, 0, 0,
             )))
         });
-        // Room for incompressible input (stored blocks add a few bytes per 64 KiB), so the
-        // buffer is not reallocated (which would leave a copy behind).
-        let mut out = zeroize::Zeroizing::new(vec![0u8; input.len() + input.len() / 16 + 128]);
-        let (status, read, written) = compress(c, input, &mut out, TDEFLFlush::Finish);
+        let (status, read, written) = compress(c, input, out, TDEFLFlush::Finish);
         c.reset();
-        (status == TDEFLStatus::Done && read == input.len()).then(|| {
-            out.truncate(written);
-            out
-        })
+        (status == TDEFLStatus::Done && read == input.len() && written < out.len())
+            .then_some(written)
     })
 }
 
