@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use uuid::Uuid;
 
+#[derive(Clone)]
 pub struct Event<'a> {
     pub actor: Option<(Uuid, Role)>,
     pub action: AuditAction,

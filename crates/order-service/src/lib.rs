@@ -9,6 +9,7 @@ pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod feeds;
+pub mod group_commit;
 pub mod login;
 pub mod metrics;
 pub mod openapi;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub streams: Arc<audit::Streams>,
     /// Blocks of API order numbers reserved from the database (see [`orders::OrderNumbers`]).
     pub numbers: Arc<orders::OrderNumbers>,
+    /// Creates queued for group commit (see [`group_commit`]).
+    pub creates: Arc<group_commit::Creates>,
     /// Each tenant's currency (set when the tenant is created, never changed), read once.
     currencies: Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, pos_domain::Currency>>>,
 }
@@ -46,6 +49,7 @@ impl AppState {
             metrics: Arc::default(),
             streams: Arc::default(),
             numbers: Arc::default(),
+            creates: Arc::default(),
             currencies: Arc::default(),
         }
     }
@@ -77,6 +81,27 @@ impl AppState {
             .unwrap_or_else(|p| p.into_inner())
             .insert(tenant, c);
         Ok(c)
+    }
+
+    /// `tenant`'s currency, read in a transaction of its own the first time (for a request
+    /// that holds no transaction yet).
+    pub async fn currency_now(
+        &self,
+        tenant: uuid::Uuid,
+    ) -> error::ApiResult<pos_domain::Currency> {
+        let known = self
+            .currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+            .copied();
+        match known {
+            Some(c) => Ok(c),
+            None => {
+                let mut tx = self.tx(tenant).await?;
+                self.currency(&mut tx, tenant).await
+            }
+        }
     }
 
     /// A transaction of `tenant` (see [`db::Tx`]).

@@ -25,6 +25,10 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
     pub orders_created: AtomicU64,
     pub payments_recorded: AtomicU64,
+    /// Transactions the group commit of creates wrote (see [`crate::group_commit`]).
+    pub create_batches: AtomicU64,
+    /// Creates queued for group commit or being written, not yet answered.
+    pub creates_waiting: AtomicU64,
     /// Sync mutations by result: applied, duplicate, rejected, conflict, skipped.
     pub sync_mutations: [AtomicU64; 5],
 }
@@ -80,6 +84,14 @@ impl Metrics {
         out.push_str(&format!(
             "# HELP payments_recorded_total Payments recorded.\n# TYPE payments_recorded_total counter\npayments_recorded_total {}\n",
             self.payments_recorded.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP order_create_batches_total Transactions that wrote group-committed creates.\n# TYPE order_create_batches_total counter\norder_create_batches_total {}\n",
+            self.create_batches.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP order_creates_waiting Creates queued for group commit or being written.\n# TYPE order_creates_waiting gauge\norder_creates_waiting {}\n",
+            self.creates_waiting.load(Ordering::Relaxed)
         ));
         out.push_str("# HELP sync_mutations_total Pushed mutations by result.\n# TYPE sync_mutations_total counter\n");
         for (i, r) in ["applied", "duplicate", "rejected", "conflict", "skipped"]

@@ -335,9 +335,20 @@ pub async fn create(
     auth.require_staff()?;
     let tenant = auth.tenant();
     let key = idempotency_key(&headers)?;
+    let now = pos_protocol::time::truncate(Utc::now());
+    if key.is_none() && req.id.is_none() {
+        // A new id drawn here is new by construction: the order is group-committed with the
+        // creates that arrive while a writer is busy (see `crate::group_commit`).
+        let currency = s.currency_now(tenant).await?;
+        let n = s.numbers.next(&s, tenant, now.date_naive()).await?;
+        let order = new_order(&s, &auth, req, Uuid::now_v7(), currency, n, now)?;
+        let payments = order.payments_json();
+        let row = s.creates.submit(&s, order).await?;
+        let (view, version) = view_of(&s.cipher, &row, |_| payments)?;
+        return Ok(with_etag(StatusCode::CREATED, view, version));
+    }
     // The number is drawn before the order's transaction opens, so a request never holds two
     // pool connections; a create that is then refused or replayed leaves a gap.
-    let now = pos_protocol::time::truncate(Utc::now());
     let n = s.numbers.next(&s, tenant, now.date_naive()).await?;
     let mut tx = s.tx(tenant).await?;
     if let Some(k) = &key {
@@ -345,8 +356,7 @@ pub async fn create(
             return Ok(r);
         }
     }
-    // The same order id again is the same order, not a duplicate (an id the service draws is
-    // new by construction).
+    // The same order id again is the same order, not a duplicate.
     if let Some(id) = req.id {
         if let Some((view, version)) = load_view(&mut tx, &s.cipher, tenant, id).await? {
             tx.commit().await?;
@@ -355,6 +365,82 @@ pub async fn create(
     }
     let id = req.id.unwrap_or_else(Uuid::now_v7);
     let currency = s.currency(&mut tx, tenant).await?;
+    let order = new_order(&s, &auth, req, id, currency, n, now)?;
+    let rows = insert_orders(&mut tx, std::slice::from_ref(&order)).await?;
+    let Some(order_row) = rows.into_iter().next() else {
+        // A concurrent request with the same id won: nothing of this one is kept (the
+        // transaction rolls back, audit rows included); answer with its order.
+        drop(tx);
+        let mut tx = s.tx(tenant).await?;
+        let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        return Ok(with_etag(StatusCode::CREATED, view, version));
+    };
+    // The view is built from the rows just written (no read back).
+    let (view, version) = view_of(&s.cipher, &order_row, |_| order.payments_json())?;
+    if let Some(k) = &key {
+        remember(&mut tx, tenant, k, StatusCode::CREATED, &view).await?;
+    }
+    tx.commit().await?;
+    s.metrics
+        .orders_created
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if order.payment.is_some() {
+        s.metrics
+            .payments_recorded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(with_etag(StatusCode::CREATED, view, version))
+}
+
+/// An order ready to be written: validated, priced, numbered and sealed. Its audit events are
+/// sealed on the chain of the transaction that writes it ([`insert_orders`]), so the same
+/// order can be written again after a failed attempt.
+pub(crate) struct NewOrder {
+    pub(crate) tenant: Uuid,
+    pub(crate) id: Uuid,
+    pub(crate) payment: Option<NewPayment>,
+    actor: (Uuid, pos_domain::Role),
+    order_number: String,
+    channel: Channel,
+    status: OrderStatus,
+    currency: Currency,
+    sealed: crate::pii::Sealed,
+    keys: crate::pii::SearchKeys,
+    items: Value,
+    schedule: Value,
+    terms: Value,
+    subtotal_minor: i64,
+    discount_minor: i64,
+    total_minor: i64,
+    paid_minor: i64,
+    day: chrono::NaiveDate,
+    at: DateTime<Utc>,
+    events: Vec<Event<'static>>,
+    outbox: Vec<(&'static str, Value)>,
+}
+
+impl NewOrder {
+    /// Its first payment as the API shows it, from the values to be written.
+    fn payments_json(&self) -> Vec<Value> {
+        self.payment
+            .iter()
+            .map(|p| new_payment_json(p, self.actor.0, self.currency))
+            .collect()
+    }
+}
+
+/// Checks and prices a create request and seals its customer: the order `id`, numbered `n`.
+fn new_order(
+    s: &AppState,
+    auth: &Auth,
+    req: CreateOrder,
+    id: Uuid,
+    currency: Currency,
+    n: i64,
+    now: DateTime<Utc>,
+) -> ApiResult<NewOrder> {
     let today = now.date_naive();
     let customer = req.customer.validated(req.channel)?;
     let notes = req
@@ -408,13 +494,8 @@ pub async fn create(
         .into());
     }
     let ids = id.to_string();
-    let crate::pii::SearchKeys {
-        phone_index,
-        email_index,
-        tokens,
-    } = crate::pii::search_keys(&s.cipher, &customer)?;
-    let prefix = format!("API-{}-", today.format("%Y%m%d"));
-    let order_number = format!("{prefix}{n:04}");
+    let keys = crate::pii::search_keys(&s.cipher, &customer)?;
+    let order_number = format!("API-{}-{n:04}", today.format("%Y%m%d"));
     let status = OrderStatus::derive(false, false, paid == totals.total);
     let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
     let actor = (auth.user(), auth.role());
@@ -425,23 +506,19 @@ pub async fn create(
     if let Some(p) = &customer.phone {
         fields.push(FieldChange::new(&ids, "customer.phone", None, Some(p)));
     }
-    audit::record(
-        &mut tx,
-        Event::new(
-            actor,
-            AuditAction::Create,
-            "order",
-            Some(ids.clone()),
-            "order.create",
-        )
-        .detail(order_number.clone())
-        .fields(fields),
-    );
-    tx.outbox(
+    let mut events = vec![Event::new(
+        actor,
+        AuditAction::Create,
+        "order",
+        Some(ids),
+        "order.create",
+    )
+    .detail(order_number.clone())
+    .fields(fields)];
+    let mut outbox = vec![(
         "order.created",
-        id,
         json!({"order_id": id, "order_number": order_number, "total": totals.total}),
-    );
+    )];
     let payment = req.initial_payment.map(|p| NewPayment {
         id: Uuid::now_v7(),
         order_id: id,
@@ -451,93 +528,109 @@ pub async fn create(
         at: now,
     });
     if let Some(p) = &payment {
-        record_payment_events(&mut tx, actor, p);
+        let (event, out) = payment_events(actor, p);
+        events.push(event);
+        outbox.push(out);
     }
-    // One statement: the order, its first payment (only if the order was inserted), and the
-    // audit and outbox rows recorded above.
-    let (items, schedule, terms) = (
-        serde_json::to_value(&items).unwrap_or_default(),
-        serde_json::to_value(&schedule).unwrap_or_default(),
-        serde_json::to_value(&req.payment_terms).unwrap_or_default(),
-    );
-    let rows = tx
-        .write_with_buffered(
-            |qb| {
-                qb.push(
-                    "o AS (INSERT INTO orders (tenant_id, id, order_number, channel, status, currency,
-                        customer_name, customer_phone, customer_email, customer_address, notes, phone_index,
-                        email_index, name_tokens, items, schedule, terms, subtotal_minor, discount_minor,
-                        total_minor, paid_minor, business_date, recorded_by_user_id, last_modified_by_user_id,
-                        created_at, updated_at) VALUES (",
-                );
-                qb.separated(", ")
-                    .push_bind(tenant)
-                    .push_bind(id)
-                    .push_bind(order_number.clone())
-                    .push_bind(req.channel.as_str())
-                    .push_bind(status.as_str())
-                    .push_bind(currency.code())
-                    .push_bind(sealed.name)
-                    .push_bind(sealed.phone)
-                    .push_bind(sealed.email)
-                    .push_bind(sealed.address)
-                    .push_bind(sealed.notes)
-                    .push_bind(phone_index)
-                    .push_bind(email_index)
-                    .push_bind(tokens)
-                    .push_bind(items)
-                    .push_bind(schedule)
-                    .push_bind(terms)
-                    .push_bind(totals.subtotal.to_minor(currency))
-                    .push_bind(totals.discount.to_minor(currency))
-                    .push_bind(totals.total.to_minor(currency))
-                    .push_bind(paid.to_minor(currency))
-                    .push_bind(today)
-                    .push_bind(auth.user())
-                    .push_bind(auth.user())
-                    .push_bind(now)
-                    .push_bind(now);
-                qb.push(") ON CONFLICT (tenant_id, id) DO NOTHING RETURNING *)");
-                if let Some(p) = &payment {
-                    qb.push(", p AS (INSERT INTO payments ")
-                        .push(PAYMENT_COLUMNS)
-                        .push(" SELECT ");
-                    push_payment_values(qb, tenant, actor.0, p, currency);
-                    qb.push(" FROM o)");
-                }
-            },
-            "SELECT * FROM o",
-        )
-        .await?;
-    let Some(order_row) = rows.into_iter().next() else {
-        // A concurrent request with the same id won: nothing of this one is kept (the
-        // transaction rolls back, audit rows included); answer with its order.
-        drop(tx);
-        let mut tx = s.tx(tenant).await?;
-        let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        return Ok(with_etag(StatusCode::CREATED, view, version));
-    };
-    s.metrics
-        .orders_created
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let payments: Vec<Value> = payment
-        .iter()
-        .map(|p| new_payment_json(p, actor.0, currency))
-        .collect();
-    if !payments.is_empty() {
-        s.metrics
-            .payments_recorded
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(NewOrder {
+        tenant: auth.tenant(),
+        id,
+        payment,
+        actor,
+        order_number,
+        channel: req.channel,
+        status,
+        currency,
+        sealed,
+        keys,
+        items: serde_json::to_value(&items).unwrap_or_default(),
+        schedule: serde_json::to_value(&schedule).unwrap_or_default(),
+        terms: serde_json::to_value(&req.payment_terms).unwrap_or_default(),
+        subtotal_minor: totals.subtotal.to_minor(currency),
+        discount_minor: totals.discount.to_minor(currency),
+        total_minor: totals.total.to_minor(currency),
+        paid_minor: paid.to_minor(currency),
+        day: today,
+        at: now,
+        events,
+        outbox,
+    })
+}
+
+/// Writes `orders` (all of one tenant, the tenant of `tx`) in one statement: the order rows,
+/// the first payments of those inserted, and every order's audit events (sealed now, on the
+/// chain `tx` holds) and outbox events. An order whose id is already taken is not inserted
+/// (nor its payment); the caller rolls back if that leaves its audit rows without an order.
+/// Returns the rows of the orders inserted.
+pub(crate) async fn insert_orders(
+    tx: &mut Tx,
+    orders: &[NewOrder],
+) -> ApiResult<Vec<sqlx::postgres::PgRow>> {
+    for o in orders {
+        for e in &o.events {
+            audit::record(tx, e.clone());
+        }
+        for (event_type, payload) in &o.outbox {
+            tx.outbox(event_type, o.id, payload.clone());
+        }
     }
-    // The view is built from the rows just written (no read back).
-    let (view, version) = view_of(&s.cipher, &order_row, |_| payments)?;
-    if let Some(k) = &key {
-        remember(&mut tx, tenant, k, StatusCode::CREATED, &view).await?;
-    }
-    tx.commit().await?;
-    Ok(with_etag(StatusCode::CREATED, view, version))
+    tx.write_with_buffered(
+        |qb| {
+            qb.push(
+                "o AS (INSERT INTO orders (tenant_id, id, order_number, channel, status, currency,
+                    customer_name, customer_phone, customer_email, customer_address, notes, phone_index,
+                    email_index, name_tokens, items, schedule, terms, subtotal_minor, discount_minor,
+                    total_minor, paid_minor, business_date, recorded_by_user_id, last_modified_by_user_id,
+                    created_at, updated_at) ",
+            );
+            qb.push_values(orders, |mut b, o| {
+                b.push_bind(o.tenant)
+                    .push_bind(o.id)
+                    .push_bind(o.order_number.clone())
+                    .push_bind(o.channel.as_str())
+                    .push_bind(o.status.as_str())
+                    .push_bind(o.currency.code())
+                    .push_bind(o.sealed.name.clone())
+                    .push_bind(o.sealed.phone.clone())
+                    .push_bind(o.sealed.email.clone())
+                    .push_bind(o.sealed.address.clone())
+                    .push_bind(o.sealed.notes.clone())
+                    .push_bind(o.keys.phone_index.clone())
+                    .push_bind(o.keys.email_index.clone())
+                    .push_bind(o.keys.tokens.clone())
+                    .push_bind(o.items.clone())
+                    .push_bind(o.schedule.clone())
+                    .push_bind(o.terms.clone())
+                    .push_bind(o.subtotal_minor)
+                    .push_bind(o.discount_minor)
+                    .push_bind(o.total_minor)
+                    .push_bind(o.paid_minor)
+                    .push_bind(o.day)
+                    .push_bind(o.actor.0)
+                    .push_bind(o.actor.0)
+                    .push_bind(o.at)
+                    .push_bind(o.at);
+            });
+            qb.push(" ON CONFLICT (tenant_id, id) DO NOTHING RETURNING *)");
+            let payments: Vec<_> = orders
+                .iter()
+                .filter_map(|o| o.payment.as_ref().map(|p| (o, p)))
+                .collect();
+            if !payments.is_empty() {
+                qb.push(", p AS (INSERT INTO payments ")
+                    .push(PAYMENT_COLUMNS)
+                    .push(" SELECT * FROM (");
+                qb.push_values(payments, |b, (o, p)| {
+                    push_payment_values(b, o.tenant, o.actor.0, p, o.currency);
+                });
+                qb.push(") AS v ")
+                    .push(PAYMENT_COLUMNS)
+                    .push(" WHERE v.order_id IN (SELECT id FROM o))");
+            }
+        },
+        "SELECT * FROM o",
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -1258,7 +1351,7 @@ pub async fn patch(
 }
 
 /// A payment taken through the API.
-struct NewPayment {
+pub(crate) struct NewPayment {
     id: Uuid,
     order_id: Uuid,
     amount: Money,
@@ -1272,14 +1365,13 @@ const PAYMENT_COLUMNS: &str =
 
 /// A payment row's values, in [`PAYMENT_COLUMNS`] order.
 fn push_payment_values(
-    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    mut b: sqlx::query_builder::Separated<'_, '_, sqlx::Postgres, &'static str>,
     tenant: Uuid,
     recorded_by: Uuid,
     p: &NewPayment,
     currency: Currency,
 ) {
-    qb.separated(", ")
-        .push_bind(tenant)
+    b.push_bind(tenant)
         .push_bind(p.id)
         .push_bind(p.order_id)
         .push_bind(p.amount.to_minor(currency))
@@ -1299,10 +1391,12 @@ async fn insert_payment(
     currency: Currency,
 ) -> ApiResult<sqlx::postgres::PgRow> {
     let mut qb = sqlx::QueryBuilder::new("INSERT INTO payments ");
-    qb.push(PAYMENT_COLUMNS).push(" VALUES (");
-    push_payment_values(&mut qb, tenant, actor.0, p, currency);
+    qb.push(PAYMENT_COLUMNS).push(" ");
+    qb.push_values(std::iter::once(p), |b, p| {
+        push_payment_values(b, tenant, actor.0, p, currency);
+    });
     let row = qb
-        .push(") RETURNING *")
+        .push(" RETURNING *")
         .build()
         .fetch_one(&mut **tx)
         .await?;
@@ -1315,8 +1409,17 @@ async fn insert_payment(
 
 /// Records a payment's PAYMENT audit event and its outbox event in `tx`.
 fn record_payment_events(tx: &mut Tx, actor: (Uuid, pos_domain::Role), p: &NewPayment) {
-    audit::record(
-        tx,
+    let (event, (event_type, payload)) = payment_events(actor, p);
+    audit::record(tx, event);
+    tx.outbox(event_type, p.order_id, payload);
+}
+
+/// A payment's PAYMENT audit event and its outbox event (type and payload).
+fn payment_events(
+    actor: (Uuid, pos_domain::Role),
+    p: &NewPayment,
+) -> (Event<'static>, (&'static str, Value)) {
+    (
         Event::new(
             actor,
             AuditAction::Payment,
@@ -1325,10 +1428,9 @@ fn record_payment_events(tx: &mut Tx, actor: (Uuid, pos_domain::Role), p: &NewPa
             "payment.record",
         )
         .detail(format!("order={} amount={}", p.order_id, p.amount)),
-    );
-    tx.outbox(
-        "payment.received",
-        p.order_id,
-        json!({"order_id": p.order_id, "payment_id": p.id, "amount": p.amount}),
-    );
+        (
+            "payment.received",
+            json!({"order_id": p.order_id, "payment_id": p.id, "amount": p.amount}),
+        ),
+    )
 }

@@ -1,0 +1,216 @@
+//! Group commit of order creates. An order created through the API with an id the service
+//! draws (no client id, no `Idempotency-Key`) is validated, priced, numbered and sealed by its
+//! request, then queued here; a few writer tasks each take whatever is queued (up to
+//! [`MAX_BATCH`]) and write it in one transaction of one statement per tenant — the order rows,
+//! their first payments, audit and outbox rows — and answer every request of the batch once it
+//! has committed. Under load, a hundred creates cost a few transactions instead of a hundred;
+//! alone, a create waits for nothing (a writer that is free takes it at once).
+//!
+//! Nothing is answered before its commit, so nothing acknowledged can be lost. A batch that
+//! fails is rolled back whole and its orders are written again one by one, so one create that
+//! the database refuses fails alone. An order's id and number are fixed before it is queued, so
+//! writing it again can never make a second order: if a batch's commit was interrupted and had
+//! in fact committed, the retry finds the order and answers with it.
+
+use crate::audit::Streams;
+use crate::db::tenant_tx;
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+use crate::orders::{insert_orders, NewOrder};
+use crate::AppState;
+use sqlx::postgres::PgRow;
+use sqlx::PgPool;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{mpsc, oneshot, Mutex};
+use uuid::Uuid;
+
+/// Writer tasks: each holds at most one pool connection while it writes.
+pub const WRITERS: usize = 4;
+/// Most orders in one batch (a statement of ~5,000 parameters).
+pub const MAX_BATCH: usize = 64;
+/// Creates waiting for a writer before a request waits to queue.
+const QUEUE: usize = 1024;
+
+/// The queue of creates waiting to be written, started on first use.
+#[derive(Default)]
+pub struct Creates {
+    queue: OnceLock<mpsc::Sender<Job>>,
+}
+
+struct Job {
+    order: NewOrder,
+    done: oneshot::Sender<ApiResult<PgRow>>,
+}
+
+/// What the writers need, and not the application state (which holds the queue).
+#[derive(Clone)]
+struct Writer {
+    pool: PgPool,
+    streams: Arc<Streams>,
+    metrics: Arc<Metrics>,
+}
+
+impl Creates {
+    /// Queues `order` and waits until it is committed; returns its row as written.
+    pub(crate) async fn submit(&self, s: &AppState, order: NewOrder) -> ApiResult<PgRow> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            let rx = Arc::new(Mutex::new(rx));
+            let w = Writer {
+                pool: s.pool.clone(),
+                streams: s.streams.clone(),
+                metrics: s.metrics.clone(),
+            };
+            for _ in 0..WRITERS {
+                tokio::spawn(run(rx.clone(), w.clone()));
+            }
+            tx
+        });
+        // Counted until answered, or until the request is dropped (its client went away).
+        let _waiting = Waiting::count(&s.metrics);
+        let (done, answer) = oneshot::channel();
+        queue
+            .send(Job { order, done })
+            .await
+            .map_err(|_| ApiError::Internal("the order writers have stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("an order writer stopped".into()))?
+    }
+}
+
+/// One create in the `order_creates_waiting` gauge while it lives.
+struct Waiting<'a>(&'a Metrics);
+
+impl<'a> Waiting<'a> {
+    fn count(m: &'a Metrics) -> Self {
+        m.creates_waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(m)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.creates_waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A writer: takes what is queued (waiting for the first), writes it, answers, again.
+async fn run(queue: Arc<Mutex<mpsc::Receiver<Job>>>, w: Writer) {
+    loop {
+        let mut jobs = Vec::new();
+        {
+            let mut q = queue.lock().await;
+            match q.recv().await {
+                Some(j) => jobs.push(j),
+                None => return,
+            }
+            while jobs.len() < MAX_BATCH {
+                match q.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+        }
+        // One transaction per tenant (row-level security is set per transaction).
+        let mut groups: Vec<(Uuid, Vec<Job>)> = Vec::new();
+        for j in jobs {
+            match groups.iter_mut().find(|g| g.0 == j.order.tenant) {
+                Some(g) => g.1.push(j),
+                None => groups.push((j.order.tenant, vec![j])),
+            }
+        }
+        for (tenant, jobs) in groups {
+            write_group(&w, tenant, jobs).await;
+        }
+    }
+}
+
+async fn write_group(w: &Writer, tenant: Uuid, jobs: Vec<Job>) {
+    let (orders, dones): (Vec<NewOrder>, Vec<_>) =
+        jobs.into_iter().map(|j| (j.order, j.done)).unzip();
+    w.metrics.create_batches.fetch_add(1, Ordering::Relaxed);
+    let written = if orders.len() == 1 {
+        write_one(w, tenant, &orders).await
+    } else {
+        write(w, tenant, &orders).await
+    };
+    match written {
+        Ok(rows) => answer(w, &orders, rows, dones),
+        Err(e) if orders.len() > 1 => {
+            tracing::warn!(orders = orders.len(), error = %e, "a batch of creates failed; writing them one by one");
+            for (order, done) in orders.into_iter().zip(dones) {
+                let one = std::slice::from_ref(&order);
+                match write_one(w, tenant, one).await {
+                    Ok(rows) => answer(w, one, rows, vec![done]),
+                    Err(e) => {
+                        let _ = done.send(Err(e));
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            if let Some(done) = dones.into_iter().next() {
+                let _ = done.send(Err(e));
+            }
+        }
+    }
+}
+
+/// Writes `orders` in one transaction; fails (rolled back) unless every one was inserted.
+async fn write(w: &Writer, tenant: Uuid, orders: &[NewOrder]) -> ApiResult<Vec<PgRow>> {
+    let mut tx = tenant_tx(&w.pool, &w.streams, tenant).await?;
+    let rows = insert_orders(&mut tx, orders).await?;
+    if rows.len() != orders.len() {
+        return Err(ApiError::Internal(format!(
+            "{} of {} orders of a batch were already there",
+            orders.len() - rows.len(),
+            orders.len()
+        )));
+    }
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Writes one order; if its id is already taken (an earlier attempt whose commit was
+/// interrupted had committed), answers with the order that is there.
+async fn write_one(w: &Writer, tenant: Uuid, order: &[NewOrder]) -> ApiResult<Vec<PgRow>> {
+    let mut tx = tenant_tx(&w.pool, &w.streams, tenant).await?;
+    let rows = insert_orders(&mut tx, order).await?;
+    if !rows.is_empty() {
+        tx.commit().await?;
+        return Ok(rows);
+    }
+    drop(tx);
+    let mut tx = tenant_tx(&w.pool, &w.streams, tenant).await?;
+    let row = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(order[0].id)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(vec![row])
+}
+
+/// Sends each order its row (matched by id) and counts what was written.
+fn answer(
+    w: &Writer,
+    orders: &[NewOrder],
+    rows: Vec<PgRow>,
+    dones: Vec<oneshot::Sender<ApiResult<PgRow>>>,
+) {
+    use sqlx::Row;
+    let mut rows: Vec<Option<PgRow>> = rows.into_iter().map(Some).collect();
+    for (order, done) in orders.iter().zip(dones) {
+        let row = rows
+            .iter_mut()
+            .find(|r| r.as_ref().is_some_and(|r| r.get::<Uuid, _>("id") == order.id))
+            .and_then(Option::take);
+        w.metrics.orders_created.fetch_add(1, Ordering::Relaxed);
+        if order.payment.is_some() {
+            w.metrics.payments_recorded.fetch_add(1, Ordering::Relaxed);
+        }
+        // The request may have gone (its client disconnected): its order stays written.
+        let _ = done.send(row.ok_or_else(|| ApiError::Internal("a written order's row".into())));
+    }
+}

@@ -1,0 +1,199 @@
+//! Group commit of creates: creates that arrive while the writers are busy share transactions,
+//! each is answered only once committed with everything it writes, and one create that the
+//! database refuses fails alone.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor, PgConnection};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// The service's `/metrics` value of `name` (a counter or gauge without labels).
+async fn metric(app: &TestApp, name: &str) -> u64 {
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+/// Holds a lock that makes every insert into `orders` wait, until dropped by `release`.
+async fn block_order_inserts(app: &TestApp) -> PgConnection {
+    let mut opts = (*app.owner_pool.connect_options()).clone();
+    opts = opts.application_name("test-blocker");
+    let mut c = PgConnection::connect_with(&opts).await.unwrap();
+    c.execute("BEGIN").await.unwrap();
+    c.execute("LOCK TABLE orders IN SHARE MODE").await.unwrap();
+    c
+}
+
+/// Waits until `n` creates are queued or being written (all sent, none answered).
+async fn until_waiting(app: &TestApp, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let w = metric(app, "order_creates_waiting").await;
+        if w == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{w} creates waiting, expected {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `bodies` as concurrent creates; returns (status, body) in order.
+async fn create_all(app: &TestApp, token: &str, bodies: Vec<Value>) -> Vec<(u16, Value)> {
+    let sends = bodies.into_iter().map(|b| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            let (st, v, _) = app.post(&token, "/api/v1/offline-orders", b).await;
+            (st, v)
+        }
+    });
+    futures_util::future::join_all(sends).await
+}
+
+/// Counts rows of `sql` (a `SELECT count(*) ...`) as the tenant.
+async fn count(app: &TestApp, t: &Tenant, sql: &str) -> i64 {
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
+        .await
+        .unwrap();
+    sqlx::query_scalar(sql).fetch_one(&mut *tx).await.unwrap()
+}
+
+#[tokio::test]
+async fn creates_waiting_together_share_a_transaction_and_each_is_whole() {
+    let app = spawn().await;
+    let t = app.tenant("toko-batch").await;
+    // The writers (4) each take a create and wait on the lock; the rest queue behind them.
+    let blocker = block_order_inserts(&app).await;
+    let bodies = (0..30)
+        .map(|i| order_body(&format!("Pelanggan {i}"), &format!("08123400{i:04}")))
+        .collect();
+    let (answers, ()) = tokio::join!(create_all(&app, &t.owner_token, bodies), async {
+        until_waiting(&app, 30).await;
+        blocker.close().await.unwrap();
+    });
+
+    let mut numbers = HashSet::new();
+    for (st, o) in &answers {
+        assert_eq!(*st, 201, "{o}");
+        assert_eq!(o["paid"], "100000", "{o}");
+        assert_eq!(o["payments"].as_array().unwrap().len(), 1, "{o}");
+        assert!(numbers.insert(o["order_number"].as_str().unwrap().to_owned()));
+    }
+    assert_eq!(metric(&app, "order_creates_waiting").await, 0);
+    // 30 creates in at most 5 transactions: one per blocked writer, then the 26 queued
+    // behind them in one (a batch takes up to 64).
+    let batches = metric(&app, "order_create_batches_total").await;
+    assert!(batches <= 5, "{batches} batches for 30 creates");
+    let transactions = count(
+        &app,
+        &t,
+        "SELECT count(DISTINCT xmin::text) FROM orders",
+    )
+    .await;
+    assert!(transactions <= 5, "orders written in {transactions} transactions");
+    assert_eq!(metric(&app, "orders_created_total").await, 30);
+
+    // Everything each create writes is there once.
+    assert_eq!(count(&app, &t, "SELECT count(*) FROM orders").await, 30);
+    assert_eq!(count(&app, &t, "SELECT count(*) FROM payments").await, 30);
+    assert_eq!(
+        count(
+            &app,
+            &t,
+            "SELECT count(*) FROM payments p JOIN orders o ON o.id = p.order_id AND o.tenant_id = p.tenant_id"
+        )
+        .await,
+        30
+    );
+    for (op, n) in [("order.create", 30), ("payment.record", 30)] {
+        let sql = format!("SELECT count(*) FROM audit_events WHERE operation = '{op}'");
+        assert_eq!(count(&app, &t, &sql).await, n, "{op}");
+    }
+    for (ty, n) in [("order.created", 30), ("payment.received", 30)] {
+        let sql = format!("SELECT count(*) FROM outbox_events WHERE event_type = '{ty}'");
+        assert_eq!(count(&app, &t, &sql).await, n, "{ty}");
+    }
+    // Each answer is its own order, as read back.
+    for (_, o) in answers.iter().take(3) {
+        let id = o["id"].as_str().unwrap();
+        let (st, read, _) = app
+            .get(&t.owner_token, &format!("/api/v1/offline-orders/{id}"))
+            .await;
+        assert_eq!(st, 200);
+        assert_eq!(read["customer"], o["customer"]);
+        assert_eq!(read["order_number"], o["order_number"]);
+        assert_eq!(read["payments"], o["payments"]);
+    }
+    let (st, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
+    assert_eq!(st, 200);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+#[tokio::test]
+async fn a_create_refused_by_the_database_fails_alone() {
+    let app = spawn().await;
+    let t = app.tenant("toko-refuse").await;
+    // The database refuses walk-in orders (validation lets them through).
+    app.owner_pool
+        .execute(
+            "CREATE FUNCTION refuse_walk_in() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.channel = 'walk_in' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+             RETURN NEW; END $$;
+             CREATE TRIGGER refuse_walk_in BEFORE INSERT ON orders
+             FOR EACH ROW EXECUTE FUNCTION refuse_walk_in()",
+        )
+        .await
+        .unwrap();
+    let blocker = block_order_inserts(&app).await;
+    let bodies: Vec<Value> = (0..30)
+        .map(|i| {
+            let mut b = order_body(&format!("Pelanggan {i}"), &format!("08123400{i:04}"));
+            if i % 10 == 7 {
+                b["channel"] = json!("walk_in");
+            }
+            b
+        })
+        .collect();
+    let (answers, ()) = tokio::join!(create_all(&app, &t.owner_token, bodies), async {
+        until_waiting(&app, 30).await;
+        blocker.close().await.unwrap();
+    });
+
+    for (i, (st, o)) in answers.iter().enumerate() {
+        if i % 10 == 7 {
+            assert_eq!(*st, 500, "{o}");
+        } else {
+            assert_eq!(*st, 201, "{o}");
+        }
+    }
+    assert_eq!(metric(&app, "order_creates_waiting").await, 0);
+    assert_eq!(metric(&app, "orders_created_total").await, 27);
+    // Nothing of the refused three is left; the 27 others are whole.
+    assert_eq!(count(&app, &t, "SELECT count(*) FROM orders").await, 27);
+    assert_eq!(count(&app, &t, "SELECT count(*) FROM payments").await, 27);
+    for (sql, n) in [
+        ("SELECT count(*) FROM audit_events WHERE operation = 'order.create'", 27),
+        ("SELECT count(*) FROM audit_events WHERE operation = 'payment.record'", 27),
+        ("SELECT count(*) FROM outbox_events WHERE event_type IN ('order.created', 'payment.received')", 54),
+    ] {
+        assert_eq!(count(&app, &t, sql).await, n, "{sql}");
+    }
+    let (_, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
+    assert_eq!(v["ok"], true, "{v}");
+}
