@@ -204,7 +204,10 @@ fn answer(
     for (order, done) in orders.iter().zip(dones) {
         let row = rows
             .iter_mut()
-            .find(|r| r.as_ref().is_some_and(|r| r.get::<Uuid, _>("id") == order.id))
+            .find(|r| {
+                r.as_ref()
+                    .is_some_and(|r| r.get::<Uuid, _>("id") == order.id)
+            })
             .and_then(Option::take);
         w.metrics.orders_created.fetch_add(1, Ordering::Relaxed);
         if order.payment.is_some() {

@@ -85,10 +85,7 @@ impl AppState {
 
     /// `tenant`'s currency, read in a transaction of its own the first time (for a request
     /// that holds no transaction yet).
-    pub async fn currency_now(
-        &self,
-        tenant: uuid::Uuid,
-    ) -> error::ApiResult<pos_domain::Currency> {
+    pub async fn currency_now(&self, tenant: uuid::Uuid) -> error::ApiResult<pos_domain::Currency> {
         let known = self
             .currencies
             .lock()

@@ -1395,11 +1395,7 @@ async fn insert_payment(
     qb.push_values(std::iter::once(p), |b, p| {
         push_payment_values(b, tenant, actor.0, p, currency);
     });
-    let row = qb
-        .push(" RETURNING *")
-        .build()
-        .fetch_one(&mut **tx)
-        .await?;
+    let row = qb.push(" RETURNING *").build().fetch_one(&mut **tx).await?;
     s.metrics
         .payments_recorded
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -100,13 +100,11 @@ async fn creates_waiting_together_share_a_transaction_and_each_is_whole() {
     // behind them in one (a batch takes up to 64).
     let batches = metric(&app, "order_create_batches_total").await;
     assert!(batches <= 5, "{batches} batches for 30 creates");
-    let transactions = count(
-        &app,
-        &t,
-        "SELECT count(DISTINCT xmin::text) FROM orders",
-    )
-    .await;
-    assert!(transactions <= 5, "orders written in {transactions} transactions");
+    let transactions = count(&app, &t, "SELECT count(DISTINCT xmin::text) FROM orders").await;
+    assert!(
+        transactions <= 5,
+        "orders written in {transactions} transactions"
+    );
     assert_eq!(metric(&app, "orders_created_total").await, 30);
 
     // Everything each create writes is there once.
