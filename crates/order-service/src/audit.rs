@@ -199,7 +199,7 @@ pub(crate) fn push_insert<'a>(
             .push_bind(&e.entity_id)
             .push_bind(&e.operation)
             .push_bind(&e.detail)
-            .push_bind(serde_json::to_value(&e.fields).unwrap_or_default())
+            .push_bind(sqlx::types::Json(&e.fields))
             .push_bind(&e.prev_hash)
             .push_bind(&e.hash);
     });

@@ -2,8 +2,8 @@
 //! draws (no client id, no `Idempotency-Key`) is validated, priced, numbered and sealed by its
 //! request, then queued here; a few writer tasks each take whatever is queued (up to
 //! [`MAX_BATCH`]) and write it in one transaction of one statement per tenant — the order rows,
-//! their first payments, audit and outbox rows — and answer every request of the batch once it
-//! has committed. Under load, a hundred creates cost a few transactions instead of a hundred;
+//! their first payments, audit and outbox rows — and hand every request of the batch its order
+//! back once it has committed (the response is built from it). Under load, a hundred creates cost a few transactions instead of a hundred;
 //! alone, a create waits for nothing (a writer that is free takes it at once).
 //!
 //! Nothing is answered before its commit, so nothing acknowledged can be lost. A batch that
@@ -18,7 +18,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::orders::{insert_orders, NewOrder};
 use crate::AppState;
-use sqlx::postgres::PgRow;
 use sqlx::PgPool;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -40,7 +39,7 @@ pub struct Creates {
 
 struct Job {
     order: NewOrder,
-    done: oneshot::Sender<ApiResult<PgRow>>,
+    done: oneshot::Sender<ApiResult<NewOrder>>,
 }
 
 /// What the writers need, and not the application state (which holds the queue).
@@ -52,8 +51,8 @@ struct Writer {
 }
 
 impl Creates {
-    /// Queues `order` and waits until it is committed; returns its row as written.
-    pub(crate) async fn submit(&self, s: &AppState, order: NewOrder) -> ApiResult<PgRow> {
+    /// Queues `order` and waits until it is committed; hands it back.
+    pub(crate) async fn submit(&self, s: &AppState, order: NewOrder) -> ApiResult<NewOrder> {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             let rx = Arc::new(Mutex::new(rx));
@@ -132,18 +131,21 @@ async fn write_group(w: &Writer, tenant: Uuid, jobs: Vec<Job>) {
         jobs.into_iter().map(|j| (j.order, j.done)).unzip();
     w.metrics.create_batches.fetch_add(1, Ordering::Relaxed);
     let written = if orders.len() == 1 {
-        write_one(w, tenant, &orders).await
+        write_one(w, tenant, &orders[0]).await
     } else {
         write(w, tenant, &orders).await
     };
     match written {
-        Ok(rows) => answer(w, &orders, rows, dones),
+        Ok(()) => {
+            for (order, done) in orders.into_iter().zip(dones) {
+                answer(w, order, done);
+            }
+        }
         Err(e) if orders.len() > 1 => {
             tracing::warn!(orders = orders.len(), error = %e, "a batch of creates failed; writing them one by one");
             for (order, done) in orders.into_iter().zip(dones) {
-                let one = std::slice::from_ref(&order);
-                match write_one(w, tenant, one).await {
-                    Ok(rows) => answer(w, one, rows, vec![done]),
+                match write_one(w, tenant, &order).await {
+                    Ok(()) => answer(w, order, done),
                     Err(e) => {
                         let _ = done.send(Err(e));
                     }
@@ -159,61 +161,46 @@ async fn write_group(w: &Writer, tenant: Uuid, jobs: Vec<Job>) {
 }
 
 /// Writes `orders` in one transaction; fails (rolled back) unless every one was inserted.
-async fn write(w: &Writer, tenant: Uuid, orders: &[NewOrder]) -> ApiResult<Vec<PgRow>> {
+async fn write(w: &Writer, tenant: Uuid, orders: &[NewOrder]) -> ApiResult<()> {
     let mut tx = tenant_tx(&w.pool, &w.streams, tenant).await?;
-    let rows = insert_orders(&mut tx, orders).await?;
-    if rows.len() != orders.len() {
+    let inserted = insert_orders(&mut tx, orders).await?;
+    if inserted.len() != orders.len() {
         return Err(ApiError::Internal(format!(
             "{} of {} orders of a batch were already there",
-            orders.len() - rows.len(),
+            orders.len() - inserted.len(),
             orders.len()
         )));
     }
     tx.commit().await?;
-    Ok(rows)
+    Ok(())
 }
 
-/// Writes one order; if its id is already taken (an earlier attempt whose commit was
-/// interrupted had committed), answers with the order that is there.
-async fn write_one(w: &Writer, tenant: Uuid, order: &[NewOrder]) -> ApiResult<Vec<PgRow>> {
+/// Writes one order. If its id is already taken, an earlier attempt whose commit was
+/// interrupted had in fact committed it (the id was drawn for this order alone): it is written.
+async fn write_one(w: &Writer, tenant: Uuid, order: &NewOrder) -> ApiResult<()> {
     let mut tx = tenant_tx(&w.pool, &w.streams, tenant).await?;
-    let rows = insert_orders(&mut tx, order).await?;
-    if !rows.is_empty() {
-        tx.commit().await?;
-        return Ok(rows);
+    if !insert_orders(&mut tx, std::slice::from_ref(order))
+        .await?
+        .is_empty()
+    {
+        return tx.commit().await;
     }
     drop(tx);
     let mut tx = tenant_tx(&w.pool, &w.streams, tenant).await?;
-    let row = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2")
+    sqlx::query("SELECT 1 FROM orders WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
-        .bind(order[0].id)
+        .bind(order.id)
         .fetch_one(&mut *tx)
         .await?;
-    Ok(vec![row])
+    Ok(())
 }
 
-/// Sends each order its row (matched by id) and counts what was written.
-fn answer(
-    w: &Writer,
-    orders: &[NewOrder],
-    rows: Vec<PgRow>,
-    dones: Vec<oneshot::Sender<ApiResult<PgRow>>>,
-) {
-    use sqlx::Row;
-    let mut rows: Vec<Option<PgRow>> = rows.into_iter().map(Some).collect();
-    for (order, done) in orders.iter().zip(dones) {
-        let row = rows
-            .iter_mut()
-            .find(|r| {
-                r.as_ref()
-                    .is_some_and(|r| r.get::<Uuid, _>("id") == order.id)
-            })
-            .and_then(Option::take);
-        w.metrics.orders_created.fetch_add(1, Ordering::Relaxed);
-        if order.payment.is_some() {
-            w.metrics.payments_recorded.fetch_add(1, Ordering::Relaxed);
-        }
-        // The request may have gone (its client disconnected): its order stays written.
-        let _ = done.send(row.ok_or_else(|| ApiError::Internal("a written order's row".into())));
+/// Hands a committed order back to its request and counts it.
+fn answer(w: &Writer, order: NewOrder, done: oneshot::Sender<ApiResult<NewOrder>>) {
+    w.metrics.orders_created.fetch_add(1, Ordering::Relaxed);
+    if order.has_payment() {
+        w.metrics.payments_recorded.fetch_add(1, Ordering::Relaxed);
     }
+    // The request may have gone (its client disconnected): its order stays written.
+    let _ = done.send(Ok(order));
 }

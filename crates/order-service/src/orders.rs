@@ -160,59 +160,116 @@ fn view_of(
         .parse()
         .map_err(|_| ApiError::Internal("currency".into()))?;
     let m = |col: &str| currency.from_minor(r.get::<i64, _>(col));
-    let schedule: Vec<ScheduleEntry> =
-        serde_json::from_value(r.get("schedule")).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let terms: PaymentTerms =
-        serde_json::from_value(r.get("terms")).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let items: Vec<LineItem> =
-        serde_json::from_value(r.get("items")).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let paid = m("paid_minor");
-    let total = m("total_minor");
-    let today = Utc::now().date_naive();
-    let lines = allocate(&schedule, paid, today);
-    let payments = payments(currency);
-    let version: i32 = r.get("version");
-    let mut terms_json = serde_json::to_value(&terms).unwrap_or_default();
-    terms_json["schedule"] = json!(lines
-        .iter()
-        .map(|l| json!({"seq": l.seq, "kind": l.kind, "due_date": l.due_date, "amount": l.amount, "paid": l.paid, "status": l.status}))
-        .collect::<Vec<_>>());
     let deleted_at: Option<DateTime<Utc>> = r.get("deleted_at");
-    let view = json!({
-        "id": id,
-        "order_number": r.get::<String, _>("order_number"),
-        "order_type": r.get::<String, _>("order_type"),
-        "channel": r.get::<String, _>("channel"),
-        "status": r.get::<String, _>("status"),
-        "customer": {
+    let parts = OrderParts {
+        id,
+        order_number: r.get("order_number"),
+        order_type: r.get("order_type"),
+        channel: r.get("channel"),
+        status: r.get("status"),
+        customer: json!({
             "name": open("customer_name", "customer_name")?,
             "phone": open("customer_phone", "customer_phone")?,
             "email": open("customer_email", "customer_email")?,
             "address": open("customer_address", "customer_address")?,
-        },
-        "notes": open("notes", "notes")?,
-        "items": items,
-        "subtotal": m("subtotal_minor"),
-        "discount": m("discount_minor"),
-        "total": total,
-        "currency": currency,
-        "paid": paid,
-        "balance": total - paid,
-        "payment_terms": terms_json,
-        "payments": payments,
-        "recorded_by": r.get::<Uuid, _>("recorded_by_user_id"),
-        "last_modified_by": r.get::<Uuid, _>("last_modified_by_user_id"),
-        "created_at": r.get::<DateTime<Utc>, _>("created_at"),
-        "updated_at": r.get::<DateTime<Utc>, _>("updated_at"),
-        "version": version,
-        "deleted": deleted_at.map(|at| json!({
+        }),
+        notes: open("notes", "notes")?,
+        items: json_column(r, "items")?,
+        schedule: json_column(r, "schedule")?,
+        terms: json_column(r, "terms")?,
+        subtotal: m("subtotal_minor"),
+        discount: m("discount_minor"),
+        total: m("total_minor"),
+        paid: m("paid_minor"),
+        currency,
+        recorded_by: r.get("recorded_by_user_id"),
+        last_modified_by: r.get("last_modified_by_user_id"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        version: r.get("version"),
+        deleted: deleted_at.map(|at| json!({
             "deleted_at": at,
             "deleted_by": r.get::<Option<Uuid>, _>("deleted_by"),
             "approved_by": r.get::<Option<Uuid>, _>("approved_by"),
             "approver_role": r.get::<Option<String>, _>("approver_role"),
         })),
-    });
-    Ok((view, version))
+    };
+    let payments = payments(currency);
+    Ok(parts.view(payments))
+}
+
+/// A `jsonb` column decoded straight into its type.
+fn json_column<T: serde::de::DeserializeOwned>(
+    r: &sqlx::postgres::PgRow,
+    col: &str,
+) -> ApiResult<T> {
+    r.try_get::<sqlx::types::Json<T>, _>(col)
+        .map(|j| j.0)
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// An order's fields as the API shows them — read from a row ([`view_of`]) or taken from an
+/// order just written ([`NewOrder::view`]); [`OrderParts::view`] is the one place the shape is
+/// written.
+struct OrderParts {
+    id: Uuid,
+    order_number: String,
+    order_type: String,
+    channel: String,
+    status: String,
+    customer: Value,
+    notes: Option<String>,
+    items: Vec<LineItem>,
+    schedule: Vec<ScheduleEntry>,
+    terms: PaymentTerms,
+    subtotal: Money,
+    discount: Money,
+    total: Money,
+    paid: Money,
+    currency: Currency,
+    recorded_by: Uuid,
+    last_modified_by: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i32,
+    deleted: Option<Value>,
+}
+
+impl OrderParts {
+    fn view(self, payments: Vec<Value>) -> (Value, i32) {
+        let today = Utc::now().date_naive();
+        let lines = allocate(&self.schedule, self.paid, today);
+        let mut terms_json = serde_json::to_value(&self.terms).unwrap_or_default();
+        terms_json["schedule"] = json!(lines
+            .iter()
+            .map(|l| json!({"seq": l.seq, "kind": l.kind, "due_date": l.due_date, "amount": l.amount, "paid": l.paid, "status": l.status}))
+            .collect::<Vec<_>>());
+        let view = json!({
+            "id": self.id,
+            "order_number": self.order_number,
+            "order_type": self.order_type,
+            "channel": self.channel,
+            "status": self.status,
+            "customer": self.customer,
+            "notes": self.notes,
+            "items": self.items,
+            "subtotal": self.subtotal,
+            "discount": self.discount,
+            "total": self.total,
+            "currency": self.currency,
+            "paid": self.paid,
+            "balance": self.total - self.paid,
+            "payment_terms": terms_json,
+            "payments": payments,
+            "recorded_by": self.recorded_by,
+            "last_modified_by": self.last_modified_by,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "version": self.version,
+            "deleted": self.deleted,
+        });
+        (view, self.version)
+    }
 }
 
 fn payment_json(currency: Currency) -> impl Fn(&sqlx::postgres::PgRow) -> Value {
@@ -342,9 +399,7 @@ pub async fn create(
         let currency = s.currency_now(tenant).await?;
         let n = s.numbers.next(&s, tenant, now.date_naive()).await?;
         let order = new_order(&s, &auth, req, Uuid::now_v7(), currency, n, now)?;
-        let payments = order.payments_json();
-        let row = s.creates.submit(&s, order).await?;
-        let (view, version) = view_of(&s.cipher, &row, |_| payments)?;
+        let (view, version) = s.creates.submit(&s, order).await?.view();
         return Ok(with_etag(StatusCode::CREATED, view, version));
     }
     // The number is drawn before the order's transaction opens, so a request never holds two
@@ -366,8 +421,10 @@ pub async fn create(
     let id = req.id.unwrap_or_else(Uuid::now_v7);
     let currency = s.currency(&mut tx, tenant).await?;
     let order = new_order(&s, &auth, req, id, currency, n, now)?;
-    let rows = insert_orders(&mut tx, std::slice::from_ref(&order)).await?;
-    let Some(order_row) = rows.into_iter().next() else {
+    if insert_orders(&mut tx, std::slice::from_ref(&order))
+        .await?
+        .is_empty()
+    {
         // A concurrent request with the same id won: nothing of this one is kept (the
         // transaction rolls back, audit rows included); answer with its order.
         drop(tx);
@@ -376,9 +433,9 @@ pub async fn create(
             .await?
             .ok_or(ApiError::NotFound)?;
         return Ok(with_etag(StatusCode::CREATED, view, version));
-    };
-    // The view is built from the rows just written (no read back).
-    let (view, version) = view_of(&s.cipher, &order_row, |_| order.payments_json())?;
+    }
+    let paid = order.has_payment();
+    let (view, version) = order.view();
     if let Some(k) = &key {
         remember(&mut tx, tenant, k, StatusCode::CREATED, &view).await?;
     }
@@ -386,7 +443,7 @@ pub async fn create(
     s.metrics
         .orders_created
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if order.payment.is_some() {
+    if paid {
         s.metrics
             .payments_recorded
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -396,38 +453,75 @@ pub async fn create(
 
 /// An order ready to be written: validated, priced, numbered and sealed. Its audit events are
 /// sealed on the chain of the transaction that writes it ([`insert_orders`]), so the same
-/// order can be written again after a failed attempt.
+/// order can be written again after a failed attempt. Its JSON columns are serialized once,
+/// here; the response is built from these values ([`NewOrder::view`]), not read back.
 pub(crate) struct NewOrder {
     pub(crate) tenant: Uuid,
     pub(crate) id: Uuid,
-    pub(crate) payment: Option<NewPayment>,
+    payment: Option<NewPayment>,
     actor: (Uuid, pos_domain::Role),
     order_number: String,
     channel: Channel,
     status: OrderStatus,
     currency: Currency,
+    customer: Customer,
+    notes: Option<String>,
     sealed: crate::pii::Sealed,
     keys: crate::pii::SearchKeys,
-    items: Value,
-    schedule: Value,
-    terms: Value,
-    subtotal_minor: i64,
-    discount_minor: i64,
-    total_minor: i64,
-    paid_minor: i64,
-    day: chrono::NaiveDate,
+    items: Vec<LineItem>,
+    schedule: Vec<ScheduleEntry>,
+    terms: PaymentTerms,
+    /// `items`, `schedule` and `terms` as JSON text, bound as `jsonb`.
+    json: [String; 3],
+    subtotal: Money,
+    discount: Money,
+    total: Money,
+    paid: Money,
     at: DateTime<Utc>,
     events: Vec<Event<'static>>,
     outbox: Vec<(&'static str, Value)>,
 }
 
+/// What an order recorded through the API is (`order_type`).
+const API_ORDER_TYPE: &str = "offline";
+
 impl NewOrder {
-    /// Its first payment as the API shows it, from the values to be written.
-    fn payments_json(&self) -> Vec<Value> {
-        self.payment
+    pub(crate) fn has_payment(&self) -> bool {
+        self.payment.is_some()
+    }
+
+    /// The API's view of this order as written (version 1, its first payment if any).
+    fn view(self) -> (Value, i32) {
+        let payments = self
+            .payment
             .iter()
             .map(|p| new_payment_json(p, self.actor.0, self.currency))
-            .collect()
+            .collect();
+        let c = self.customer;
+        OrderParts {
+            id: self.id,
+            order_number: self.order_number,
+            order_type: API_ORDER_TYPE.to_owned(),
+            channel: self.channel.as_str().to_owned(),
+            status: self.status.as_str().to_owned(),
+            customer: json!({"name": c.name, "phone": c.phone, "email": c.email, "address": c.address}),
+            notes: self.notes,
+            items: self.items,
+            schedule: self.schedule,
+            terms: self.terms,
+            subtotal: self.subtotal,
+            discount: self.discount,
+            total: self.total,
+            paid: self.paid,
+            currency: self.currency,
+            recorded_by: self.actor.0,
+            last_modified_by: self.actor.0,
+            created_at: self.at,
+            updated_at: self.at,
+            version: 1,
+            deleted: None,
+        }
+        .view(payments)
     }
 }
 
@@ -532,6 +626,12 @@ fn new_order(
         events.push(event);
         outbox.push(out);
     }
+    let json = [
+        serde_json::to_string(&items),
+        serde_json::to_string(&schedule),
+        serde_json::to_string(&req.payment_terms),
+    ]
+    .map(|j| j.unwrap_or_default());
     Ok(NewOrder {
         tenant: auth.tenant(),
         id,
@@ -541,16 +641,18 @@ fn new_order(
         channel: req.channel,
         status,
         currency,
+        customer,
+        notes,
         sealed,
         keys,
-        items: serde_json::to_value(&items).unwrap_or_default(),
-        schedule: serde_json::to_value(&schedule).unwrap_or_default(),
-        terms: serde_json::to_value(&req.payment_terms).unwrap_or_default(),
-        subtotal_minor: totals.subtotal.to_minor(currency),
-        discount_minor: totals.discount.to_minor(currency),
-        total_minor: totals.total.to_minor(currency),
-        paid_minor: paid.to_minor(currency),
-        day: today,
+        items,
+        schedule,
+        terms: req.payment_terms,
+        json,
+        subtotal: totals.subtotal,
+        discount: totals.discount,
+        total: totals.total,
+        paid,
         at: now,
         events,
         outbox,
@@ -561,11 +663,8 @@ fn new_order(
 /// the first payments of those inserted, and every order's audit events (sealed now, on the
 /// chain `tx` holds) and outbox events. An order whose id is already taken is not inserted
 /// (nor its payment); the caller rolls back if that leaves its audit rows without an order.
-/// Returns the rows of the orders inserted.
-pub(crate) async fn insert_orders(
-    tx: &mut Tx,
-    orders: &[NewOrder],
-) -> ApiResult<Vec<sqlx::postgres::PgRow>> {
+/// Returns the ids of the orders inserted.
+pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult<Vec<Uuid>> {
     for o in orders {
         for e in &o.events {
             audit::record(tx, e.clone());
@@ -574,63 +673,68 @@ pub(crate) async fn insert_orders(
             tx.outbox(event_type, o.id, payload.clone());
         }
     }
-    tx.write_with_buffered(
-        |qb| {
-            qb.push(
-                "o AS (INSERT INTO orders (tenant_id, id, order_number, channel, status, currency,
-                    customer_name, customer_phone, customer_email, customer_address, notes, phone_index,
-                    email_index, name_tokens, items, schedule, terms, subtotal_minor, discount_minor,
-                    total_minor, paid_minor, business_date, recorded_by_user_id, last_modified_by_user_id,
-                    created_at, updated_at) ",
-            );
-            qb.push_values(orders, |mut b, o| {
-                b.push_bind(o.tenant)
-                    .push_bind(o.id)
-                    .push_bind(o.order_number.clone())
-                    .push_bind(o.channel.as_str())
-                    .push_bind(o.status.as_str())
-                    .push_bind(o.currency.code())
-                    .push_bind(o.sealed.name.clone())
-                    .push_bind(o.sealed.phone.clone())
-                    .push_bind(o.sealed.email.clone())
-                    .push_bind(o.sealed.address.clone())
-                    .push_bind(o.sealed.notes.clone())
-                    .push_bind(o.keys.phone_index.clone())
-                    .push_bind(o.keys.email_index.clone())
-                    .push_bind(o.keys.tokens.clone())
-                    .push_bind(o.items.clone())
-                    .push_bind(o.schedule.clone())
-                    .push_bind(o.terms.clone())
-                    .push_bind(o.subtotal_minor)
-                    .push_bind(o.discount_minor)
-                    .push_bind(o.total_minor)
-                    .push_bind(o.paid_minor)
-                    .push_bind(o.day)
-                    .push_bind(o.actor.0)
-                    .push_bind(o.actor.0)
-                    .push_bind(o.at)
-                    .push_bind(o.at);
-            });
-            qb.push(" ON CONFLICT (tenant_id, id) DO NOTHING RETURNING *)");
-            let payments: Vec<_> = orders
-                .iter()
-                .filter_map(|o| o.payment.as_ref().map(|p| (o, p)))
-                .collect();
-            if !payments.is_empty() {
-                qb.push(", p AS (INSERT INTO payments ")
-                    .push(PAYMENT_COLUMNS)
-                    .push(" SELECT * FROM (");
-                qb.push_values(payments, |b, (o, p)| {
-                    push_payment_values(b, o.tenant, o.actor.0, p, o.currency);
+    let rows = tx
+        .write_with_buffered(
+            |qb| {
+                qb.push(
+                    "o AS (INSERT INTO orders (tenant_id, id, order_number, order_type, channel, status,
+                        currency, customer_name, customer_phone, customer_email, customer_address, notes,
+                        phone_index, email_index, name_tokens, items, schedule, terms, subtotal_minor,
+                        discount_minor, total_minor, paid_minor, business_date, recorded_by_user_id,
+                        last_modified_by_user_id, created_at, updated_at, version) ",
+                );
+                qb.push_values(orders, |mut b, o| {
+                    let c = o.currency;
+                    b.push_bind(o.tenant)
+                        .push_bind(o.id)
+                        .push_bind(o.order_number.clone())
+                        .push_bind(API_ORDER_TYPE)
+                        .push_bind(o.channel.as_str())
+                        .push_bind(o.status.as_str())
+                        .push_bind(c.code())
+                        .push_bind(o.sealed.name.clone())
+                        .push_bind(o.sealed.phone.clone())
+                        .push_bind(o.sealed.email.clone())
+                        .push_bind(o.sealed.address.clone())
+                        .push_bind(o.sealed.notes.clone())
+                        .push_bind(o.keys.phone_index.clone())
+                        .push_bind(o.keys.email_index.clone())
+                        .push_bind(o.keys.tokens.clone());
+                    for j in &o.json {
+                        b.push_bind(j.clone()).push_unseparated("::jsonb");
+                    }
+                    b.push_bind(o.subtotal.to_minor(c))
+                        .push_bind(o.discount.to_minor(c))
+                        .push_bind(o.total.to_minor(c))
+                        .push_bind(o.paid.to_minor(c))
+                        .push_bind(o.at.date_naive())
+                        .push_bind(o.actor.0)
+                        .push_bind(o.actor.0)
+                        .push_bind(o.at)
+                        .push_bind(o.at)
+                        .push_bind(1_i32);
                 });
-                qb.push(") AS v ")
-                    .push(PAYMENT_COLUMNS)
-                    .push(" WHERE v.order_id IN (SELECT id FROM o))");
-            }
-        },
-        "SELECT * FROM o",
-    )
-    .await
+                qb.push(" ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id)");
+                let payments: Vec<_> = orders
+                    .iter()
+                    .filter_map(|o| o.payment.as_ref().map(|p| (o, p)))
+                    .collect();
+                if !payments.is_empty() {
+                    qb.push(", p AS (INSERT INTO payments ")
+                        .push(PAYMENT_COLUMNS)
+                        .push(" SELECT * FROM (");
+                    qb.push_values(payments, |b, (o, p)| {
+                        push_payment_values(b, o.tenant, o.actor.0, p, o.currency);
+                    });
+                    qb.push(") AS v ")
+                        .push(PAYMENT_COLUMNS)
+                        .push(" WHERE v.order_id IN (SELECT id FROM o))");
+                }
+            },
+            "SELECT id FROM o",
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 #[utoipa::path(
