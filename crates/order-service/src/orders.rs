@@ -187,12 +187,14 @@ fn view_of(
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
         version: r.get("version"),
-        deleted: deleted_at.map(|at| json!({
-            "deleted_at": at,
-            "deleted_by": r.get::<Option<Uuid>, _>("deleted_by"),
-            "approved_by": r.get::<Option<Uuid>, _>("approved_by"),
-            "approver_role": r.get::<Option<String>, _>("approver_role"),
-        })),
+        deleted: deleted_at.map(|at| {
+            json!({
+                "deleted_at": at,
+                "deleted_by": r.get::<Option<Uuid>, _>("deleted_by"),
+                "approved_by": r.get::<Option<Uuid>, _>("approved_by"),
+                "approver_role": r.get::<Option<String>, _>("approver_role"),
+            })
+        }),
     };
     let payments = payments(currency);
     Ok(parts.view(payments))

@@ -193,3 +193,51 @@ async fn a_create_refused_by_the_database_fails_alone() {
     let (_, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
     assert_eq!(v["ok"], true, "{v}");
 }
+
+#[tokio::test]
+async fn creates_of_two_tenants_queued_together_are_written_in_a_transaction_each() {
+    let app = spawn().await;
+    let a = app.tenant("toko-satu").await;
+    let b = app.tenant("toko-dua").await;
+    let blocker = block_order_inserts(&app).await;
+    let body = |i: usize| order_body(&format!("Pelanggan {i}"), &format!("08123400{i:04}"));
+    let (from_a, from_b, ()) = tokio::join!(
+        create_all(&app, &a.owner_token, (0..15).map(body).collect()),
+        create_all(&app, &b.owner_token, (15..30).map(body).collect()),
+        async {
+            until_waiting(&app, 30).await;
+            blocker.close().await.unwrap();
+        }
+    );
+    for (st, o) in from_a.iter().chain(&from_b) {
+        assert_eq!(*st, 201, "{o}");
+    }
+    // A transaction is one tenant's (row-level security is set per transaction): the four
+    // blocked writers' batches and then one per tenant for the rest. Mixing tenants in one
+    // would fail and write each order alone (30 transactions).
+    let mut transactions = 0;
+    for (t, answers) in [(&a, &from_a), (&b, &from_b)] {
+        transactions += count(&app, t, "SELECT count(DISTINCT xmin::text) FROM orders").await;
+        assert_eq!(count(&app, t, "SELECT count(*) FROM orders").await, 15);
+        let (st, list, _) = app
+            .get(&t.owner_token, "/api/v1/offline-orders?limit=100")
+            .await;
+        assert_eq!(st, 200);
+        let listed: HashSet<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap())
+            .collect();
+        let created: HashSet<&str> = answers
+            .iter()
+            .map(|(_, o)| o["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, created);
+    }
+    assert!(
+        transactions <= 10,
+        "orders written in {transactions} transactions"
+    );
+    assert!(metric(&app, "order_create_batches_total").await <= 10);
+}
