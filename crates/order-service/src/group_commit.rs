@@ -121,7 +121,13 @@ async fn run(queue: Arc<Mutex<mpsc::Receiver<Job>>>, w: Writer) {
             }
         }
         for (tenant, jobs) in groups {
-            write_group(&w, tenant, jobs).await;
+            // In a task of its own, so that a bug that panics fails its batch's requests (their
+            // answers are dropped: 500) and not this writer.
+            let w2 = w.clone();
+            if let Err(e) = tokio::spawn(async move { write_group(&w2, tenant, jobs).await }).await
+            {
+                tracing::error!(error = %e, "a batch of creates panicked");
+            }
         }
     }
 }
@@ -142,7 +148,7 @@ async fn write_group(w: &Writer, tenant: Uuid, jobs: Vec<Job>) {
             }
         }
         Err(e) if orders.len() > 1 => {
-            tracing::warn!(orders = orders.len(), error = %e, "a batch of creates failed; writing them one by one");
+            tracing::warn!(orders = orders.len(), error = ?e, "a batch of creates failed; writing them one by one");
             for (order, done) in orders.into_iter().zip(dones) {
                 match write_one(w, tenant, &order).await {
                     Ok(()) => answer(w, order, done),
