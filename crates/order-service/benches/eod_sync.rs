@@ -38,7 +38,23 @@ async fn main() {
     let (store, _) = support::filled_store(&first, &keys, orders, events).await;
     let device = store.device_id();
     store.close().await;
-    std::fs::copy(&first, dir.path().join("second.db")).unwrap();
+    // A copy through SQLite (`VACUUM INTO`), consistent whatever the file's WAL holds. (One run
+    // with a plain file copy opened as "database disk image is malformed"; not reproduced, and
+    // a closed store leaves no WAL — `a_closed_store_is_whole_without_its_wal` in pos-core.)
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect_with(
+            &sqlx::sqlite::SqliteConnectOptions::new().filename(&first),
+        )
+        .await
+        .unwrap();
+        sqlx::query("VACUUM INTO ?")
+            .bind(dir.path().join("second.db").to_str().unwrap())
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+    }
     eprintln!("filled the counter in {:.1} s", t.elapsed().as_secs_f64());
 
     // 1. one uninterrupted end-of-day sync
