@@ -60,13 +60,7 @@ impl AppState {
         tx: &mut db::Tx,
         tenant: uuid::Uuid,
     ) -> error::ApiResult<pos_domain::Currency> {
-        let known = self
-            .currencies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&tenant)
-            .copied();
-        if let Some(c) = known {
+        if let Some(c) = self.known_currency(tenant) {
             return Ok(c);
         }
         let c: pos_domain::Currency =
@@ -86,19 +80,21 @@ impl AppState {
     /// `tenant`'s currency, read in a transaction of its own the first time (for a request
     /// that holds no transaction yet).
     pub async fn currency_now(&self, tenant: uuid::Uuid) -> error::ApiResult<pos_domain::Currency> {
-        let known = self
-            .currencies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&tenant)
-            .copied();
-        match known {
+        match self.known_currency(tenant) {
             Some(c) => Ok(c),
             None => {
                 let mut tx = self.tx(tenant).await?;
                 self.currency(&mut tx, tenant).await
             }
         }
+    }
+
+    fn known_currency(&self, tenant: uuid::Uuid) -> Option<pos_domain::Currency> {
+        self.currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+            .copied()
     }
 
     /// A transaction of `tenant` (see [`db::Tx`]).

@@ -434,15 +434,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         .await;
     assert_eq!(c_now["paid"], "99999");
 
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("sync_mutations_total{result=\"rejected\"} 5"),
         "{metrics}"

@@ -78,16 +78,7 @@ async fn kill_9_loses_no_acknowledged_order() {
     assert!(acked.len() >= ROUNDS);
 
     // Integrity first, on a raw connection.
-    let mut c = sqlx::SqliteConnection::connect_with(
-        &sqlx::sqlite::SqliteConnectOptions::new().filename(&t.path),
-    )
-    .await
-    .unwrap();
-    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    assert_eq!(check, "ok", "seed {seed}");
+    let mut c = intact(&t.path, &format!("seed {seed}")).await;
     let fk: Vec<sqlx::sqlite::SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
         .fetch_all(&mut c)
         .await
@@ -150,8 +141,20 @@ async fn a_closed_store_is_whole_without_its_wal() {
     let elsewhere = tempfile::tempdir().unwrap();
     let copy = elsewhere.path().join("copy.db");
     std::fs::copy(&t.path, &copy).unwrap();
+    let mut c = intact(&copy, "the copy").await;
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(orders, 300);
+    c.close().await.unwrap();
+}
+
+/// A plain SQLite connection (no store) to the file at `path`, which `PRAGMA integrity_check`
+/// finds intact.
+async fn intact(path: &std::path::Path, what: &str) -> sqlx::SqliteConnection {
     let mut c = sqlx::SqliteConnection::connect_with(
-        &sqlx::sqlite::SqliteConnectOptions::new().filename(&copy),
+        &sqlx::sqlite::SqliteConnectOptions::new().filename(path),
     )
     .await
     .unwrap();
@@ -159,11 +162,6 @@ async fn a_closed_store_is_whole_without_its_wal() {
         .fetch_one(&mut c)
         .await
         .unwrap();
-    assert_eq!(check, "ok");
-    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    assert_eq!(orders, 300);
-    c.close().await.unwrap();
+    assert_eq!(check, "ok", "{what}");
+    c
 }
