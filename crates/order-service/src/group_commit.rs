@@ -3,8 +3,9 @@
 //! request, then queued here; a few writer tasks each take whatever is queued (up to
 //! [`MAX_BATCH`]) and write it in one transaction of one statement per tenant — the order rows,
 //! their first payments, audit and outbox rows — and hand every request of the batch its order
-//! back once it has committed (the response is built from it). Under load, a hundred creates cost a few transactions instead of a hundred;
-//! alone, a create waits for nothing (a writer that is free takes it at once).
+//! back once it has committed (the response is built from it). Under load, a hundred creates
+//! cost a few transactions instead of a hundred; alone, a create waits for nothing (a writer
+//! that is free takes it at once).
 //!
 //! Nothing is answered before its commit, so nothing acknowledged can be lost. A batch that
 //! fails is rolled back whole and its orders are written again one by one, so one create that

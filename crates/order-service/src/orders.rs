@@ -167,12 +167,12 @@ fn view_of(
         order_type: r.get("order_type"),
         channel: r.get("channel"),
         status: r.get("status"),
-        customer: json!({
-            "name": open("customer_name", "customer_name")?,
-            "phone": open("customer_phone", "customer_phone")?,
-            "email": open("customer_email", "customer_email")?,
-            "address": open("customer_address", "customer_address")?,
-        }),
+        customer: Customer {
+            name: open("customer_name", "customer_name")?.unwrap_or_default(),
+            phone: open("customer_phone", "customer_phone")?,
+            email: open("customer_email", "customer_email")?,
+            address: open("customer_address", "customer_address")?,
+        },
         notes: open("notes", "notes")?,
         items: json_column(r, "items")?,
         schedule: json_column(r, "schedule")?,
@@ -219,7 +219,7 @@ struct OrderParts {
     order_type: String,
     channel: String,
     status: String,
-    customer: Value,
+    customer: Customer,
     notes: Option<String>,
     items: Vec<LineItem>,
     schedule: Vec<ScheduleEntry>,
@@ -252,7 +252,12 @@ impl OrderParts {
             "order_type": self.order_type,
             "channel": self.channel,
             "status": self.status,
-            "customer": self.customer,
+            "customer": {
+                "name": self.customer.name,
+                "phone": self.customer.phone,
+                "email": self.customer.email,
+                "address": self.customer.address,
+            },
             "notes": self.notes,
             "items": self.items,
             "subtotal": self.subtotal,
@@ -499,14 +504,13 @@ impl NewOrder {
             .iter()
             .map(|p| new_payment_json(p, self.actor.0, self.currency))
             .collect();
-        let c = self.customer;
         OrderParts {
             id: self.id,
             order_number: self.order_number,
             order_type: API_ORDER_TYPE.to_owned(),
             channel: self.channel.as_str().to_owned(),
             status: self.status.as_str().to_owned(),
-            customer: json!({"name": c.name, "phone": c.phone, "email": c.email, "address": c.address}),
+            customer: self.customer,
             notes: self.notes,
             items: self.items,
             schedule: self.schedule,
