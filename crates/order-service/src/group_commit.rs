@@ -204,10 +204,7 @@ async fn write_one(w: &Writer, tenant: Uuid, order: &NewOrder) -> ApiResult<()> 
 
 /// Hands a committed order back to its request and counts it.
 fn answer(w: &Writer, order: NewOrder, done: oneshot::Sender<ApiResult<NewOrder>>) {
-    w.metrics.orders_created.fetch_add(1, Ordering::Relaxed);
-    if order.has_payment() {
-        w.metrics.payments_recorded.fetch_add(1, Ordering::Relaxed);
-    }
+    w.metrics.count_created(order.has_payment());
     // The request may have gone (its client disconnected): its order stays written.
     let _ = done.send(Ok(order));
 }

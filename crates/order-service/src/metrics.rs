@@ -106,6 +106,14 @@ impl Metrics {
         out
     }
 
+    /// An order created (committed), with its first payment or not.
+    pub fn count_created(&self, with_payment: bool) {
+        self.orders_created.fetch_add(1, Ordering::Relaxed);
+        if with_payment {
+            self.payments_recorded.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn count_sync(&self, status: pos_protocol::MutationStatus) {
         use pos_protocol::MutationStatus::*;
         let i = match status {

@@ -447,21 +447,14 @@ pub async fn create(
         remember(&mut tx, tenant, k, StatusCode::CREATED, &view).await?;
     }
     tx.commit().await?;
-    s.metrics
-        .orders_created
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if paid {
-        s.metrics
-            .payments_recorded
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
+    s.metrics.count_created(paid);
     Ok(with_etag(StatusCode::CREATED, view, version))
 }
 
 /// An order ready to be written: validated, priced, numbered and sealed. Its audit events are
 /// sealed on the chain of the transaction that writes it ([`insert_orders`]), so the same
-/// order can be written again after a failed attempt. Its JSON columns are serialized once,
-/// here; the response is built from these values ([`NewOrder::view`]), not read back.
+/// order can be written again after a failed attempt. The response is built from these values
+/// ([`NewOrder::view`]), not read back.
 pub(crate) struct NewOrder {
     pub(crate) tenant: Uuid,
     pub(crate) id: Uuid,
@@ -478,8 +471,6 @@ pub(crate) struct NewOrder {
     items: Vec<LineItem>,
     schedule: Vec<ScheduleEntry>,
     terms: PaymentTerms,
-    /// `items`, `schedule` and `terms` as JSON text, bound as `jsonb`.
-    json: [String; 3],
     subtotal: Money,
     discount: Money,
     total: Money,
@@ -632,12 +623,6 @@ fn new_order(
         events.push(event);
         outbox.push(out);
     }
-    let json = [
-        serde_json::to_string(&items),
-        serde_json::to_string(&schedule),
-        serde_json::to_string(&req.payment_terms),
-    ]
-    .map(|j| j.unwrap_or_default());
     Ok(NewOrder {
         tenant: auth.tenant(),
         id,
@@ -654,7 +639,6 @@ fn new_order(
         items,
         schedule,
         terms: req.payment_terms,
-        json,
         subtotal: totals.subtotal,
         discount: totals.discount,
         total: totals.total,
@@ -706,8 +690,14 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
                         .push_bind(o.keys.phone_index.clone())
                         .push_bind(o.keys.email_index.clone())
                         .push_bind(o.keys.tokens.clone());
-                    for j in &o.json {
-                        b.push_bind(j.clone()).push_unseparated("::jsonb");
+                    // Serialized straight to JSON text (no `Value` tree), cast to jsonb.
+                    for j in [
+                        serde_json::to_string(&o.items),
+                        serde_json::to_string(&o.schedule),
+                        serde_json::to_string(&o.terms),
+                    ] {
+                        b.push_bind(j.unwrap_or_default())
+                            .push_unseparated("::jsonb");
                     }
                     b.push_bind(o.subtotal.to_minor(c))
                         .push_bind(o.discount.to_minor(c))
