@@ -174,33 +174,69 @@ pub async fn insert_many(tx: &mut Tx, tenant: Uuid, events: &[&AuditEvent]) -> A
     Ok(())
 }
 
-/// Appends `INSERT INTO audit_events ... VALUES ...` for `events` to `qb` (at most 4,000 rows:
-/// 16 parameters each).
+/// Appends `INSERT INTO audit_events ... SELECT ... FROM unnest(...)` for `events` to `qb`: one
+/// array parameter per column, so the statement's text (and its prepared plan) is the same for
+/// any number of rows.
 pub(crate) fn push_insert<'a>(
     qb: &mut sqlx::QueryBuilder<'a, sqlx::Postgres>,
     tenant: Uuid,
     events: impl IntoIterator<Item = &'a AuditEvent>,
 ) {
+    let events = events.into_iter();
+    let n = events.size_hint().0;
+    let mut device_id = Vec::with_capacity(n);
+    let mut seq = Vec::with_capacity(n);
+    let mut id = Vec::with_capacity(n);
+    let mut at = Vec::with_capacity(n);
+    let mut at_text = Vec::with_capacity(n);
+    let mut actor_id = Vec::with_capacity(n);
+    let mut actor_role = Vec::with_capacity(n);
+    let mut action = Vec::with_capacity(n);
+    let mut entity_type = Vec::with_capacity(n);
+    let mut entity_id = Vec::with_capacity(n);
+    let mut operation = Vec::with_capacity(n);
+    let mut detail = Vec::with_capacity(n);
+    let mut fields = Vec::with_capacity(n);
+    let mut prev_hash = Vec::with_capacity(n);
+    let mut hash = Vec::with_capacity(n);
+    for e in events {
+        device_id.push(e.device_id);
+        seq.push(e.seq as i64);
+        id.push(e.id);
+        at.push(e.at);
+        at_text.push(pos_protocol::time::format(&e.at));
+        actor_id.push(e.actor_id.map(|a| a.0));
+        actor_role.push(e.actor_role.map(|r| r.as_str()));
+        action.push(e.action.as_str());
+        entity_type.push(e.entity_type.as_str());
+        entity_id.push(e.entity_id.as_deref());
+        operation.push(e.operation.as_str());
+        detail.push(e.detail.as_deref());
+        fields.push(sqlx::types::Json(&e.fields));
+        prev_hash.push(e.prev_hash.as_str());
+        hash.push(e.hash.as_str());
+    }
     qb.push(
         "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, at_text, actor_id, actor_role, action,
-            entity_type, entity_id, operation, detail, fields, prev_hash, hash) ",
-    );
-    qb.push_values(events, |mut b, e| {
-        b.push_bind(tenant)
-            .push_bind(e.device_id)
-            .push_bind(e.seq as i64)
-            .push_bind(e.id)
-            .push_bind(e.at)
-            .push_bind(pos_protocol::time::format(&e.at))
-            .push_bind(e.actor_id.map(|a| a.0))
-            .push_bind(e.actor_role.map(|r| r.as_str()))
-            .push_bind(e.action.as_str())
-            .push_bind(&e.entity_type)
-            .push_bind(&e.entity_id)
-            .push_bind(&e.operation)
-            .push_bind(&e.detail)
-            .push_bind(sqlx::types::Json(&e.fields))
-            .push_bind(&e.prev_hash)
-            .push_bind(&e.hash);
-    });
+            entity_type, entity_id, operation, detail, fields, prev_hash, hash) SELECT ",
+    )
+    .push_bind(tenant)
+    .push(", u.* FROM unnest(");
+    qb.separated(", ")
+        .push_bind(device_id)
+        .push_bind(seq)
+        .push_bind(id)
+        .push_bind(at)
+        .push_bind(at_text)
+        .push_bind(actor_id)
+        .push_bind(actor_role)
+        .push_bind(action)
+        .push_bind(entity_type)
+        .push_bind(entity_id)
+        .push_bind(operation)
+        .push_bind(detail)
+        .push_bind(fields)
+        .push_bind(prev_hash)
+        .push_bind(hash);
+    qb.push(") AS u");
 }

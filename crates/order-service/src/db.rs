@@ -233,23 +233,27 @@ impl DerefMut for Tx {
     }
 }
 
-/// Audit rows have 16 parameters, outbox rows 5: a statement stays under PostgreSQL's 65,535.
+/// Rows per statement when a transaction's buffered rows are many (a sync push): each column is
+/// one array parameter, so this bounds a statement's size, not its parameter count.
 const AUDIT_ROWS_PER_STATEMENT: usize = 1000;
 const OUTBOX_ROWS_PER_STATEMENT: usize = 5000;
 
+/// `INSERT INTO outbox_events ... SELECT ... FROM unnest(...)`: the same text for any number of
+/// rows (see [`crate::audit::push_insert`]).
 fn push_outbox_insert<'q>(
     qb: &mut sqlx::QueryBuilder<'q, Postgres>,
     tenant: Uuid,
     rows: &'q [OutboxRow],
 ) {
-    qb.push("INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) ");
-    qb.push_values(rows, |mut b, r| {
-        b.push_bind(tenant)
-            .push_bind(r.id)
-            .push_bind(r.event_type)
-            .push_bind(r.aggregate)
-            .push_bind(&r.payload);
-    });
+    qb.push("INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) SELECT ")
+        .push_bind(tenant)
+        .push(", u.* FROM unnest(");
+    qb.separated(", ")
+        .push_bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .push_bind(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
+        .push_bind(rows.iter().map(|r| r.aggregate).collect::<Vec<_>>())
+        .push_bind(rows.iter().map(|r| &r.payload).collect::<Vec<_>>());
+    qb.push(") AS u");
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

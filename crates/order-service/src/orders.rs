@@ -663,6 +663,65 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
             tx.outbox(event_type, o.id, payload.clone());
         }
     }
+    // One array parameter per column (`unnest`): the statement's text, and so its prepared
+    // plan, is the same for a batch of any size.
+    let n = orders.len();
+    let mut o_tenant = Vec::with_capacity(n);
+    let mut o_id = Vec::with_capacity(n);
+    let mut number = Vec::with_capacity(n);
+    let mut channel = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut currency = Vec::with_capacity(n);
+    let mut name = Vec::with_capacity(n);
+    let mut phone = Vec::with_capacity(n);
+    let mut email = Vec::with_capacity(n);
+    let mut address = Vec::with_capacity(n);
+    let mut notes = Vec::with_capacity(n);
+    let mut phone_index = Vec::with_capacity(n);
+    let mut email_index = Vec::with_capacity(n);
+    let mut tokens = Vec::with_capacity(n);
+    let mut items = Vec::with_capacity(n);
+    let mut schedule = Vec::with_capacity(n);
+    let mut terms = Vec::with_capacity(n);
+    let mut subtotal = Vec::with_capacity(n);
+    let mut discount = Vec::with_capacity(n);
+    let mut total = Vec::with_capacity(n);
+    let mut paid = Vec::with_capacity(n);
+    let mut day = Vec::with_capacity(n);
+    let mut actor = Vec::with_capacity(n);
+    let mut at = Vec::with_capacity(n);
+    let mut pay = PaymentColumns::default();
+    for o in orders {
+        let c = o.currency;
+        o_tenant.push(o.tenant);
+        o_id.push(o.id);
+        number.push(o.order_number.clone());
+        channel.push(o.channel.as_str());
+        status.push(o.status.as_str());
+        currency.push(c.code());
+        name.push(o.sealed.name.clone());
+        phone.push(o.sealed.phone.clone());
+        email.push(o.sealed.email.clone());
+        address.push(o.sealed.address.clone());
+        notes.push(o.sealed.notes.clone());
+        phone_index.push(o.keys.phone_index.clone());
+        email_index.push(o.keys.email_index.clone());
+        tokens.push(bytea_array_literal(&o.keys.tokens));
+        // Serialized straight to JSON text (no `Value` tree), cast to jsonb.
+        items.push(serde_json::to_string(&o.items).unwrap_or_default());
+        schedule.push(serde_json::to_string(&o.schedule).unwrap_or_default());
+        terms.push(serde_json::to_string(&o.terms).unwrap_or_default());
+        subtotal.push(o.subtotal.to_minor(c));
+        discount.push(o.discount.to_minor(c));
+        total.push(o.total.to_minor(c));
+        paid.push(o.paid.to_minor(c));
+        day.push(o.at.date_naive());
+        actor.push(o.actor.0);
+        at.push(o.at);
+        if let Some(p) = &o.payment {
+            pay.push(o.tenant, o.actor.0, p, c);
+        }
+    }
     let rows = tx
         .write_with_buffered(
             |qb| {
@@ -671,61 +730,53 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
                         currency, customer_name, customer_phone, customer_email, customer_address, notes,
                         phone_index, email_index, name_tokens, items, schedule, terms, subtotal_minor,
                         discount_minor, total_minor, paid_minor, business_date, recorded_by_user_id,
-                        last_modified_by_user_id, created_at, updated_at, version) ",
+                        last_modified_by_user_id, created_at, updated_at, version)
+                    SELECT u.tenant_id, u.id, u.order_number, ",
+                )
+                .push_bind(API_ORDER_TYPE)
+                .push(
+                    ", u.channel, u.status, u.currency, u.customer_name, u.customer_phone,
+                        u.customer_email, u.customer_address, u.notes, u.phone_index, u.email_index,
+                        u.name_tokens::bytea[], u.items::jsonb, u.schedule::jsonb, u.terms::jsonb, u.subtotal_minor,
+                        u.discount_minor, u.total_minor, u.paid_minor, u.business_date, u.actor,
+                        u.actor, u.at, u.at, ",
+                )
+                .push_bind(1_i32)
+                .push(" FROM unnest(");
+                qb.separated(", ")
+                    .push_bind(o_tenant)
+                    .push_bind(o_id)
+                    .push_bind(number)
+                    .push_bind(channel)
+                    .push_bind(status)
+                    .push_bind(currency)
+                    .push_bind(name)
+                    .push_bind(phone)
+                    .push_bind(email)
+                    .push_bind(address)
+                    .push_bind(notes)
+                    .push_bind(phone_index)
+                    .push_bind(email_index)
+                    .push_bind(tokens)
+                    .push_bind(items)
+                    .push_bind(schedule)
+                    .push_bind(terms)
+                    .push_bind(subtotal)
+                    .push_bind(discount)
+                    .push_bind(total)
+                    .push_bind(paid)
+                    .push_bind(day)
+                    .push_bind(actor)
+                    .push_bind(at);
+                qb.push(
+                    ") AS u (tenant_id, id, order_number, channel, status, currency, customer_name,
+                        customer_phone, customer_email, customer_address, notes, phone_index,
+                        email_index, name_tokens, items, schedule, terms, subtotal_minor,
+                        discount_minor, total_minor, paid_minor, business_date, actor, at)
+                    ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id), p AS (",
                 );
-                qb.push_values(orders, |mut b, o| {
-                    let c = o.currency;
-                    b.push_bind(o.tenant)
-                        .push_bind(o.id)
-                        .push_bind(o.order_number.clone())
-                        .push_bind(API_ORDER_TYPE)
-                        .push_bind(o.channel.as_str())
-                        .push_bind(o.status.as_str())
-                        .push_bind(c.code())
-                        .push_bind(o.sealed.name.clone())
-                        .push_bind(o.sealed.phone.clone())
-                        .push_bind(o.sealed.email.clone())
-                        .push_bind(o.sealed.address.clone())
-                        .push_bind(o.sealed.notes.clone())
-                        .push_bind(o.keys.phone_index.clone())
-                        .push_bind(o.keys.email_index.clone())
-                        .push_bind(o.keys.tokens.clone());
-                    // Serialized straight to JSON text (no `Value` tree), cast to jsonb.
-                    for j in [
-                        serde_json::to_string(&o.items),
-                        serde_json::to_string(&o.schedule),
-                        serde_json::to_string(&o.terms),
-                    ] {
-                        b.push_bind(j.unwrap_or_default())
-                            .push_unseparated("::jsonb");
-                    }
-                    b.push_bind(o.subtotal.to_minor(c))
-                        .push_bind(o.discount.to_minor(c))
-                        .push_bind(o.total.to_minor(c))
-                        .push_bind(o.paid.to_minor(c))
-                        .push_bind(o.at.date_naive())
-                        .push_bind(o.actor.0)
-                        .push_bind(o.actor.0)
-                        .push_bind(o.at)
-                        .push_bind(o.at)
-                        .push_bind(1_i32);
-                });
-                qb.push(" ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id)");
-                let payments: Vec<_> = orders
-                    .iter()
-                    .filter_map(|o| o.payment.as_ref().map(|p| (o, p)))
-                    .collect();
-                if !payments.is_empty() {
-                    qb.push(", p AS (INSERT INTO payments ")
-                        .push(PAYMENT_COLUMNS)
-                        .push(" SELECT * FROM (");
-                    qb.push_values(payments, |b, (o, p)| {
-                        push_payment_values(b, o.tenant, o.actor.0, p, o.currency);
-                    });
-                    qb.push(") AS v ")
-                        .push(PAYMENT_COLUMNS)
-                        .push(" WHERE v.order_id IN (SELECT id FROM o))");
-                }
+                pay.push_insert(qb, " WHERE u.order_id IN (SELECT id FROM o)");
+                qb.push(")");
             },
             "SELECT id FROM o",
         )
@@ -1460,25 +1511,68 @@ pub(crate) struct NewPayment {
     at: DateTime<Utc>,
 }
 
-const PAYMENT_COLUMNS: &str =
-    "(tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference)";
+/// Payment rows by column, inserted by one `unnest` statement (the same text for any number).
+#[derive(Default)]
+struct PaymentColumns {
+    tenant: Vec<Uuid>,
+    id: Vec<Uuid>,
+    order_id: Vec<Uuid>,
+    amount: Vec<i64>,
+    method: Vec<&'static str>,
+    at: Vec<DateTime<Utc>>,
+    recorded_by: Vec<Uuid>,
+    reference: Vec<Option<String>>,
+}
 
-/// A payment row's values, in [`PAYMENT_COLUMNS`] order.
-fn push_payment_values(
-    mut b: sqlx::query_builder::Separated<'_, '_, sqlx::Postgres, &'static str>,
-    tenant: Uuid,
-    recorded_by: Uuid,
-    p: &NewPayment,
-    currency: Currency,
-) {
-    b.push_bind(tenant)
-        .push_bind(p.id)
-        .push_bind(p.order_id)
-        .push_bind(p.amount.to_minor(currency))
-        .push_bind(p.method.as_str())
-        .push_bind(p.at)
-        .push_bind(recorded_by)
-        .push_bind(p.reference.clone());
+impl PaymentColumns {
+    fn push(&mut self, tenant: Uuid, recorded_by: Uuid, p: &NewPayment, currency: Currency) {
+        self.tenant.push(tenant);
+        self.id.push(p.id);
+        self.order_id.push(p.order_id);
+        self.amount.push(p.amount.to_minor(currency));
+        self.method.push(p.method.as_str());
+        self.at.push(p.at);
+        self.recorded_by.push(recorded_by);
+        self.reference.push(p.reference.clone());
+    }
+
+    /// Appends `INSERT INTO payments ... SELECT ... FROM unnest(...) AS u` and then `tail`.
+    fn push_insert(self, qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, tail: &str) {
+        qb.push(
+            "INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at,
+                recorded_by, reference) SELECT u.* FROM unnest(",
+        );
+        qb.separated(", ")
+            .push_bind(self.tenant)
+            .push_bind(self.id)
+            .push_bind(self.order_id)
+            .push_bind(self.amount)
+            .push_bind(self.method)
+            .push_bind(self.at)
+            .push_bind(self.recorded_by)
+            .push_bind(self.reference);
+        qb.push(
+            ") AS u (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference)",
+        )
+        .push(tail);
+    }
+}
+
+/// An array of bytea as PostgreSQL's text form (`{"\\x0a1b",...}`), to be cast to `bytea[]`: a
+/// column that is itself an array cannot be one element of an `unnest`ed parameter.
+fn bytea_array_literal(values: &[Vec<u8>]) -> String {
+    let mut s = String::with_capacity(2 + values.iter().map(|v| 6 + 2 * v.len()).sum::<usize>());
+    s.push('{');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str("\"\\\\x");
+        s.push_str(&hex::encode(v));
+        s.push('"');
+    }
+    s.push('}');
+    s
 }
 
 /// Writes a payment's ledger row, its PAYMENT audit event and its outbox event; returns the row.
@@ -1490,12 +1584,11 @@ async fn insert_payment(
     p: &NewPayment,
     currency: Currency,
 ) -> ApiResult<sqlx::postgres::PgRow> {
-    let mut qb = sqlx::QueryBuilder::new("INSERT INTO payments ");
-    qb.push(PAYMENT_COLUMNS).push(" ");
-    qb.push_values(std::iter::once(p), |b, p| {
-        push_payment_values(b, tenant, actor.0, p, currency);
-    });
-    let row = qb.push(" RETURNING *").build().fetch_one(&mut **tx).await?;
+    let mut row = PaymentColumns::default();
+    row.push(tenant, actor.0, p, currency);
+    let mut qb = sqlx::QueryBuilder::new("");
+    row.push_insert(&mut qb, " RETURNING *");
+    let row = qb.build().fetch_one(&mut **tx).await?;
     s.metrics
         .payments_recorded
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
