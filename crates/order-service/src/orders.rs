@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use pos_crypto::{Aad, FieldCipher};
 use pos_domain::items::price_items;
-use pos_domain::schedule::{allocate, generate};
+use pos_domain::schedule::{allocate, generate, ScheduleLine};
 use pos_domain::{
     Channel, Currency, Customer, ItemInput, LineItem, Money, OrderStatus, PaymentMethod,
     PaymentTerms, ScheduleEntry,
@@ -115,7 +115,7 @@ async fn load_view(
     cipher: &FieldCipher,
     tenant: Uuid,
     id: Uuid,
-) -> ApiResult<Option<(Value, i32)>> {
+) -> ApiResult<Option<(OrderView, i32)>> {
     let Some(r) = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
         .bind(id)
@@ -142,8 +142,8 @@ async fn load_view(
 fn view_of(
     cipher: &FieldCipher,
     r: &sqlx::postgres::PgRow,
-    payments: impl FnOnce(Currency) -> Vec<Value>,
-) -> ApiResult<(Value, i32)> {
+    payments: impl FnOnce(Currency) -> Vec<PaymentView>,
+) -> ApiResult<(OrderView, i32)> {
     let id: Uuid = r.get("id");
     let ids = id.to_string();
     let open = |col: &str, field: &str| -> ApiResult<Option<String>> {
@@ -238,71 +238,125 @@ struct OrderParts {
 }
 
 impl OrderParts {
-    fn view(self, payments: Vec<Value>) -> (Value, i32) {
+    fn view(self, payments: Vec<PaymentView>) -> (OrderView, i32) {
         let today = Utc::now().date_naive();
-        let lines = allocate(&self.schedule, self.paid, today);
-        let mut terms_json = serde_json::to_value(&self.terms).unwrap_or_default();
-        terms_json["schedule"] = json!(lines
-            .iter()
-            .map(|l| json!({"seq": l.seq, "kind": l.kind, "due_date": l.due_date, "amount": l.amount, "paid": l.paid, "status": l.status}))
-            .collect::<Vec<_>>());
-        let view = json!({
-            "id": self.id,
-            "order_number": self.order_number,
-            "order_type": self.order_type,
-            "channel": self.channel,
-            "status": self.status,
-            "customer": {
-                "name": self.customer.name,
-                "phone": self.customer.phone,
-                "email": self.customer.email,
-                "address": self.customer.address,
+        let schedule = allocate(&self.schedule, self.paid, today);
+        let version = self.version;
+        let view = OrderView {
+            id: self.id,
+            order_number: self.order_number,
+            order_type: self.order_type,
+            channel: self.channel,
+            status: self.status,
+            customer: CustomerView {
+                name: self.customer.name,
+                phone: self.customer.phone,
+                email: self.customer.email,
+                address: self.customer.address,
             },
-            "notes": self.notes,
-            "items": self.items,
-            "subtotal": self.subtotal,
-            "discount": self.discount,
-            "total": self.total,
-            "currency": self.currency,
-            "paid": self.paid,
-            "balance": self.total - self.paid,
-            "payment_terms": terms_json,
-            "payments": payments,
-            "recorded_by": self.recorded_by,
-            "last_modified_by": self.last_modified_by,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "version": self.version,
-            "deleted": self.deleted,
-        });
-        (view, self.version)
+            notes: self.notes,
+            items: self.items,
+            subtotal: self.subtotal,
+            discount: self.discount,
+            total: self.total,
+            currency: self.currency,
+            paid: self.paid,
+            balance: self.total - self.paid,
+            payment_terms: TermsView {
+                terms: self.terms,
+                schedule,
+            },
+            payments,
+            recorded_by: self.recorded_by,
+            last_modified_by: self.last_modified_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version,
+            deleted: self.deleted,
+        };
+        (view, version)
     }
 }
 
-fn payment_json(currency: Currency) -> impl Fn(&sqlx::postgres::PgRow) -> Value {
+/// An order as the API shows it, serialized straight from these values (no `Value` tree).
+#[derive(Serialize)]
+pub struct OrderView {
+    id: Uuid,
+    order_number: String,
+    order_type: String,
+    channel: String,
+    status: String,
+    customer: CustomerView,
+    notes: Option<String>,
+    items: Vec<LineItem>,
+    subtotal: Money,
+    discount: Money,
+    total: Money,
+    currency: Currency,
+    paid: Money,
+    balance: Money,
+    payment_terms: TermsView,
+    payments: Vec<PaymentView>,
+    recorded_by: Uuid,
+    last_modified_by: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i32,
+    deleted: Option<Value>,
+}
+
+/// The customer with every field present (`null` when not given).
+#[derive(Serialize)]
+struct CustomerView {
+    name: String,
+    phone: Option<String>,
+    email: Option<String>,
+    address: Option<String>,
+}
+
+/// The terms as agreed, with the schedule as paid so far.
+#[derive(Serialize)]
+struct TermsView {
+    #[serde(flatten)]
+    terms: PaymentTerms,
+    schedule: Vec<ScheduleLine>,
+}
+
+/// A payment as the API shows it.
+#[derive(Serialize)]
+pub struct PaymentView {
+    id: Uuid,
+    amount: String,
+    method: String,
+    paid_at: DateTime<Utc>,
+    recorded_by: Uuid,
+    reference: Option<String>,
+}
+
+fn payment_json(currency: Currency) -> impl Fn(&sqlx::postgres::PgRow) -> PaymentView {
     move |p| {
         payment_value(
             p.get("id"),
             p.get("amount_minor"),
             currency,
-            &p.get::<String, _>("method"),
+            p.get::<String, _>("method"),
             p.get("paid_at"),
             p.get("recorded_by"),
-            p.get::<Option<String>, _>("reference").as_deref(),
+            p.get::<Option<String>, _>("reference"),
         )
     }
 }
 
 /// A payment as the API shows it, from the values just written (no read back).
-fn new_payment_json(p: &NewPayment, recorded_by: Uuid, currency: Currency) -> Value {
+fn new_payment_json(p: &NewPayment, recorded_by: Uuid, currency: Currency) -> PaymentView {
     payment_value(
         p.id,
         p.amount.to_minor(currency),
         currency,
-        p.method.as_str(),
+        p.method.as_str().to_owned(),
         p.at,
         recorded_by,
-        p.reference.as_deref(),
+        p.reference.clone(),
     )
 }
 
@@ -310,22 +364,24 @@ fn payment_value(
     id: Uuid,
     amount_minor: i64,
     currency: Currency,
-    method: &str,
+    method: String,
     paid_at: DateTime<Utc>,
     recorded_by: Uuid,
-    reference: Option<&str>,
-) -> Value {
-    json!({
-        "id": id,
-        "amount": rust_decimal::Decimal::new(amount_minor, currency.minor_units()).normalize().to_string(),
-        "method": method,
-        "paid_at": paid_at,
-        "recorded_by": recorded_by,
-        "reference": reference,
-    })
+    reference: Option<String>,
+) -> PaymentView {
+    PaymentView {
+        id,
+        amount: rust_decimal::Decimal::new(amount_minor, currency.minor_units())
+            .normalize()
+            .to_string(),
+        method,
+        paid_at,
+        recorded_by,
+        reference,
+    }
 }
 
-fn with_etag(status: StatusCode, body: Value, version: i32) -> Response {
+fn with_etag(status: StatusCode, body: impl Serialize, version: i32) -> Response {
     let mut res = (status, axum::Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
         res.headers_mut().insert(header::ETAG, v);
@@ -369,13 +425,13 @@ async fn remember(
     tenant: Uuid,
     key: &str,
     status: StatusCode,
-    body: &Value,
+    body: &(impl Serialize + Sync),
 ) -> ApiResult<()> {
     sqlx::query("INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body) VALUES ($1, $2, '', $3, $4)")
         .bind(tenant)
         .bind(key)
         .bind(i32::from(status.as_u16()))
-        .bind(body)
+        .bind(sqlx::types::Json(body))
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -489,7 +545,7 @@ impl NewOrder {
     }
 
     /// The API's view of this order as written (version 1, its first payment if any).
-    fn view(self) -> (Value, i32) {
+    fn view(self) -> (OrderView, i32) {
         let payments = self
             .payment
             .iter()
@@ -831,7 +887,7 @@ pub struct ListParams {
 
 #[derive(Serialize)]
 pub struct ListResponse {
-    pub items: Vec<Value>,
+    pub items: Vec<OrderView>,
     pub next_cursor: Option<Uuid>,
 }
 
