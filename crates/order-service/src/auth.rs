@@ -29,13 +29,21 @@ pub struct Claims {
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Only HS256 with a valid signature and an unexpired `exp` passes (`alg: none` and every
+    /// other algorithm are refused). Built once: it holds sets that cost allocations.
+    validation: Validation,
 }
 
 impl JwtKeys {
     pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            validation,
         }
     }
 
@@ -53,14 +61,9 @@ impl JwtKeys {
             .map_err(|e| ApiError::Internal(format!("token: {e}")))
     }
 
-    /// Only HS256 with a valid signature and an unexpired `exp` passes (`alg: none` and every
-    /// other algorithm are refused).
+    /// The claims of `token` if it passes the keys' validation; otherwise 401.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.leeway = 0;
-        v.validate_exp = true;
-        v.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
             .map_err(|_| ApiError::Unauthorized)
     }

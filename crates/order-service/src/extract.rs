@@ -42,6 +42,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 field: None,
             });
         }
+        // Parsed without tracking the path first; only a body that fails is parsed again, by
+        // axum (which tracks it), for an error that names the field.
+        if let Ok(v) = serde_json::from_slice::<T>(&bytes) {
+            return Ok(ApiJson(v));
+        }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
