@@ -161,13 +161,15 @@ fn view_of(
         .map_err(|_| ApiError::Internal("currency".into()))?;
     let m = |col: &str| currency.from_minor(r.get::<i64, _>(col));
     let deleted_at: Option<DateTime<Utc>> = r.get("deleted_at");
-    let parts = OrderParts {
+    let (total, paid) = (m("total_minor"), m("paid_minor"));
+    let schedule: Vec<ScheduleEntry> = json_column(r, "schedule")?;
+    let view = OrderView {
         id,
         order_number: r.get("order_number"),
         order_type: r.get("order_type"),
         channel: r.get("channel"),
         status: r.get("status"),
-        customer: Customer {
+        customer: CustomerView {
             name: open("customer_name", "customer_name")?.unwrap_or_default(),
             phone: open("customer_phone", "customer_phone")?,
             email: open("customer_email", "customer_email")?,
@@ -175,13 +177,14 @@ fn view_of(
         },
         notes: open("notes", "notes")?,
         items: json_column(r, "items")?,
-        schedule: json_column(r, "schedule")?,
-        terms: json_column(r, "terms")?,
         subtotal: m("subtotal_minor"),
         discount: m("discount_minor"),
-        total: m("total_minor"),
-        paid: m("paid_minor"),
+        total,
         currency,
+        paid,
+        balance: total - paid,
+        payment_terms: TermsView::as_paid(json_column(r, "terms")?, &schedule, paid),
+        payments: payments(currency),
         recorded_by: r.get("recorded_by_user_id"),
         last_modified_by: r.get("last_modified_by_user_id"),
         created_at: r.get("created_at"),
@@ -196,8 +199,8 @@ fn view_of(
             })
         }),
     };
-    let payments = payments(currency);
-    Ok(parts.view(payments))
+    let version = view.version;
+    Ok((view, version))
 }
 
 /// A `jsonb` column decoded straight into its type.
@@ -210,75 +213,8 @@ fn json_column<T: serde::de::DeserializeOwned>(
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// An order's fields as the API shows them — read from a row ([`view_of`]) or taken from an
-/// order just written ([`NewOrder::view`]); [`OrderParts::view`] is the one place the shape is
-/// written.
-struct OrderParts {
-    id: Uuid,
-    order_number: String,
-    order_type: String,
-    channel: String,
-    status: String,
-    customer: Customer,
-    notes: Option<String>,
-    items: Vec<LineItem>,
-    schedule: Vec<ScheduleEntry>,
-    terms: PaymentTerms,
-    subtotal: Money,
-    discount: Money,
-    total: Money,
-    paid: Money,
-    currency: Currency,
-    recorded_by: Uuid,
-    last_modified_by: Uuid,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    version: i32,
-    deleted: Option<Value>,
-}
-
-impl OrderParts {
-    fn view(self, payments: Vec<PaymentView>) -> (OrderView, i32) {
-        let today = Utc::now().date_naive();
-        let schedule = allocate(&self.schedule, self.paid, today);
-        let version = self.version;
-        let view = OrderView {
-            id: self.id,
-            order_number: self.order_number,
-            order_type: self.order_type,
-            channel: self.channel,
-            status: self.status,
-            customer: CustomerView {
-                name: self.customer.name,
-                phone: self.customer.phone,
-                email: self.customer.email,
-                address: self.customer.address,
-            },
-            notes: self.notes,
-            items: self.items,
-            subtotal: self.subtotal,
-            discount: self.discount,
-            total: self.total,
-            currency: self.currency,
-            paid: self.paid,
-            balance: self.total - self.paid,
-            payment_terms: TermsView {
-                terms: self.terms,
-                schedule,
-            },
-            payments,
-            recorded_by: self.recorded_by,
-            last_modified_by: self.last_modified_by,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            version,
-            deleted: self.deleted,
-        };
-        (view, version)
-    }
-}
-
-/// An order as the API shows it, serialized straight from these values (no `Value` tree).
+/// An order as the API shows it — read from a row ([`view_of`]) or taken from an order just
+/// written ([`NewOrder::view`]) — serialized straight from these values (no `Value` tree).
 #[derive(Serialize)]
 pub struct OrderView {
     id: Uuid,
@@ -320,6 +256,16 @@ struct TermsView {
     #[serde(flatten)]
     terms: PaymentTerms,
     schedule: Vec<ScheduleLine>,
+}
+
+impl TermsView {
+    /// `terms` with `schedule` as `paid` covers it today.
+    fn as_paid(terms: PaymentTerms, schedule: &[ScheduleEntry], paid: Money) -> Self {
+        TermsView {
+            terms,
+            schedule: allocate(schedule, paid, Utc::now().date_naive()),
+        }
+    }
 }
 
 /// A payment as the API shows it.
@@ -551,30 +497,36 @@ impl NewOrder {
             .iter()
             .map(|p| new_payment_json(p, self.actor.0, self.currency))
             .collect();
-        OrderParts {
+        let view = OrderView {
             id: self.id,
             order_number: self.order_number,
             order_type: API_ORDER_TYPE.to_owned(),
             channel: self.channel.as_str().to_owned(),
             status: self.status.as_str().to_owned(),
-            customer: self.customer,
+            customer: CustomerView {
+                name: self.customer.name,
+                phone: self.customer.phone,
+                email: self.customer.email,
+                address: self.customer.address,
+            },
             notes: self.notes,
             items: self.items,
-            schedule: self.schedule,
-            terms: self.terms,
             subtotal: self.subtotal,
             discount: self.discount,
             total: self.total,
-            paid: self.paid,
             currency: self.currency,
+            paid: self.paid,
+            balance: self.total - self.paid,
+            payment_terms: TermsView::as_paid(self.terms, &self.schedule, self.paid),
+            payments,
             recorded_by: self.actor.0,
             last_modified_by: self.actor.0,
             created_at: self.at,
             updated_at: self.at,
             version: 1,
             deleted: None,
-        }
-        .view(payments)
+        };
+        (view, 1)
     }
 }
 
