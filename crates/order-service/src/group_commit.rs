@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 /// Writer tasks: each holds at most one pool connection while it writes. Two keep PostgreSQL
 /// busy (one batch executes while the other's commit is flushed) with the largest batches: at
-/// 100 clients 2 writers did ~4,000–4,800 creates/s, 3 ~3,400–4,100, 4 ~3,200–3,900 and 1
+/// 100 clients 2 writers did ~3,900–4,800 creates/s, 3 ~3,400–4,100, 4 ~3,200–3,900 and 1
 /// ~2,900–3,100 (`docs/benchmarks.md`).
 pub const WRITERS: usize = 2;
 /// Most orders in one batch (128 was no faster).
