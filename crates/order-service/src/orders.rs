@@ -115,7 +115,7 @@ async fn load_view(
     cipher: &FieldCipher,
     tenant: Uuid,
     id: Uuid,
-) -> ApiResult<Option<(OrderView, i32)>> {
+) -> ApiResult<Option<OrderView>> {
     let Some(r) = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
         .bind(id)
@@ -143,7 +143,7 @@ fn view_of(
     cipher: &FieldCipher,
     r: &sqlx::postgres::PgRow,
     payments: impl FnOnce(Currency) -> Vec<PaymentView>,
-) -> ApiResult<(OrderView, i32)> {
+) -> ApiResult<OrderView> {
     let id: Uuid = r.get("id");
     let ids = id.to_string();
     let open = |col: &str, field: &str| -> ApiResult<Option<String>> {
@@ -199,8 +199,7 @@ fn view_of(
             })
         }),
     };
-    let version = view.version;
-    Ok((view, version))
+    Ok(view)
 }
 
 /// A `jsonb` column decoded straight into its type.
@@ -327,8 +326,10 @@ fn payment_value(
     }
 }
 
-fn with_etag(status: StatusCode, body: impl Serialize, version: i32) -> Response {
-    let mut res = (status, axum::Json(body)).into_response();
+/// `view` as the body, its version as the `ETag`.
+fn with_etag(status: StatusCode, view: OrderView) -> Response {
+    let version = view.version;
+    let mut res = (status, axum::Json(view)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
         res.headers_mut().insert(header::ETAG, v);
     }
@@ -408,8 +409,8 @@ pub async fn create(
         let currency = s.currency_now(tenant).await?;
         let n = s.numbers.next(&s, tenant, now.date_naive()).await?;
         let order = new_order(&s, &auth, req, Uuid::now_v7(), currency, n, now)?;
-        let (view, version) = s.creates.submit(&s, order).await?.view();
-        return Ok(with_etag(StatusCode::CREATED, view, version));
+        let view = s.creates.submit(&s, order).await?.view();
+        return Ok(with_etag(StatusCode::CREATED, view));
     }
     // The number is drawn before the order's transaction opens, so a request never holds two
     // pool connections; a create that is then refused or replayed leaves a gap.
@@ -422,9 +423,9 @@ pub async fn create(
     }
     // The same order id again is the same order, not a duplicate.
     if let Some(id) = req.id {
-        if let Some((view, version)) = load_view(&mut tx, &s.cipher, tenant, id).await? {
+        if let Some(view) = load_view(&mut tx, &s.cipher, tenant, id).await? {
             tx.commit().await?;
-            return Ok(with_etag(StatusCode::CREATED, view, version));
+            return Ok(with_etag(StatusCode::CREATED, view));
         }
     }
     let id = req.id.unwrap_or_else(Uuid::now_v7);
@@ -438,19 +439,19 @@ pub async fn create(
         // transaction rolls back, audit rows included); answer with its order.
         drop(tx);
         let mut tx = s.tx(tenant).await?;
-        let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
+        let view = load_view(&mut tx, &s.cipher, tenant, id)
             .await?
             .ok_or(ApiError::NotFound)?;
-        return Ok(with_etag(StatusCode::CREATED, view, version));
+        return Ok(with_etag(StatusCode::CREATED, view));
     }
     let paid = order.has_payment();
-    let (view, version) = order.view();
+    let view = order.view();
     if let Some(k) = &key {
         remember(&mut tx, tenant, k, StatusCode::CREATED, &view).await?;
     }
     tx.commit().await?;
     s.metrics.count_created(paid);
-    Ok(with_etag(StatusCode::CREATED, view, version))
+    Ok(with_etag(StatusCode::CREATED, view))
 }
 
 /// An order ready to be written: validated, priced, numbered and sealed. Its audit events are
@@ -491,13 +492,13 @@ impl NewOrder {
     }
 
     /// The API's view of this order as written (version 1, its first payment if any).
-    fn view(self) -> (OrderView, i32) {
+    fn view(self) -> OrderView {
         let payments = self
             .payment
             .iter()
             .map(|p| new_payment_json(p, self.actor.0, self.currency))
             .collect();
-        let view = OrderView {
+        OrderView {
             id: self.id,
             order_number: self.order_number,
             order_type: API_ORDER_TYPE.to_owned(),
@@ -525,8 +526,7 @@ impl NewOrder {
             updated_at: self.at,
             version: 1,
             deleted: None,
-        };
-        (view, 1)
+        }
     }
 }
 
@@ -808,7 +808,7 @@ pub async fn get(
     auth.require_staff()?;
     let tenant = auth.tenant();
     let mut tx = s.tx(tenant).await?;
-    let (view, version) = load_view(&mut tx, &s.cipher, tenant, id)
+    let view = load_view(&mut tx, &s.cipher, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     audit::record(
@@ -822,7 +822,7 @@ pub async fn get(
         ),
     );
     tx.commit().await?;
-    Ok(with_etag(StatusCode::OK, view, version))
+    Ok(with_etag(StatusCode::OK, view))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -944,7 +944,6 @@ pub async fn list(
             view_of(&s.cipher, r, |c| {
                 paid.map_or_else(Vec::new, |ps| ps.iter().map(payment_json(c)).collect())
             })
-            .map(|(v, _)| v)
         })
         .collect::<ApiResult<Vec<_>>>()?;
     audit::record(
@@ -1025,7 +1024,7 @@ pub async fn pay(
                 message: "This payment id belongs to another order".into(),
             });
         }
-        let (view, _) = load_view(&mut tx, &s.cipher, tenant, id)
+        let view = load_view(&mut tx, &s.cipher, tenant, id)
             .await?
             .ok_or(ApiError::NotFound)?;
         tx.commit().await?;
@@ -1091,7 +1090,7 @@ pub async fn pay(
         .bind(pid)
         .fetch_one(&mut *tx)
         .await?;
-    let (view, _) = load_view(&mut tx, &s.cipher, tenant, id)
+    let view = load_view(&mut tx, &s.cipher, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let body = json!({"payment": payment_json(currency)(&p), "order": view});
@@ -1445,11 +1444,11 @@ pub async fn patch(
         Some(&totals.total.to_string()),
     );
     if fields.is_empty() {
-        let (view, v) = load_view(&mut tx, &s.cipher, tenant, id)
+        let view = load_view(&mut tx, &s.cipher, tenant, id)
             .await?
             .ok_or(ApiError::NotFound)?;
         tx.commit().await?;
-        return Ok(with_etag(StatusCode::OK, view, v));
+        return Ok(with_etag(StatusCode::OK, view));
     }
     let completed = r.get::<Option<DateTime<Utc>>, _>("completed_at").is_some();
     let status = OrderStatus::derive(false, completed, paid == totals.total);
@@ -1502,11 +1501,11 @@ pub async fn patch(
         id,
         json!({"order_id": id, "version": version + 1, "total": totals.total}),
     );
-    let (view, v) = load_view(&mut tx, &s.cipher, tenant, id)
+    let view = load_view(&mut tx, &s.cipher, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    Ok(with_etag(StatusCode::OK, view, v))
+    Ok(with_etag(StatusCode::OK, view))
 }
 
 /// A payment taken through the API.
@@ -1592,10 +1591,10 @@ async fn insert_payment(
     p: &NewPayment,
     currency: Currency,
 ) -> ApiResult<sqlx::postgres::PgRow> {
-    let mut row = PaymentColumns::default();
-    row.push(tenant, actor.0, p, currency);
+    let mut columns = PaymentColumns::default();
+    columns.push(tenant, actor.0, p, currency);
     let mut qb = sqlx::QueryBuilder::new("");
-    row.push_insert(&mut qb, " RETURNING *");
+    columns.push_insert(&mut qb, " RETURNING *");
     let row = qb.build().fetch_one(&mut **tx).await?;
     s.metrics
         .payments_recorded
