@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Create-order load on the order-service from a separate process (wrk, 100 connections), next to
 # a bare PostgreSQL insert rate (pgbench, same clients, an order-shaped row) measured in the same
-# run on the same throwaway server (fsync on). Release build of the service. Then the same 100
-# connections at a counter's pace (THINK_MS, default 100 ms, between a response and the next
-# request), for the latency below saturation.
+# run on the same throwaway server (fsync on). Release build of the service.
+#
+# Back to back twice: first on the brand-new cluster (its first seconds of load: every 16 MB WAL
+# file is created and zero-filled as it is needed, under the WAL write lock), then — after a
+# CHECKPOINT — as a server that has been running: its WAL files are recycled instead of created
+# (min_wal_size=1GB keeps a burst's worth, as the README's deployment notes advise) and the
+# kernel has written back what the first run dirtied. Then the same 100 connections at a
+# counter's pace (THINK_MS, default 100 ms, between a response and the next request), for the
+# latency below saturation.
 # PG_TRANSPORT: socket (default: the service and pgbench reach PostgreSQL through its Unix
 # socket, as on a single machine) or tcp (127.0.0.1).
 set -euo pipefail
@@ -15,7 +21,7 @@ ensure_rust
 cargo build --release --locked -p order-service
 DURATION=${DURATION:-30s}
 CLIENTS=${CLIENTS:-100}
-PG_EXTRA_OPTS="-c shared_buffers=256MB" start_throwaway_pg
+PG_EXTRA_OPTS="-c shared_buffers=256MB -c min_wal_size=1GB" start_throwaway_pg
 psql -q "$ORDER_SERVICE_TEST_PG" -c "CREATE DATABASE orders OWNER order_service_owner"
 case "${PG_TRANSPORT:=socket}" in
   socket) pg_at="localhost/orders?host=$PG_DIR&port=$PG_PORT" ;;
@@ -37,6 +43,12 @@ ORDER_SERVICE_OWNER_PASSWORD="bench owner password" $svc admin create-tenant \
 $svc serve >/tmp/order-service-bench.log 2>&1 &
 svc_pid=$!
 trap 'kill $svc_pid 2>/dev/null || true; stop_throwaway_pg' EXIT
+# A checkpoint: what was written is on disk, WAL files before it are recycled for what follows.
+checkpoint() {
+  psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" -c CHECKPOINT
+  psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" -tAc \
+    "SELECT '(checkpoint done; ' || count(*) || ' WAL files ready, ' || pg_size_pretty(sum(size)) || ')' FROM pg_ls_waldir()"
+}
 for _ in $(seq 1 100); do curl -sf "http://$ORDER_SERVICE_LISTEN/readyz" >/dev/null && break; sleep 0.1; done
 TOKEN=$(curl -sf -X POST "http://$ORDER_SERVICE_LISTEN/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"tenant":"bench","email":"owner@bench.id","password":"bench owner password"}' |
@@ -44,11 +56,15 @@ TOKEN=$(curl -sf -X POST "http://$ORDER_SERVICE_LISTEN/api/v1/auth/login" -H 'co
 export TOKEN
 echo "== warm-up (5 s)"
 wrk -t2 -c"$CLIENTS" -d5s -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
-echo "== order-service: create order, $CLIENTS connections, $DURATION"
+echo "== order-service on the new cluster: create order, $CLIENTS connections back to back, $DURATION"
+wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
+checkpoint
+echo "== order-service, running server: create order, $CLIENTS connections back to back, $DURATION"
 wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
 echo "== order-service: create order, $CLIENTS connections each waiting ${THINK_MS:=100} ms between requests, $DURATION"
 THINK_MS=$THINK_MS wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
 psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" -tAc "SELECT count(*) || ' orders in the database' FROM orders"
+checkpoint
 echo "== PostgreSQL alone: pgbench insert of an order-shaped row, $CLIENTS clients, $DURATION"
 psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
