@@ -8,8 +8,8 @@
 //! that is free takes it at once).
 //!
 //! Nothing is answered before its commit, so nothing acknowledged can be lost. A batch that
-//! fails is rolled back whole and its orders are written again one by one, so one create that
-//! the database refuses fails alone. An order's id and number are fixed before it is queued, so
+//! fails (a batch of one too) is rolled back whole and its orders are written again one by one,
+//! so one create that the database refuses fails alone. An order's id and number are fixed before it is queued, so
 //! writing it again can never make a second order: if a batch's commit was interrupted and had
 //! in fact committed, the retry finds the order and answers with it.
 //!
@@ -187,18 +187,15 @@ async fn write_group(w: &Writer, tenant: Uuid, jobs: Vec<Job>) {
     let (orders, dones): (Vec<NewOrder>, Vec<_>) =
         jobs.into_iter().map(|j| (j.order, j.done)).unzip();
     w.metrics.create_batches.fetch_add(1, Ordering::Relaxed);
-    let written = if orders.len() == 1 {
-        write_one(w, tenant, &orders[0]).await
-    } else {
-        write(w, tenant, &orders).await
-    };
-    match written {
+    match write(w, tenant, &orders).await {
         Ok(()) => {
             for (order, done) in orders.into_iter().zip(dones) {
                 answer(w, order, done);
             }
         }
-        Err(e) if orders.len() > 1 => {
+        // Each again on its own: the one the database refuses fails alone, and one whose
+        // commit happened although its answer was lost is found (a batch of one too).
+        Err(e) => {
             tracing::warn!(orders = orders.len(), error = ?e, "a batch of creates failed; writing them one by one");
             for (order, done) in orders.into_iter().zip(dones) {
                 match write_one(w, tenant, &order).await {
@@ -207,11 +204,6 @@ async fn write_group(w: &Writer, tenant: Uuid, jobs: Vec<Job>) {
                         let _ = done.send(Err(e));
                     }
                 }
-            }
-        }
-        Err(e) => {
-            if let Some(done) = dones.into_iter().next() {
-                let _ = done.send(Err(e));
             }
         }
     }

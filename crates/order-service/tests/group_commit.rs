@@ -70,7 +70,7 @@ async fn count(app: &TestApp, t: &Tenant, sql: &str) -> i64 {
 async fn creates_waiting_together_share_a_transaction_and_each_is_whole() {
     let app = spawn().await;
     let t = app.tenant("toko-batch").await;
-    // The writers (4) each take a create and wait on the lock; the rest queue behind them.
+    // The writers (2) each take a create and wait on the lock; the rest queue behind them.
     let blocker = block_order_inserts(&app).await;
     let bodies = (0..30)
         .map(|i| order_body(&format!("Pelanggan {i}"), &format!("08123400{i:04}")))
@@ -88,7 +88,7 @@ async fn creates_waiting_together_share_a_transaction_and_each_is_whole() {
         assert!(numbers.insert(o["order_number"].as_str().unwrap().to_owned()));
     }
     assert_eq!(metric(&app, "order_creates_waiting").await, 0);
-    // 30 creates in at most 5 transactions: one per blocked writer, then the 26 queued
+    // 30 creates in at most 5 transactions: one per blocked writer (2), then the 28 queued
     // behind them in one (a batch takes up to 64).
     let batches = metric(&app, "order_create_batches_total").await;
     assert!(batches <= 5, "{batches} batches for 30 creates");
@@ -232,4 +232,103 @@ async fn creates_of_two_tenants_queued_together_are_written_in_a_transaction_eac
         "orders written in {transactions} transactions"
     );
     assert!(metric(&app, "order_create_batches_total").await <= 10);
+}
+
+/// A create whose commit happened but whose answer from PostgreSQL was lost (the connection
+/// cut just then) is still answered 201 with its order, and is there once: its retry finds
+/// the order already committed instead of writing it again — alone, and in a batch of many.
+#[tokio::test]
+async fn a_create_whose_commit_answer_was_lost_is_answered_once_and_written_once() {
+    use common::pgcut::CommitCutter;
+    let cutter = CommitCutter::start(pg_addr()).await;
+    let app = spawn_with_runtime_options(|o| {
+        o.host("127.0.0.1")
+            .port(cutter.addr.port())
+            .ssl_mode(sqlx::postgres::PgSslMode::Disable)
+    })
+    .await;
+    let t = app.tenant("toko-lost-commit").await;
+    // A first create reserves a block of order numbers: after it, creates commit nothing but
+    // their batches.
+    let (st, first, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Pertama", "0812340001"),
+        )
+        .await;
+    assert_eq!(st, 201, "{first}");
+
+    // Alone: its batch of one loses its commit's answer.
+    cutter.arm();
+    let (st, alone, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Sendiri", "0812340002"),
+        )
+        .await;
+    cutter.disarm();
+    assert_eq!(st, 201, "{alone}");
+    assert_eq!(cutter.cuts(), 1);
+
+    // Many: 10 creates queued behind a lock, so most share a batch, every commit's answer lost.
+    let blocker = block_order_inserts(&app).await;
+    cutter.arm();
+    let bodies = (0..10)
+        .map(|i| order_body(&format!("Banyak {i}"), &format!("08123411{i:04}")))
+        .collect();
+    let (answers, ()) = tokio::join!(create_all(&app, &t.owner_token, bodies), async {
+        until_waiting(&app, 10).await;
+        blocker.close().await.unwrap();
+    });
+    cutter.disarm();
+    let batch_cuts = cutter.cuts() - 1;
+    assert!(batch_cuts >= 1, "no batch commit was cut");
+
+    let mut ids = vec![first["id"].clone(), alone["id"].clone()];
+    for (st, o) in &answers {
+        assert_eq!(*st, 201, "{o}");
+        assert_eq!(o["payments"].as_array().unwrap().len(), 1, "{o}");
+        ids.push(o["id"].clone());
+    }
+    // Every create is there once, with what it writes once.
+    assert_eq!(count(&app, &t, "SELECT count(*) FROM orders").await, 12);
+    assert_eq!(
+        count(&app, &t, "SELECT count(DISTINCT order_number) FROM orders").await,
+        12
+    );
+    // Each cut commit was one transaction: the 10 went in as many as were cut.
+    let sql = format!(
+        "SELECT count(DISTINCT xmin::text) FROM orders WHERE id NOT IN ('{}', '{}')",
+        first["id"].as_str().unwrap(),
+        alone["id"].as_str().unwrap()
+    );
+    let batches = count(&app, &t, &sql).await;
+    assert_eq!(
+        batches as usize, batch_cuts,
+        "{batches} transactions, {batch_cuts} cut commits"
+    );
+    assert!(batches < 10, "the 10 creates were not batched");
+    assert_eq!(count(&app, &t, "SELECT count(*) FROM payments").await, 12);
+    for (op, n) in [("order.create", 12), ("payment.record", 12)] {
+        let sql = format!("SELECT count(*) FROM audit_events WHERE operation = '{op}'");
+        assert_eq!(count(&app, &t, &sql).await, n, "{op}");
+    }
+    for (ty, n) in [("order.created", 12), ("payment.received", 12)] {
+        let sql = format!("SELECT count(*) FROM outbox_events WHERE event_type = '{ty}'");
+        assert_eq!(count(&app, &t, &sql).await, n, "{ty}");
+    }
+    for id in ids {
+        let (st, o, _) = app
+            .get(
+                &t.owner_token,
+                &format!("/api/v1/offline-orders/{}", id.as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(st, 200, "{o}");
+    }
+    let (st, v, _) = app.get(&t.owner_token, "/api/v1/audit-events/verify").await;
+    assert_eq!(st, 200);
+    assert_eq!(v["ok"], true, "{v}");
 }

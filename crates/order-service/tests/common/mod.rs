@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod desk;
+pub mod pgcut;
 pub mod proxy;
 pub mod sync;
 
@@ -38,11 +39,29 @@ fn pg_url() -> String {
         .expect("ORDER_SERVICE_TEST_PG is not set: run the tests through scripts/test.sh, which starts PostgreSQL")
 }
 
-async fn pool_as(user: &str, db: &str) -> PgPool {
-    let opts = PgConnectOptions::from_str(&pg_url())
+/// The test server's address (it listens on loopback TCP).
+pub fn pg_addr() -> std::net::SocketAddr {
+    let o = PgConnectOptions::from_str(&pg_url()).unwrap();
+    let host = match o.get_host() {
+        "localhost" => "127.0.0.1",
+        h => h,
+    };
+    format!("{host}:{}", o.get_port()).parse().unwrap()
+}
+
+/// The test server's connect options for `user` on `db`.
+fn options_as(user: &str, db: &str) -> PgConnectOptions {
+    PgConnectOptions::from_str(&pg_url())
         .unwrap()
         .username(user)
-        .database(db);
+        .database(db)
+}
+
+async fn pool_as(user: &str, db: &str) -> PgPool {
+    pool_with(options_as(user, db)).await
+}
+
+async fn pool_with(opts: PgConnectOptions) -> PgPool {
     PgPoolOptions::new()
         .max_connections(10)
         .connect_with(opts)
@@ -51,6 +70,14 @@ async fn pool_as(user: &str, db: &str) -> PgPool {
 }
 
 pub async fn spawn() -> TestApp {
+    spawn_with_runtime_options(|o| o).await
+}
+
+/// Like [`spawn`], with the service's (runtime role's) connect options changed by `f` — to
+/// reach PostgreSQL through a proxy, say.
+pub async fn spawn_with_runtime_options(
+    f: impl FnOnce(PgConnectOptions) -> PgConnectOptions,
+) -> TestApp {
     let su = PgPoolOptions::new()
         .max_connections(1)
         .connect(&pg_url())
@@ -69,7 +96,7 @@ pub async fn spawn() -> TestApp {
     su.close().await;
     let owner_pool = pool_as(OWNER, &db).await;
     order_service::db::MIGRATOR.run(&owner_pool).await.unwrap();
-    let app_pool = pool_as(RUNTIME, &db).await;
+    let app_pool = pool_with(f(options_as(RUNTIME, &db))).await;
     let key = MasterKey::generate();
     let data_key = key.to_base64().to_string();
     let cipher = Arc::new(FieldCipher::new(&key));
