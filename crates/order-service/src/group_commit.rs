@@ -9,9 +9,9 @@
 //!
 //! Nothing is answered before its commit, so nothing acknowledged can be lost. A batch that
 //! fails (a batch of one too) is rolled back whole and its orders are written again one by one,
-//! so one create that the database refuses fails alone. An order's id and number are fixed before it is queued, so
-//! writing it again can never make a second order: if a batch's commit was interrupted and had
-//! in fact committed, the retry finds the order and answers with it.
+//! so one create that the database refuses fails alone. An order's id and number are fixed
+//! before it is queued, so writing it again can never make a second order: if a batch's commit
+//! was interrupted and had in fact committed, the retry finds the order and answers with it.
 //!
 //! The writers run on a thread and a runtime of their own, with their own few connections:
 //! their round trips to PostgreSQL are then picked up as soon as they are answered, not after
