@@ -332,3 +332,39 @@ async fn a_create_whose_commit_answer_was_lost_is_answered_once_and_written_once
     assert_eq!(st, 200);
     assert_eq!(v["ok"], true, "{v}");
 }
+
+/// A burst of creates reserves order numbers in larger blocks: once the first block of 32 is
+/// used up within a second, the next block is sized to that pace (at least what the slowest
+/// possible reading of it gives), not another 32.
+#[tokio::test]
+async fn a_burst_of_creates_reserves_larger_blocks_of_order_numbers() {
+    use order_service::orders::OrderNumbers;
+    let app = spawn().await;
+    let t = app.tenant("toko-burst").await;
+    let started = Instant::now();
+    let bodies = (0..OrderNumbers::MIN_BLOCK)
+        .map(|i| order_body(&format!("Cepat {i}"), &format!("08123422{i:04}")))
+        .collect();
+    for (st, o) in create_all(&app, &t.owner_token, bodies).await {
+        assert_eq!(st, 201, "{o}");
+    }
+    // The first block is used up: this create reserves the next one.
+    let (st, o, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Lagi", "0812342299"),
+        )
+        .await;
+    assert_eq!(st, 201, "{o}");
+    // The first block lasted at most this long, so the next is at least this big.
+    let at_least = OrderNumbers::next_block_size(OrderNumbers::MIN_BLOCK, started.elapsed());
+    // (Only if the 33 creates took over a second is that no more than a fixed block.)
+    let last = count(&app, &t, "SELECT last FROM order_number_counters").await;
+    assert!(
+        last >= OrderNumbers::MIN_BLOCK + at_least,
+        "second block {} after a first block used within {:?} (at least {at_least})",
+        last - OrderNumbers::MIN_BLOCK,
+        started.elapsed()
+    );
+}
