@@ -34,11 +34,13 @@ pub async fn create_tenant(
         )
         .into());
     }
-    let tenant_id = Uuid::now_v7();
-    let owner_id = Uuid::now_v7();
+    // The admin command runs on the machine's clock.
+    let streams = std::sync::Arc::<crate::audit::Streams>::default();
+    let tenant_id = streams.time.new_uuid();
+    let owner_id = streams.time.new_uuid();
     let hash = pos_crypto::password::hash(t.owner_password.as_bytes())
         .ok_or_else(|| ApiError::Internal("password hashing failed".into()))?;
-    let mut tx = crate::db::tenant_tx(admin, &Default::default(), tenant_id).await?;
+    let mut tx = crate::db::tenant_tx(admin, &streams, tenant_id).await?;
     sqlx::query("INSERT INTO tenants (id, slug, name, currency) VALUES ($1, $2, $3, $4)")
         .bind(tenant_id)
         .bind(t.slug)

@@ -4,7 +4,6 @@
 
 use crate::db::Tx;
 use crate::error::ApiResult;
-use chrono::Utc;
 use pos_domain::{Role, StaffId};
 use pos_protocol::{AuditAction, AuditEvent, FieldChange, GENESIS_HASH};
 use sqlx::Row;
@@ -70,6 +69,8 @@ pub struct Head {
 /// transactions recording at once (new ones start at the genesis hash); each is verified like a
 /// device's chain.
 pub struct Streams {
+    /// The service instance's clock and ids (events, outbox rows and transactions read it).
+    pub time: pos_domain::TimeSource,
     instance: Uuid,
     next: AtomicU64,
     free: Mutex<HashMap<Uuid, Vec<Head>>>,
@@ -77,7 +78,15 @@ pub struct Streams {
 
 impl Default for Streams {
     fn default() -> Self {
+        Streams::on(pos_domain::TimeSource::default())
+    }
+}
+
+impl Streams {
+    /// A new instance's chains, on `time`.
+    pub fn on(time: pos_domain::TimeSource) -> Self {
         Streams {
+            time,
             instance: Uuid::new_v4(),
             next: AtomicU64::new(0),
             free: Mutex::default(),
@@ -119,12 +128,13 @@ impl Streams {
 /// Appends `ev` to the service chain `tx` holds (see [`Streams`]); the row is written with the
 /// transaction's other buffered rows just before it commits ([`Tx::commit`]).
 pub fn record(tx: &mut Tx, ev: Event<'_>) -> AuditEvent {
+    let (id, at) = (tx.time().new_uuid(), tx.time().now());
     let head = tx.chain();
     let mut e = AuditEvent {
-        id: Uuid::now_v7(),
+        id,
         device_id: head.device,
         seq: head.seq + 1,
-        at: pos_protocol::time::truncate(Utc::now()),
+        at,
         actor_id: ev.actor.map(|a| StaffId(a.0)),
         actor_role: ev.actor.map(|a| a.1),
         action: ev.action,

@@ -38,7 +38,8 @@ impl JwtKeys {
     pub fn new(secret: &[u8]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
-        validation.validate_exp = true;
+        // `exp` is checked against the service's clock in `verify`, not the library's.
+        validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
@@ -47,8 +48,16 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, sub: Uuid, tid: Uuid, role: Role, kind: &str) -> Result<String, ApiError> {
-        let now = chrono::Utc::now().timestamp();
+    /// A token for `sub` issued at `now` (the service's clock), valid for `TOKEN_TTL_SECONDS`.
+    pub fn issue(
+        &self,
+        sub: Uuid,
+        tid: Uuid,
+        role: Role,
+        kind: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, ApiError> {
+        let now = now.timestamp();
         let claims = Claims {
             sub,
             tid,
@@ -61,11 +70,18 @@ impl JwtKeys {
             .map_err(|e| ApiError::Internal(format!("token: {e}")))
     }
 
-    /// The claims of `token` if it passes the keys' validation; otherwise 401.
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    /// The claims of `token` if it passes the keys' validation and has not expired at `now`
+    /// (the service's clock); otherwise 401.
+    pub fn verify(
+        &self,
+        token: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Claims, ApiError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
-            .map_err(|_| ApiError::Unauthorized)
+            .ok()
+            .filter(|c| c.exp > now.timestamp())
+            .ok_or(ApiError::Unauthorized)
     }
 }
 
@@ -120,6 +136,6 @@ impl FromRequestParts<AppState> for Auth {
         let token = header
             .strip_prefix("Bearer ")
             .ok_or(ApiError::Unauthorized)?;
-        state.jwt.verify(token.trim()).map(Auth)
+        state.jwt.verify(token.trim(), state.now()).map(Auth)
     }
 }

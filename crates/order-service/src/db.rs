@@ -69,6 +69,11 @@ pub async fn tenant_tx(pool: &PgPool, streams: &Arc<Streams>, tenant: Uuid) -> A
 }
 
 impl Tx {
+    /// The service's clock and ids.
+    pub fn time(&self) -> &pos_domain::TimeSource {
+        &self.streams.time
+    }
+
     pub async fn commit(mut self) -> ApiResult<()> {
         self.flush().await?;
         if let Some(tx) = self.tx.take() {
@@ -84,8 +89,9 @@ impl Tx {
 
     /// Queues an event for the outbox feed (`GET /events`), written at commit.
     pub fn outbox(&mut self, event_type: &'static str, aggregate: Uuid, payload: Value) {
+        let id = self.streams.time.new_uuid();
         self.outbox.push(OutboxRow {
-            id: Uuid::now_v7(),
+            id,
             event_type,
             aggregate,
             payload,

@@ -55,7 +55,7 @@ pub async fn pairing_code(
         .iter()
         .map(|b| CODE_ALPHABET[(*b as usize) % CODE_ALPHABET.len()] as char)
         .collect();
-    let expires = chrono::Utc::now() + chrono::Duration::minutes(PAIRING_CODE_MINUTES);
+    let expires = s.now() + chrono::Duration::minutes(PAIRING_CODE_MINUTES);
     let tenant = auth.tenant();
     let mut tx = s.tx(tenant).await?;
     sqlx::query("INSERT INTO pairing_codes (tenant_id, code_hash, created_by, expires_at) VALUES ($1, $2, $3, $4)")
@@ -117,34 +117,37 @@ pub async fn pair(
         .into());
     }
     let hash = code_hash(&s, &req.code);
-    let tenant: Option<Uuid> = sqlx::query_scalar("SELECT tenant_of_pairing_code($1)")
+    let tenant: Option<Uuid> = sqlx::query_scalar("SELECT tenant_of_pairing_code($1, $2)")
         .bind(&hash)
+        .bind(s.now())
         .fetch_one(&s.pool)
         .await?;
     let tenant = tenant.ok_or(ApiError::NotFound)?;
     let mut tx = s.tx(tenant).await?;
-    let used = sqlx::query("UPDATE pairing_codes SET used_at = now() WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > now() RETURNING created_by")
+    let used = sqlx::query("UPDATE pairing_codes SET used_at = $3 WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3 RETURNING created_by")
         .bind(tenant)
         .bind(&hash)
+        .bind(s.now())
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(ApiError::NotFound)?;
     let paired_by: Uuid = used.get(0);
-    let device_id = req.device_id.unwrap_or_else(Uuid::now_v7);
+    let device_id = req.device_id.unwrap_or_else(|| s.new_uuid());
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
     // Re-pairing a counter of this shop (after an unpairing, or a reinstall that lost its
     // secret) keeps its id, and so its chain and mutations, with a new secret.
-    sqlx::query("INSERT INTO devices (tenant_id, id, name, device_code, secret_hash, paired_by) VALUES ($1, $2, $3, $4, $5, $6)
+    sqlx::query("INSERT INTO devices (tenant_id, id, name, device_code, secret_hash, paired_by, paired_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name, device_code = EXCLUDED.device_code,
-                     secret_hash = EXCLUDED.secret_hash, paired_by = EXCLUDED.paired_by, paired_at = now(), revoked_at = NULL")
+                     secret_hash = EXCLUDED.secret_hash, paired_by = EXCLUDED.paired_by, paired_at = EXCLUDED.paired_at, revoked_at = NULL")
         .bind(tenant)
         .bind(device_id)
         .bind(name)
         .bind(&device_code)
         .bind(secret_hash(&secret))
         .bind(paired_by)
+        .bind(s.now())
         .execute(&mut *tx)
         .await
         .map_err(|e| match e {
@@ -240,7 +243,7 @@ pub async fn device_token(
     }
     tx.commit().await?;
     Ok(Json(json!({
-        "access_token": s.jwt.issue(req.device_id, tenant, Role::Cashier, "device")?,
+        "access_token": s.jwt.issue(req.device_id, tenant, Role::Cashier, "device", s.now())?,
         "token_type": "Bearer",
         "expires_in": crate::auth::TOKEN_TTL_SECONDS,
     })))
@@ -264,9 +267,10 @@ pub async fn revoke(
     auth.require_approver("unpair devices")?;
     let tenant = auth.tenant();
     let mut tx = s.tx(tenant).await?;
-    let done = sqlx::query("UPDATE devices SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
+    let done = sqlx::query("UPDATE devices SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
         .bind(tenant)
         .bind(id)
+        .bind(s.now())
         .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {

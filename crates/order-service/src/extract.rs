@@ -10,6 +10,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(req, state).await?;
+        parse(&bytes).map(ApiJson)
+    }
+}
+
+/// A JSON body like [`ApiJson`], with the SHA-256 of its bytes: what an `Idempotency-Key` is
+/// bound to, with the route, so that the same key with another request is refused.
+pub struct HashedJson<T> {
+    pub body: T,
+    pub sha256: [u8; 32],
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HashedJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use sha2::Digest;
+        let bytes = json_bytes(req, state).await?;
+        Ok(HashedJson {
+            body: parse(&bytes)?,
+            sha256: sha2::Sha256::digest(&bytes).into(),
+        })
+    }
+}
+
+/// The body of a JSON request (problem+json when it is not one).
+async fn json_bytes<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<axum::body::Bytes, ApiError> {
+    {
         let is_json = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -42,13 +73,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 field: None,
             });
         }
-        // Parsed without tracking the path first; only a body that fails is parsed again, by
-        // axum (which tracks it), for an error that names the field.
-        if let Ok(v) = serde_json::from_slice::<T>(&bytes) {
-            return Ok(ApiJson(v));
+        Ok(bytes)
+    }
+}
+
+/// Parses a JSON body: without tracking the path first; only a body that fails is parsed
+/// again, by axum (which tracks it), for an error that names the field.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    {
+        if let Ok(v) = serde_json::from_slice::<T>(bytes) {
+            return Ok(v);
         }
-        match axum::Json::<T>::from_bytes(&bytes) {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+        match axum::Json::<T>::from_bytes(bytes) {
+            Ok(axum::Json(v)) => Ok(v),
             Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
                 Err(ApiError::Unprocessable {
                     code: "invalid_body".into(),

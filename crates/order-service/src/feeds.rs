@@ -152,7 +152,7 @@ pub async fn summary(
          WHERE due < $2 AND cum > paid_minor",
     )
     .bind(tenant)
-    .bind(chrono::Utc::now().date_naive())
+    .bind(s.today())
     .bind(currency.minor_units() as i32)
     .fetch_one(&mut *tx)
     .await?;

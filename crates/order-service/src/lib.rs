@@ -54,6 +54,28 @@ impl AppState {
         }
     }
 
+    /// The same state on another clock (tests move time on purpose): every id, business day
+    /// and timestamp of the service comes from it.
+    pub fn with_clock(mut self, clock: Arc<dyn pos_domain::Clock>) -> Self {
+        self.streams = Arc::new(audit::Streams::on(pos_domain::TimeSource::new(clock)));
+        self
+    }
+
+    /// The service's time (microseconds, as stored).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.streams.time.now()
+    }
+
+    /// Today's business day.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now().date_naive()
+    }
+
+    /// A new UUIDv7 stamped with the service's clock.
+    pub fn new_uuid(&self) -> uuid::Uuid {
+        self.streams.time.new_uuid()
+    }
+
     /// `tenant`'s currency, read from the database the first time only.
     pub async fn currency(
         &self,

@@ -116,7 +116,7 @@ pub async fn login(
     );
     tx.commit().await?;
     Ok(Json(LoginResponse {
-        access_token: s.jwt.issue(id, tenant, role, "user")?,
+        access_token: s.jwt.issue(id, tenant, role, "user", s.now())?,
         token_type: "Bearer",
         expires_in: crate::auth::TOKEN_TTL_SECONDS,
         user: UserView {

@@ -10,7 +10,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use pos_crypto::{Aad, FieldCipher};
 use pos_domain::items::price_items;
 use pos_domain::schedule::{allocate, generate, ScheduleLine};
@@ -150,6 +150,7 @@ async fn load_view(
     cipher: &FieldCipher,
     tenant: Uuid,
     id: Uuid,
+    today: NaiveDate,
 ) -> ApiResult<Option<OrderView>> {
     let Some(r) = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
@@ -166,7 +167,7 @@ async fn load_view(
     .bind(id)
     .fetch_all(&mut **tx)
     .await?;
-    view_of(cipher, &r, |c| {
+    view_of(cipher, &r, today, |c| {
         payments.iter().map(payment_json(c)).collect()
     })
     .map(Some)
@@ -177,6 +178,7 @@ async fn load_view(
 fn view_of(
     cipher: &FieldCipher,
     r: &sqlx::postgres::PgRow,
+    today: NaiveDate,
     payments: impl FnOnce(Currency) -> Vec<PaymentView>,
 ) -> ApiResult<OrderView> {
     let id: Uuid = r.get("id");
@@ -218,7 +220,7 @@ fn view_of(
         currency,
         paid,
         balance: total - paid,
-        payment_terms: TermsView::as_paid(json_column(r, "terms")?, &schedule, paid),
+        payment_terms: TermsView::as_paid(json_column(r, "terms")?, &schedule, paid, today),
         payments: payments(currency),
         recorded_by: r.get("recorded_by_user_id"),
         last_modified_by: r.get("last_modified_by_user_id"),
@@ -293,11 +295,16 @@ struct TermsView {
 }
 
 impl TermsView {
-    /// `terms` with `schedule` as `paid` covers it today.
-    fn as_paid(terms: PaymentTerms, schedule: &[ScheduleEntry], paid: Money) -> Self {
+    /// `terms` with `schedule` as `paid` covers it on business day `today`.
+    fn as_paid(
+        terms: PaymentTerms,
+        schedule: &[ScheduleEntry],
+        paid: Money,
+        today: NaiveDate,
+    ) -> Self {
         TermsView {
             terms,
-            schedule: allocate(schedule, paid, Utc::now().date_naive()),
+            schedule: allocate(schedule, paid, today),
         }
     }
 }
@@ -371,52 +378,115 @@ fn with_etag(status: StatusCode, view: OrderView) -> Response {
     res
 }
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let k = v
-                .to_str()
-                .map_err(|_| ApiError::BadRequest("Idempotency-Key must be text".into()))?;
-            if k.is_empty() || k.len() > 200 {
-                return Err(ApiError::BadRequest(
-                    "Idempotency-Key must be 1 to 200 characters".into(),
-                ));
-            }
-            Ok(Some(k.to_owned()))
+/// An `Idempotency-Key` bound to what it was sent with (as the IETF Idempotency-Key draft
+/// and Stripe do): the route (and the resource it names) and the SHA-256 of the request body.
+/// The same key with another request is refused (422 `idempotency_key_reused`); concurrent
+/// first uses wait for the first one and replay its answer.
+struct Idempotency {
+    key: String,
+    route: String,
+    request_hash: [u8; 32],
+}
+
+impl Idempotency {
+    /// The request's key, if it sent one, bound to `route` and `request_hash`.
+    fn of(headers: &HeaderMap, route: String, request_hash: [u8; 32]) -> ApiResult<Option<Self>> {
+        let Some(v) = headers.get("idempotency-key") else {
+            return Ok(None);
+        };
+        let key = v
+            .to_str()
+            .map_err(|_| ApiError::BadRequest("Idempotency-Key must be text".into()))?;
+        if key.is_empty() || key.len() > 200 {
+            return Err(ApiError::BadRequest(
+                "Idempotency-Key must be 1 to 200 characters".into(),
+            ));
+        }
+        Ok(Some(Idempotency {
+            key: key.to_owned(),
+            route,
+            request_hash,
+        }))
+    }
+
+    /// Where the stored answer's ciphertext is bound: this key's record.
+    fn aad(&self) -> Aad<'_> {
+        Aad {
+            table: "idempotency_keys",
+            record_id: &self.key,
+            field: "body",
         }
     }
-}
 
-/// A stored first response for `key`, if this key was used before.
-async fn replay(tx: &mut Tx, tenant: Uuid, key: &str) -> ApiResult<Option<Response>> {
-    let row =
-        sqlx::query("SELECT status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2")
-            .bind(tenant)
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(row.map(|r| {
-        let status = StatusCode::from_u16(r.get::<i32, _>(0) as u16).unwrap_or(StatusCode::OK);
-        (status, axum::Json(r.get::<Value, _>(1))).into_response()
-    }))
-}
-
-async fn remember(
-    tx: &mut Tx,
-    tenant: Uuid,
-    key: &str,
-    status: StatusCode,
-    body: &(impl Serialize + Sync),
-) -> ApiResult<()> {
-    sqlx::query("INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body) VALUES ($1, $2, '', $3, $4)")
+    /// Claims the key in `tx` for this request: `None` when it is new (answer, then
+    /// [`Idempotency::remember`]), or the first use's stored answer. A concurrent first use
+    /// holds the key's row until it ends; this waits for it and then replays its answer.
+    async fn claim(&self, s: &AppState, tx: &mut Tx, tenant: Uuid) -> ApiResult<Option<Response>> {
+        let fresh = sqlx::query(
+            "INSERT INTO idempotency_keys (tenant_id, key, route, request_hash, status, body, created_at)
+             VALUES ($1, $2, $3, $4, 0, ''::bytea, $5) ON CONFLICT (tenant_id, key) DO NOTHING RETURNING 1",
+        )
         .bind(tenant)
-        .bind(key)
+        .bind(&self.key)
+        .bind(&self.route)
+        .bind(&self.request_hash[..])
+        .bind(s.now())
+        .fetch_optional(&mut **tx)
+        .await?;
+        if fresh.is_some() {
+            return Ok(None);
+        }
+        let r = sqlx::query("SELECT route, request_hash, status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2")
+            .bind(tenant)
+            .bind(&self.key)
+            .fetch_one(&mut **tx)
+            .await?;
+        if r.get::<String, _>("route") != self.route
+            || r.get::<Vec<u8>, _>("request_hash") != self.request_hash
+        {
+            return Err(ApiError::Unprocessable {
+                code: "idempotency_key_reused".into(),
+                message: "This Idempotency-Key was already used for a different request".into(),
+                field: None,
+            });
+        }
+        let status = u16::try_from(r.get::<i32, _>("status"))
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .filter(|c| c.is_success())
+            .ok_or(ApiError::Conflict {
+                code: "idempotency_key_in_use",
+                message: "A request with this Idempotency-Key is still in progress".into(),
+            })?;
+        let body: Value = s
+            .cipher
+            .decrypt(&r.get::<Vec<u8>, _>("body"), self.aad())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| ApiError::Internal("stored idempotent answer".into()))?;
+        Ok(Some((status, axum::Json(body)).into_response()))
+    }
+
+    /// Stores the answer to a claimed key, encrypted (it holds the customer's details).
+    async fn remember(
+        &self,
+        s: &AppState,
+        tx: &mut Tx,
+        tenant: Uuid,
+        status: StatusCode,
+        body: &(impl Serialize + Sync),
+    ) -> ApiResult<()> {
+        let json = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $3, body = $4 WHERE tenant_id = $1 AND key = $2",
+        )
+        .bind(tenant)
+        .bind(&self.key)
         .bind(i32::from(status.as_u16()))
-        .bind(sqlx::types::Json(body))
+        .bind(s.cipher.encrypt(&json, self.aad()))
         .execute(&mut **tx)
         .await?;
-    Ok(())
+        Ok(())
+    }
 }
 
 #[utoipa::path(
@@ -432,18 +502,18 @@ pub async fn create(
     State(s): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    ApiJson(req): ApiJson<CreateOrder>,
+    crate::extract::HashedJson { body: req, sha256 }: crate::extract::HashedJson<CreateOrder>,
 ) -> ApiResult<Response> {
     auth.require_staff()?;
     let tenant = auth.tenant();
-    let key = idempotency_key(&headers)?;
-    let now = pos_protocol::time::truncate(Utc::now());
+    let key = Idempotency::of(&headers, "POST /offline-orders".into(), sha256)?;
+    let now = s.now();
     if key.is_none() && req.id.is_none() {
         // A new id drawn here is new by construction: the order is group-committed with the
         // creates that arrive while a writer is busy (see `crate::group_commit`).
         let currency = s.currency_now(tenant).await?;
         let n = s.numbers.next(&s, tenant, now.date_naive()).await?;
-        let order = new_order(&s, &auth, req, Uuid::now_v7(), currency, n, now)?;
+        let order = new_order(&s, &auth, req, s.new_uuid(), currency, n, now)?;
         let view = s.creates.submit(&s, order).await?.view();
         return Ok(with_etag(StatusCode::CREATED, view));
     }
@@ -452,18 +522,19 @@ pub async fn create(
     let n = s.numbers.next(&s, tenant, now.date_naive()).await?;
     let mut tx = s.tx(tenant).await?;
     if let Some(k) = &key {
-        if let Some(r) = replay(&mut tx, tenant, k).await? {
+        if let Some(r) = k.claim(&s, &mut tx, tenant).await? {
+            tx.commit().await?;
             return Ok(r);
         }
     }
     // The same order id again is the same order, not a duplicate.
     if let Some(id) = req.id {
-        if let Some(view) = load_view(&mut tx, &s.cipher, tenant, id).await? {
+        if let Some(view) = load_view(&mut tx, &s.cipher, tenant, id, s.today()).await? {
             tx.commit().await?;
             return Ok(with_etag(StatusCode::CREATED, view));
         }
     }
-    let id = req.id.unwrap_or_else(Uuid::now_v7);
+    let id = req.id.unwrap_or_else(|| s.new_uuid());
     let currency = s.currency(&mut tx, tenant).await?;
     let order = new_order(&s, &auth, req, id, currency, n, now)?;
     if insert_orders(&mut tx, std::slice::from_ref(&order))
@@ -474,7 +545,7 @@ pub async fn create(
         // transaction rolls back, audit rows included); answer with its order.
         drop(tx);
         let mut tx = s.tx(tenant).await?;
-        let view = load_view(&mut tx, &s.cipher, tenant, id)
+        let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
             .await?
             .ok_or(ApiError::NotFound)?;
         return Ok(with_etag(StatusCode::CREATED, view));
@@ -482,7 +553,8 @@ pub async fn create(
     let paid = order.has_payment();
     let view = order.view();
     if let Some(k) = &key {
-        remember(&mut tx, tenant, k, StatusCode::CREATED, &view).await?;
+        k.remember(&s, &mut tx, tenant, StatusCode::CREATED, &view)
+            .await?;
     }
     tx.commit().await?;
     s.metrics.count_created(paid);
@@ -553,7 +625,12 @@ impl NewOrder {
             currency: self.currency,
             paid: self.paid,
             balance: self.total - self.paid,
-            payment_terms: TermsView::as_paid(self.terms, &self.schedule, self.paid),
+            payment_terms: TermsView::as_paid(
+                self.terms,
+                &self.schedule,
+                self.paid,
+                self.at.date_naive(),
+            ),
             payments,
             recorded_by: self.actor.0,
             last_modified_by: self.actor.0,
@@ -654,7 +731,7 @@ fn new_order(
         json!({"order_id": id, "order_number": order_number, "total": totals.total}),
     )];
     let payment = req.initial_payment.map(|p| NewPayment {
-        id: Uuid::now_v7(),
+        id: s.new_uuid(),
         order_id: id,
         amount: paid,
         method: p.method,
@@ -843,7 +920,7 @@ pub async fn get(
     auth.require_staff()?;
     let tenant = auth.tenant();
     let mut tx = s.tx(tenant).await?;
-    let view = load_view(&mut tx, &s.cipher, tenant, id)
+    let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
         .await?
         .ok_or(ApiError::NotFound)?;
     audit::record(
@@ -976,7 +1053,7 @@ pub async fn list(
         .iter()
         .map(|r| {
             let paid = payments.get(&r.get::<Uuid, _>("id"));
-            view_of(&s.cipher, r, |c| {
+            view_of(&s.cipher, r, s.today(), |c| {
                 paid.map_or_else(Vec::new, |ps| ps.iter().map(payment_json(c)).collect())
             })
         })
@@ -1024,14 +1101,19 @@ pub async fn pay(
     auth: Auth,
     headers: HeaderMap,
     crate::extract::ApiPath(id): crate::extract::ApiPath<Uuid>,
-    ApiJson(req): ApiJson<PaymentRequest>,
+    crate::extract::HashedJson { body: req, sha256 }: crate::extract::HashedJson<PaymentRequest>,
 ) -> ApiResult<Response> {
     auth.require_staff()?;
     let tenant = auth.tenant();
-    let key = idempotency_key(&headers)?;
+    let key = Idempotency::of(
+        &headers,
+        format!("POST /offline-orders/{id}/payments"),
+        sha256,
+    )?;
     let mut tx = s.tx(tenant).await?;
     if let Some(k) = &key {
-        if let Some(r) = replay(&mut tx, tenant, k).await? {
+        if let Some(r) = k.claim(&s, &mut tx, tenant).await? {
+            tx.commit().await?;
             return Ok(r);
         }
     }
@@ -1046,7 +1128,7 @@ pub async fn pay(
         .get::<String, _>(0)
         .parse()
         .map_err(|_| ApiError::Internal("currency".into()))?;
-    let pid = req.id.unwrap_or_else(Uuid::now_v7);
+    let pid = req.id.unwrap_or_else(|| s.new_uuid());
     let existing = sqlx::query("SELECT * FROM payments WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
         .bind(pid)
@@ -1059,7 +1141,7 @@ pub async fn pay(
                 message: "This payment id belongs to another order".into(),
             });
         }
-        let view = load_view(&mut tx, &s.cipher, tenant, id)
+        let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
             .await?
             .ok_or(ApiError::NotFound)?;
         tx.commit().await?;
@@ -1097,7 +1179,7 @@ pub async fn pay(
         .reference
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
-    let now = pos_protocol::time::truncate(Utc::now());
+    let now = s.now();
     let new_paid = paid + amount;
     let status = OrderStatus::derive(false, row.get::<bool, _>(4), new_paid == total);
     sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
@@ -1125,12 +1207,13 @@ pub async fn pay(
         .bind(pid)
         .fetch_one(&mut *tx)
         .await?;
-    let view = load_view(&mut tx, &s.cipher, tenant, id)
+    let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
         .await?
         .ok_or(ApiError::NotFound)?;
     let body = json!({"payment": payment_json(currency)(&p), "order": view});
     if let Some(k) = &key {
-        remember(&mut tx, tenant, k, StatusCode::CREATED, &body).await?;
+        k.remember(&s, &mut tx, tenant, StatusCode::CREATED, &body)
+            .await?;
     }
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
@@ -1182,7 +1265,7 @@ pub async fn delete(
         });
     }
     let ids = id.to_string();
-    let now = Utc::now();
+    let now = s.now();
     sqlx::query("UPDATE orders SET status = 'deleted', deleted_at = $3, deleted_by = $4, delete_reason = $5, approved_by = $4, approver_role = $6, approved_at = $3, updated_at = $3, last_modified_by_user_id = $4 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant).bind(id).bind(now).bind(auth.user())
         .bind(s.cipher.encrypt_str(reason, aad(&ids, "delete_reason")))
@@ -1479,7 +1562,7 @@ pub async fn patch(
         Some(&totals.total.to_string()),
     );
     if fields.is_empty() {
-        let view = load_view(&mut tx, &s.cipher, tenant, id)
+        let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
             .await?
             .ok_or(ApiError::NotFound)?;
         tx.commit().await?;
@@ -1496,7 +1579,7 @@ pub async fn patch(
     sqlx::query(
         "UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5, customer_address = $6, notes = $7,
             phone_index = $8, email_index = $9, name_tokens = $10, items = $11, schedule = $12, subtotal_minor = $13,
-            discount_minor = $14, total_minor = $15, status = $16, version = version + 1, updated_at = now(),
+            discount_minor = $14, total_minor = $15, status = $16, version = version + 1, updated_at = $18,
             last_modified_by_user_id = $17
          WHERE tenant_id = $1 AND id = $2",
     )
@@ -1513,6 +1596,7 @@ pub async fn patch(
     .bind(totals.total.to_minor(currency))
     .bind(status.as_str())
     .bind(auth.user())
+    .bind(s.now())
     .execute(&mut *tx)
     .await
     .map_err(|e| match e {
@@ -1536,7 +1620,7 @@ pub async fn patch(
         id,
         json!({"order_id": id, "version": version + 1, "total": totals.total}),
     );
-    let view = load_view(&mut tx, &s.cipher, tenant, id)
+    let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
         .await?
         .ok_or(ApiError::NotFound)?;
     tx.commit().await?;

@@ -110,7 +110,7 @@ async fn run_push(
     Ok(Json(PushResponse {
         results,
         audit,
-        server_time: Utc::now(),
+        server_time: s.now(),
     }))
 }
 
@@ -329,7 +329,7 @@ async fn apply(
         .bind(m.order_id.0)
         .fetch_optional(&mut **tx)
         .await?;
-    let now = Utc::now();
+    let now = s.now();
     match &m.body {
         MutationBody::OrderCreated { order: snap } => {
             if order.is_some() {
@@ -799,7 +799,7 @@ pub async fn pull(
         changes,
         next_cursor: next,
         roster,
-        server_time: Utc::now(),
+        server_time: s.now(),
     }))
 }
 

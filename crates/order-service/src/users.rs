@@ -105,7 +105,7 @@ pub async fn create(
         })
         .await??;
     let tenant = auth.tenant();
-    let id = Uuid::now_v7();
+    let id = s.new_uuid();
     let ids = id.to_string();
     let mut tx = s.tx(tenant).await?;
     sqlx::query("INSERT INTO users (tenant_id, id, name, email, email_index, role, password_hash, pin_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")

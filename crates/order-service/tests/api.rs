@@ -465,7 +465,13 @@ async fn roles_and_tokens() {
     let (st, _, _) = app.get("not.a.token", "/api/v1/offline-orders").await;
     assert_eq!(st, 401);
     let forged = order_service::auth::JwtKeys::new(b"another-secret-another-secret-0000")
-        .issue(uuid::Uuid::now_v7(), t.id, pos_domain::Role::Owner, "user")
+        .issue(
+            uuid::Uuid::now_v7(),
+            t.id,
+            pos_domain::Role::Owner,
+            "user",
+            chrono::Utc::now(),
+        )
         .unwrap();
     assert_eq!(app.get(&forged, "/api/v1/offline-orders").await.0, 401);
     use base64::Engine;

@@ -196,7 +196,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     let mut over = fresh[1].clone();
     over.mutation_id = uuid::Uuid::now_v7();
     if let MutationBody::PaymentRecorded { payment } = &mut over.body {
-        payment.id = pos_domain::PaymentId::new();
+        payment.id = pos_domain::PaymentId::from(uuid::Uuid::now_v7());
         payment.amount = 1_000_001.into(); // the initial payment is not pushed: the whole total is open
     }
     let mut forged = mutations
@@ -221,7 +221,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     cross.mutation_id = uuid::Uuid::now_v7();
     cross.order_id = foreign["id"].as_str().unwrap().parse().unwrap();
     if let MutationBody::PaymentRecorded { payment } = &mut cross.body {
-        payment.id = pos_domain::PaymentId::new();
+        payment.id = pos_domain::PaymentId::from(uuid::Uuid::now_v7());
         payment.order_id = cross.order_id;
     }
     let res = push(
@@ -374,7 +374,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     mismatch.mutation_id = uuid::Uuid::now_v7();
     mismatch.order_id = a.id;
     if let MutationBody::PaymentRecorded { payment } = &mut mismatch.body {
-        payment.id = pos_domain::PaymentId::new();
+        payment.id = pos_domain::PaymentId::from(uuid::Uuid::now_v7());
     }
     // and one that breaks a database rule the checks did not foresee (the same payment
     // reversed twice, by two mutations) is refused alone: the push is redone with a savepoint
@@ -407,8 +407,8 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
             mutations: vec![
                 mismatch,
                 fresh[1].clone(),
-                reversal(pos_domain::PaymentId::new()),
-                reversal(pos_domain::PaymentId::new()),
+                reversal(pos_domain::PaymentId::from(uuid::Uuid::now_v7())),
+                reversal(pos_domain::PaymentId::from(uuid::Uuid::now_v7())),
             ],
             audit_events: vec![],
         },

@@ -73,7 +73,7 @@ pub(crate) async fn append(
         }
     };
     let mut event = AuditEvent {
-        id: Uuid::now_v7(),
+        id: tx.uuid_at(at),
         device_id,
         seq: prev_seq + 1,
         at: pos_protocol::time::truncate(at),

@@ -1,15 +1,3 @@
-use chrono::{DateTime, Utc};
+//! The desktop's clock: the one shared with the service (see [`pos_domain::clock`]).
 
-/// Where the core reads the time. The app uses [`SystemClock`]; tests move time on purpose.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+pub use pos_domain::clock::{Clock, SystemClock, TimeSource, UuidV7s};

@@ -41,7 +41,7 @@ pub(crate) async fn append(
     };
     let seq = last as i64 + 1;
     let m = Mutation {
-        mutation_id: Uuid::now_v7(),
+        mutation_id: tx.uuid_at(at),
         device_id,
         seq: seq as u64,
         hlc,

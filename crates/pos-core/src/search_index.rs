@@ -132,11 +132,16 @@ mod tests {
         }
     }
 
+    /// `n` ids made in order at a fixed time.
+    fn ids<const N: usize>() -> [OrderId; N] {
+        let ids = pos_domain::UuidV7s::new();
+        let at = chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
+        std::array::from_fn(|_| OrderId::from(ids.at(at)))
+    }
+
     #[test]
     fn names_newest_first_paged_and_renamed() {
-        let a = OrderId::new();
-        let b = OrderId::new();
-        let c = OrderId::new();
+        let [a, b, c] = ids();
         let mut ix = SearchIndex::from_rows(vec![
             (a, "Siti Rahayu".into(), None, None),
             (c, "Budi".into(), None, None),
@@ -150,8 +155,7 @@ mod tests {
 
     #[test]
     fn phones_follow_edits() {
-        let a = OrderId::new();
-        let b = OrderId::new();
+        let [a, b] = ids();
         let p1 = [1u8; 32];
         let p2 = [2u8; 32];
         let mut ix = SearchIndex::from_rows(vec![(a, "A".into(), Some(p1.to_vec()), None)]);

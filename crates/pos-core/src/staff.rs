@@ -133,15 +133,19 @@ impl Store {
                 .phone_country_code
                 .map(|c| c.trim().trim_start_matches('+').to_owned())
                 .unwrap_or_else(|| "62".into()),
-            utc_offset_minutes: input
-                .utc_offset_minutes
-                .unwrap_or_else(|| chrono::Local::now().offset().local_minus_utc() / 60),
+            utc_offset_minutes: input.utc_offset_minutes.unwrap_or_else(|| {
+                use chrono::TimeZone;
+                chrono::Local
+                    .offset_from_utc_datetime(&self.now().naive_utc())
+                    .local_minus_utc()
+                    / 60
+            }),
         };
         config.validate()?;
         let owner_name = validate_name("owner_name", &input.owner_name)?;
         let pin = owner_pin;
         let pin_hash = crate::pin::on_pin_thread(move || pin.hash()).await?;
-        let owner = StaffId::new();
+        let owner = StaffId::from(self.uuid_at(self.now()));
         let mut tx = self.begin_write().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE key = 'shop'")
             .fetch_one(tx.conn().await?)
@@ -306,8 +310,8 @@ impl Store {
             .into());
         }
         let pin_hash = crate::pin::on_pin_thread(move || pin.hash()).await?;
-        let id = StaffId::new();
         let now = self.now();
+        let id = StaffId::from(self.uuid_at(now));
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO staff (id, name, role, pin_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -1,7 +1,7 @@
 //! The store: one SQLite file, its data key, its device identity and shop settings.
 
 use crate::audit::{self, NewEvent};
-use crate::clock::Clock;
+use crate::clock::{Clock, TimeSource};
 use crate::crypto::{Aad, FieldCipher, MasterKey};
 use crate::db::{self, ts};
 use crate::error::{Result, StoreError};
@@ -89,7 +89,8 @@ impl ShopConfig {
 pub struct Store {
     pub(crate) pool: SqlitePool,
     pub(crate) cipher: FieldCipher,
-    pub(crate) clock: Arc<dyn Clock>,
+    /// The store's clock: every id, business day and timestamp it writes comes from it.
+    pub(crate) time: TimeSource,
     pub(crate) device_id: Uuid,
     pub(crate) config: Mutex<Option<ShopConfig>>,
     pub(crate) hlc: Mutex<Hlc>,
@@ -114,6 +115,7 @@ impl Store {
     /// rather than writing under a different key.
     pub async fn open(path: &Path, keys: &dyn KeyStore, clock: Arc<dyn Clock>) -> Result<Store> {
         let lock = lock_file(path)?;
+        let time = TimeSource::new(clock);
         let pool = db::open_pool(path).await?;
         let row = sqlx::query("SELECT device_id, key_check FROM device WHERE id = 1")
             .fetch_optional(&pool)
@@ -141,7 +143,7 @@ impl Store {
                 (device_id, cipher)
             }
             None => {
-                let device_id = Uuid::now_v7();
+                let device_id = time.new_uuid();
                 let key = MasterKey::generate();
                 keys.save(&device_id.to_string(), &key)?;
                 let cipher = FieldCipher::new(&key);
@@ -151,7 +153,7 @@ impl Store {
                 )
                 .bind(device_id.to_string())
                 .bind(check)
-                .bind(ts(&clock.now()))
+                .bind(ts(&time.now()))
                 .execute(&pool)
                 .await?;
                 (device_id, cipher)
@@ -177,7 +179,7 @@ impl Store {
         Ok(Store {
             pool,
             cipher,
-            clock,
+            time,
             device_id,
             config: Mutex::new(config),
             hlc: Mutex::new(hlc),
@@ -234,11 +236,16 @@ impl Store {
 
     /// Begins a write transaction (see [`WriteTx`]).
     pub(crate) async fn begin_write(&self) -> Result<WriteTx<'_>> {
-        WriteTx::begin(&self.heads, &self.pool).await
+        WriteTx::begin(&self.heads, &self.pool, &self.time).await
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        pos_protocol::time::truncate(self.clock.now())
+        self.time.now()
+    }
+
+    /// A new UUIDv7 stamped with `at` (a time read from [`Store::now`]).
+    pub(crate) fn uuid_at(&self, at: DateTime<Utc>) -> Uuid {
+        self.time.uuid_at(at)
     }
 
     pub(crate) fn next_hlc(&self, now: DateTime<Utc>) -> Hlc {

@@ -30,6 +30,7 @@ pub(crate) struct WriteTx<'a> {
     /// trip to SQLite's worker thread, so they all go in one.
     pub deferred: QueryBuilder<'static, Sqlite>,
     pool: &'a SqlitePool,
+    time: &'a pos_domain::TimeSource,
     /// Begun by the first statement that needs the connection before commit (a read). A
     /// transaction that only writes what it buffered — recording an order, once the heads are
     /// known — is sent whole at commit: savepoint, inserts and release in one round trip.
@@ -46,6 +47,7 @@ impl<'a> WriteTx<'a> {
     pub async fn begin(
         lock: &'a tokio::sync::Mutex<Heads>,
         pool: &'a SqlitePool,
+        time: &'a pos_domain::TimeSource,
     ) -> Result<WriteTx<'a>> {
         let guard = lock.lock().await;
         Ok(WriteTx {
@@ -55,8 +57,14 @@ impl<'a> WriteTx<'a> {
             deferred: QueryBuilder::new(BATCH_SAVEPOINT),
             guard,
             pool,
+            time,
             tx: None,
         })
+    }
+
+    /// A new UUIDv7 stamped with `at` (a time read from the store's clock).
+    pub fn uuid_at(&self, at: chrono::DateTime<chrono::Utc>) -> uuid::Uuid {
+        self.time.uuid_at(at)
     }
 
     /// The transaction's connection, beginning the transaction on first use.

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use pos_core::{OrderEdit, StoreError};
+use pos_core::{Clock, OrderEdit, StoreError};
 use pos_domain::schedule::EntryStatus;
 use pos_domain::{Channel, OrderStatus, PaymentMethod, PaymentTerms, Role};
 
@@ -292,7 +292,7 @@ async fn invalid_orders_are_refused_with_the_field_named_and_nothing_written() {
 #[tokio::test]
 async fn same_order_id_twice_is_one_order() {
     let t = TestStore::new().await;
-    let id = pos_domain::OrderId::new();
+    let id = pos_domain::OrderId::from(t.uuid_now());
     let mut o = walk_in_full("Budi", "50000");
     o.id = Some(id);
     let a = t.s().create_order(&t.owner, o.clone()).await.unwrap();
@@ -302,6 +302,20 @@ async fn same_order_id_twice_is_one_order() {
     v4.id = Some(pos_domain::OrderId(uuid::Uuid::new_v4()));
     assert_eq!(
         t.s().create_order(&t.owner, v4).await.unwrap_err().field(),
+        Some("id")
+    );
+    // An id made on another day (by a wrong clock) is refused: a day's orders are found by
+    // their ids' time.
+    let mut stale = walk_in_full("Budi", "50000");
+    stale.id = Some(pos_domain::OrderId::from(
+        pos_domain::UuidV7s::new().at(t.clock.now() - chrono::Duration::days(3)),
+    ));
+    assert_eq!(
+        t.s()
+            .create_order(&t.owner, stale)
+            .await
+            .unwrap_err()
+            .field(),
         Some("id")
     );
     assert_eq!(a.order_number, b.order_number);
@@ -319,7 +333,7 @@ async fn same_payment_id_twice_is_one_payment() {
     let t = TestStore::new().await;
     let o = create(&t, &t.owner, phone_installment_order("Siti", "08121112222")).await;
     let mut p = pay("300000");
-    p.id = Some(pos_domain::PaymentId::new());
+    p.id = Some(pos_domain::PaymentId::from(t.uuid_now()));
     t.s()
         .record_payment(&t.owner, o.id, p.clone())
         .await

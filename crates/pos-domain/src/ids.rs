@@ -11,16 +11,10 @@ macro_rules! id_type {
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
-        impl $name {
-            /// A new time-ordered id (UUIDv7), generated where the record is created.
-            pub fn new() -> Self {
-                Self(Uuid::now_v7())
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
+        impl From<Uuid> for $name {
+            /// Ids are made from the program's clock (see [`crate::clock::UuidV7s`]).
+            fn from(id: Uuid) -> Self {
+                Self(id)
             }
         }
 

@@ -1,6 +1,7 @@
 //! Domain rules of Offline Order POS, written once and used by both the desktop core and the
 //! central order-service. No I/O lives here.
 
+pub mod clock;
 pub mod customer;
 pub mod error;
 pub mod hlc;
@@ -12,6 +13,7 @@ pub mod schedule;
 pub mod status;
 pub mod terms;
 
+pub use clock::{Clock, SystemClock, TimeSource, UuidV7s};
 pub use customer::{Channel, Customer};
 pub use error::ValidationError;
 pub use hlc::Hlc;

@@ -208,10 +208,12 @@ mod tests {
 
     fn ev(seq: u64) -> AuditEvent {
         AuditEvent {
-            id: Uuid::now_v7(),
+            id: Uuid::from_u128(u128::from(seq)),
             device_id: Uuid::nil(),
             seq,
-            at: crate::time::truncate(Utc::now()),
+            at: crate::time::truncate(
+                chrono::DateTime::from_timestamp(1_795_000_000 + seq as i64, 0).unwrap_or_default(),
+            ),
             actor_id: None,
             actor_role: Some(Role::Owner),
             action: AuditAction::Access,

@@ -52,21 +52,25 @@ impl Store {
         let currency = config.currency;
         let now = self.now();
         let today = config.business_date(now);
-        let id = input.id.unwrap_or_default();
-        if id.0.get_version_num() != 7 {
-            return Err(ValidationError::new(
-                "id",
-                "invalid_id",
-                "An order id must be a UUIDv7 (time-ordered)",
-            )
-            .into());
-        }
-
-        if input.id.is_some() {
-            if let Some(existing) = self.replay_create(session, id, today).await? {
-                return Ok(existing);
+        let id = match input.id {
+            Some(id) => {
+                if let Some(existing) = self.replay_create(session, id, today).await? {
+                    return Ok(existing);
+                }
+                // A day's orders are found by their ids' time (numbering, date filters), so a
+                // caller's id must be a UUIDv7 made around now, by this store's clock.
+                if !super::query::id_within_day(&id.0, today) {
+                    return Err(ValidationError::new(
+                        "id",
+                        "invalid_id",
+                        "An order id must be a UUIDv7 made today (time-ordered, by this counter's clock)",
+                    )
+                    .into());
+                }
+                id
             }
-        }
+            None => OrderId::from(self.uuid_at(now)),
+        };
 
         let customer = input.customer.validated(input.channel)?;
         let notes = validate_notes(input.notes)?;
@@ -90,7 +94,7 @@ impl Store {
                     });
                 }
                 Some((
-                    p.id.unwrap_or_default(),
+                    p.id.unwrap_or_else(|| self.uuid_at(now).into()),
                     amount,
                     p.method,
                     validate_reference(p.reference)?,

@@ -209,7 +209,7 @@ impl Store {
         self.insert_payment(
             &mut tx,
             PaymentRecord {
-                id: input.id.unwrap_or_default(),
+                id: input.id.unwrap_or_else(|| self.uuid_at(now).into()),
                 order_id,
                 amount: amount.0,
                 method: input.method,
@@ -301,7 +301,7 @@ impl Store {
         self.insert_payment(
             &mut tx,
             PaymentRecord {
-                id: PaymentId::new(),
+                id: self.uuid_at(now).into(),
                 order_id,
                 amount: -amount.0,
                 method,

@@ -133,6 +133,13 @@ pub(crate) fn day_id_ceiling(day: NaiveDate) -> String {
     uuid7_floor(day.and_time(NaiveTime::MIN).and_utc().timestamp_millis() + 2 * DAY_MS)
 }
 
+/// Whether `id` is a UUIDv7 whose time lies in business day `day`'s id range (see
+/// [`day_id_floor`]), as every order id of that day must.
+pub(crate) fn id_within_day(id: &uuid::Uuid, day: NaiveDate) -> bool {
+    let text = id.to_string();
+    id.get_version_num() == 7 && text >= day_id_floor(day) && text < day_id_ceiling(day)
+}
+
 /// The business day named in an order number such as `K01-20261125-0042`.
 fn order_number_day(n: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(n.split('-').nth(1)?, "%Y%m%d").ok()

@@ -366,7 +366,7 @@ impl SyncClient {
         loop {
             let result = async {
                 let token = self.token(base, store, keys).await?;
-                let sent = Utc::now();
+                let sent = store.now();
                 let r = build(&self.http, &token).send().await.map_err(offline)?;
                 self.with_state(|c| c.online = Some(true));
                 if r.status() == reqwest::StatusCode::UNAUTHORIZED {
@@ -377,7 +377,7 @@ impl SyncClient {
                     return Err(service_error(r).await);
                 }
                 let v: T = r.json().await.map_err(offline)?;
-                Ok((v, sent, Utc::now()))
+                Ok((v, sent, store.now()))
             }
             .await;
             match result {
@@ -435,7 +435,7 @@ impl SyncClient {
         attempts: u32,
     ) -> Result<SyncReport, SyncError> {
         self.with_state(|c| c.syncing = true);
-        let started = Utc::now();
+        let started = store.now();
         let mut report = SyncReport {
             started_at: started,
             finished_at: started,
@@ -464,7 +464,7 @@ impl SyncClient {
         let (pending, attention) = store.open_tallies(floor).await?;
         report.still_pending = pending;
         report.needs_attention = attention;
-        report.finished_at = Utc::now();
+        report.finished_at = store.now();
         report.last_success_at = pairing.and_then(|p| p.last_success_at);
         match outcome {
             Ok(()) => {
@@ -566,7 +566,7 @@ impl SyncClient {
             }
             cursor = resp.next_cursor;
         }
-        store.record_sync_success(Utc::now()).await?;
+        store.record_sync_success(store.now()).await?;
         Ok(())
     }
 

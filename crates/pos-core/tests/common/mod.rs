@@ -45,6 +45,13 @@ impl Clock for TestClock {
     }
 }
 
+impl TestStore {
+    /// A UUIDv7 made at the test clock's time (as the store would make it).
+    pub fn uuid_now(&self) -> uuid::Uuid {
+        pos_domain::UuidV7s::new().at(self.clock.now())
+    }
+}
+
 pub struct TestStore {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,

@@ -21,7 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let keys = OsKeyring::new(service.as_str(), backend);
     let store = Store::open(db.as_ref(), &keys, Arc::new(SystemClock)).await?;
     let session = store.login(staff.parse()?, Pin::new(pin)?).await?;
-    let today = chrono::Utc::now().date_naive();
+    let today = pos_core::Clock::now(&SystemClock).date_naive();
     let mut out = std::io::stdout().lock();
     let money = |v: i64| Money(rust_decimal::Decimal::from(v));
     for i in 0u64.. {
