@@ -34,7 +34,7 @@ RUST_TEST_PACKAGES=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome
   postgresql-15 postgresql-client-15 python3 python3-venv curl libfaketime)
 
 # libfaketime: the test command also runs the suites at other wall-clock dates.
-FAKETIME_LIB="/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/faketime/libfaketimeMT.so.1"
+export FAKETIME_LIB="/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/faketime/libfaketimeMT.so.1"
 
 # What building and running the Tauri app needs (WebKitGTK and friends), and what the
 # end-to-end tests add: a virtual X server, the WebKit WebDriver, curl and the screenshot tool.

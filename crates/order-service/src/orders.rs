@@ -1415,16 +1415,21 @@ pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<ax
     Ok(axum::Json(json!({"ok": ok, "devices": devices})))
 }
 
+/// A JSON merge patch (RFC 7396) of an order: an absent member is unchanged, `null` clears
+/// it (the customer's phone, e-mail or address, the discount, the notes), `items` replaces the
+/// whole list; the rules are checked on the merged order.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PatchOrder {
     #[serde(default)]
-    pub customer: Option<Customer>,
+    pub customer: Option<pos_domain::customer::CustomerPatch>,
     #[serde(default)]
     pub items: Option<Vec<ItemInput>>,
     #[serde(default)]
-    pub discount: Option<Money>,
+    #[schema(value_type = Option<String>, nullable)]
+    pub discount: pos_domain::Patch<Money>,
     #[serde(default)]
-    pub notes: Option<String>,
+    #[schema(value_type = Option<String>, nullable)]
+    pub notes: pos_domain::Patch<String>,
 }
 
 fn if_match(headers: &HeaderMap) -> ApiResult<i32> {
@@ -1502,14 +1507,16 @@ pub async fn patch(
         address: dec("customer_address", "customer_address")?,
     };
     let old_notes = dec("notes", "notes")?;
-    let customer = req
-        .customer
-        .unwrap_or_else(|| old_customer.clone())
-        .validated(channel)?;
-    let notes = match req.notes {
-        Some(n) => Some(n.trim().to_owned()).filter(|n| !n.is_empty()),
-        None => old_notes.clone(),
-    };
+    let customer = match req.customer {
+        Some(patch) => patch.apply(old_customer.clone()),
+        None => old_customer.clone(),
+    }
+    .validated(channel)?;
+    let notes = req
+        .notes
+        .apply(old_notes.clone())
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
     let old_items: Vec<LineItem> =
         serde_json::from_value(r.get("items")).map_err(|e| ApiError::Internal(e.to_string()))?;
     let inputs = req
@@ -1517,7 +1524,7 @@ pub async fn patch(
         .unwrap_or_else(|| old_items.iter().map(LineItem::to_input).collect());
     let discount = req
         .discount
-        .or(Some(currency.from_minor(r.get("discount_minor"))));
+        .apply(Some(currency.from_minor(r.get("discount_minor"))));
     let (items, totals) = price_items(inputs, discount, currency)?;
     let paid = currency.from_minor(r.get("paid_minor"));
     let old_schedule: Vec<ScheduleEntry> =

@@ -373,3 +373,106 @@ async fn concurrent_first_uses_of_a_key_get_one_result() {
         .unwrap();
     assert_eq!(orders, 6, "the first order and one per create key");
 }
+
+async fn patch(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    version: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+    let r = app
+        .http
+        .patch(app.url(path))
+        .bearer_auth(token)
+        .header("If-Match", version)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    split(r).await
+}
+
+#[tokio::test]
+async fn patch_merges_absent_members_stay_and_null_clears() {
+    let app = spawn().await;
+    let t = app.tenant("toko-merge").await;
+    // A phone order: renaming the customer keeps the phone (no 422).
+    let (_, phone, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Siti", "08121112222"),
+        )
+        .await;
+    let path = format!("/api/v1/offline-orders/{}", phone["id"].as_str().unwrap());
+    let (st, o, _) = patch(
+        &app,
+        &t.owner_token,
+        &path,
+        "\"1\"",
+        json!({"customer": {"name": "Siti C."}}),
+    )
+    .await;
+    assert_eq!(st, 200, "{o}");
+    assert_eq!(o["customer"]["name"], "Siti C.");
+    assert_eq!(o["customer"]["phone"], phone["customer"]["phone"]);
+    // The order is still found by its phone.
+    let (_, found, _) = app
+        .get(&t.owner_token, "/api/v1/offline-orders?q=08121112222")
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    // Clearing a phone order's phone is refused on the merged result.
+    let (st, e, _) = patch(
+        &app,
+        &t.owner_token,
+        &path,
+        "\"2\"",
+        json!({"customer": {"phone": null}}),
+    )
+    .await;
+    assert_eq!(
+        (st, e["field"].as_str()),
+        (422, Some("customer.phone")),
+        "{e}"
+    );
+
+    // A walk-in order with every detail: a rename erases nothing; null clears one member.
+    let mut body = json!({
+        "channel": "walk_in",
+        "customer": {"name": "Budi", "phone": "08123334444", "email": "budi@example.id", "address": "Jl. Merdeka 1"},
+        "notes": "antar sore",
+        "items": [{"name": "Rak", "quantity": "1", "unit_price": "100000"}],
+        "payment_terms": {"type": "full"},
+        "initial_payment": {"method": "cash", "amount": "100000"}
+    });
+    let (_, w, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders", body.take())
+        .await;
+    let path = format!("/api/v1/offline-orders/{}", w["id"].as_str().unwrap());
+    let (st, o, _) = patch(
+        &app,
+        &t.owner_token,
+        &path,
+        "\"1\"",
+        json!({"customer": {"name": "Budi S."}}),
+    )
+    .await;
+    assert_eq!(st, 200, "{o}");
+    assert_eq!(o["customer"]["email"], "budi@example.id");
+    assert_eq!(o["customer"]["address"], "Jl. Merdeka 1");
+    assert_eq!(o["customer"]["phone"], w["customer"]["phone"]);
+    assert_eq!(o["notes"], "antar sore");
+    let (st, o, _) = patch(
+        &app,
+        &t.owner_token,
+        &path,
+        "\"2\"",
+        json!({"customer": {"email": null}, "notes": null}),
+    )
+    .await;
+    assert_eq!(st, 200, "{o}");
+    assert!(o["customer"]["email"].is_null(), "{o}");
+    assert!(o["notes"].is_null(), "{o}");
+    assert_eq!(o["customer"]["address"], "Jl. Merdeka 1");
+}

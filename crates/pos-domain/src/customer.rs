@@ -47,6 +47,43 @@ pub struct Customer {
     pub address: Option<String>,
 }
 
+/// A merge patch (RFC 7396) of a customer: absent members stay, `null` clears phone, e-mail or
+/// address. The name cannot be cleared (it is required); validate the result with
+/// [`Customer::validated`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Default, Deserialize)]
+pub struct CustomerPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable))]
+    pub phone: crate::Patch<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable))]
+    pub email: crate::Patch<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable))]
+    pub address: crate::Patch<String>,
+}
+
+impl std::fmt::Debug for CustomerPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CustomerPatch { <redacted> }")
+    }
+}
+
+impl CustomerPatch {
+    /// `old` with this patch merged in (not yet validated).
+    pub fn apply(self, old: Customer) -> Customer {
+        Customer {
+            name: self.name.unwrap_or(old.name),
+            phone: self.phone.apply(old.phone),
+            email: self.email.apply(old.email),
+            address: self.address.apply(old.address),
+        }
+    }
+}
+
 impl std::fmt::Debug for Customer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Customer { <redacted> }")
