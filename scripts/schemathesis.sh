@@ -44,13 +44,27 @@ from schemathesis.cli import schemathesis
 sys.argv[0] = "st"
 sys.exit(schemathesis())' "$@"
 }
+run_st() {
+  st run "http://$ORDER_SERVICE_LISTEN/api/v1/openapi.json" \
+    -H "Authorization: Bearer $token" \
+    --checks not_a_server_error,content_type_conformance,status_code_conformance \
+    --phases examples,coverage,fuzzing --max-examples "${SCHEMATHESIS_EXAMPLES:-40}" \
+    --seed "${SCHEMATHESIS_SEED:-20261125}" --workers 2 --no-color --warnings off
+}
+out=$(mktemp)
 set +e
-st run "http://$ORDER_SERVICE_LISTEN/api/v1/openapi.json" \
-  -H "Authorization: Bearer $token" \
-  --checks not_a_server_error,content_type_conformance,status_code_conformance \
-  --phases examples,coverage,fuzzing --max-examples "${SCHEMATHESIS_EXAMPLES:-40}" \
-  --seed "${SCHEMATHESIS_SEED:-20261125}" --workers 2 --no-color --warnings off
-status=$?
+run_st 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+# The CPython AST bug above still strikes now and then inside Hypothesis's own code (seen with
+# pyenv's 3.11.7 too): a run whose only error is that crash of the tool, with every generated
+# case passed, is run once more. A failed check is never retried.
+if [ "$status" -ne 0 ] && grep -q 'AST constructor recursion depth mismatch' "$out" \
+   && ! grep -qE '[0-9]+ failed' "$out"; then
+  echo "Schemathesis crashed on the CPython AST bug (not a check failure): running it once more"
+  run_st
+  status=$?
+fi
+rm -f "$out"
 set -e
 if grep -q '"level":"ERROR"' "$log"; then
   echo "the service logged errors during the run:" >&2

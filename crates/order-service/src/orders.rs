@@ -530,6 +530,10 @@ pub async fn create(
     // The same order id again is the same order, not a duplicate.
     if let Some(id) = req.id {
         if let Some(view) = load_view(&mut tx, &s.cipher, tenant, id, s.today()).await? {
+            if let Some(k) = &key {
+                k.remember(&s, &mut tx, tenant, StatusCode::CREATED, &view)
+                    .await?;
+            }
             tx.commit().await?;
             return Ok(with_etag(StatusCode::CREATED, view));
         }
@@ -1144,8 +1148,12 @@ pub async fn pay(
         let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
             .await?
             .ok_or(ApiError::NotFound)?;
-        tx.commit().await?;
         let body = json!({"payment": payment_json(currency)(&p), "order": view});
+        if let Some(k) = &key {
+            k.remember(&s, &mut tx, tenant, StatusCode::CREATED, &body)
+                .await?;
+        }
+        tx.commit().await?;
         return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
     }
     if row.get::<String, _>(3) == "deleted" {

@@ -283,12 +283,42 @@ async fn an_idempotency_key_answers_only_the_request_it_was_sent_with() {
         "{e}"
     );
 
+    // A new key on a create or payment whose id is already recorded answers with it, and the
+    // key then replays that answer (it is not left claimed).
+    let mut by_id = order_body("Rina", "08127778888");
+    by_id["id"] = a["id"].clone();
+    for _ in 0..2 {
+        let (st, again, _) = post_with_key(
+            &app,
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            "k-3",
+            &by_id,
+        )
+        .await;
+        assert_eq!(
+            (st, again["id"].as_str()),
+            (201, a["id"].as_str()),
+            "{again}"
+        );
+    }
+    let same_payment = json!({"id": first["payment"]["id"], "method": "cash", "amount": "50000"});
+    for _ in 0..2 {
+        let (st, again, _) =
+            post_with_key(&app, &t.owner_token, &pay_a, "k-4", &same_payment).await;
+        assert_eq!(
+            (st, &again["payment"]["id"]),
+            (201, &first["payment"]["id"]),
+            "{again}"
+        );
+    }
+
     // The stored answers hold no plaintext PII.
     let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT body FROM idempotency_keys")
         .fetch_all(&mut *as_tenant(&app, &t).await)
         .await
         .unwrap();
-    assert_eq!(stored.len(), 2);
+    assert_eq!(stored.len(), 4);
     for b in stored {
         let text = String::from_utf8_lossy(&b);
         for pii in ["Siti", "Dewi", "0812", "628"] {
