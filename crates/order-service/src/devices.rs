@@ -124,6 +124,19 @@ pub async fn pair(
         .await?;
     let tenant = tenant.ok_or(ApiError::NotFound)?;
     let mut tx = s.tx(tenant).await?;
+    // Checked before the code is used up, so the right counter can still pair with it.
+    let currency = s.currency(&mut tx, tenant).await?;
+    if req.currency != currency {
+        return Err(ApiError::Conflict {
+            code: "currency_mismatch",
+            message: format!(
+                "This counter keeps its books in {}, the shop in {}; set the counter up in {}",
+                req.currency.code(),
+                currency.code(),
+                currency.code()
+            ),
+        });
+    }
     let used = sqlx::query("UPDATE pairing_codes SET used_at = $3 WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3 RETURNING created_by")
         .bind(tenant)
         .bind(&hash)

@@ -46,6 +46,23 @@ impl From<ValidationError> for ApiError {
     }
 }
 
+impl From<pos_domain::LedgerError> for ApiError {
+    fn from(e: pos_domain::LedgerError) -> Self {
+        match e {
+            pos_domain::LedgerError::Invalid(v) => v.into(),
+            e if e.is_invalid_input() => ApiError::Unprocessable {
+                code: e.rule_code().into(),
+                message: e.to_string(),
+                field: e.field().map(Into::into),
+            },
+            e => ApiError::Conflict {
+                code: e.rule_code(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         ApiError::Internal(e.to_string())

@@ -134,9 +134,11 @@ pub async fn summary(
         let total: i64 = g.get("total");
         let paid: i64 = g.get("paid");
         by.push(json!({"status": status, "channel": g.get::<String, _>("channel"), "orders": n, "total": money(total), "paid": money(paid)}));
+        // Money stays visible whatever became of its order (a deleted order holds none under
+        // the refund-before-delete rule; one deleted before that rule still shows here).
+        collected += paid;
         if status != "deleted" {
             orders += n;
-            collected += paid;
             outstanding += total - paid;
             if status == "paid" || status == "completed" {
                 paid_orders += n;

@@ -38,6 +38,9 @@ pub struct AppState {
     pub creates: Arc<group_commit::Creates>,
     /// Each tenant's currency (set when the tenant is created, never changed), read once.
     currencies: Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, pos_domain::Currency>>>,
+    /// Largest `POST /sync/push` body accepted, in bytes ([`pos_protocol::MAX_PUSH_BYTES`]
+    /// unless set otherwise before [`router`] is built).
+    pub sync_body_limit: usize,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
             numbers: Arc::default(),
             creates: Arc::default(),
             currencies: Arc::default(),
+            sync_body_limit: pos_protocol::MAX_PUSH_BYTES,
         }
     }
 
@@ -147,8 +151,6 @@ pub async fn on_hash_thread<T: Send + 'static>(
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// Largest sync push accepted (a day's batch from a counter).
-pub const MAX_SYNC_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -159,6 +161,10 @@ pub fn router(state: AppState) -> Router {
             get(orders::get).delete(orders::delete).patch(orders::patch),
         )
         .route("/offline-orders/{id}/payments", post(orders::pay))
+        .route(
+            "/offline-orders/{id}/payments/{payment_id}/reversal",
+            post(orders::reverse),
+        )
         .route("/users", post(users::create).get(users::list))
         .route("/auth/device-token", post(devices::device_token))
         .route("/devices/pairing-codes", post(devices::pairing_code))
@@ -167,7 +173,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/pull", get(sync::pull))
         .route(
             "/sync/push",
-            post(sync::push).layer(axum::extract::DefaultBodyLimit::max(MAX_SYNC_BODY_BYTES)),
+            post(sync::push).layer(axum::extract::DefaultBodyLimit::max(state.sync_body_limit)),
         )
         .route("/events", get(feeds::events))
         .route("/analytics/offline-orders/summary", get(feeds::summary))

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         crate::orders::patch,
         crate::orders::delete,
         crate::orders::pay,
+        crate::orders::reverse,
         crate::orders::audit_events,
         crate::orders::audit_verify,
         crate::users::create,

@@ -318,11 +318,15 @@ pub struct PaymentView {
     paid_at: DateTime<Utc>,
     recorded_by: Uuid,
     reference: Option<String>,
+    /// The payment this reversing entry reverses (its amount is negative).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reverses: Option<Uuid>,
 }
 
 fn payment_json(currency: Currency) -> impl Fn(&sqlx::postgres::PgRow) -> PaymentView {
-    move |p| {
-        payment_value(
+    move |p| PaymentView {
+        reverses: p.get("reverses"),
+        ..payment_value(
             p.get("id"),
             p.get("amount_minor"),
             currency,
@@ -365,6 +369,7 @@ fn payment_value(
         paid_at,
         recorded_by,
         reference,
+        reverses: None,
     }
 }
 
@@ -672,42 +677,12 @@ fn new_order(
     }
     let (items, totals) = price_items(req.items, req.discount, currency)?;
     let schedule = generate(&req.payment_terms, totals.total, currency, today)?;
-    let paid = match &req.initial_payment {
-        Some(p) => {
-            let a = currency.check("initial_payment.amount", p.amount.0)?;
-            if !a.is_positive() {
-                return Err(pos_domain::ValidationError::new(
-                    "initial_payment.amount",
-                    "not_positive",
-                    "Payment must be greater than 0",
-                )
-                .into());
-            }
-            if a > totals.total {
-                return Err(ApiError::Unprocessable {
-                    code: "overpayment".into(),
-                    message: format!(
-                        "A payment of {a} is more than the outstanding balance of {}",
-                        totals.total
-                    ),
-                    field: Some("initial_payment.amount".into()),
-                });
-            }
-            a
-        }
-        None => Money::ZERO,
-    };
-    if matches!(req.payment_terms, PaymentTerms::Full) && paid != totals.total {
-        return Err(pos_domain::ValidationError::new(
-            "initial_payment.amount",
-            "full_payment_required",
-            format!(
-                "Full payment terms need a payment of the whole total {}",
-                totals.total
-            ),
-        )
-        .into());
-    }
+    let paid = pos_domain::ledger::initial_payment(
+        currency,
+        &req.payment_terms,
+        req.initial_payment.as_ref().map(|p| p.amount.0),
+        totals.total,
+    )?;
     let ids = id.to_string();
     let keys = crate::pii::search_keys(&s.cipher, &customer)?;
     let order_number = format!("API-{}-{n:04}", today.format("%Y%m%d"));
@@ -1162,27 +1137,9 @@ pub async fn pay(
             message: "The order is deleted and cannot take payments".into(),
         });
     }
-    let amount = currency.check("amount", req.amount.0)?;
-    if !amount.is_positive() {
-        return Err(pos_domain::ValidationError::new(
-            "amount",
-            "not_positive",
-            "Payment must be greater than 0",
-        )
-        .into());
-    }
     let total = currency.from_minor(row.get(1));
     let paid = currency.from_minor(row.get(2));
-    if amount > total - paid {
-        return Err(ApiError::Unprocessable {
-            code: "overpayment".into(),
-            message: format!(
-                "A payment of {amount} is more than the outstanding balance of {}",
-                total - paid
-            ),
-            field: Some("amount".into()),
-        });
-    }
+    let amount = pos_domain::ledger::payment(currency, "amount", req.amount.0, paid, total)?;
     let reference = req
         .reference
         .map(|r| r.trim().to_owned())
@@ -1227,6 +1184,157 @@ pub async fn pay(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
+/// A reversal (refund) of one payment, approved by the owner or manager who asks for it.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ReversalRequest {
+    /// The reversing entry's id, for a safe retry (a UUIDv7; the service makes one if absent).
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// Why the payment is reversed (1 to 500 characters), kept with the approval.
+    pub reason: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/offline-orders/{id}/payments/{payment_id}/reversal",
+    tag = "orders",
+    request_body = ReversalRequest,
+    params(("id" = uuid::Uuid, Path, description = "the order"), ("payment_id" = uuid::Uuid, Path, description = "the payment to reverse")),
+    responses((status = 201, description = "{payment, order}: the reversing entry (negative amount) and the order", body = Object)),
+    security(("bearer" = []))
+)]
+/// Reverses (refunds) one payment in full with a reversing entry, once; the caller (an owner
+/// or manager) is the approver. The rules are `pos_domain::ledger::reversal`'s.
+pub async fn reverse(
+    State(s): State<AppState>,
+    auth: Auth,
+    crate::extract::ApiPath((id, payment_id)): crate::extract::ApiPath<(Uuid, Uuid)>,
+    ApiJson(req): ApiJson<ReversalRequest>,
+) -> ApiResult<Response> {
+    auth.require_approver("reverse payments")?;
+    let tenant = auth.tenant();
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(pos_domain::ValidationError::new(
+            "reason",
+            "required",
+            "A reason (at most 500 characters) is required",
+        )
+        .into());
+    }
+    let mut tx = s.tx(tenant).await?;
+    let row = sqlx::query("SELECT currency, total_minor, paid_minor, status, completed_at IS NOT NULL AS completed FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let currency: Currency = row
+        .get::<String, _>(0)
+        .parse()
+        .map_err(|_| ApiError::Internal("currency".into()))?;
+    let rid = req.id.unwrap_or_else(|| s.new_uuid());
+    let existing = sqlx::query("SELECT * FROM payments WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(rid)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(p) = existing {
+        // A retry of this very reversal answers as the first time; any other use of the id is refused.
+        if p.get::<Uuid, _>("order_id") != id
+            || p.get::<Option<Uuid>, _>("reverses") != Some(payment_id)
+        {
+            return Err(ApiError::Conflict {
+                code: "payment_id_in_use",
+                message: "This payment id is already used".into(),
+            });
+        }
+        let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let body = json!({"payment": payment_json(currency)(&p), "order": view});
+        tx.commit().await?;
+        return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
+    }
+    if row.get::<String, _>(3) == "deleted" {
+        return Err(ApiError::Conflict {
+            code: "order_deleted",
+            message: "The order is deleted".into(),
+        });
+    }
+    let original = sqlx::query(
+        "SELECT order_id, amount_minor, method, reverses,
+                EXISTS (SELECT 1 FROM payments r WHERE r.tenant_id = p.tenant_id AND r.reverses = p.id) AS reversed
+         FROM payments p WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(payment_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let entry = original.as_ref().map(|r| pos_domain::ledger::Entry {
+        id: payment_id.into(),
+        order_id: r.get::<Uuid, _>(0).into(),
+        amount: currency.from_minor(r.get(1)),
+        reverses: r.get::<Option<Uuid>, _>(3).map(Into::into),
+    });
+    let amount = pos_domain::ledger::reversal(
+        currency,
+        id.into(),
+        entry.as_ref(),
+        original.as_ref().is_some_and(|r| r.get::<bool, _>(4)),
+        Some(auth.role()),
+        None,
+    )?;
+    let method: String = original.as_ref().map(|r| r.get(2)).unwrap_or_default();
+    let now = s.now();
+    let total = currency.from_minor(row.get(1));
+    let new_paid = currency.from_minor(row.get(2)) + amount;
+    let status = OrderStatus::derive(false, row.get::<bool, _>(4), new_paid == total);
+    let rids = rid.to_string();
+    let sealed_reason = s.cipher.encrypt_str(
+        reason,
+        Aad {
+            table: "payments",
+            record_id: &rids,
+            field: "approval_reason",
+        },
+    );
+    let p = sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference, reverses, approved_by, approver_role, approval_reason, approved_at, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $7, $9, $10, $6, $6) RETURNING *")
+        .bind(tenant).bind(rid).bind(id).bind(amount.to_minor(currency)).bind(&method).bind(now)
+        .bind(auth.user()).bind(payment_id).bind(auth.role().as_str()).bind(sealed_reason)
+        .fetch_one(&mut *tx).await?;
+    sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5, last_modified_by_user_id = $6 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant).bind(id).bind(new_paid.to_minor(currency)).bind(status.as_str()).bind(now).bind(auth.user())
+        .execute(&mut *tx).await?;
+    audit::record(
+        &mut tx,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Payment,
+            "payment",
+            Some(rids.clone()),
+            "payment.reverse",
+        )
+        .detail(format!("order={id} amount={amount} reverses={payment_id}"))
+        .fields(vec![
+            FieldChange::new(&rids, "amount", None, Some(&amount.to_string())),
+            FieldChange::new(&rids, "reason", None, Some(reason)),
+        ]),
+    );
+    tx.outbox(
+        "payment.reversed",
+        id,
+        json!({"order_id": id, "payment_id": rid, "reverses": payment_id, "amount": amount}),
+    );
+    let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let body = json!({"payment": payment_json(currency)(&p), "order": view});
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct DeleteRequest {
     pub reason: String,
@@ -1259,19 +1367,24 @@ pub async fn delete(
         .into());
     }
     let mut tx = s.tx(tenant).await?;
-    let status: String =
-        sqlx::query_scalar("SELECT status FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+    let (status, currency, paid): (String, String, i64) = sqlx::query_as(
+        "SELECT status, currency, paid_minor FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound)?;
     if status == "deleted" {
         return Err(ApiError::Conflict {
             code: "order_deleted",
             message: "The order is already deleted".into(),
         });
     }
+    let currency: Currency = currency
+        .parse()
+        .map_err(|_| ApiError::Internal("currency".into()))?;
+    pos_domain::ledger::deletion(currency.from_minor(paid))?;
     let ids = id.to_string();
     let now = s.now();
     sqlx::query("UPDATE orders SET status = 'deleted', deleted_at = $3, deleted_by = $4, delete_reason = $5, approved_by = $4, approver_role = $6, approved_at = $3, updated_at = $3, last_modified_by_user_id = $4 WHERE tenant_id = $1 AND id = $2")

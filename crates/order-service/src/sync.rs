@@ -28,12 +28,12 @@ pub const MAX_BATCH: usize = 2000;
 
 enum Outcome {
     Applied,
-    Rejected(&'static str, String),
+    Rejected(std::borrow::Cow<'static, str>, String),
     Conflict(String, serde_json::Value),
 }
 
 fn rejected(code: &'static str, reason: impl Into<String>) -> Outcome {
-    Outcome::Rejected(code, reason.into())
+    Outcome::Rejected(code.into(), reason.into())
 }
 
 #[utoipa::path(
@@ -194,7 +194,7 @@ async fn apply_one_unblocked(
                 result(MutationStatus::Applied, None, None, None)
             }
             Outcome::Rejected(code, reason) => {
-                result(MutationStatus::Rejected, Some(code), Some(reason), None)
+                result(MutationStatus::Rejected, Some(&code), Some(reason), None)
             }
             Outcome::Conflict(reason, current) => result(
                 MutationStatus::Conflict,
@@ -232,7 +232,7 @@ async fn apply_one_unblocked(
         Err(ApiError::Internal(msg)) => {
             tracing::warn!(mutation = %m.mutation_id, error = %msg, "mutation could not be applied");
             Outcome::Rejected(
-                "not_applicable",
+                "not_applicable".into(),
                 "The server could not apply this change".into(),
             )
         }
@@ -246,7 +246,7 @@ async fn apply_one_unblocked(
     Ok(match outcome {
         Outcome::Applied => result(MutationStatus::Applied, None, None, None),
         Outcome::Rejected(code, reason) => {
-            result(MutationStatus::Rejected, Some(code), Some(reason), None)
+            result(MutationStatus::Rejected, Some(&code), Some(reason), None)
         }
         Outcome::Conflict(reason, current) => result(
             MutationStatus::Conflict,
@@ -366,49 +366,69 @@ async fn apply(
                             "The payment names another order than its mutation",
                         ));
                     }
-                    if let MutationBody::PaymentReversed { approval, .. } = body {
-                        if let Some(r) = check_approval(tx, ctx, tenant, approval).await? {
-                            return Ok(r);
-                        }
-                    }
                     if status == "deleted" {
                         return Ok(rejected("order_deleted", "The order is deleted"));
                     }
-                    let exists: bool = sqlx::query_scalar(
-                        "SELECT EXISTS (SELECT 1 FROM payments WHERE tenant_id = $1 AND id = $2)",
-                    )
-                    .bind(tenant)
-                    .bind(payment.id.0)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                    if exists {
-                        return Ok(Outcome::Applied);
+                    let (same, _) = ledger_entry(tx, tenant, currency, Some(payment.id)).await?;
+                    if let Some(e) = same {
+                        // The same entry again is a replay; another entry under its id is not.
+                        return Ok(
+                            if e.order_id == m.order_id
+                                && e.amount.0 == payment.amount
+                                && e.reverses == payment.reverses
+                            {
+                                Outcome::Applied
+                            } else {
+                                rejected(
+                                    "payment_id_in_use",
+                                    "This payment id is recorded with other contents",
+                                )
+                            },
+                        );
                     }
-                    let amount = Money(payment.amount);
+                    let checked = match body {
+                        MutationBody::PaymentReversed { approval, .. } => {
+                            if let Some(r) = check_approval(tx, ctx, tenant, approval).await? {
+                                return Ok(r);
+                            }
+                            let (original, already) =
+                                ledger_entry(tx, tenant, currency, payment.reverses).await?;
+                            pos_domain::ledger::reversal(
+                                currency,
+                                m.order_id,
+                                original.as_ref(),
+                                already,
+                                Some(approval.approver_role),
+                                Some(payment.amount),
+                            )
+                        }
+                        _ if payment.reverses.is_some() => {
+                            Err(pos_domain::LedgerError::ReversalNeedsApproval)
+                        }
+                        _ => pos_domain::ledger::payment(
+                            currency,
+                            "amount",
+                            payment.amount,
+                            paid,
+                            total,
+                        ),
+                    };
+                    let amount = match checked {
+                        Ok(a) => a,
+                        Err(e) => return Ok(rejected_ledger(&e)),
+                    };
                     let new_paid = paid + amount;
-                    if new_paid > total {
-                        return Ok(rejected(
-                            "overpayment",
-                            format!(
-                                "A payment of {amount} is more than the outstanding balance of {}",
-                                total - paid
-                            ),
-                        ));
-                    }
-                    if new_paid.0.is_sign_negative()
-                        || (payment.reverses.is_none() && !amount.is_positive())
-                    {
-                        return Ok(rejected(
-                            "invalid_amount",
-                            "The payment amount is not valid",
-                        ));
-                    }
-                    insert_payment(tx, tenant, payment, currency, body).await?;
+                    insert_payment(s, tx, tenant, payment, currency, body).await?;
                     let st = OrderStatus::derive(false, completed, new_paid == total);
                     sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
                         .bind(tenant).bind(oid).bind(new_paid.to_minor(currency)).bind(st.as_str()).bind(now)
                         .execute(&mut **tx).await?;
-                    tx.outbox("payment.received", oid, json!({"order_id": oid, "payment_id": payment.id, "amount": amount, "device_id": device}));
+                    let kind = if payment.reverses.is_some() {
+                        "payment.reversed"
+                    } else {
+                        "payment.received"
+                    };
+                    tx.outbox(kind, oid, json!({"order_id": oid, "payment_id": payment.id, "amount": amount, "reverses": payment.reverses, "device_id": device}));
                     Ok(Outcome::Applied)
                 }
                 MutationBody::OrderUpdated {
@@ -497,6 +517,9 @@ async fn apply(
                     if status == "deleted" {
                         return Ok(Outcome::Applied);
                     }
+                    if let Err(e) = pos_domain::ledger::deletion(paid) {
+                        return Ok(rejected_ledger(&e));
+                    }
                     let ids = oid.to_string();
                     sqlx::query("UPDATE orders SET status = 'deleted', deleted_at = $3, deleted_by = $4, delete_reason = $5, approved_by = $6, approver_role = $7, approved_at = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2")
                         .bind(tenant).bind(oid).bind(deleted_at).bind(m.actor_id.0)
@@ -519,6 +542,43 @@ async fn apply(
     }
 }
 
+/// The ledger entry `id` names (if any), and whether a reversal of it is recorded.
+async fn ledger_entry(
+    tx: &mut Tx,
+    tenant: Uuid,
+    currency: Currency,
+    id: Option<pos_domain::PaymentId>,
+) -> ApiResult<(Option<pos_domain::ledger::Entry>, bool)> {
+    let Some(id) = id else {
+        return Ok((None, false));
+    };
+    let row = sqlx::query(
+        "SELECT order_id, amount_minor, reverses,
+                EXISTS (SELECT 1 FROM payments r WHERE r.tenant_id = p.tenant_id AND r.reverses = p.id) AS reversed
+         FROM payments p WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        None => (None, false),
+        Some(r) => (
+            Some(pos_domain::ledger::Entry {
+                id,
+                order_id: r.get::<Uuid, _>(0).into(),
+                amount: currency.from_minor(r.get(1)),
+                reverses: r.get::<Option<Uuid>, _>(2).map(Into::into),
+            }),
+            r.get(3),
+        ),
+    })
+}
+
+fn rejected_ledger(e: &pos_domain::LedgerError) -> Outcome {
+    Outcome::Rejected(e.code().to_owned().into(), e.to_string())
+}
+
 async fn o_channel(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<pos_domain::Channel> {
     let c: String =
         sqlx::query_scalar("SELECT channel FROM orders WHERE tenant_id = $1 AND id = $2")
@@ -530,6 +590,7 @@ async fn o_channel(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<pos_domain:
 }
 
 async fn insert_payment(
+    s: &AppState,
     tx: &mut Tx,
     tenant: Uuid,
     p: &PaymentRecord,
@@ -542,9 +603,21 @@ async fn insert_payment(
     };
     let minor =
         Money(p.amount.abs()).to_minor(currency) * if p.amount.is_sign_negative() { -1 } else { 1 };
-    sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference, reverses, approved_by, approver_role) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+    let pid = p.id.0.to_string();
+    let reason = approval.map(|a| {
+        s.cipher.encrypt_str(
+            &a.reason,
+            Aad {
+                table: "payments",
+                record_id: &pid,
+                field: "approval_reason",
+            },
+        )
+    });
+    sqlx::query("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at, recorded_by, reference, reverses, approved_by, approver_role, approval_reason, approved_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
         .bind(tenant).bind(p.id.0).bind(p.order_id.0).bind(minor).bind(p.method.as_str()).bind(p.paid_at).bind(p.recorded_by.0).bind(&p.reference)
         .bind(p.reverses.map(|r| r.0)).bind(approval.map(|a| a.approver_id.0)).bind(approval.map(|a| a.approver_role.as_str()))
+        .bind(reason).bind(approval.map(|a| a.approved_at)).bind(s.now())
         .execute(&mut **tx).await?;
     Ok(())
 }
@@ -558,6 +631,17 @@ async fn insert_order(
     device: Uuid,
     o: &OrderSnapshot,
 ) -> ApiResult<Outcome> {
+    let currency = s.currency(tx, tenant).await?;
+    if o.currency != currency {
+        return Ok(rejected(
+            "currency_mismatch",
+            format!(
+                "The order is in {}, the shop keeps its books in {}",
+                o.currency.code(),
+                currency.code()
+            ),
+        ));
+    }
     let customer = match o.customer.clone().validated(o.channel) {
         Ok(c) => c,
         Err(e) => return Ok(rejected("invalid_customer", e.to_string())),
@@ -719,7 +803,9 @@ pub async fn pull(
                 o.status, o.total_minor, o.paid_minor, o.version, o.currency,
                 o.deleted_by, o.deleted_at, o.delete_reason, o.approved_by, o.approver_role, o.approved_at,
                 p.id AS payment_id, p.order_id AS payment_order, p.amount_minor, p.method, p.paid_at,
-                p.recorded_by, p.reference, p.reverses
+                p.recorded_by, p.reference, p.reverses, p.approved_by AS p_approved_by,
+                p.approver_role AS p_approver_role, p.approval_reason AS p_approval_reason,
+                p.approved_at AS p_approved_at
          FROM outbox_events e
          JOIN orders o ON o.tenant_id = e.tenant_id AND o.id = e.aggregate_id
          LEFT JOIN payments p ON p.tenant_id = e.tenant_id AND p.id = (e.payload->>'payment_id')::uuid
@@ -774,6 +860,9 @@ pub async fn pull(
                 paid: currency.from_minor(r.get("paid_minor")).0,
                 version: r.get::<i32, _>("version") as u32,
             },
+            reversal_approval: payment
+                .as_ref()
+                .and_then(|p| reversal_approval_of(&s, r, p.id.0)),
             payment,
             deletion: deletion_of(&s, r, order_id),
         };
@@ -801,6 +890,44 @@ pub async fn pull(
         roster,
         server_time: s.now(),
     }))
+}
+
+/// Who approved a pulled reversing entry, and why (the reason decrypted for the paired
+/// counter, which stores it encrypted under its own key).
+fn reversal_approval_of(
+    s: &AppState,
+    r: &sqlx::postgres::PgRow,
+    payment: Uuid,
+) -> Option<pos_protocol::Approval> {
+    let (Some(approver), Some(role)) = (
+        r.get::<Option<Uuid>, _>("p_approved_by"),
+        r.get::<Option<String>, _>("p_approver_role")
+            .and_then(|v| v.parse::<Role>().ok()),
+    ) else {
+        return None;
+    };
+    let ids = payment.to_string();
+    let reason = r
+        .get::<Option<Vec<u8>>, _>("p_approval_reason")
+        .and_then(|b| {
+            s.cipher.decrypt_string(
+                &b,
+                Aad {
+                    table: "payments",
+                    record_id: &ids,
+                    field: "approval_reason",
+                },
+            )
+        })
+        .unwrap_or_default();
+    Some(pos_protocol::Approval {
+        approver_id: pos_domain::StaffId(approver),
+        approver_role: role,
+        reason,
+        approved_at: r
+            .get::<Option<chrono::DateTime<Utc>>, _>("p_approved_at")
+            .unwrap_or_else(|| r.get("paid_at")),
+    })
 }
 
 /// Who deleted an order and who approved it, from a pull row (the reason decrypted for the

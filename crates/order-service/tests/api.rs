@@ -432,6 +432,20 @@ async fn roles_and_tokens() {
         )
         .await;
     assert_eq!((st, e["field"].as_str()), (422, Some("reason")));
+    // refund before delete: the order holds its 100,000 down payment
+    let (st, e, _) = app
+        .delete(
+            &manager,
+            &format!("/api/v1/offline-orders/{id}"),
+            json!({"reason": "dobel"}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (409, Some("order_has_payments")),
+        "{e}"
+    );
+    refund_all(&app, &manager, id).await;
     let (st, _, _) = app
         .delete(
             &manager,

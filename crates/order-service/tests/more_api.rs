@@ -113,6 +113,7 @@ async fn event_feed_and_analytics() {
         .post(&t.owner_token, "/api/v1/offline-orders", full)
         .await;
     assert_eq!(st, 201, "{b}");
+    refund_all(&app, &t.owner_token, b["id"].as_str().unwrap()).await;
     app.delete(
         &t.owner_token,
         &format!("/api/v1/offline-orders/{}", b["id"].as_str().unwrap()),
@@ -135,6 +136,7 @@ async fn event_feed_and_analytics() {
             "payment.received",
             "order.created",
             "payment.received",
+            "payment.reversed",
             "order.deleted"
         ]
     );
@@ -142,7 +144,7 @@ async fn event_feed_and_analytics() {
     let (_, rest, _) = app
         .get(&t.owner_token, &format!("/api/v1/events?after={after}"))
         .await;
-    assert_eq!(rest["items"].as_array().unwrap().len(), 2);
+    assert_eq!(rest["items"].as_array().unwrap().len(), 3);
     let cashier = app.staff(&t, "cashier").await;
     assert_eq!(app.get(&cashier, "/api/v1/events").await.0, 403);
 

@@ -23,6 +23,10 @@ async fn openapi_document_lists_every_route_and_problem_errors() {
         ("/offline-orders/{id}", "patch"),
         ("/offline-orders/{id}", "delete"),
         ("/offline-orders/{id}/payments", "post"),
+        (
+            "/offline-orders/{id}/payments/{payment_id}/reversal",
+            "post",
+        ),
         ("/users", "post"),
         ("/users", "get"),
         ("/devices/pairing-codes", "post"),

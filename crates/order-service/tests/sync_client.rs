@@ -12,7 +12,7 @@ use pos_domain::Role;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 
-/// An offline day: three orders, a payment, a deletion approved by the manager's PIN.
+/// An offline day: three orders, a payment, a refund and a deletion approved by the manager's PIN.
 async fn offline_day(d: &Desk, cashier: &Session, manager: &pos_core::StaffMember, mpin: &str) {
     let s = &d.store;
     let a = s.create_order(cashier, new_order("Siti")).await.unwrap();
@@ -21,6 +21,7 @@ async fn offline_day(d: &Desk, cashier: &Session, manager: &pos_core::StaffMembe
     s.record_payment(cashier, a.id, cash(300_000))
         .await
         .unwrap();
+    refund_on_desk(s, cashier, b.id, manager.id, mpin).await;
     s.delete_order(
         cashier,
         b.id,
@@ -81,8 +82,8 @@ async fn two_counters_sync_their_offline_days_exactly_once() {
     let st = ca.status(&a.store).await.unwrap();
     assert!(st.paired);
     assert_eq!(
-        st.pending, 8,
-        "3 creates with their down payments, a payment, a deletion: {st:?}"
+        st.pending, 9,
+        "3 creates with their down payments, a payment, a refund, a deletion: {st:?}"
     );
 
     let seen: Arc<Mutex<Vec<SyncProgress>>> = Arc::default();
@@ -93,7 +94,7 @@ async fn two_counters_sync_their_offline_days_exactly_once() {
     for r in [&ra, &rb] {
         assert!(r.complete, "{r:?}");
         assert!(r.error.is_none());
-        assert_eq!(r.pushed.count, 8, "{r:?}");
+        assert_eq!(r.pushed.count, 9, "{r:?}");
         assert_eq!(r.pushed.orders_total.0, 3_000_000.into());
         assert_eq!(r.already_there.count, 0);
         assert_eq!(r.needs_attention.count, 0);
@@ -102,8 +103,8 @@ async fn two_counters_sync_their_offline_days_exactly_once() {
         assert!(r.last_success_at.is_some());
     }
     let p = seen.lock().unwrap().clone();
-    assert_eq!(p.first(), Some(&SyncProgress { done: 0, total: 8 }));
-    assert_eq!(p.last(), Some(&SyncProgress { done: 8, total: 8 }));
+    assert_eq!(p.first(), Some(&SyncProgress { done: 0, total: 9 }));
+    assert_eq!(p.last(), Some(&SyncProgress { done: 9, total: 9 }));
 
     // the roster pulled in the other counter's staff: A takes in roster events, pushed next
     let ra2 = ca.sync(&a.store, a.keys.as_ref(), &|_| {}).await.unwrap();
@@ -144,6 +145,7 @@ async fn two_counters_sync_their_offline_days_exactly_once() {
         .create_order(&a_cashier, new_order("Joko"))
         .await
         .unwrap();
+    refund_on_desk(&a.store, &a_cashier, order.id, b_mgr.id, "3333").await;
     a.store
         .delete_order(
             &a_cashier,
@@ -157,7 +159,10 @@ async fn two_counters_sync_their_offline_days_exactly_once() {
         .await
         .unwrap();
     let r = ca.sync(&a.store, a.keys.as_ref(), &|_| {}).await.unwrap();
-    assert_eq!(r.pushed.count, 3, "{r:?}");
+    assert_eq!(
+        r.pushed.count, 4,
+        "create, down payment, refund, deletion: {r:?}"
+    );
     assert_eq!(central(&app, &t).await.deleted, 3);
 }
 
@@ -312,6 +317,7 @@ async fn changes_made_elsewhere_arrive_through_pull() {
         )
         .await;
     assert_eq!(st, 201, "{body}");
+    refund_all(&app, &t.owner_token, &y.id.to_string()).await;
     let (st, _, _) = app
         .delete(
             &t.owner_token,
@@ -340,6 +346,11 @@ async fn changes_made_elsewhere_arrive_through_pull() {
     assert!(got.partly_paid);
     let got = s.get_order(&cashier, y.id).await.unwrap();
     assert_eq!(got.status, pos_domain::OrderStatus::Deleted);
+    // the office's refund came first, with its approval: the counter holds no money for Y
+    assert_eq!(got.paid.0, 0.into());
+    assert_eq!(got.payments.len(), 2);
+    assert_eq!(got.payments[1].amount, (-100_000).into());
+    assert_eq!(got.payments[1].reverses, Some(got.payments[0].id));
     let deletion = got.deletion.unwrap();
     assert_eq!(
         deletion.reason, "pelanggan batal",
@@ -367,6 +378,7 @@ async fn changes_made_elsewhere_arrive_through_pull() {
 
     // the central manager approves on this counter, and the service accepts the approval
     let z = s.create_order(&cashier, new_order("Dewi")).await.unwrap();
+    refund_on_desk(s, &cashier, z.id, sari, "4321").await;
     s.delete_order(
         &cashier,
         z.id,
@@ -472,7 +484,8 @@ async fn an_edit_in_conflict_needs_attention_and_retrying_keeps_it() {
     s.update_order(&cashier, x.id, 1, edit(1_200_000, "Siti"))
         .await
         .unwrap();
-    // and the office deletes Y while the counter edits it: the deletion wins
+    // and the office refunds and deletes Y while the counter edits it: the deletion wins
+    refund_all(&app, &t.owner_token, &y.id.to_string()).await;
     let (st, _, _) = app
         .delete(
             &t.owner_token,

@@ -74,6 +74,7 @@ async fn activity(
     }
     if open.len() > 3 && rng.gen_bool(0.25) {
         let id = open.remove(rng.gen_range(0..open.len()));
+        refund_on_desk(s, cashier, id, manager.id, "2222").await;
         s.delete_order(
             cashier,
             id,

@@ -68,6 +68,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     )
     .await
     .unwrap();
+    refund_on_desk(s, &cashier, b.id, manager.id, "2222").await;
     s.delete_order(
         &cashier,
         b.id,
@@ -86,14 +87,14 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         .await;
     assert_eq!(st, 201);
     let staff = s.staff_for_pairing(&owner).await.unwrap();
-    let (st, paired, _) = app.post("", "/api/v1/devices/pair", json!({"code": code["code"], "device_id": s.device_id(), "name": "Kasir depan", "device_code": "K01", "staff": staff})).await;
+    let (st, paired, _) = app.post("", "/api/v1/devices/pair", json!({"code": code["code"], "device_id": s.device_id(), "name": "Kasir depan", "device_code": "K01", "currency": "IDR", "staff": staff})).await;
     assert_eq!(st, 201, "{paired}");
     // the code is single-use
     let (st, _, _) = app
         .post(
             "",
             "/api/v1/devices/pair",
-            json!({"code": code["code"], "name": "x", "device_code": "K02"}),
+            json!({"code": code["code"], "name": "x", "device_code": "K02", "currency": "IDR"}),
         )
         .await;
     assert_eq!(st, 404);
@@ -376,9 +377,8 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     if let MutationBody::PaymentRecorded { payment } = &mut mismatch.body {
         payment.id = pos_domain::PaymentId::from(uuid::Uuid::now_v7());
     }
-    // and one that breaks a database rule the checks did not foresee (the same payment
-    // reversed twice, by two mutations) is refused alone: the push is redone with a savepoint
-    // per mutation, and the rest still applies
+    // and the same payment reversed twice, by two mutations of one push: the ledger rule sees
+    // the first within the push's transaction and refuses the second alone; the rest applies
     let reversal = |rid: pos_domain::PaymentId| {
         let mut r = fresh[1].clone();
         r.mutation_id = uuid::Uuid::now_v7();
@@ -387,7 +387,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         };
         let mut p = payment.clone();
         p.id = rid;
-        p.amount = (-1).into();
+        p.amount = -payment.amount;
         p.reverses = Some(payment.id);
         r.body = MutationBody::PaymentReversed {
             payment: p,
@@ -427,12 +427,12 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     assert_eq!(got[2], (MutationStatus::Applied, None));
     assert_eq!(
         got[3],
-        (MutationStatus::Rejected, Some("not_applicable".into()))
+        (MutationStatus::Rejected, Some("already_reversed".into()))
     );
     let (_, c_now, _) = app
         .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", c.id))
         .await;
-    assert_eq!(c_now["paid"], "99999");
+    assert_eq!(c_now["paid"], "0");
 
     let metrics = app.metrics().await;
     assert!(

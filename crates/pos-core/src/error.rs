@@ -80,4 +80,25 @@ impl StoreError {
     }
 }
 
+impl From<pos_domain::LedgerError> for StoreError {
+    fn from(e: pos_domain::LedgerError) -> Self {
+        use pos_domain::LedgerError as L;
+        match e {
+            L::Invalid(v) => StoreError::Validation(v),
+            L::Overpayment { amount, balance } => StoreError::Overpayment { amount, balance },
+            L::ApprovalRequired => StoreError::ApprovalRequired,
+            L::UnknownPayment => StoreError::NotFound { entity: "payment" },
+            e if e.is_invalid_input() => StoreError::Validation(ValidationError::new(
+                e.field().unwrap_or("amount"),
+                e.rule_code(),
+                e.to_string(),
+            )),
+            e => StoreError::Conflict {
+                code: e.rule_code(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

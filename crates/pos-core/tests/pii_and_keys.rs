@@ -64,6 +64,7 @@ async fn database_and_wal_bytes_hold_no_pii() {
         )
         .await
         .unwrap();
+    refund_all(&t, edited.id).await;
     t.s()
         .delete_order(&t.owner, edited.id, pii[5], None)
         .await

@@ -209,6 +209,7 @@ async fn list_shows_badges_and_sync_state() {
     let t = TestStore::new().await;
     let o = create(&t, &t.owner, phone_installment_order("Siti", "08121112222")).await;
     let gone = create(&t, &t.owner, walk_in_full("Budi", "1000")).await;
+    refund_all(&t, gone.id).await;
     t.s()
         .delete_order(&t.owner, gone.id, "batal", None)
         .await
@@ -234,6 +235,7 @@ async fn dashboard_figures() {
     let a = create(&t, &t.owner, phone_installment_order("Siti", "08121112222")).await; // 1,000,000, paid 100,000
     create(&t, &t.owner, walk_in_full("Budi", "50000")).await; // paid in full
     let c = create(&t, &t.owner, walk_in_full("Eko", "70000")).await;
+    refund_all(&t, c.id).await;
     t.s()
         .delete_order(&t.owner, c.id, "batal", None)
         .await

@@ -156,6 +156,29 @@ async fn cashier_delete_needs_a_manager_pin_and_the_approval_is_kept() {
     let cashier = t.add("Kasir Ani", Role::Cashier, "1111").await;
     let other_cashier = t.add("Kasir Budi", Role::Cashier, "3333").await;
     let o = create(&t, &cashier, phone_installment_order("Siti", "08121112222")).await;
+
+    // Refund before delete: the order holds its 100,000 down payment, so deleting it is
+    // refused before anyone is asked for a PIN, and nothing is written.
+    let before = t.snapshot().await;
+    let e = t
+        .s()
+        .delete_order(
+            &cashier,
+            o.id,
+            "dobel input",
+            approval(manager.staff_id(), "2222"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "order_has_payments");
+    let e = t
+        .s()
+        .delete_order(&t.owner, o.id, "dobel input", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "order_has_payments");
+    assert_eq!(t.snapshot().await, before);
+    refund_all(&t, o.id).await;
     let before = t.snapshot().await;
 
     // no approval: refused, nothing written
@@ -266,6 +289,8 @@ async fn owner_and_manager_delete_with_a_reason_only() {
     let manager = t.add("Pak Manajer", Role::Manager, "2222").await;
     let a = create(&t, &t.owner, walk_in_full("A", "1000")).await;
     let b = create(&t, &t.owner, walk_in_full("B", "1000")).await;
+    refund_all(&t, a.id).await;
+    refund_all(&t, b.id).await;
     let d = t
         .s()
         .delete_order(&t.owner, a.id, "batal", None)

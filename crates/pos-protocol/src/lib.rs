@@ -11,5 +11,5 @@ pub use mutation::{Approval, Mutation, MutationBody, OrderSnapshot, PaymentRecor
 pub use sync::{
     AuditAck, CentralChange, CentralDeletion, CentralOrderState, DeviceTokenRequest,
     MutationResult, MutationStatus, PairRequest, PairResponse, PullResponse, PushRequest,
-    PushResponse, StaffRecord,
+    PushResponse, StaffRecord, MAX_PUSH_BYTES, PUSH_BUDGET_BYTES,
 };

@@ -19,6 +19,14 @@ pub struct StaffRecord {
     pub active: bool,
 }
 
+/// The largest `POST /sync/push` body the service accepts, in bytes (64 MiB).
+pub const MAX_PUSH_BYTES: usize = 64 * 1024 * 1024;
+
+/// How many bytes of JSON a counter puts in one push by default (4 MiB): far below
+/// [`MAX_PUSH_BYTES`], so a push is quick to send again on a poor connection. A counter halves
+/// its budget when the service answers 413, down to one mutation per push.
+pub const PUSH_BUDGET_BYTES: usize = 4 * 1024 * 1024;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairRequest {
     pub code: String,
@@ -29,6 +37,9 @@ pub struct PairRequest {
     pub name: String,
     /// The counter's order-number prefix, e.g. `K01`; unique within the tenant.
     pub device_code: String,
+    /// The counter's currency; a counter whose currency is not its shop's is refused, so no
+    /// amount is ever summed in the wrong unit.
+    pub currency: pos_domain::Currency,
     #[serde(default)]
     pub staff: Vec<StaffRecord>,
 }
@@ -123,6 +134,9 @@ pub struct CentralChange {
     /// The ledger entry, for payment changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<crate::PaymentRecord>,
+    /// Who approved a reversing entry, and why (for `payment` reversals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversal_approval: Option<crate::Approval>,
     /// Who deleted the order and who approved it, for deletions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion: Option<CentralDeletion>,

@@ -268,4 +268,9 @@ export const idErrors: Record<string, string> = {
   other_shop: "Pesanan kasir ini milik toko lain di layanan.",
   device_id_in_use: "Kasir ini sudah terdaftar di toko lain pada layanan.",
   device_code_in_use: "Kode kasir ini sudah dipakai kasir lain di toko ini.",
+  order_has_payments: "Pesanan ini masih memegang pembayaran: kembalikan (batalkan) pembayarannya dulu, lalu hapus pesanannya.",
+  already_reversed: "Pembayaran ini sudah dibatalkan.",
+  is_reversal: "Pembatalan tidak dapat dibatalkan lagi.",
+  currency_mismatch: "Mata uang kasir ini berbeda dengan mata uang toko di layanan.",
+  too_large: "Perubahan ini terlalu besar untuk dikirim.",
 };

@@ -179,3 +179,34 @@ impl Desk {
         ids
     }
 }
+
+/// Refund before delete at a counter: `who` reverses every payment still standing on `order`,
+/// each approved with `approver`'s PIN.
+pub async fn refund_on_desk(
+    store: &Store,
+    who: &pos_core::Session,
+    order: pos_domain::OrderId,
+    approver: pos_domain::StaffId,
+    pin: &str,
+) {
+    let o = store.get_order(who, order).await.unwrap();
+    for p in o
+        .payments
+        .iter()
+        .filter(|p| p.reverses.is_none() && p.reversed_by.is_none())
+    {
+        store
+            .reverse_payment(
+                who,
+                order,
+                p.id,
+                "refund before delete",
+                Some(pos_core::ApprovalInput {
+                    approver_id: approver,
+                    pin: Pin::new(pin).unwrap(),
+                }),
+            )
+            .await
+            .unwrap();
+    }
+}

@@ -78,6 +78,19 @@ pub async fn spawn() -> TestApp {
 pub async fn spawn_with_runtime_options(
     f: impl FnOnce(PgConnectOptions) -> PgConnectOptions,
 ) -> TestApp {
+    spawn_with(f, |s| s).await
+}
+
+/// Like [`spawn`], with the service's state changed by `state` before it serves (a lower sync
+/// body limit, say).
+pub async fn spawn_with_state(state: impl FnOnce(AppState) -> AppState) -> TestApp {
+    spawn_with(|o| o, state).await
+}
+
+async fn spawn_with(
+    f: impl FnOnce(PgConnectOptions) -> PgConnectOptions,
+    state: impl FnOnce(AppState) -> AppState,
+) -> TestApp {
     let su = PgPoolOptions::new()
         .max_connections(1)
         .connect(&pg_url())
@@ -100,7 +113,7 @@ pub async fn spawn_with_runtime_options(
     let key = MasterKey::generate();
     let data_key = key.to_base64().to_string();
     let cipher = Arc::new(FieldCipher::new(&key));
-    let base = serve(&app_pool, &cipher).await;
+    let base = serve_with(&app_pool, &cipher, state).await;
     TestApp {
         base,
         http: reqwest::Client::new(),
@@ -115,11 +128,19 @@ pub async fn spawn_with_runtime_options(
 /// Serves a fresh service state (its own order-number blocks and audit chains) over `pool` on
 /// a loopback port; returns its base URL.
 async fn serve(pool: &PgPool, cipher: &Arc<FieldCipher>) -> String {
-    let state = AppState::new(
+    serve_with(pool, cipher, |s| s).await
+}
+
+async fn serve_with(
+    pool: &PgPool,
+    cipher: &Arc<FieldCipher>,
+    f: impl FnOnce(AppState) -> AppState,
+) -> String {
+    let state = f(AppState::new(
         pool.clone(),
         cipher.clone(),
         JwtKeys::new(JWT_SECRET.as_bytes()),
-    );
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { order_service::serve(listener, state).await });
@@ -312,4 +333,31 @@ pub fn order_body(name: &str, phone: &str) -> Value {
         "payment_terms": {"type": "installment", "down_payment": "100000", "installment_count": 3, "interval": "monthly", "first_due_date": "2099-01-31"},
         "initial_payment": {"method": "cash", "amount": "100000"}
     })
+}
+
+/// Refund before delete, as the office does it: every payment still standing on the order is
+/// reversed through the API by `token` (an owner or manager), so the order may be deleted.
+pub async fn refund_all(app: &TestApp, token: &str, order_id: &str) {
+    let (st, order, _) = app
+        .get(token, &format!("/api/v1/offline-orders/{order_id}"))
+        .await;
+    assert_eq!(st, 200, "{order}");
+    let payments = order["payments"].as_array().unwrap().clone();
+    let reversed: Vec<&str> = payments
+        .iter()
+        .filter_map(|p| p["reverses"].as_str())
+        .collect();
+    for p in &payments {
+        let id = p["id"].as_str().unwrap();
+        if p["reverses"].is_null() && !reversed.contains(&id) {
+            let (st, body, _) = app
+                .post(
+                    token,
+                    &format!("/api/v1/offline-orders/{order_id}/payments/{id}/reversal"),
+                    json!({"reason": "refund before delete"}),
+                )
+                .await;
+            assert_eq!(st, 201, "{body}");
+        }
+    }
 }

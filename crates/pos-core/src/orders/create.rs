@@ -10,7 +10,7 @@ use crate::store::Store;
 use crate::write_tx::WriteTx;
 use pos_domain::items::price_items;
 use pos_domain::schedule::generate;
-use pos_domain::{Money, OrderId, OrderStatus, PaymentTerms, ValidationError};
+use pos_domain::{Money, OrderId, OrderStatus, ValidationError};
 use pos_protocol::{AuditAction, FieldChange, MutationBody, OrderSnapshot, PaymentRecord};
 use std::collections::HashMap;
 
@@ -76,49 +76,22 @@ impl Store {
         let notes = validate_notes(input.notes)?;
         let (items, totals) = price_items(input.items, input.discount, currency)?;
         let schedule = generate(&input.payment_terms, totals.total, currency, today)?;
+        let paid = pos_domain::ledger::initial_payment(
+            currency,
+            &input.payment_terms,
+            input.initial_payment.as_ref().map(|p| p.amount.0),
+            totals.total,
+        )?;
         let payment = match input.initial_payment {
-            Some(p) => {
-                let amount = currency.check("initial_payment.amount", p.amount.0)?;
-                if !amount.is_positive() {
-                    return Err(ValidationError::new(
-                        "initial_payment.amount",
-                        "not_positive",
-                        "Payment must be greater than 0",
-                    )
-                    .into());
-                }
-                if amount > totals.total {
-                    return Err(StoreError::Overpayment {
-                        amount,
-                        balance: totals.total,
-                    });
-                }
-                Some((
-                    p.id.unwrap_or_else(|| self.uuid_at(now).into()),
-                    amount,
-                    p.method,
-                    validate_reference(p.reference)?,
-                ))
-            }
+            Some(p) => Some((
+                p.id.unwrap_or_else(|| self.uuid_at(now).into()),
+                paid,
+                p.method,
+                validate_reference(p.reference)?,
+            )),
             None => None,
         };
-        if matches!(input.payment_terms, PaymentTerms::Full) && totals.total.is_positive() {
-            match &payment {
-                Some((_, amount, _, _)) if *amount == totals.total => {}
-                _ => {
-                    return Err(ValidationError::new(
-                        "initial_payment.amount",
-                        "full_payment_required",
-                        format!(
-                            "Full payment terms need a payment of the whole total {}",
-                            totals.total
-                        ),
-                    )
-                    .into())
-                }
-            }
-        }
-        let paid = payment.as_ref().map(|p| p.1).unwrap_or_default();
+
         let status = OrderStatus::derive(false, false, paid == totals.total);
 
         let ids = id.to_string();

@@ -304,20 +304,25 @@ impl Store {
         let reason = validate_reason(reason)?;
         {
             let mut conn = self.pool.acquire().await?;
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM orders WHERE id = ?")
+            // Refused before anyone is asked for a PIN, and again inside the write below.
+            let row: Option<(String, String, i64)> =
+                sqlx::query_as("SELECT status, currency, paid_minor FROM orders WHERE id = ?")
                     .bind(order_id.to_string())
                     .fetch_optional(&mut *conn)
                     .await?;
-            match status.as_deref() {
+            match row {
                 None => return Err(StoreError::NotFound { entity: "order" }),
-                Some("deleted") => {
+                Some((status, _, _)) if status == "deleted" => {
                     return Err(StoreError::Conflict {
                         code: "order_deleted",
                         message: "The order is already deleted".into(),
                     })
                 }
-                Some(_) => {}
+                Some((_, currency, paid)) => {
+                    let currency: pos_domain::Currency =
+                        currency.parse().map_err(StoreError::corrupt)?;
+                    pos_domain::ledger::deletion(currency.from_minor(paid))?;
+                }
             }
         }
         let (approver, approver_role) = self
@@ -336,6 +341,7 @@ impl Store {
                 message: "The order is already deleted".into(),
             });
         }
+        pos_domain::ledger::deletion(order.paid)?;
         let sealed_reason = self
             .cipher
             .encrypt_str(&reason, record::aad(&ids, "delete_reason"));

@@ -9,9 +9,7 @@ use crate::staff::ApprovalInput;
 use crate::store::Store;
 use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
-use pos_domain::{
-    Currency, Money, OrderId, OrderStatus, PaymentId, Role, StaffId, ValidationError,
-};
+use pos_domain::{Currency, Money, OrderId, OrderStatus, PaymentId, Role, StaffId};
 use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
 use sqlx::{QueryBuilder, Row};
 
@@ -191,19 +189,13 @@ impl Store {
                 ),
             });
         }
-        let amount = order.currency.check("amount", input.amount.0)?;
-        if !amount.is_positive() {
-            return Err(ValidationError::new(
-                "amount",
-                "not_positive",
-                "Payment must be greater than 0",
-            )
-            .into());
-        }
-        let balance = order.balance();
-        if amount > balance {
-            return Err(StoreError::Overpayment { amount, balance });
-        }
+        let amount = pos_domain::ledger::payment(
+            order.currency,
+            "amount",
+            input.amount.0,
+            order.paid,
+            order.totals.total,
+        )?;
         let reference = validate_reference(input.reference)?;
         let actor = (session.staff_id(), session.role());
         self.insert_payment(
@@ -245,32 +237,6 @@ impl Store {
     ) -> Result<OrderDetail> {
         let config = self.require_config()?;
         let reason = validate_reason(reason)?;
-        let row = sqlx::query(
-            "SELECT order_id, amount_minor, method, reverses FROM payments WHERE order_id = ? AND id = ?",
-        )
-        .bind(order_id.to_string())
-        .bind(payment_id.to_string())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound { entity: "payment" })?;
-        if row.get::<Option<String>, _>(3).is_some() {
-            return Err(StoreError::Conflict {
-                code: "is_reversal",
-                message: "A reversing entry cannot itself be reversed".into(),
-            });
-        }
-        let reversed: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE order_id = ? AND reverses = ?")
-                .bind(order_id.to_string())
-                .bind(payment_id.to_string())
-                .fetch_one(&self.pool)
-                .await?;
-        if reversed > 0 {
-            return Err(StoreError::Conflict {
-                code: "already_reversed",
-                message: "This payment has already been reversed".into(),
-            });
-        }
         let (approver, approver_role) = self
             .resolve_approval(session, approval, "payment.reverse")
             .await?;
@@ -286,12 +252,45 @@ impl Store {
                 message: format!("Order {} is deleted", order.order_number),
             });
         }
-        let minor: i64 = row.get(1);
-        let method: pos_domain::PaymentMethod = row
-            .get::<String, _>(2)
-            .parse()
-            .map_err(StoreError::corrupt)?;
-        let amount = order.currency.from_minor(minor);
+        // Checked inside the write transaction: two reversals of one payment cannot both pass.
+        let row = sqlx::query(
+            "SELECT amount_minor, method, reverses,
+                    EXISTS (SELECT 1 FROM payments r WHERE r.order_id = p.order_id AND r.reverses = p.id)
+             FROM payments p WHERE order_id = ? AND id = ?",
+        )
+        .bind(order_id.to_string())
+        .bind(payment_id.to_string())
+        .fetch_optional(tx.conn().await?)
+        .await?;
+        let mut method = pos_domain::PaymentMethod::Cash;
+        let (original, already_reversed) = match row {
+            None => (None, false),
+            Some(r) => {
+                method = r.get::<String, _>(1).parse().map_err(StoreError::corrupt)?;
+                let reverses = r
+                    .get::<Option<String>, _>(2)
+                    .map(|s| s.parse::<uuid::Uuid>().map(PaymentId::from))
+                    .transpose()
+                    .map_err(StoreError::corrupt)?;
+                (
+                    Some(pos_domain::ledger::Entry {
+                        id: payment_id,
+                        order_id,
+                        amount: order.currency.from_minor(r.get(0)),
+                        reverses,
+                    }),
+                    r.get::<bool, _>(3),
+                )
+            }
+        };
+        let amount = pos_domain::ledger::reversal(
+            order.currency,
+            order_id,
+            original.as_ref(),
+            already_reversed,
+            Some(approver_role),
+            None,
+        )?;
         let approval = Approval {
             approver_id: approver,
             approver_role,
@@ -303,7 +302,7 @@ impl Store {
             PaymentRecord {
                 id: self.uuid_at(now).into(),
                 order_id,
-                amount: -amount.0,
+                amount: amount.0,
                 method,
                 paid_at: now,
                 recorded_by: session.staff_id(),

@@ -123,6 +123,8 @@ pub struct SyncClient {
     http: reqwest::Client,
     policy: RetryPolicy,
     batch: u32,
+    /// Bytes of JSON per push (see [`pos_protocol::PUSH_BUDGET_BYTES`]).
+    push_bytes: usize,
     run: tokio::sync::Mutex<()>,
     state: std::sync::Mutex<ClientState>,
     wake: tokio::sync::Notify,
@@ -168,6 +170,28 @@ async fn service_error(r: reqwest::Response) -> SyncError {
     }
 }
 
+/// Bytes of `v` as JSON (as sent).
+fn json_len<T: serde::Serialize>(v: &T) -> usize {
+    serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX)
+}
+
+/// The longest prefix of `items` whose sizes sum to at most `budget`, and at least one item.
+fn take_within<T>(items: Vec<T>, budget: usize, size: impl Fn(&T) -> usize) -> Vec<T> {
+    let mut used = 0usize;
+    let mut n = 0usize;
+    for it in &items {
+        let s = size(it);
+        if n > 0 && used + s > budget {
+            break;
+        }
+        used += s;
+        n += 1;
+    }
+    let mut items = items;
+    items.truncate(n);
+    items
+}
+
 /// Server time minus the local midpoint of the exchange.
 fn offset_ms(server: DateTime<Utc>, sent: DateTime<Utc>, received: DateTime<Utc>) -> i64 {
     let mid = sent + (received - sent) / 2;
@@ -185,6 +209,7 @@ impl SyncClient {
             http,
             policy,
             batch: 500,
+            push_bytes: pos_protocol::PUSH_BUDGET_BYTES,
             run: tokio::sync::Mutex::new(()),
             state: Default::default(),
             wake: tokio::sync::Notify::new(),
@@ -195,6 +220,13 @@ impl SyncClient {
     /// test's fault-injecting proxy sees each request on its own connection).
     pub fn with_http(mut self, http: reqwest::Client) -> Self {
         self.http = http;
+        self
+    }
+
+    /// Bytes of JSON per push (at least 1 KiB, at most the service's limit). A mutation
+    /// larger than this on its own goes to needs-attention as `too_large` instead of being sent.
+    pub fn with_push_bytes(mut self, bytes: usize) -> Self {
+        self.push_bytes = bytes.clamp(1024, pos_protocol::MAX_PUSH_BYTES);
         self
     }
 
@@ -260,6 +292,7 @@ impl SyncClient {
                 device_name.trim().to_owned()
             },
             device_code: config.device_code.clone(),
+            currency: config.currency,
             staff,
         };
         let r = self
@@ -499,8 +532,11 @@ impl SyncClient {
         let mut after = pairing.outbox_floor;
         let mut audit_after = pairing.audit_acked_through;
         let mut audit_blocked = false;
+        // Halved when the service answers 413 (its limit is lower than ours), never below
+        // one mutation per push.
+        let mut budget = self.push_bytes;
         loop {
-            let batch = store.next_push_batch(after, self.batch).await?;
+            let candidates = store.next_push_batch(after, self.batch).await?;
             let events = if audit_blocked {
                 Vec::new()
             } else {
@@ -508,20 +544,54 @@ impl SyncClient {
                     .audit_events_after(audit_after, self.batch * 5)
                     .await?
             };
+            // The audit chain takes at most a quarter of the budget (at least one event), the
+            // mutations the rest; a mutation too large to send on its own is set aside.
+            let events = take_within(events, budget / 4, json_len);
+            let mut room = budget.saturating_sub(events.iter().map(json_len).sum());
+            let mut batch = Vec::new();
+            for e in candidates {
+                let size = json_len(&e.mutation);
+                if size > room {
+                    if batch.is_empty() && size > budget {
+                        store.set_aside_too_large(&e, size, budget).await?;
+                        done += 1;
+                        continue;
+                    }
+                    break;
+                }
+                room -= size;
+                batch.push(e);
+            }
             if batch.is_empty() && events.is_empty() {
-                break;
+                if store.next_push_batch(after, 1).await?.is_empty() {
+                    break;
+                }
+                continue;
             }
             let req = PushRequest {
                 mutations: batch.iter().map(|e| e.mutation.clone()).collect(),
                 audit_events: events,
             };
-            let (resp, sent, received): (PushResponse, _, _) = self
+            let sent_bytes = json_len(&req);
+            let answer: Result<(PushResponse, _, _), SyncError> = self
                 .send(&base, store, keys, attempts, &|http, token| {
                     http.post(format!("{base}/api/v1/sync/push"))
                         .bearer_auth(token)
                         .json(&req)
                 })
-                .await?;
+                .await;
+            let (resp, sent, received) = match answer {
+                Err(SyncError::Service { status: 413, .. }) if budget > 1024 => {
+                    // The service takes less than we sent: send less (what it refused stays queued).
+                    budget = (sent_bytes / 2).clamp(1024, budget / 2);
+                    tracing::info!(
+                        budget,
+                        "the service refused a push as too large; sending smaller ones"
+                    );
+                    continue;
+                }
+                other => other?,
+            };
             let (applied, duplicate, attention) = store
                 .apply_push_results(&batch, &resp, offset_ms(resp.server_time, sent, received))
                 .await?;

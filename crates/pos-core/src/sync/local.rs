@@ -259,14 +259,11 @@ impl Store {
                         MutationStatus::Conflict => "conflict".into(),
                         _ => "rejected".into(),
                     });
-                    let n = sqlx::query("UPDATE outbox SET state = 'needs_attention', attempts = attempts + 1, last_error = ?, result_code = ?, server_state = ? WHERE seq = ? AND state = 'pending'")
-                        .bind(r.reason.clone().unwrap_or_else(|| "Refused by the service".into()))
-                        .bind(&code)
-                        .bind(state)
-                        .bind(e.seq as i64)
-                        .execute(tx.conn().await?)
-                        .await?
-                        .rows_affected();
+                    let reason = r
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "Refused by the service".into());
+                    let n = mark_attention(&mut tx, e.seq, &reason, &code, state).await?;
                     if n == 1 {
                         refused.push(format!(
                             "{}:{}:{}",
@@ -324,6 +321,51 @@ impl Store {
         }
         tx.commit().await?;
         Ok((applied, duplicate, attention))
+    }
+
+    /// Sets aside a mutation too large to send (`size` bytes of JSON against a push budget of
+    /// `budget`): it goes to needs-attention as `too_large`, with its order's later changes
+    /// waiting behind it, so the rest of the queue keeps flowing.
+    pub(crate) async fn set_aside_too_large(
+        &self,
+        e: &OutboxEntry,
+        size: usize,
+        budget: usize,
+    ) -> Result<()> {
+        let mib = |b: usize| format!("{:.1} MB", b as f64 / 1_000_000.0);
+        let reason = format!(
+            "This change is too large to send ({}; at most {} per sync)",
+            mib(size),
+            mib(budget)
+        );
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        if mark_attention(&mut tx, e.seq, &reason, "too_large", None).await? == 1 {
+            sqlx::query("UPDATE orders SET unsynced = MAX(unsynced - 1, 0), sync_attention = sync_attention + 1 WHERE id = ?")
+                .bind(e.mutation.order_id.to_string())
+                .execute(tx.conn().await?)
+                .await?;
+            audit::append(
+                &mut tx,
+                self.device_id,
+                now,
+                NewEvent::new(
+                    None,
+                    AuditAction::Update,
+                    "sync",
+                    None,
+                    "sync.needs_attention",
+                )
+                .detail(format!(
+                    "{}:{}:too_large bytes={size}",
+                    e.mutation.body.kind(),
+                    e.mutation.order_id
+                )),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Takes in what changed centrally: the roster first (it is authoritative once paired),
@@ -420,12 +462,70 @@ impl Store {
                         .bind(p.id.to_string())
                         .fetch_optional(tx.conn().await?)
                         .await?;
-                if known.is_none() {
-                    // a pulled reversal names its approver only on the service
-                    if p.reverses.is_some() {
-                        tracing::warn!(order = %oid, "a central reversal is not copied to this counter");
+                if known.is_none() && p.reverses.is_some() {
+                    // A reversal made elsewhere: the same ledger rule as one made here.
+                    let original = sqlx::query(
+                        "SELECT amount_minor, reverses,
+                                EXISTS (SELECT 1 FROM payments r WHERE r.order_id = p.order_id AND r.reverses = p.id)
+                         FROM payments p WHERE order_id = ? AND id = ?",
+                    )
+                    .bind(&oid)
+                    .bind(p.reverses.map(|r| r.to_string()))
+                    .fetch_optional(tx.conn().await?)
+                    .await?;
+                    let entry = original.as_ref().map(|r| pos_domain::ledger::Entry {
+                        id: p.reverses.unwrap_or(p.id),
+                        order_id: c.order_id,
+                        amount: currency.from_minor(r.get(0)),
+                        reverses: r
+                            .get::<Option<String>, _>(1)
+                            .and_then(|v| v.parse::<uuid::Uuid>().ok())
+                            .map(Into::into),
+                    });
+                    let approval = c.reversal_approval.as_ref();
+                    let checked = pos_domain::ledger::reversal(
+                        currency,
+                        c.order_id,
+                        entry.as_ref(),
+                        original.as_ref().is_some_and(|r| r.get::<bool, _>(2)),
+                        approval.map(|a| a.approver_role),
+                        Some(p.amount),
+                    );
+                    let (Ok(amount), Some(a)) = (checked, approval) else {
+                        tracing::warn!(order = %oid, "a central reversal does not fit this counter's copy of the order; left for the service");
                         continue;
-                    }
+                    };
+                    new_paid = paid + amount;
+                    let pid = p.id.to_string();
+                    let reason = self.cipher.encrypt_str(
+                        &a.reason,
+                        crate::crypto::Aad {
+                            table: "payments",
+                            record_id: &pid,
+                            field: "approval_reason",
+                        },
+                    );
+                    sqlx::query(
+                        "INSERT INTO payments (id, order_id, amount_minor, method, paid_at, recorded_by, reference,
+                            reverses, approved_by, approver_role, approval_reason, approved_at, created_at)
+                         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&pid)
+                    .bind(&oid)
+                    .bind(amount.to_minor(currency))
+                    .bind(p.method.as_str())
+                    .bind(ts(&p.paid_at))
+                    .bind(p.recorded_by.to_string())
+                    .bind(p.reverses.map(|r| r.to_string()))
+                    .bind(a.approver_id.to_string())
+                    .bind(a.approver_role.as_str())
+                    .bind(reason)
+                    .bind(ts(&a.approved_at))
+                    .bind(ts(&now))
+                    .execute(tx.conn().await?)
+                    .await?;
+                    op = Some(("payment.reversal_pulled", AuditAction::Payment));
+                } else if known.is_none() {
                     new_paid = paid + Money(p.amount);
                     if new_paid > total {
                         tracing::warn!(order = %oid, "a central payment does not fit this counter's copy of the order; left for the service");
@@ -450,7 +550,9 @@ impl Store {
             }
             let mut deletion = None;
             if c.order.status == OrderStatus::Deleted && !deleted {
-                if let Some(d) = &c.deletion {
+                if !new_paid.0.is_zero() {
+                    tracing::warn!(order = %oid, "a central deletion does not fit this counter's copy of the order (it still holds money); left for the service");
+                } else if let Some(d) = &c.deletion {
                     deleted = true;
                     deletion = Some(d);
                     op = Some(("order.deleted_centrally", AuditAction::Delete));
@@ -768,4 +870,24 @@ async fn leave_attention(tx: &mut WriteTx<'_>, e: &OutboxEntry, to: &'static str
     .execute(tx.conn().await?)
     .await?;
     Ok(())
+}
+
+/// Moves a pending mutation to needs-attention with the reason and code a person reads (and
+/// the service's state of the order, when it sent one). Returns the rows changed (0 when the
+/// mutation was no longer pending).
+async fn mark_attention(
+    tx: &mut WriteTx<'_>,
+    seq: u64,
+    reason: &str,
+    code: &str,
+    server_state: Option<String>,
+) -> Result<u64> {
+    Ok(sqlx::query("UPDATE outbox SET state = 'needs_attention', attempts = attempts + 1, last_error = ?, result_code = ?, server_state = ? WHERE seq = ? AND state = 'pending'")
+        .bind(reason)
+        .bind(code)
+        .bind(server_state)
+        .bind(seq as i64)
+        .execute(tx.conn().await?)
+        .await?
+        .rows_affected())
 }

@@ -260,3 +260,19 @@ pub fn pay(amount: &str) -> pos_core::PaymentInput {
 pub async fn create(t: &TestStore, who: &Session, o: NewOrder) -> OrderDetail {
     t.s().create_order(who, o).await.unwrap()
 }
+
+/// Refund before delete: the owner reverses every payment still standing on the order, so the
+/// order holds no money and may be deleted.
+pub async fn refund_all(t: &TestStore, order: pos_domain::OrderId) {
+    let o = t.s().get_order(&t.owner, order).await.unwrap();
+    for p in o
+        .payments
+        .iter()
+        .filter(|p| p.reverses.is_none() && p.reversed_by.is_none())
+    {
+        t.s()
+            .reverse_payment(&t.owner, order, p.id, "refund before delete", None)
+            .await
+            .unwrap();
+    }
+}
