@@ -95,6 +95,7 @@ pub fn run() {
             commands::orders::update_order,
             commands::orders::complete_order,
             commands::orders::delete_order,
+            commands::orders::reverse_payment,
             commands::orders::dashboard,
             commands::audit::list_audit_events,
             commands::audit::verify_audit_chain,

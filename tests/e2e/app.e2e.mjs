@@ -214,10 +214,12 @@ test("an overpayment is refused next to the amount, and nothing changes", async 
   await shot("05-overpayment");
 });
 
-test("a cashier's delete needs a manager: a wrong PIN is refused, the right one deletes", async () => {
+test("a cashier's delete needs a manager: a wrong PIN is refused, the right one refunds and deletes", async () => {
   await click('button[name="delete"]');
   const dialog = await $('[data-testid="approval-dialog"]');
   await dialog.waitForDisplayed();
+  // Refund before delete: the 700,000 taken is given back (reversed) under the same approval.
+  assert.match(await text('[data-testid="refund-notice"]'), /700,000/);
   await fill('textarea[name="reason"]', "Customer cancelled by phone");
   await (await $('select[name="approver"]')).selectByVisibleText("Pak Budi (Manager)");
   await fill('input[name="approver_pin"]', "9999");
@@ -230,6 +232,8 @@ test("a cashier's delete needs a manager: a wrong PIN is refused, the right one 
   await browser.keys("Enter");
   await (await $('[data-testid="order-detail"][data-status="deleted"]')).waitForDisplayed();
   assert.match(await text('[data-testid="deletion-note"]'), /approved by Pak Budi: Customer cancelled by phone/);
+  assert.match(await text('[data-testid="order-paid"]'), /IDR\s0$/);
+  assert.equal((await browser.$$('[data-testid="payments"] li')).length, 4, "two payments and their two reversals");
 });
 
 test("a walk-in order paid in full is paid at once", async () => {
@@ -252,7 +256,7 @@ test("the audit log shows the events and the chain verifies", async () => {
   await browser.waitUntil(async () => (await browser.$$('[data-testid="audit-log"] tbody tr')).length > 5);
   const ops = await browser.$$('[data-testid="audit-log"] tbody tr').map((r) => r.getAttribute("data-operation"));
   // The refused manager PIN is in the trail too, before the approval that followed it.
-  for (const op of ["order.create", "payment.record", "order.delete", "approval.failed", "approval.granted"]) {
+  for (const op of ["order.create", "payment.record", "payment.reverse", "order.delete", "approval.failed", "approval.granted"]) {
     assert.ok(ops.includes(op), `${op} in ${ops}`);
   }
   assert.ok(ops.indexOf("approval.failed") > ops.indexOf("approval.granted"), "newest first: failed before granted");
@@ -264,7 +268,7 @@ test("the audit log shows the events and the chain verifies", async () => {
   assert.equal(await report.getAttribute("data-ok"), "true");
   await shot("07-audit-log");
   await click('button[name="nav-dashboard"]');
-  // The deleted order's money is left out; the walk-in order counts.
+  // The deleted order's money was refunded the same day; the walk-in order counts.
   await waitText('[data-testid="dash-collected"]', "140,000");
   assert.equal(await text('[data-testid="dash-orders"] .tile-value'), "1");
   assert.equal(await text('[data-testid="dash-completion"] .tile-value'), "100.0%");
@@ -306,7 +310,7 @@ test("after a restart everything is still there", async () => {
   assert.equal((await browser.$$('[data-testid="order-list"] tbody tr')).length, 2);
   await (await row.$("td")).click();
   await (await $('[data-testid="order-detail"][data-status="deleted"]')).waitForDisplayed();
-  assert.match(await text('[data-testid="order-paid"]'), /700\.000/);
+  assert.match(await text('[data-testid="order-paid"]'), /\s0$/);
   await shot("11-after-restart");
 });
 

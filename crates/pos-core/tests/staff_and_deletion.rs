@@ -304,3 +304,80 @@ async fn owner_and_manager_delete_with_a_reason_only() {
         .unwrap();
     assert_eq!(d.deletion.unwrap().approver_role, Role::Manager);
 }
+
+/// Refund before delete in one step: every standing payment is reversed under the one
+/// approval, then the order is deleted; what was reversed already is not reversed again.
+#[tokio::test]
+async fn refund_and_delete_reverses_standing_payments_under_one_approval() {
+    let t = TestStore::new().await;
+    let manager = t.add("Pak Manajer", Role::Manager, "2222").await;
+    let cashier = t.add("Kasir Ani", Role::Cashier, "1111").await;
+    let o = create(&t, &cashier, phone_installment_order("Siti", "08121112222")).await;
+    let o = t
+        .s()
+        .record_payment(&cashier, o.id, pay("200000"))
+        .await
+        .unwrap();
+    let first = o.payments[0].id;
+    t.s()
+        .reverse_payment(
+            &cashier,
+            o.id,
+            first,
+            "salah input",
+            approval(manager.staff_id(), "2222"),
+        )
+        .await
+        .unwrap();
+    let before = t.snapshot().await;
+    // no approval: nothing reversed, nothing deleted
+    let e = t
+        .s()
+        .refund_and_delete_order(&cashier, o.id, "batal", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::ApprovalRequired));
+    assert_eq!(t.snapshot().await, before);
+
+    let d = t
+        .s()
+        .refund_and_delete_order(
+            &cashier,
+            o.id,
+            "batal",
+            approval(manager.staff_id(), "2222"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.status, OrderStatus::Deleted);
+    assert_eq!(d.paid, m("0"));
+    let reversals: Vec<_> = d.payments.iter().filter(|p| p.reverses.is_some()).collect();
+    assert_eq!(reversals.len(), 2, "{:?}", d.payments);
+    assert!(reversals
+        .iter()
+        .all(|p| p.approved_by.as_ref().unwrap().id == manager.staff_id()));
+    // one approval for the whole step, and the service hears reversals before the deletion
+    let ev = t
+        .s()
+        .list_audit_events(&manager, AuditFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        ev.iter()
+            .filter(|e| e.operation == "approval.granted")
+            .count(),
+        2
+    );
+    let kinds: Vec<_> = t
+        .s()
+        .pending_mutations(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.mutation.body.kind())
+        .collect();
+    assert_eq!(
+        &kinds[kinds.len() - 3..],
+        ["payment_reversed", "payment_reversed", "order_deleted"]
+    );
+}

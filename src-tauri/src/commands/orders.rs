@@ -6,7 +6,7 @@ use pos_core::{
     ApprovalInput, ListQuery, NewOrder, OrderDetail, OrderEdit, OrderPage, OrderPreview,
     PaymentInput, Pin, PreviewInput,
 };
-use pos_domain::{OrderId, StaffId};
+use pos_domain::{OrderId, PaymentId, StaffId};
 use tauri::State;
 
 /// The approver a cashier's screen collected: both the manager and their PIN, or neither.
@@ -94,11 +94,37 @@ pub async fn complete_order(state: State<'_, AppState>, id: OrderId) -> CmdResul
 }
 
 /// An owner or manager deletes with a reason; a cashier's deletion also carries the approving
-/// manager's id and PIN, which the core checks and audits.
+/// manager's id and PIN, which the core checks and audits. With `refund`, the payments still
+/// standing on the order are reversed first, under the same approval.
 #[tauri::command]
 pub async fn delete_order(
     state: State<'_, AppState>,
     id: OrderId,
+    reason: String,
+    approver_id: Option<StaffId>,
+    approver_pin: Option<String>,
+    refund: Option<bool>,
+) -> CmdResult<OrderDetail> {
+    let session = state.session()?;
+    let approval = approval(approver_id, approver_pin)?;
+    let store = state.store()?;
+    let order = if refund.unwrap_or(false) {
+        store
+            .refund_and_delete_order(&session, id, &reason, approval)
+            .await?
+    } else {
+        store.delete_order(&session, id, &reason, approval).await?
+    };
+    state.changed();
+    Ok(order)
+}
+
+/// Reverses (refunds) one payment in full; approved as a deletion is.
+#[tauri::command]
+pub async fn reverse_payment(
+    state: State<'_, AppState>,
+    id: OrderId,
+    payment_id: PaymentId,
     reason: String,
     approver_id: Option<StaffId>,
     approver_pin: Option<String>,
@@ -107,7 +133,7 @@ pub async fn delete_order(
     let approval = approval(approver_id, approver_pin)?;
     let order = state
         .store()?
-        .delete_order(&session, id, &reason, approval)
+        .reverse_payment(&session, id, payment_id, &reason, approval)
         .await?;
     state.changed();
     Ok(order)

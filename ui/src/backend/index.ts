@@ -44,7 +44,10 @@ export interface Backend {
   recordPayment(id: string, payment: PaymentInput): Promise<OrderDetail>;
   updateOrder(id: string, version: number, edit: OrderEdit): Promise<OrderDetail>;
   completeOrder(id: string): Promise<OrderDetail>;
-  deleteOrder(id: string, reason: string, approval: Approval | null): Promise<OrderDetail>;
+  /** Deletes the order; with `refund`, reverses its standing payments first (one approval). */
+  deleteOrder(id: string, reason: string, approval: Approval | null, refund?: boolean): Promise<OrderDetail>;
+  /** Reverses (refunds) one payment in full. */
+  reversePayment(id: string, paymentId: string, reason: string, approval: Approval | null): Promise<OrderDetail>;
   dashboard(from: string, to: string): Promise<Dashboard>;
   listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]>;
   verifyAuditChain(): Promise<ChainReport>;

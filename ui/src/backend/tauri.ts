@@ -27,9 +27,18 @@ export const tauriBackend: Backend = {
   recordPayment: (id, payment) => call("record_payment", { id, payment }),
   updateOrder: (id, version, edit) => call("update_order", { id, version, edit }),
   completeOrder: (id) => call("complete_order", { id }),
-  deleteOrder: (id, reason, approval) =>
+  deleteOrder: (id, reason, approval, refund) =>
     call("delete_order", {
       id,
+      reason,
+      approverId: approval?.approverId ?? null,
+      approverPin: approval?.pin ?? null,
+      refund: refund ?? false,
+    }),
+  reversePayment: (id, paymentId, reason, approval) =>
+    call("reverse_payment", {
+      id,
+      paymentId,
       reason,
       approverId: approval?.approverId ?? null,
       approverPin: approval?.pin ?? null,

@@ -18,7 +18,7 @@ const staff: StaffMember[] = [
 describe("delete dialog", () => {
   it("gives a cashier the manager approval form, shows a wrong PIN at the PIN field, and sends the approval", async () => {
     const deleteOrder = vi
-      .fn<(id: string, reason: string, approval: Approval | null) => Promise<OrderDetail>>()
+      .fn<(id: string, reason: string, approval: Approval | null, refund?: boolean) => Promise<OrderDetail>>()
       .mockRejectedValueOnce(new BackendError({ code: "wrong_pin", message: "Wrong PIN (4 attempts left before a lockout)", field: "pin" }))
       .mockResolvedValueOnce({ ...order, status: "deleted" });
     const onDeleted = vi.fn();
@@ -42,7 +42,25 @@ describe("delete dialog", () => {
     await user.type(screen.getByLabelText("Manager PIN"), "2468");
     await user.keyboard("{Enter}");
     await waitFor(() => expect(onDeleted).toHaveBeenCalled());
-    expect(deleteOrder.mock.calls[1]).toEqual([order.id, "Customer cancelled", { approverId: "mgr-1", pin: "2468" }]);
+    expect(deleteOrder.mock.calls[1]).toEqual([order.id, "Customer cancelled", { approverId: "mgr-1", pin: "2468" }, false]);
+  });
+
+  it("refunds before it deletes an order that holds money, under the one approval", async () => {
+    const held = { ...order, paid: "700000", currency: "IDR" } as OrderDetail;
+    const deleteOrder = vi
+      .fn<(id: string, reason: string, approval: Approval | null, refund?: boolean) => Promise<OrderDetail>>()
+      .mockResolvedValueOnce({ ...held, status: "deleted", paid: "0" });
+    const onDeleted = vi.fn();
+    renderWith(
+      <DeleteDialog order={held} session={{ staff_id: "mgr-1", name: "Pak Manager", role: "manager", can_approve: true, can_manage_staff: false }} staff={staff} onClose={() => undefined} onDeleted={onDeleted} />,
+      testBackend({ deleteOrder }),
+    );
+    expect(screen.getByTestId("refund-notice").textContent).toMatch(/700,000/);
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText("Reason"), "Customer cancelled");
+    await user.click(screen.getByRole("button", { name: "Refund and delete" }));
+    await waitFor(() => expect(onDeleted).toHaveBeenCalled());
+    expect(deleteOrder.mock.calls[0]).toEqual([order.id, "Customer cancelled", null, true]);
   });
 
   it("lets a manager confirm with a reason only, and Esc closes it", async () => {

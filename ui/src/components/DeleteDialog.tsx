@@ -2,7 +2,7 @@ import { useBackend } from "../backend";
 import type { OrderDetail } from "../bindings/OrderDetail";
 import type { Session } from "../bindings/Session";
 import type { StaffMember } from "../bindings/StaffMember";
-import { useT } from "../i18n";
+import { useI18n } from "../i18n";
 import { ApprovalForm } from "./ApprovalForm";
 import { Dialog } from "./Dialog";
 
@@ -16,9 +16,12 @@ export function DeleteDialog(props: {
   onDeleted: (o: OrderDetail) => void;
 }) {
   const backend = useBackend();
-  const t = useT();
+  const i18n = useI18n();
+  const t = i18n.t;
   const needsApproval = !props.session.can_approve;
   const title = t("delete.title", { number: props.order.order_number });
+  // Refund before delete: an order that holds money has its payments reversed first.
+  const holdsMoney = props.order.paid !== undefined && !/^-?0*(\.0*)?$/.test(props.order.paid);
   return (
     <Dialog title={needsApproval ? t("delete.approvalTitle") : title} onClose={props.onClose} testId={needsApproval ? "approval-dialog" : "delete-dialog"}>
       <ApprovalForm
@@ -28,10 +31,15 @@ export function DeleteDialog(props: {
           <>
             {needsApproval ? <p className="muted">{t("delete.approvalIntro")}</p> : null}
             <p className="mono">{title}</p>
+            {holdsMoney ? (
+              <p className="notice" data-testid="refund-notice">
+                {t("delete.refundNotice", { amount: i18n.money(props.order.paid, props.order.currency) })}
+              </p>
+            ) : null}
           </>
         }
-        submitLabel={t("delete.confirm")}
-        onSubmit={(reason, approval) => backend.deleteOrder(props.order.id, reason, approval)}
+        submitLabel={holdsMoney ? t("delete.refundConfirm") : t("delete.confirm")}
+        onSubmit={(reason, approval) => backend.deleteOrder(props.order.id, reason, approval, holdsMoney)}
         onDone={props.onDeleted}
         onClose={props.onClose}
       />

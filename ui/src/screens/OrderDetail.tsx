@@ -3,11 +3,13 @@ import { useBackend } from "../backend";
 import type { AppSettings } from "../bindings/AppSettings";
 import type { OrderDetail as Order } from "../bindings/OrderDetail";
 import type { PaymentMethod } from "../bindings/PaymentMethod";
+import type { PaymentView } from "../bindings/PaymentView";
 import type { Session } from "../bindings/Session";
 import type { StaffMember } from "../bindings/StaffMember";
 import { OrderBadges } from "../components/Badges";
 import { DeleteDialog } from "../components/DeleteDialog";
 import { EditDialog } from "../components/EditDialog";
+import { ReverseDialog } from "../components/ReverseDialog";
 import { Busy, Field, FormActions, FormError } from "../components/Field";
 import { Receipt } from "../components/Receipt";
 import { ScheduleTable } from "../components/SchedulePreview";
@@ -27,6 +29,7 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
   const [method, setMethod] = useState<PaymentMethod>("cash");
   const [reference, setReference] = useState("");
   const [dialog, setDialog] = useState<"delete" | "edit" | null>(null);
+  const [reversing, setReversing] = useState<PaymentView | null>(null);
   const { run: runLoad } = load;
 
   useEffect(() => {
@@ -119,6 +122,12 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
                 <span>{i18n.dateTime(p.paid_at)}</span> <span>{t(`method.${p.method}`)}</span>{" "}
                 <span className="num strong">{i18n.money(p.amount, c)}</span> <span className="muted">{p.recorded_by.name}</span>
                 {p.reverses ? <span className="badge overdue">{t("detail.reversal")}</span> : null}
+                {p.reversed_by ? <span className="badge">{t("detail.reversed")}</span> : null}
+                {!p.reverses && !p.reversed_by && order.status !== "deleted" ? (
+                  <button type="button" name="reverse" className="link no-print" onClick={() => setReversing(p)}>
+                    {t("detail.reverse")}
+                  </button>
+                ) : null}
               </li>
             ))}
           </ul>
@@ -182,6 +191,19 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
           onDeleted={(o) => {
             setOrder(o);
             setDialog(null);
+          }}
+        />
+      ) : null}
+      {reversing ? (
+        <ReverseDialog
+          order={order}
+          payment={reversing}
+          session={props.session}
+          staff={props.staff}
+          onClose={() => setReversing(null)}
+          onReversed={(o) => {
+            setOrder(o);
+            setReversing(null);
           }}
         />
       ) : null}

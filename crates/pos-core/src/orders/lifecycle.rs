@@ -10,8 +10,9 @@ use crate::staff::ApprovalInput;
 use crate::store::Store;
 use pos_domain::items::price_items;
 use pos_domain::schedule::regenerate;
-use pos_domain::{OrderId, OrderStatus};
-use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody};
+use pos_domain::{OrderId, OrderStatus, PaymentId};
+use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
+use sqlx::Row;
 
 impl Store {
     /// Changes the customer details, items, discount or notes of an order at
@@ -293,12 +294,39 @@ impl Store {
     /// Soft-deletes an order with a reason. Owners and managers confirm themselves; a
     /// cashier needs `approval` (an owner's or manager's PIN), and without it gets
     /// [`StoreError::ApprovalRequired`]. The approval is stored with the deletion and audited.
+    /// An order that still holds money is refused (`order_has_payments`): refund first, or use
+    /// [`Store::refund_and_delete_order`].
     pub async fn delete_order(
         &self,
         session: &Session,
         order_id: OrderId,
         reason: &str,
         approval: Option<ApprovalInput>,
+    ) -> Result<OrderDetail> {
+        self.delete(session, order_id, reason, approval, false)
+            .await
+    }
+
+    /// Refunds every payment still standing on the order (one reversing entry each) and
+    /// deletes it, in one transaction and under one approval (as [`Store::delete_order`]):
+    /// refund before delete, in one step for the cashier.
+    pub async fn refund_and_delete_order(
+        &self,
+        session: &Session,
+        order_id: OrderId,
+        reason: &str,
+        approval: Option<ApprovalInput>,
+    ) -> Result<OrderDetail> {
+        self.delete(session, order_id, reason, approval, true).await
+    }
+
+    async fn delete(
+        &self,
+        session: &Session,
+        order_id: OrderId,
+        reason: &str,
+        approval: Option<ApprovalInput>,
+        refund: bool,
     ) -> Result<OrderDetail> {
         let config = self.require_config()?;
         let reason = validate_reason(reason)?;
@@ -318,6 +346,7 @@ impl Store {
                         message: "The order is already deleted".into(),
                     })
                 }
+                Some(_) if refund => {}
                 Some((_, currency, paid)) => {
                     let currency: pos_domain::Currency =
                         currency.parse().map_err(StoreError::corrupt)?;
@@ -341,7 +370,68 @@ impl Store {
                 message: "The order is already deleted".into(),
             });
         }
-        pos_domain::ledger::deletion(order.paid)?;
+        let actor = (session.staff_id(), session.role());
+        let mut paid = order.paid;
+        if refund {
+            let standing = sqlx::query(
+                "SELECT id, amount_minor, method FROM payments p
+                 WHERE order_id = ? AND reverses IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.order_id = p.order_id AND r.reverses = p.id)
+                 ORDER BY created_at, id",
+            )
+            .bind(&ids)
+            .fetch_all(tx.conn().await?)
+            .await?;
+            for p in standing {
+                let pid: PaymentId = p
+                    .get::<String, _>(0)
+                    .parse::<uuid::Uuid>()
+                    .map_err(StoreError::corrupt)?
+                    .into();
+                let entry = pos_domain::ledger::Entry {
+                    id: pid,
+                    order_id,
+                    amount: order.currency.from_minor(p.get(1)),
+                    reverses: None,
+                };
+                let amount = pos_domain::ledger::reversal(
+                    order.currency,
+                    order_id,
+                    Some(&entry),
+                    false,
+                    Some(approver_role),
+                    None,
+                )?;
+                let approval = Approval {
+                    approver_id: approver,
+                    approver_role,
+                    reason: reason.clone(),
+                    approved_at: now,
+                };
+                self.insert_payment(
+                    &mut tx,
+                    PaymentRecord {
+                        id: self.uuid_at(now).into(),
+                        order_id,
+                        amount: amount.0,
+                        method: p.get::<String, _>(2).parse().map_err(StoreError::corrupt)?,
+                        paid_at: now,
+                        recorded_by: session.staff_id(),
+                        reference: None,
+                        reverses: Some(pid),
+                    },
+                    Some((approval, reason.clone())),
+                    actor,
+                    (paid, order.totals.total, order.completed_at.is_some()),
+                    order.currency,
+                    now,
+                    true,
+                )
+                .await?;
+                paid = paid + amount;
+            }
+        }
+        pos_domain::ledger::deletion(paid)?;
         let sealed_reason = self
             .cipher
             .encrypt_str(&reason, record::aad(&ids, "delete_reason"));
@@ -363,7 +453,6 @@ impl Store {
         .bind(&ids)
         .execute(tx.conn().await?)
         .await?;
-        let actor = (session.staff_id(), session.role());
         audit::append(
             &mut tx,
             self.device_id,
