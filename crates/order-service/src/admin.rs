@@ -10,6 +10,8 @@ pub struct NewTenant<'a> {
     pub slug: &'a str,
     pub name: &'a str,
     pub currency: pos_domain::Currency,
+    /// The shop's time zone ([`pos_domain::ShopZone::DEFAULT`], Asia/Jakarta, unless told).
+    pub time_zone: pos_domain::ShopZone,
     pub owner_name: &'a str,
     pub owner_email: &'a str,
     pub owner_password: &'a str,
@@ -41,25 +43,28 @@ pub async fn create_tenant(
     let hash = pos_crypto::password::hash(t.owner_password.as_bytes())
         .ok_or_else(|| ApiError::Internal("password hashing failed".into()))?;
     let mut tx = crate::db::tenant_tx(admin, &streams, tenant_id).await?;
-    sqlx::query("INSERT INTO tenants (id, slug, name, currency) VALUES ($1, $2, $3, $4)")
-        .bind(tenant_id)
-        .bind(t.slug)
-        .bind(t.name)
-        .bind(t.currency.code())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::Conflict {
-                code: "tenant_exists",
-                message: format!("A tenant with slug {:?} exists", t.slug),
-            },
-            sqlx::Error::Database(d) if d.is_check_violation() => ApiError::Unprocessable {
-                code: "invalid_slug".into(),
-                message: "Slug must be 2-63 lower-case letters, digits or dashes".into(),
-                field: Some("slug".into()),
-            },
-            other => other.into(),
-        })?;
+    sqlx::query(
+        "INSERT INTO tenants (id, slug, name, currency, time_zone) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(tenant_id)
+    .bind(t.slug)
+    .bind(t.name)
+    .bind(t.currency.code())
+    .bind(t.time_zone.name())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::Conflict {
+            code: "tenant_exists",
+            message: format!("A tenant with slug {:?} exists", t.slug),
+        },
+        sqlx::Error::Database(d) if d.is_check_violation() => ApiError::Unprocessable {
+            code: "invalid_slug".into(),
+            message: "Slug must be 2-63 lower-case letters, digits or dashes".into(),
+            field: Some("slug".into()),
+        },
+        other => other.into(),
+    })?;
     let oid = owner_id.to_string();
     sqlx::query("INSERT INTO users (tenant_id, id, name, email, email_index, role, password_hash) VALUES ($1, $2, $3, $4, $5, 'owner', $6)")
         .bind(tenant_id)

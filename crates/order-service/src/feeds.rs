@@ -115,7 +115,9 @@ pub async fn summary(
     }
     let tenant = auth.tenant();
     let mut tx = s.tx(tenant).await?;
-    let currency = s.currency(&mut tx, tenant).await?;
+    let settings = s.settings(&mut tx, tenant).await?;
+    let currency = settings.currency;
+    let today = settings.zone.business_date(s.now());
     let money = |minor: i64| currency.from_minor(minor);
     let groups = sqlx::query(
         "SELECT status, channel, count(*) AS n, COALESCE(sum(total_minor), 0)::bigint AS total, COALESCE(sum(paid_minor), 0)::bigint AS paid
@@ -154,7 +156,7 @@ pub async fn summary(
          WHERE due < $2 AND cum > paid_minor",
     )
     .bind(tenant)
-    .bind(s.today())
+    .bind(today)
     .bind(currency.minor_units() as i32)
     .fetch_one(&mut *tx)
     .await?;

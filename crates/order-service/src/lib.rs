@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod orders;
 pub mod pii;
 pub mod sync;
+pub mod tenant;
 pub mod users;
 
 use axum::routing::{get, post};
@@ -23,6 +24,18 @@ use axum::Router;
 use pos_crypto::FieldCipher;
 use sqlx::PgPool;
 use std::sync::Arc;
+
+/// A tenant's settings as every request uses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantSettings {
+    /// Set when the tenant is created, never changed.
+    pub currency: pos_domain::Currency,
+    /// Business days, order numbers, filters, figures and overdue installments follow it.
+    pub zone: pos_domain::ShopZone,
+}
+
+/// How long an instance trusts the tenant settings it read.
+pub const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -36,8 +49,12 @@ pub struct AppState {
     pub numbers: Arc<orders::OrderNumbers>,
     /// Creates queued for group commit (see [`group_commit`]).
     pub creates: Arc<group_commit::Creates>,
-    /// Each tenant's currency (set when the tenant is created, never changed), read once.
-    currencies: Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, pos_domain::Currency>>>,
+    /// Each tenant's settings and when they were read (see [`AppState::settings`]).
+    tenants: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<uuid::Uuid, (TenantSettings, std::time::Instant)>,
+        >,
+    >,
     /// Largest `POST /sync/push` body accepted, in bytes ([`pos_protocol::MAX_PUSH_BYTES`]
     /// unless set otherwise before [`router`] is built).
     pub sync_body_limit: usize,
@@ -53,7 +70,7 @@ impl AppState {
             streams: Arc::default(),
             numbers: Arc::default(),
             creates: Arc::default(),
-            currencies: Arc::default(),
+            tenants: Arc::default(),
             sync_body_limit: pos_protocol::MAX_PUSH_BYTES,
         }
     }
@@ -70,57 +87,91 @@ impl AppState {
         self.streams.time.now()
     }
 
-    /// Today's business day.
-    pub fn today(&self) -> chrono::NaiveDate {
-        self.now().date_naive()
-    }
-
     /// A new UUIDv7 stamped with the service's clock.
     pub fn new_uuid(&self) -> uuid::Uuid {
         self.streams.time.new_uuid()
     }
 
-    /// `tenant`'s currency, read from the database the first time only.
+    /// `tenant`'s settings (currency and time zone), read from the database at most every
+    /// [`SETTINGS_TTL`] (the currency never changes; a new time zone reaches every instance
+    /// within that time, and this one at once).
+    pub async fn settings(
+        &self,
+        tx: &mut db::Tx,
+        tenant: uuid::Uuid,
+    ) -> error::ApiResult<TenantSettings> {
+        if let Some(c) = self.known_settings(tenant) {
+            return Ok(c);
+        }
+        let (currency, zone): (String, String) =
+            sqlx::query_as("SELECT currency, time_zone FROM tenants WHERE id = $1")
+                .bind(tenant)
+                .fetch_one(&mut **tx)
+                .await?;
+        let settings = TenantSettings {
+            currency: currency
+                .parse()
+                .map_err(|_| error::ApiError::Internal("tenant currency".into()))?,
+            zone: pos_domain::ShopZone::parse("time_zone", &zone)
+                .map_err(|_| error::ApiError::Internal("tenant time zone".into()))?,
+        };
+        self.remember_settings(tenant, settings);
+        Ok(settings)
+    }
+
+    /// `tenant`'s settings, read in a transaction of its own when not known (for a request
+    /// that holds no transaction yet).
+    pub async fn settings_now(&self, tenant: uuid::Uuid) -> error::ApiResult<TenantSettings> {
+        match self.known_settings(tenant) {
+            Some(c) => Ok(c),
+            None => {
+                let mut tx = self.tx(tenant).await?;
+                self.settings(&mut tx, tenant).await
+            }
+        }
+    }
+
+    /// `tenant`'s currency.
     pub async fn currency(
         &self,
         tx: &mut db::Tx,
         tenant: uuid::Uuid,
     ) -> error::ApiResult<pos_domain::Currency> {
-        if let Some(c) = self.known_currency(tenant) {
-            return Ok(c);
-        }
-        let c: pos_domain::Currency =
-            sqlx::query_scalar::<_, String>("SELECT currency FROM tenants WHERE id = $1")
-                .bind(tenant)
-                .fetch_one(&mut **tx)
-                .await?
-                .parse()
-                .map_err(|_| error::ApiError::Internal("tenant currency".into()))?;
-        self.currencies
+        Ok(self.settings(tx, tenant).await?.currency)
+    }
+
+    /// `tenant`'s currency, outside a transaction.
+    pub async fn currency_now(&self, tenant: uuid::Uuid) -> error::ApiResult<pos_domain::Currency> {
+        Ok(self.settings_now(tenant).await?.currency)
+    }
+
+    /// Today's business day in `tenant`'s time zone.
+    pub async fn today_in(
+        &self,
+        tx: &mut db::Tx,
+        tenant: uuid::Uuid,
+    ) -> error::ApiResult<chrono::NaiveDate> {
+        Ok(self
+            .settings(tx, tenant)
+            .await?
+            .zone
+            .business_date(self.now()))
+    }
+
+    pub(crate) fn remember_settings(&self, tenant: uuid::Uuid, settings: TenantSettings) {
+        self.tenants
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(tenant, c);
-        Ok(c)
+            .insert(tenant, (settings, std::time::Instant::now()));
     }
 
-    /// `tenant`'s currency, read in a transaction of its own the first time (for a request
-    /// that holds no transaction yet).
-    pub async fn currency_now(&self, tenant: uuid::Uuid) -> error::ApiResult<pos_domain::Currency> {
-        match self.known_currency(tenant) {
-            Some(c) => Ok(c),
-            None => {
-                let mut tx = self.tx(tenant).await?;
-                self.currency(&mut tx, tenant).await
-            }
-        }
-    }
-
-    fn known_currency(&self, tenant: uuid::Uuid) -> Option<pos_domain::Currency> {
-        self.currencies
+    fn known_settings(&self, tenant: uuid::Uuid) -> Option<TenantSettings> {
+        self.tenants
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&tenant)
-            .copied()
+            .filter(|(_, at)| at.elapsed() < SETTINGS_TTL)
+            .map(|(s, _)| *s)
     }
 
     /// A transaction of `tenant` (see [`db::Tx`]).
@@ -166,6 +217,7 @@ pub fn router(state: AppState) -> Router {
             post(orders::reverse),
         )
         .route("/users", post(users::create).get(users::list))
+        .route("/tenant", get(tenant::get).patch(tenant::patch))
         .route("/auth/device-token", post(devices::device_token))
         .route("/devices/pairing-codes", post(devices::pairing_code))
         .route("/devices/pair", post(devices::pair))

@@ -47,6 +47,9 @@ enum AdminTask {
         name: String,
         #[arg(long, default_value = "IDR")]
         currency: String,
+        /// The shop's IANA time zone (its business days follow it).
+        #[arg(long, default_value = "Asia/Jakarta")]
+        time_zone: String,
         #[arg(long)]
         owner_name: String,
         #[arg(long)]
@@ -90,6 +93,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     slug,
                     name,
                     currency,
+                    time_zone,
                     owner_name,
                     owner_email,
                     owner_password,
@@ -108,6 +112,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     slug: &slug,
                     name: &name,
                     currency: currency.parse()?,
+                    time_zone: pos_domain::ShopZone::parse("time_zone", &time_zone)?,
                     owner_name: &owner_name,
                     owner_email: &owner_email,
                     owner_password: &password,

@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         crate::orders::audit_verify,
         crate::users::create,
         crate::users::list,
+        crate::tenant::get,
+        crate::tenant::patch,
         crate::devices::pairing_code,
         crate::devices::pair,
         crate::devices::device_token,

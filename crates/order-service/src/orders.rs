@@ -144,6 +144,18 @@ impl OrderNumbers {
     }
 }
 
+/// Reads one order (with payments) as the API shows it, on today's business day in the
+/// tenant's time zone.
+async fn view_now(
+    s: &AppState,
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+) -> ApiResult<Option<OrderView>> {
+    let today = s.today_in(tx, tenant).await?;
+    load_view(tx, &s.cipher, tenant, id, today).await
+}
+
 /// Reads one order (with payments) as the API shows it.
 async fn load_view(
     tx: &mut Tx,
@@ -202,6 +214,7 @@ fn view_of(
     let schedule: Vec<ScheduleEntry> = json_column(r, "schedule")?;
     let view = OrderView {
         id,
+        business_date: r.get("business_date"),
         order_number: r.get("order_number"),
         order_type: r.get("order_type"),
         channel: r.get("channel"),
@@ -269,6 +282,8 @@ pub struct OrderView {
     balance: Money,
     payment_terms: TermsView,
     payments: Vec<PaymentView>,
+    /// The shop's day the order belongs to (in the tenant's time zone, or the counter's).
+    business_date: NaiveDate,
     recorded_by: Uuid,
     last_modified_by: Uuid,
     created_at: DateTime<Utc>,
@@ -516,15 +531,26 @@ pub async fn create(
     if key.is_none() && req.id.is_none() {
         // A new id drawn here is new by construction: the order is group-committed with the
         // creates that arrive while a writer is busy (see `crate::group_commit`).
-        let currency = s.currency_now(tenant).await?;
-        let n = s.numbers.next(&s, tenant, now.date_naive()).await?;
-        let order = new_order(&s, &auth, req, s.new_uuid(), currency, n, now)?;
+        let settings = s.settings_now(tenant).await?;
+        let today = settings.zone.business_date(now);
+        let n = s.numbers.next(&s, tenant, today).await?;
+        let order = new_order(
+            &s,
+            &auth,
+            req,
+            s.new_uuid(),
+            settings.currency,
+            n,
+            (now, today),
+        )?;
         let view = s.creates.submit(&s, order).await?.view();
         return Ok(with_etag(StatusCode::CREATED, view));
     }
     // The number is drawn before the order's transaction opens, so a request never holds two
     // pool connections; a create that is then refused or replayed leaves a gap.
-    let n = s.numbers.next(&s, tenant, now.date_naive()).await?;
+    let settings = s.settings_now(tenant).await?;
+    let today = settings.zone.business_date(now);
+    let n = s.numbers.next(&s, tenant, today).await?;
     let mut tx = s.tx(tenant).await?;
     if let Some(k) = &key {
         if let Some(r) = k.claim(&s, &mut tx, tenant).await? {
@@ -534,7 +560,7 @@ pub async fn create(
     }
     // The same order id again is the same order, not a duplicate.
     if let Some(id) = req.id {
-        if let Some(view) = load_view(&mut tx, &s.cipher, tenant, id, s.today()).await? {
+        if let Some(view) = view_now(&s, &mut tx, tenant, id).await? {
             if let Some(k) = &key {
                 k.remember(&s, &mut tx, tenant, StatusCode::CREATED, &view)
                     .await?;
@@ -544,8 +570,7 @@ pub async fn create(
         }
     }
     let id = req.id.unwrap_or_else(|| s.new_uuid());
-    let currency = s.currency(&mut tx, tenant).await?;
-    let order = new_order(&s, &auth, req, id, currency, n, now)?;
+    let order = new_order(&s, &auth, req, id, settings.currency, n, (now, today))?;
     if insert_orders(&mut tx, std::slice::from_ref(&order))
         .await?
         .is_empty()
@@ -554,7 +579,7 @@ pub async fn create(
         // transaction rolls back, audit rows included); answer with its order.
         drop(tx);
         let mut tx = s.tx(tenant).await?;
-        let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+        let view = view_now(&s, &mut tx, tenant, id)
             .await?
             .ok_or(ApiError::NotFound)?;
         return Ok(with_etag(StatusCode::CREATED, view));
@@ -595,6 +620,8 @@ pub(crate) struct NewOrder {
     total: Money,
     paid: Money,
     at: DateTime<Utc>,
+    /// The day `at` falls on in the tenant's time zone.
+    business_date: NaiveDate,
     events: Vec<Event<'static>>,
     outbox: Vec<(&'static str, Value)>,
 }
@@ -616,6 +643,7 @@ impl NewOrder {
             .collect();
         OrderView {
             id: self.id,
+            business_date: self.business_date,
             order_number: self.order_number,
             order_type: API_ORDER_TYPE.to_owned(),
             channel: self.channel.as_str().to_owned(),
@@ -638,7 +666,7 @@ impl NewOrder {
                 self.terms,
                 &self.schedule,
                 self.paid,
-                self.at.date_naive(),
+                self.business_date,
             ),
             payments,
             recorded_by: self.actor.0,
@@ -659,9 +687,8 @@ fn new_order(
     id: Uuid,
     currency: Currency,
     n: i64,
-    now: DateTime<Utc>,
+    (now, today): (DateTime<Utc>, NaiveDate),
 ) -> ApiResult<NewOrder> {
-    let today = now.date_naive();
     let customer = req.customer.validated(req.channel)?;
     let notes = req
         .notes
@@ -743,6 +770,7 @@ fn new_order(
         total: totals.total,
         paid,
         at: now,
+        business_date: today,
         events,
         outbox,
     })
@@ -814,7 +842,7 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
         discount.push(o.discount.to_minor(c));
         total.push(o.total.to_minor(c));
         paid.push(o.paid.to_minor(c));
-        day.push(o.at.date_naive());
+        day.push(o.business_date);
         actor.push(o.actor.0);
         at.push(o.at);
         if let Some(p) = &o.payment {
@@ -899,7 +927,7 @@ pub async fn get(
     auth.require_staff()?;
     let tenant = auth.tenant();
     let mut tx = s.tx(tenant).await?;
-    let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+    let view = view_now(&s, &mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     audit::record(
@@ -1028,11 +1056,12 @@ pub async fn list(
     {
         payments.entry(p.get("order_id")).or_default().push(p);
     }
+    let today = s.today_in(&mut tx, tenant).await?;
     let items = rows
         .iter()
         .map(|r| {
             let paid = payments.get(&r.get::<Uuid, _>("id"));
-            view_of(&s.cipher, r, s.today(), |c| {
+            view_of(&s.cipher, r, today, |c| {
                 paid.map_or_else(Vec::new, |ps| ps.iter().map(payment_json(c)).collect())
             })
         })
@@ -1120,7 +1149,7 @@ pub async fn pay(
                 message: "This payment id belongs to another order".into(),
             });
         }
-        let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+        let view = view_now(&s, &mut tx, tenant, id)
             .await?
             .ok_or(ApiError::NotFound)?;
         let body = json!({"payment": payment_json(currency)(&p), "order": view});
@@ -1172,7 +1201,7 @@ pub async fn pay(
         .bind(pid)
         .fetch_one(&mut *tx)
         .await?;
-    let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+    let view = view_now(&s, &mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let body = json!({"payment": payment_json(currency)(&p), "order": view});
@@ -1249,7 +1278,7 @@ pub async fn reverse(
                 message: "This payment id is already used".into(),
             });
         }
-        let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+        let view = view_now(&s, &mut tx, tenant, id)
             .await?
             .ok_or(ApiError::NotFound)?;
         let body = json!({"payment": payment_json(currency)(&p), "order": view});
@@ -1327,7 +1356,7 @@ pub async fn reverse(
         id,
         json!({"order_id": id, "payment_id": rid, "reverses": payment_id, "amount": amount}),
     );
-    let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+    let view = view_now(&s, &mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let body = json!({"payment": payment_json(currency)(&p), "order": view});
@@ -1690,7 +1719,7 @@ pub async fn patch(
         Some(&totals.total.to_string()),
     );
     if fields.is_empty() {
-        let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+        let view = view_now(&s, &mut tx, tenant, id)
             .await?
             .ok_or(ApiError::NotFound)?;
         tx.commit().await?;
@@ -1748,7 +1777,7 @@ pub async fn patch(
         id,
         json!({"order_id": id, "version": version + 1, "total": totals.total}),
     );
-    let view = load_view(&mut tx, &s.cipher, tenant, id, s.today())
+    let view = view_now(&s, &mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     tx.commit().await?;

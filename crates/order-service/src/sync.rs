@@ -883,12 +883,14 @@ pub async fn pull(
             })
         })
         .collect();
+    let zone = s.settings(&mut tx, tenant).await?.zone;
     tx.commit().await?;
     Ok(Json(pos_protocol::PullResponse {
         changes,
         next_cursor: next,
         roster,
         server_time: s.now(),
+        time_zone: Some(zone.name().into()),
     }))
 }
 

@@ -29,6 +29,8 @@ async fn openapi_document_lists_every_route_and_problem_errors() {
         ),
         ("/users", "post"),
         ("/users", "get"),
+        ("/tenant", "get"),
+        ("/tenant", "patch"),
         ("/devices/pairing-codes", "post"),
         ("/devices/pair", "post"),
         ("/devices/{id}", "delete"),

@@ -140,6 +140,7 @@ impl Store {
                     .local_minus_utc()
                     / 60
             }),
+            time_zone: None,
         };
         config.validate()?;
         let owner_name = validate_name("owner_name", &input.owner_name)?;

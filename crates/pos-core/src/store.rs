@@ -30,8 +30,13 @@ pub struct ShopConfig {
     pub device_code: String,
     /// Country calling code used to normalise local phone numbers (`0812…` → `62812…`).
     pub phone_country_code: String,
-    /// The shop's offset from UTC, which decides the business day (WIB is +420).
+    /// The shop's offset from UTC, which decides the business day (WIB is +420) until the
+    /// counter is paired.
     pub utc_offset_minutes: i32,
+    /// The shop's IANA time zone, taken from the service once paired: from then on it decides
+    /// the business day, so counter and service agree on every order's day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl ShopConfig {
@@ -39,8 +44,25 @@ impl ShopConfig {
         FixedOffset::east_opt(self.utc_offset_minutes * 60).unwrap_or(chrono::Utc.fix())
     }
 
+    fn zone(&self) -> Option<pos_domain::ShopZone> {
+        self.time_zone
+            .as_deref()
+            .and_then(|z| pos_domain::ShopZone::parse("time_zone", z).ok())
+    }
+
+    /// The offset from UTC at `at` (the shop's zone's, once paired).
+    pub(crate) fn offset_at(&self, at: DateTime<Utc>) -> FixedOffset {
+        match self.zone() {
+            Some(z) => z.offset_at(at),
+            None => self.offset(),
+        }
+    }
+
     pub(crate) fn business_date(&self, at: DateTime<Utc>) -> NaiveDate {
-        at.with_timezone(&self.offset()).date_naive()
+        match self.zone() {
+            Some(z) => z.business_date(at),
+            None => at.with_timezone(&self.offset()).date_naive(),
+        }
     }
 
     pub(crate) fn validate(&self) -> Result<(), ValidationError> {

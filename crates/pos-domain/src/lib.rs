@@ -14,6 +14,7 @@ pub mod role;
 pub mod schedule;
 pub mod status;
 pub mod terms;
+pub mod zone;
 
 pub use clock::{Clock, SystemClock, TimeSource, UuidV7s};
 pub use customer::{Channel, Customer};
@@ -28,3 +29,4 @@ pub use role::Role;
 pub use schedule::{EntryKind, EntryStatus, ScheduleEntry, ScheduleLine};
 pub use status::{OrderStatus, PaymentMethod};
 pub use terms::{Interval, PaymentTerms};
+pub use zone::ShopZone;

@@ -158,4 +158,8 @@ pub struct PullResponse {
     pub next_cursor: i64,
     pub roster: Vec<StaffRecord>,
     pub server_time: DateTime<Utc>,
+    /// The shop's IANA time zone: a paired counter keeps its business days in it, so counter
+    /// and service agree on every order's day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }

@@ -6,7 +6,7 @@ import type { Money } from "./Money";
 /**
  * Dashboard figures for a range of business days. Orders, ordered, outstanding and the
  * completion rate concern orders recorded in the range; collected is money received in the
- * range; overdue installments are all of them as of today.
+ * range net of refunds (reversals), whatever became of its order; overdue installments are all of them as of today.
  */
 export type Dashboard = { from: string, to: string, currency: Currency, orders: number, deleted_orders: number, ordered: Money, collected: Money, outstanding: Money, overdue_installments: number, overdue_amount: Money, paid_orders: number, 
 /**

@@ -14,6 +14,12 @@ device_code: string,
  */
 phone_country_code: string, 
 /**
- * The shop's offset from UTC, which decides the business day (WIB is +420).
+ * The shop's offset from UTC, which decides the business day (WIB is +420) until the
+ * counter is paired.
  */
-utc_offset_minutes: number, };
+utc_offset_minutes: number, 
+/**
+ * The shop's IANA time zone, taken from the service once paired: from then on it decides
+ * the business day, so counter and service agree on every order's day.
+ */
+time_zone?: string | null, };

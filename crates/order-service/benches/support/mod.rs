@@ -61,6 +61,7 @@ pub async fn service() -> Service {
             slug: "bench",
             name: "Bench",
             currency: pos_domain::Currency::IDR,
+            time_zone: pos_domain::ShopZone::DEFAULT,
             owner_name: "Owner",
             owner_email: "owner@bench.id",
             owner_password: "bench password 1",

@@ -21,6 +21,11 @@ impl Drop for Desk {
 }
 
 pub async fn desk_with_code(code: &str) -> (Desk, pos_core::Session) {
+    desk_on(code, Arc::new(SystemClock)).await
+}
+
+/// A counter whose store runs on `clock`.
+pub async fn desk_on(code: &str, clock: Arc<dyn pos_domain::Clock>) -> (Desk, pos_core::Session) {
     let dir = tempfile::tempdir().unwrap();
     let backend = if std::env::var("POS_TEST_KEYRING").as_deref() == Ok("keyutils") {
         KeyringBackend::KernelKeyutils
@@ -31,13 +36,9 @@ pub async fn desk_with_code(code: &str) -> (Desk, pos_core::Session) {
         format!("offline-order-pos-test-{}", uuid::Uuid::now_v7()),
         backend,
     ));
-    let store = Store::open(
-        &dir.path().join("pos.db"),
-        keys.as_ref(),
-        Arc::new(SystemClock),
-    )
-    .await
-    .unwrap();
+    let store = Store::open(&dir.path().join("pos.db"), keys.as_ref(), clock)
+        .await
+        .unwrap();
     let owner = store
         .setup(
             SetupInput {

@@ -200,6 +200,7 @@ impl TestApp {
                 slug,
                 name: "Toko",
                 currency: pos_domain::Currency::IDR,
+                time_zone: pos_domain::ShopZone::DEFAULT,
                 owner_name: "Ibu Owner",
                 owner_email: &format!("owner@{slug}.id"),
                 owner_password: "correct horse battery",
@@ -283,6 +284,23 @@ impl TestApp {
         split(r).await
     }
 
+    pub async fn patch(
+        &self,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let r = self
+            .http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        split(r).await
+    }
+
     pub async fn delete(
         &self,
         token: &str,
@@ -359,5 +377,24 @@ pub async fn refund_all(app: &TestApp, token: &str, order_id: &str) {
                 .await;
             assert_eq!(st, 201, "{body}");
         }
+    }
+}
+
+/// A clock a test sets and moves (for the service and the counters alike).
+#[derive(Debug)]
+pub struct TestClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl TestClock {
+    pub fn at(t: &str) -> Arc<TestClock> {
+        Arc::new(TestClock(std::sync::Mutex::new(t.parse().unwrap())))
+    }
+    pub fn set(&self, t: &str) {
+        *self.0.lock().unwrap() = t.parse().unwrap();
+    }
+}
+
+impl pos_domain::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
     }
 }

@@ -465,7 +465,7 @@ impl Store {
         let now = self.now();
         let today = config.business_date(now);
         let currency = config.currency;
-        let offset = config.offset();
+        let offset = config.offset_at(now);
         let start = |d: NaiveDate| -> String {
             let local = d.and_time(NaiveTime::MIN);
             let utc = offset
@@ -515,7 +515,7 @@ impl Store {
         .bind(today.to_string())
         .fetch_one(tx.conn().await?)
         .await?;
-        let minutes = config.utc_offset_minutes;
+        let minutes = offset.local_minus_utc() / 60;
         let days = sqlx::query(
             "SELECT d, SUM(n), SUM(ordered), SUM(collected) FROM (
                 SELECT business_date AS d, 1 AS n, total_minor AS ordered, 0 AS collected

@@ -627,8 +627,47 @@ impl Store {
             .bind(clock_offset_ms)
             .execute(tx.conn().await?)
             .await?;
+        // The shop's time zone, as the service keeps it: the business days of both agree.
+        let mut config = self.require_config()?;
+        let zone = resp
+            .time_zone
+            .as_deref()
+            .and_then(|z| pos_domain::ShopZone::parse("time_zone", z).ok());
+        let adopted = match zone {
+            Some(z) if config.time_zone.as_deref() != Some(z.name()) => {
+                let before = config.time_zone.replace(z.name().to_owned());
+                sqlx::query("UPDATE settings SET value = ? WHERE key = 'shop'")
+                    .bind(serde_json::to_string(&config).map_err(StoreError::corrupt)?)
+                    .execute(tx.conn().await?)
+                    .await?;
+                audit::append(
+                    &mut tx,
+                    self.device_id,
+                    now,
+                    NewEvent::new(
+                        None,
+                        AuditAction::Update,
+                        "settings",
+                        None,
+                        "settings.time_zone_pulled",
+                    )
+                    .fields(vec![FieldChange::new(
+                        "shop",
+                        "time_zone",
+                        before.as_deref(),
+                        Some(z.name()),
+                    )]),
+                )
+                .await?;
+                true
+            }
+            _ => false,
+        };
         // (the search index holds names, phones and e-mails, which a pull never changes)
         tx.commit().await?;
+        if adopted {
+            self.set_config(config);
+        }
         Ok(applied)
     }
 

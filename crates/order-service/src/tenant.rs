@@ -1,0 +1,124 @@
+//! `/tenant`: the shop's own settings. Every staff member reads them; the owner changes the
+//! time zone the shop's business days follow (issue 15, item 5).
+
+use crate::audit::{self, Event};
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::{AppState, TenantSettings};
+use axum::extract::State;
+use axum::Json;
+use pos_domain::ShopZone;
+use pos_protocol::{AuditAction, FieldChange};
+use serde::{Deserialize, Serialize};
+
+/// The shop's settings as the API shows them.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TenantView {
+    pub slug: String,
+    pub name: String,
+    /// ISO 4217 code; fixed when the shop is created.
+    pub currency: String,
+    /// IANA time zone name; business days, order numbers, date filters, the figures and overdue
+    /// installments follow it.
+    pub time_zone: String,
+    /// Today's business day in that zone.
+    pub business_date: chrono::NaiveDate,
+}
+
+async fn view(s: &AppState, tx: &mut crate::db::Tx, tenant: uuid::Uuid) -> ApiResult<TenantView> {
+    let (slug, name): (String, String) =
+        sqlx::query_as("SELECT slug, name FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_one(&mut **tx)
+            .await?;
+    let settings = s.settings(tx, tenant).await?;
+    Ok(TenantView {
+        slug,
+        name,
+        currency: settings.currency.code().into(),
+        time_zone: settings.zone.name().into(),
+        business_date: settings.zone.business_date(s.now()),
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/tenant",
+    tag = "tenant",
+    responses((status = 200, description = "the shop's settings", body = TenantView)),
+    security(("bearer" = []))
+)]
+pub async fn get(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<TenantView>> {
+    auth.require_staff()?;
+    let tenant = auth.tenant();
+    let mut tx = s.tx(tenant).await?;
+    let v = view(&s, &mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(Json(v))
+}
+
+/// A change of the shop's settings (only the members given change).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPatch {
+    /// An IANA time zone name, e.g. `Asia/Makassar`.
+    pub time_zone: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/tenant",
+    tag = "tenant",
+    request_body = TenantPatch,
+    responses((status = 200, description = "the shop's settings", body = TenantView)),
+    security(("bearer" = []))
+)]
+pub async fn patch(
+    State(s): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<TenantPatch>,
+) -> ApiResult<Json<TenantView>> {
+    auth.require_staff()?;
+    if !auth.role().can_manage_staff() {
+        return Err(ApiError::Forbidden(
+            "Only the owner changes the shop's settings".into(),
+        ));
+    }
+    let tenant = auth.tenant();
+    let mut tx = s.tx(tenant).await?;
+    if let Some(name) = req.time_zone {
+        let zone = ShopZone::parse("time_zone", &name)?;
+        let before = s.settings(&mut tx, tenant).await?;
+        if before.zone != zone {
+            sqlx::query("UPDATE tenants SET time_zone = $2 WHERE id = $1")
+                .bind(tenant)
+                .bind(zone.name())
+                .execute(&mut *tx)
+                .await?;
+            let ids = tenant.to_string();
+            audit::record(
+                &mut tx,
+                Event::new(
+                    (auth.user(), auth.role()),
+                    AuditAction::Update,
+                    "tenant",
+                    Some(ids.clone()),
+                    "tenant.time_zone",
+                )
+                .fields(vec![FieldChange::new(
+                    &ids,
+                    "time_zone",
+                    Some(before.zone.name()),
+                    Some(zone.name()),
+                )]),
+            );
+            tx.commit().await?;
+            s.remember_settings(tenant, TenantSettings { zone, ..before });
+            tx = s.tx(tenant).await?;
+        }
+    }
+    let v = view(&s, &mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(Json(v))
+}
