@@ -223,6 +223,7 @@ pub fn router(state: AppState) -> Router {
         .route("/devices/pair", post(devices::pair))
         .route("/devices/{id}", axum::routing::delete(devices::revoke))
         .route("/sync/pull", get(sync::pull))
+        .route("/sync/orders", post(sync::orders))
         .route(
             "/sync/push",
             post(sync::push).layer(axum::extract::DefaultBodyLimit::max(state.sync_body_limit)),

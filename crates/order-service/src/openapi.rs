@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         crate::feeds::summary,
         crate::sync::push,
         crate::sync::pull,
+        crate::sync::orders,
     ),
     modifiers(&Conventions)
 )]

@@ -46,7 +46,7 @@ pub struct CreateOrder {
     pub initial_payment: Option<InitialPayment>,
 }
 
-fn aad<'a>(id: &'a str, field: &'a str) -> Aad<'a> {
+pub(crate) fn aad<'a>(id: &'a str, field: &'a str) -> Aad<'a> {
     Aad {
         table: "orders",
         record_id: id,
@@ -253,7 +253,7 @@ fn view_of(
 }
 
 /// A `jsonb` column decoded straight into its type.
-fn json_column<T: serde::de::DeserializeOwned>(
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
     r: &sqlx::postgres::PgRow,
     col: &str,
 ) -> ApiResult<T> {

@@ -21,6 +21,7 @@ use pos_protocol::{
 };
 use serde_json::json;
 use sqlx::Row;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Most mutations accepted in one push.
@@ -884,6 +885,10 @@ pub async fn pull(
         })
         .collect();
     let zone = s.settings(&mut tx, tenant).await?.zone;
+    let mut ids: Vec<Uuid> = changes.iter().map(|c| c.order_id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let orders = central_orders(&s, &mut tx, tenant, &ids).await?;
     tx.commit().await?;
     Ok(Json(pos_protocol::PullResponse {
         changes,
@@ -891,7 +896,149 @@ pub async fn pull(
         roster,
         server_time: s.now(),
         time_zone: Some(zone.name().into()),
+        orders,
     }))
+}
+
+/// `POST /sync/orders`: the service's state of the orders a paired counter names (at most
+/// [`pos_protocol::MAX_ORDERS_PER_REQUEST`]), so it converges to them.
+#[utoipa::path(
+    post,
+    path = "/sync/orders",
+    tag = "sync",
+    request_body = Object,
+    responses((status = 200, description = "{orders}: the named orders as the service holds them", body = Object)),
+    security(("bearer" = []))
+)]
+pub async fn orders(
+    State(s): State<AppState>,
+    auth: Auth,
+    crate::extract::ApiJson(req): crate::extract::ApiJson<pos_protocol::OrdersRequest>,
+) -> ApiResult<Json<pos_protocol::OrdersResponse>> {
+    if auth.0.kind != "device" {
+        return Err(ApiError::Forbidden(
+            "Only a paired device asks for its orders".into(),
+        ));
+    }
+    if req.ids.len() > pos_protocol::MAX_ORDERS_PER_REQUEST {
+        return Err(pos_domain::ValidationError::new(
+            "ids",
+            "too_many",
+            format!(
+                "At most {} orders per request",
+                pos_protocol::MAX_ORDERS_PER_REQUEST
+            ),
+        )
+        .into());
+    }
+    let tenant = auth.tenant();
+    let ids: Vec<Uuid> = req.ids.iter().map(|i| i.0).collect();
+    let mut tx = s.tx(tenant).await?;
+    let orders = central_orders(&s, &mut tx, tenant, &ids).await?;
+    tx.commit().await?;
+    Ok(Json(pos_protocol::OrdersResponse { orders }))
+}
+
+/// Orders `ids` of `tenant` as the service holds them now, whole (customer decrypted for the
+/// paired counter, the ledger with the approvals of reversals, the deletion).
+async fn central_orders(
+    s: &AppState,
+    tx: &mut Tx,
+    tenant: Uuid,
+    ids: &[Uuid],
+) -> ApiResult<Vec<pos_protocol::CentralOrder>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows =
+        sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id")
+            .bind(tenant)
+            .bind(ids)
+            .fetch_all(&mut **tx)
+            .await?;
+    let pays = sqlx::query(
+        "SELECT p.id AS payment_id, p.order_id AS payment_order, p.amount_minor, p.method, p.paid_at,
+                p.recorded_by, p.reference, p.reverses, p.approved_by AS p_approved_by,
+                p.approver_role AS p_approver_role, p.approval_reason AS p_approval_reason,
+                p.approved_at AS p_approved_at
+         FROM payments p WHERE tenant_id = $1 AND order_id = ANY($2) ORDER BY created_at, id",
+    )
+    .bind(tenant)
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut by_order: HashMap<Uuid, Vec<&sqlx::postgres::PgRow>> = HashMap::new();
+    for p in &pays {
+        by_order.entry(p.get("payment_order")).or_default().push(p);
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: Uuid = r.get("id");
+        let ids = id.to_string();
+        let open = |col: &str| -> ApiResult<Option<String>> {
+            r.get::<Option<Vec<u8>>, _>(col)
+                .map(|b| {
+                    s.cipher
+                        .decrypt_string(&b, crate::orders::aad(&ids, col))
+                        .ok_or_else(|| ApiError::Internal("decrypt".into()))
+                })
+                .transpose()
+        };
+        let currency: Currency = r
+            .get::<String, _>("currency")
+            .parse()
+            .map_err(|_| ApiError::Internal("currency".into()))?;
+        let m = |col: &str| currency.from_minor(r.get::<i64, _>(col));
+        let mut payments = Vec::new();
+        for p in by_order.get(&id).map(Vec::as_slice).unwrap_or_default() {
+            let pid: Uuid = p.get("payment_id");
+            payments.push(pos_protocol::CentralPayment {
+                payment: PaymentRecord {
+                    id: pos_domain::PaymentId(pid),
+                    order_id: pos_domain::OrderId(id),
+                    amount: currency.from_minor(p.get("amount_minor")).0,
+                    method: p
+                        .get::<String, _>("method")
+                        .parse()
+                        .map_err(|_| ApiError::Internal("payment method".into()))?,
+                    paid_at: p.get("paid_at"),
+                    recorded_by: pos_domain::StaffId(p.get("recorded_by")),
+                    reference: p.get("reference"),
+                    reverses: p
+                        .get::<Option<Uuid>, _>("reverses")
+                        .map(pos_domain::PaymentId),
+                },
+                approval: reversal_approval_of(s, p, pid),
+            });
+        }
+        out.push(pos_protocol::CentralOrder {
+            id: pos_domain::OrderId(id),
+            status: r
+                .get::<String, _>("status")
+                .parse()
+                .map_err(|_| ApiError::Internal("status".into()))?,
+            version: r.get::<i32, _>("version") as u32,
+            customer: pos_domain::Customer {
+                name: open("customer_name")?.unwrap_or_default(),
+                phone: open("customer_phone")?,
+                email: open("customer_email")?,
+                address: open("customer_address")?,
+            },
+            items: crate::orders::json_column(r, "items")?,
+            totals: pos_domain::Totals {
+                subtotal: m("subtotal_minor"),
+                discount: m("discount_minor"),
+                total: m("total_minor"),
+            },
+            notes: open("notes")?,
+            schedule: crate::orders::json_column(r, "schedule")?,
+            paid: m("paid_minor").0,
+            completed_at: r.get("completed_at"),
+            deletion: deletion_of(s, r, id),
+            payments,
+        });
+    }
+    Ok(out)
 }
 
 /// Who approved a pulled reversing entry, and why (the reason decrypted for the paired

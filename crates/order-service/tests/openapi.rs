@@ -36,6 +36,7 @@ async fn openapi_document_lists_every_route_and_problem_errors() {
         ("/devices/{id}", "delete"),
         ("/sync/push", "post"),
         ("/sync/pull", "get"),
+        ("/sync/orders", "post"),
         ("/events", "get"),
         ("/analytics/offline-orders/summary", "get"),
         ("/audit-events", "get"),

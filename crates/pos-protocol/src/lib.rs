@@ -9,7 +9,8 @@ pub mod time;
 pub use audit::{verify_chain, AuditAction, AuditEvent, ChainBreak, FieldChange, GENESIS_HASH};
 pub use mutation::{Approval, Mutation, MutationBody, OrderSnapshot, PaymentRecord};
 pub use sync::{
-    AuditAck, CentralChange, CentralDeletion, CentralOrderState, DeviceTokenRequest,
-    MutationResult, MutationStatus, PairRequest, PairResponse, PullResponse, PushRequest,
-    PushResponse, StaffRecord, MAX_PUSH_BYTES, PUSH_BUDGET_BYTES,
+    AuditAck, CentralChange, CentralDeletion, CentralOrder, CentralOrderState, CentralPayment,
+    DeviceTokenRequest, MutationResult, MutationStatus, OrdersRequest, OrdersResponse, PairRequest,
+    PairResponse, PullResponse, PushRequest, PushResponse, StaffRecord, MAX_ORDERS_PER_REQUEST,
+    MAX_PUSH_BYTES, PUSH_BUDGET_BYTES,
 };

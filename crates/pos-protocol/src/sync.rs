@@ -150,6 +150,55 @@ pub struct CentralDeletion {
     pub approval: crate::Approval,
 }
 
+/// One ledger entry as the service holds it, with the approval a reversing entry carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CentralPayment {
+    #[serde(flatten)]
+    pub payment: crate::PaymentRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::Approval>,
+}
+
+/// An order as the service holds it now, whole: what a counter converges to (issue 15,
+/// item 6). Sent to the paired counters of its tenant only (the customer in the clear, over
+/// TLS; the counter stores it encrypted under its own key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CentralOrder {
+    pub id: pos_domain::OrderId,
+    pub status: pos_domain::OrderStatus,
+    pub version: u32,
+    pub customer: pos_domain::Customer,
+    pub items: Vec<pos_domain::LineItem>,
+    pub totals: pos_domain::Totals,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    pub schedule: Vec<pos_domain::ScheduleEntry>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub paid: rust_decimal::Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<CentralDeletion>,
+    /// The whole ledger, oldest first.
+    pub payments: Vec<CentralPayment>,
+}
+
+/// `POST /sync/orders`: the service's state of these orders (a counter asks again for orders
+/// it could not converge while it had changes of its own waiting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdersRequest {
+    pub ids: Vec<pos_domain::OrderId>,
+}
+
+/// The answer to [`OrdersRequest`]: the orders the service holds (unknown ids are left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdersResponse {
+    pub orders: Vec<CentralOrder>,
+}
+
+/// The most order ids one [`OrdersRequest`] may name.
+pub const MAX_ORDERS_PER_REQUEST: usize = 500;
+
 /// `GET /sync/pull?cursor=` → what changed centrally since the cursor and did not come from
 /// this device, the tenant's roster (authoritative once paired) and the server time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,4 +211,7 @@ pub struct PullResponse {
     /// and service agree on every order's day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The orders these changes concern, as the service holds them now (each once).
+    #[serde(default)]
+    pub orders: Vec<CentralOrder>,
 }

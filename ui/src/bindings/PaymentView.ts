@@ -10,4 +10,9 @@ export type PaymentView = { id: PaymentId,
 /**
  * Negative for a reversal.
  */
-amount: string, method: PaymentMethod, paid_at: string, recorded_by: StaffRef, reference: string | null, reverses: PaymentId | null, reversed_by: PaymentId | null, approved_by: StaffRef | null, };
+amount: string, method: PaymentMethod, paid_at: string, recorded_by: StaffRef, reference: string | null, reverses: PaymentId | null, reversed_by: PaymentId | null, approved_by: StaffRef | null, 
+/**
+ * Taken here, refused by the service and discarded: kept as the record, not counted in
+ * the order's paid amount (which follows the service's ledger).
+ */
+not_on_service: boolean, };

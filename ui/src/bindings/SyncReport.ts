@@ -21,9 +21,15 @@ still_pending: Tally, audit_events_pushed: number,
  */
 audit_refused: string | null, 
 /**
- * Changes made elsewhere that this counter took in (payments, deletions, completions).
+ * Orders changed elsewhere that this counter took in (edits, payments, reversals,
+ * deletions, completions).
  */
-pulled_changes: number, roster_size: number, 
+pulled_changes: number, 
+/**
+ * Orders whose copy here differs from the service's because changes of this counter to
+ * them wait (needs attention); they are brought to the service's state once settled.
+ */
+diverging_orders: number, roster_size: number, 
 /**
  * Every mutation was settled and the pull finished.
  */

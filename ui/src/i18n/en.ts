@@ -179,6 +179,7 @@ export const en = {
   "badge.overdue": "Overdue",
   "sync.pending": "Not synced",
   "sync.synced": "Synced",
+  "sync.serviceState": "On the service: {status}, total {total}, paid {paid}",
   "sync.attention": "Needs attention",
 
   "detail.title": "Order {number}",
@@ -195,6 +196,7 @@ export const en = {
   "detail.deletedBy": "Deleted by {name}, approved by {approver}: {reason}",
   "detail.reversal": "Reversal",
   "detail.reversed": "Refunded",
+  "detail.notOnService": "Not on the service (discarded)",
   "detail.reverse": "Refund",
   "detail.saved": "Saved",
   "entry.paid": "Paid",

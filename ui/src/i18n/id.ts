@@ -181,6 +181,7 @@ export const id: Record<MessageKey, string> = {
   "badge.overdue": "Terlambat",
   "sync.pending": "Belum tersinkron",
   "sync.synced": "Tersinkron",
+  "sync.serviceState": "Di layanan: {status}, total {total}, dibayar {paid}",
   "sync.attention": "Perlu perhatian",
 
   "detail.title": "Pesanan {number}",
@@ -197,6 +198,7 @@ export const id: Record<MessageKey, string> = {
   "detail.deletedBy": "Dihapus oleh {name}, disetujui oleh {approver}: {reason}",
   "detail.reversal": "Pembatalan",
   "detail.reversed": "Dikembalikan",
+  "detail.notOnService": "Tidak ada di layanan (dibuang)",
   "detail.reverse": "Kembalikan dana",
   "detail.saved": "Tersimpan",
   "entry.paid": "Lunas",

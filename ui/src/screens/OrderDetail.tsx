@@ -123,7 +123,8 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
                 <span className="num strong">{i18n.money(p.amount, c)}</span> <span className="muted">{p.recorded_by.name}</span>
                 {p.reverses ? <span className="badge overdue">{t("detail.reversal")}</span> : null}
                 {p.reversed_by ? <span className="badge">{t("detail.reversed")}</span> : null}
-                {!p.reverses && !p.reversed_by && order.status !== "deleted" ? (
+                {p.not_on_service ? <span className="badge overdue">{t("detail.notOnService")}</span> : null}
+                {!p.reverses && !p.reversed_by && !p.not_on_service && order.status !== "deleted" ? (
                   <button type="button" name="reverse" className="link no-print" onClick={() => setReversing(p)}>
                     {t("detail.reverse")}
                   </button>

@@ -43,6 +43,7 @@ const item: AttentionItem = {
   amount: "-100000",
   attempts: 1,
   created_at: "2026-11-25T10:00:00Z",
+  service_state: { status: "paid", version: 2, total: "1000000", paid: "1000000" },
 };
 
 describe("sync screen", () => {
@@ -74,6 +75,7 @@ describe("sync screen", () => {
       audit_events_pushed: 12,
       audit_refused: null,
       pulled_changes: 2,
+      diverging_orders: 0,
       roster_size: 3,
       complete: true,
       error: null,
@@ -99,6 +101,7 @@ describe("sync screen", () => {
     const row = await screen.findByTestId("attention-row");
     expect(within(row).getByText("The approver is not on this shop's roster")).toBeTruthy();
     expect(within(row).getByText("Payment reversal")).toBeTruthy();
+    expect(within(row).getByTestId("service-state").textContent).toMatch(/^On the service: Paid, total IDR\s1,000,000, paid IDR\s1,000,000$/);
     const user = userEvent.setup();
     await user.click(within(row).getByRole("button", { name: "Discard" }));
     const dialog = await screen.findByRole("dialog", { name: "Discard this change?" });

@@ -141,7 +141,18 @@ function AttentionRow(props: { item: AttentionItem; currency: Currency; busy: bo
       <td>
         {t(kindKey(a.kind))} <span className="badge overdue">{t(a.status === "conflict" ? "sync.conflict" : "sync.rejected")}</span>
       </td>
-      <td>{a.reason}</td>
+      <td>
+        {a.reason}
+        {a.service_state ? (
+          <div className="muted" data-testid="service-state">
+            {t("sync.serviceState", {
+              status: t(`status.${a.service_state.status}` as MessageKey),
+              total: a.service_state.total ? money(a.service_state.total, props.currency) : "—",
+              paid: a.service_state.paid ? money(a.service_state.paid, props.currency) : "—",
+            })}
+          </div>
+        ) : null}
+      </td>
       <td>{a.amount ? money(a.amount, props.currency) : "—"}</td>
       <td>{a.attempts}</td>
       <td className="actions">

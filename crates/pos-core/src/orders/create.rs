@@ -253,6 +253,7 @@ impl Store {
                 reverses: None,
                 reversed_by: None,
                 approved_by: None,
+                not_on_service: false,
             })
             .collect();
         let row = OrderRow {

@@ -496,7 +496,7 @@ impl Store {
         let paid_orders: i64 = r.get(4);
         let collected: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(p.amount_minor), 0) FROM payments p
-             WHERE p.paid_at >= ? AND p.paid_at < ?",
+             WHERE p.paid_at >= ? AND p.paid_at < ? AND p.not_on_service_at IS NULL",
         )
         .bind(&from_ts)
         .bind(&to_ts)
@@ -523,7 +523,7 @@ impl Store {
                 UNION ALL
                 SELECT date(p.paid_at, ? || ' minutes') AS d, 0, 0, p.amount_minor
                   FROM payments p
-                 WHERE p.paid_at >= ? AND p.paid_at < ?)
+                 WHERE p.paid_at >= ? AND p.paid_at < ? AND p.not_on_service_at IS NULL)
              GROUP BY d ORDER BY d",
         )
         .bind(from.to_string())

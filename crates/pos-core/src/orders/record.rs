@@ -306,6 +306,9 @@ pub struct PaymentView {
     pub reverses: Option<PaymentId>,
     pub reversed_by: Option<PaymentId>,
     pub approved_by: Option<StaffRef>,
+    /// Taken here, refused by the service and discarded: kept as the record, not counted in
+    /// the order's paid amount (which follows the service's ledger).
+    pub not_on_service: bool,
 }
 
 pub(crate) async fn load_payments(
@@ -338,6 +341,7 @@ pub(crate) async fn load_payments(
                     .get::<Option<String>, _>("approved_by")
                     .map(|s| parse(s, "staff id").map(|id| StaffRef::of(id, names)))
                     .transpose()?,
+                not_on_service: r.get::<Option<String>, _>("not_on_service_at").is_some(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

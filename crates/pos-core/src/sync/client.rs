@@ -480,6 +480,7 @@ impl SyncClient {
             audit_events_pushed: 0,
             audit_refused: None,
             pulled_changes: 0,
+            diverging_orders: 0,
             roster_size: 0,
             complete: false,
             error: None,
@@ -497,11 +498,13 @@ impl SyncClient {
         let (pending, attention) = store.open_tallies(floor).await?;
         report.still_pending = pending;
         report.needs_attention = attention;
+        report.diverging_orders = store.diverging_orders().await?;
         report.finished_at = store.now();
         report.last_success_at = pairing.and_then(|p| p.last_success_at);
         match outcome {
             Ok(()) => {
-                report.complete = pending.count == 0;
+                // never "complete" while an order here differs from the service's
+                report.complete = pending.count == 0 && report.diverging_orders == 0;
                 Ok(report)
             }
             // not paired / credentials refused: nothing was exchanged, say so plainly
@@ -635,6 +638,22 @@ impl SyncClient {
                 break;
             }
             cursor = resp.next_cursor;
+        }
+        // Orders left behind at an earlier pull (changes of this counter were waiting) whose
+        // changes are settled now: asked for again and converged (one request per sync).
+        let ids = store
+            .deferred_orders_to_converge(pos_protocol::MAX_ORDERS_PER_REQUEST)
+            .await?;
+        if !ids.is_empty() {
+            let req = pos_protocol::OrdersRequest { ids: ids.clone() };
+            let (resp, _, _): (pos_protocol::OrdersResponse, _, _) = self
+                .send(&base, store, keys, attempts, &|http, token| {
+                    http.post(format!("{base}/api/v1/sync/orders"))
+                        .bearer_auth(token)
+                        .json(&req)
+                })
+                .await?;
+            report.pulled_changes += store.converge_deferred(&ids, &resp.orders).await?;
         }
         store.record_sync_success(store.now()).await?;
         Ok(())

@@ -11,7 +11,6 @@ use crate::staff::ApprovalInput;
 use crate::store::Store;
 use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
-use pos_domain::{Money, OrderStatus};
 use pos_protocol::{
     AuditAction, FieldChange, MutationBody, MutationStatus, PullResponse, PushResponse,
 };
@@ -436,191 +435,14 @@ impl Store {
             )
             .await?;
         }
+        // Every order the changes concern, as the service holds it now: this counter
+        // converges to it (or defers it while changes of its own wait).
         let mut applied = 0u32;
-        for c in &resp.changes {
-            let oid = c.order_id.to_string();
-            let row = sqlx::query("SELECT status, currency, total_minor, paid_minor, completed_at, deleted_at FROM orders WHERE id = ?")
-                .bind(&oid)
-                .fetch_optional(tx.conn().await?)
-                .await?;
-            let Some(row) = row else { continue };
-            let currency: pos_domain::Currency = row
-                .get::<String, _>("currency")
-                .parse()
-                .map_err(StoreError::corrupt)?;
-            let total = currency.from_minor(row.get("total_minor"));
-            let paid = currency.from_minor(row.get("paid_minor"));
-            let mut completed = row.get::<Option<String>, _>("completed_at").is_some();
-            let mut deleted = row.get::<Option<String>, _>("deleted_at").is_some();
-            let old_status: String = row.get("status");
-            let mut new_paid = paid;
-            let mut op = None;
-            if let Some(p) = &c.payment {
-                let known: Option<i64> =
-                    sqlx::query_scalar("SELECT 1 FROM payments WHERE order_id = ? AND id = ?")
-                        .bind(&oid)
-                        .bind(p.id.to_string())
-                        .fetch_optional(tx.conn().await?)
-                        .await?;
-                if known.is_none() && p.reverses.is_some() {
-                    // A reversal made elsewhere: the same ledger rule as one made here.
-                    let original = sqlx::query(
-                        "SELECT amount_minor, reverses,
-                                EXISTS (SELECT 1 FROM payments r WHERE r.order_id = p.order_id AND r.reverses = p.id)
-                         FROM payments p WHERE order_id = ? AND id = ?",
-                    )
-                    .bind(&oid)
-                    .bind(p.reverses.map(|r| r.to_string()))
-                    .fetch_optional(tx.conn().await?)
-                    .await?;
-                    let entry = original.as_ref().map(|r| pos_domain::ledger::Entry {
-                        id: p.reverses.unwrap_or(p.id),
-                        order_id: c.order_id,
-                        amount: currency.from_minor(r.get(0)),
-                        reverses: r
-                            .get::<Option<String>, _>(1)
-                            .and_then(|v| v.parse::<uuid::Uuid>().ok())
-                            .map(Into::into),
-                    });
-                    let approval = c.reversal_approval.as_ref();
-                    let checked = pos_domain::ledger::reversal(
-                        currency,
-                        c.order_id,
-                        entry.as_ref(),
-                        original.as_ref().is_some_and(|r| r.get::<bool, _>(2)),
-                        approval.map(|a| a.approver_role),
-                        Some(p.amount),
-                    );
-                    let (Ok(amount), Some(a)) = (checked, approval) else {
-                        tracing::warn!(order = %oid, "a central reversal does not fit this counter's copy of the order; left for the service");
-                        continue;
-                    };
-                    new_paid = paid + amount;
-                    let pid = p.id.to_string();
-                    let reason = self.cipher.encrypt_str(
-                        &a.reason,
-                        crate::crypto::Aad {
-                            table: "payments",
-                            record_id: &pid,
-                            field: "approval_reason",
-                        },
-                    );
-                    sqlx::query(
-                        "INSERT INTO payments (id, order_id, amount_minor, method, paid_at, recorded_by, reference,
-                            reverses, approved_by, approver_role, approval_reason, approved_at, created_at)
-                         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(&pid)
-                    .bind(&oid)
-                    .bind(amount.to_minor(currency))
-                    .bind(p.method.as_str())
-                    .bind(ts(&p.paid_at))
-                    .bind(p.recorded_by.to_string())
-                    .bind(p.reverses.map(|r| r.to_string()))
-                    .bind(a.approver_id.to_string())
-                    .bind(a.approver_role.as_str())
-                    .bind(reason)
-                    .bind(ts(&a.approved_at))
-                    .bind(ts(&now))
-                    .execute(tx.conn().await?)
-                    .await?;
-                    op = Some(("payment.reversal_pulled", AuditAction::Payment));
-                } else if known.is_none() {
-                    new_paid = paid + Money(p.amount);
-                    if new_paid > total {
-                        tracing::warn!(order = %oid, "a central payment does not fit this counter's copy of the order; left for the service");
-                        continue;
-                    }
-                    sqlx::query(
-                        "INSERT INTO payments (id, order_id, amount_minor, method, paid_at, recorded_by, reference, created_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(p.id.to_string())
-                    .bind(&oid)
-                    .bind(Money(p.amount).to_minor(currency))
-                    .bind(p.method.as_str())
-                    .bind(ts(&p.paid_at))
-                    .bind(p.recorded_by.to_string())
-                    .bind(&p.reference)
-                    .bind(ts(&now))
-                    .execute(tx.conn().await?)
-                    .await?;
-                    op = Some(("payment.pulled", AuditAction::Payment));
-                }
-            }
-            let mut deletion = None;
-            if c.order.status == OrderStatus::Deleted && !deleted {
-                if !new_paid.0.is_zero() {
-                    tracing::warn!(order = %oid, "a central deletion does not fit this counter's copy of the order (it still holds money); left for the service");
-                } else if let Some(d) = &c.deletion {
-                    deleted = true;
-                    deletion = Some(d);
-                    op = Some(("order.deleted_centrally", AuditAction::Delete));
-                }
-            }
-            if c.order.status == OrderStatus::Completed && !completed {
-                completed = true;
-                op = op.or(Some(("order.completed_centrally", AuditAction::Update)));
-            }
-            let Some((operation, action)) = op else {
-                continue;
-            };
-            let status = OrderStatus::derive(deleted, completed, new_paid == total);
-            sqlx::query(
-                "UPDATE orders SET paid_minor = ?, status = ?, updated_at = ?,
-                    completed_at = CASE WHEN ? AND completed_at IS NULL THEN ? ELSE completed_at END
-                 WHERE id = ?",
-            )
-            .bind(new_paid.to_minor(currency))
-            .bind(status.as_str())
-            .bind(ts(&now))
-            .bind(completed)
-            .bind(ts(&now))
-            .bind(&oid)
-            .execute(tx.conn().await?)
-            .await?;
-            if let Some(d) = deletion {
-                let reason = self.cipher.encrypt_str(
-                    &d.approval.reason,
-                    crate::orders::record::aad(&oid, "delete_reason"),
-                );
-                sqlx::query(
-                    "UPDATE orders SET deleted_at = ?, deleted_by = ?, delete_reason = ?, approved_by = ?, approver_role = ?, approved_at = ? WHERE id = ?",
-                )
-                .bind(ts(&d.deleted_at))
-                .bind(d.deleted_by.to_string())
-                .bind(reason)
-                .bind(d.approval.approver_id.to_string())
-                .bind(d.approval.approver_role.as_str())
-                .bind(ts(&d.approval.approved_at))
-                .bind(&oid)
-                .execute(tx.conn().await?)
-                .await?;
-            }
-            let mut fields = vec![FieldChange::new(
-                &oid,
-                "status",
-                Some(&old_status),
-                Some(status.as_str()),
-            )];
-            if new_paid != paid {
-                fields.push(FieldChange::new(
-                    &oid,
-                    "paid",
-                    Some(&paid.0.to_string()),
-                    Some(&new_paid.0.to_string()),
-                ));
-            }
-            audit::append(
-                &mut tx,
-                self.device_id,
-                now,
-                NewEvent::new(None, action, "order", Some(oid.clone()), operation)
-                    .detail(format!("central_seq={} type={}", c.seq, c.kind))
-                    .fields(fields),
-            )
-            .await?;
-            applied += 1;
+        let mut reindex = Vec::new();
+        for c in &resp.orders {
+            let r = self.converge(&mut tx, c, now).await?;
+            applied += u32::from(r.changed);
+            reindex.extend(r.reindex);
         }
         sqlx::query("UPDATE sync_state SET pull_cursor = MAX(pull_cursor, ?), clock_offset_ms = ? WHERE id = 1")
             .bind(resp.next_cursor)
@@ -663,11 +485,11 @@ impl Store {
             }
             _ => false,
         };
-        // (the search index holds names, phones and e-mails, which a pull never changes)
         tx.commit().await?;
         if adopted {
             self.set_config(config);
         }
+        self.reindex_converged(reindex).await?;
         Ok(applied)
     }
 
@@ -737,6 +559,9 @@ impl Store {
                     amount,
                     attempts: e.attempts,
                     created_at: parse_ts(&r.get::<String, _>("created_at"))?,
+                    service_state: r
+                        .get::<Option<String>, _>("server_state")
+                        .and_then(|s| serde_json::from_str(&s).ok()),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

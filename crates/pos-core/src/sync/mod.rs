@@ -4,6 +4,7 @@
 //! local transaction with its audit event.
 
 pub mod client;
+mod converge;
 mod local;
 
 pub use client::{RetryPolicy, SyncClient, SyncError};
@@ -116,8 +117,12 @@ pub struct SyncReport {
     pub audit_events_pushed: u64,
     /// Why the service refused the audit chain, if it did.
     pub audit_refused: Option<String>,
-    /// Changes made elsewhere that this counter took in (payments, deletions, completions).
+    /// Orders changed elsewhere that this counter took in (edits, payments, reversals,
+    /// deletions, completions).
     pub pulled_changes: u32,
+    /// Orders whose copy here differs from the service's because changes of this counter to
+    /// them wait (needs attention); they are brought to the service's state once settled.
+    pub diverging_orders: u32,
     pub roster_size: u32,
     /// Every mutation was settled and the pull finished.
     pub complete: bool,
@@ -145,4 +150,19 @@ pub struct AttentionItem {
     pub amount: Option<Money>,
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
+    /// The order as the service holds it, when it said so (a conflict, or a change made
+    /// there that this counter could not take in while this one waits).
+    pub service_state: Option<ServiceState>,
+}
+
+/// An order's state on the service, as a needs-attention item shows it (no customer data).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ServiceState {
+    pub status: String,
+    pub version: u32,
+    #[serde(default)]
+    pub total: Option<Money>,
+    #[serde(default)]
+    pub paid: Option<Money>,
 }
