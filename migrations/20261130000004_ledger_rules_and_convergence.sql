@@ -35,3 +35,9 @@ WHEN NOT (OLD.not_on_service_at IS NULL AND NEW.not_on_service_at IS NOT NULL
     AND NEW.approval_reason IS OLD.approval_reason AND NEW.approved_at IS OLD.approved_at
     AND NEW.created_at IS OLD.created_at)
 BEGIN SELECT RAISE(ABORT, 'payments are append-only'); END;
+
+-- A restored counter and clocks (issue 15, item 7): the number this counter first gave an order
+-- the service renumbered (kept as a reference on the receipt), and the newest hybrid logical
+-- clock value seen from the service, so the clock never goes back across a restart.
+ALTER TABLE orders ADD COLUMN counter_number TEXT;
+ALTER TABLE sync_state ADD COLUMN hlc_seen TEXT;

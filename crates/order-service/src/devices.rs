@@ -107,6 +107,14 @@ pub async fn pair(
         )
         .into());
     }
+    if device_code == crate::orders::API_NUMBER_PREFIX {
+        return Err(ValidationError::new(
+            "device_code",
+            "device_code_reserved",
+            "Counter code API is reserved for orders taken through the API",
+        )
+        .into());
+    }
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 80 {
         return Err(ValidationError::new(

@@ -144,6 +144,10 @@ impl OrderNumbers {
     }
 }
 
+/// The series of the orders taken through the API (`API-<yyyymmdd>-<nnnn>`); no counter may
+/// use it as its code.
+pub const API_NUMBER_PREFIX: &str = "API";
+
 /// Reads one order (with payments) as the API shows it, on today's business day in the
 /// tenant's time zone.
 async fn view_now(
@@ -215,6 +219,7 @@ fn view_of(
     let view = OrderView {
         id,
         business_date: r.get("business_date"),
+        counter_number: r.get("counter_number"),
         order_number: r.get("order_number"),
         order_type: r.get("order_type"),
         channel: r.get("channel"),
@@ -284,6 +289,9 @@ pub struct OrderView {
     payments: Vec<PaymentView>,
     /// The shop's day the order belongs to (in the tenant's time zone, or the counter's).
     business_date: NaiveDate,
+    /// The number the counter first gave the order, when the service gave it another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counter_number: Option<String>,
     recorded_by: Uuid,
     last_modified_by: Uuid,
     created_at: DateTime<Utc>,
@@ -644,6 +652,7 @@ impl NewOrder {
         OrderView {
             id: self.id,
             business_date: self.business_date,
+            counter_number: None,
             order_number: self.order_number,
             order_type: API_ORDER_TYPE.to_owned(),
             channel: self.channel.as_str().to_owned(),
@@ -712,7 +721,7 @@ fn new_order(
     )?;
     let ids = id.to_string();
     let keys = crate::pii::search_keys(&s.cipher, &customer)?;
-    let order_number = format!("API-{}-{n:04}", today.format("%Y%m%d"));
+    let order_number = format!("{API_NUMBER_PREFIX}-{}-{n:04}", today.format("%Y%m%d"));
     let status = OrderStatus::derive(false, false, paid == totals.total);
     let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
     let actor = (auth.user(), auth.role());

@@ -29,6 +29,8 @@ pub const MAX_BATCH: usize = 2000;
 
 enum Outcome {
     Applied,
+    /// Applied, the new order under another number than the counter gave it.
+    Renumbered(String),
     Rejected(std::borrow::Cow<'static, str>, String),
     Conflict(String, serde_json::Value),
 }
@@ -139,6 +141,7 @@ async fn apply_one(
         code: code.map(str::to_owned),
         reason,
         current,
+        order_number: None,
     };
     if m.device_id != device {
         return Ok(result(
@@ -149,7 +152,19 @@ async fn apply_one(
         ));
     }
     if ctx.seen.contains(&m.mutation_id) {
-        return Ok(result(MutationStatus::Duplicate, None, None, None));
+        let mut r = result(MutationStatus::Duplicate, None, None, None);
+        if let MutationBody::OrderCreated { order } = &m.body {
+            // the first answer may have been lost: say again which number the order has
+            let n: Option<String> = sqlx::query_scalar(
+                "SELECT order_number FROM orders WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant)
+            .bind(order.id.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+            r.order_number = n.filter(|n| *n != order.order_number);
+        }
+        return Ok(r);
     }
     if ctx.blocked.contains(&m.order_id) {
         // an order's changes apply in order: this one waits behind the refused one
@@ -194,6 +209,13 @@ async fn apply_one_unblocked(
                 record_applied(tx, tenant, device, m).await?;
                 result(MutationStatus::Applied, None, None, None)
             }
+            Outcome::Renumbered(n) => {
+                record_applied(tx, tenant, device, m).await?;
+                MutationResult {
+                    order_number: Some(n),
+                    ..result(MutationStatus::Applied, None, None, None)
+                }
+            }
             Outcome::Rejected(code, reason) => {
                 result(MutationStatus::Rejected, Some(&code), Some(reason), None)
             }
@@ -207,7 +229,7 @@ async fn apply_one_unblocked(
     }
     tx.savepoint().await?;
     let outcome = match apply(s, tx, ctx, tenant, device, m).await {
-        Ok(Outcome::Applied) => {
+        Ok(o @ (Outcome::Applied | Outcome::Renumbered(_))) => {
             let recorded = sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result) VALUES ($1, $2, $3, $4, $5)")
                 .bind(tenant)
                 .bind(m.mutation_id)
@@ -217,7 +239,7 @@ async fn apply_one_unblocked(
                 .execute(&mut **tx)
                 .await;
             match recorded {
-                Ok(_) => Outcome::Applied,
+                Ok(_) => o,
                 // a concurrent push of the same mutation committed first
                 Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
                     tx.rollback_to_savepoint().await?;
@@ -239,13 +261,17 @@ async fn apply_one_unblocked(
         }
         Err(e) => return Err(e),
     };
-    if !matches!(outcome, Outcome::Applied) {
+    if !matches!(outcome, Outcome::Applied | Outcome::Renumbered(_)) {
         // Refused: undo whatever the mutation wrote before it was refused.
         tx.rollback_to_savepoint().await?;
     }
     tx.release_savepoint().await?;
     Ok(match outcome {
         Outcome::Applied => result(MutationStatus::Applied, None, None, None),
+        Outcome::Renumbered(n) => MutationResult {
+            order_number: Some(n),
+            ..result(MutationStatus::Applied, None, None, None)
+        },
         Outcome::Rejected(code, reason) => {
             result(MutationStatus::Rejected, Some(&code), Some(reason), None)
         }
@@ -673,6 +699,16 @@ async fn insert_order(
         }
         Err(e) => return Ok(rejected("invalid_terms", e.to_string())),
     }
+    let number = assign_number(tx, tenant, device, o).await?;
+    // A counter's clock can be wrong: a creation time in the future of the service's own is
+    // not believed (the counter's claim is kept beside it).
+    let received = s.now();
+    let created_at = if o.created_at > received + chrono::Duration::minutes(CLOCK_TOLERANCE_MINUTES)
+    {
+        received
+    } else {
+        o.created_at
+    };
     let ids = o.id.to_string();
     let sealed = crate::pii::seal(&s.cipher, &ids, &customer, o.notes.as_deref());
     let crate::pii::SearchKeys {
@@ -684,19 +720,20 @@ async fn insert_order(
         "INSERT INTO orders (tenant_id, id, order_number, channel, status, currency, customer_name, customer_phone,
             customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,
             subtotal_minor, discount_minor, total_minor, paid_minor, business_date, device_id, recorded_by_user_id,
-            last_modified_by_user_id, created_at, updated_at, version)
-         VALUES ($1, $2, $3, $4, $25, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $21, $22, $22, $23, $23, $24)
+            last_modified_by_user_id, created_at, updated_at, version, counter_number, claimed_created_at, received_at)
+         VALUES ($1, $2, $3, $4, $25, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $21, $22, $22, $23, $23, $24, $26, $27, $28)
          ON CONFLICT DO NOTHING",
     )
-    .bind(tenant).bind(o.id.0).bind(&o.order_number).bind(o.channel.as_str()).bind(o.currency.code())
+    .bind(tenant).bind(o.id.0).bind(&number).bind(o.channel.as_str()).bind(o.currency.code())
     .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
     .bind(phone_index).bind(email_index).bind(tokens)
     .bind(serde_json::to_value(&items).unwrap_or_default())
     .bind(serde_json::to_value(&o.schedule).unwrap_or_default())
     .bind(serde_json::to_value(&o.payment_terms).unwrap_or_default())
     .bind(totals.subtotal.to_minor(o.currency)).bind(totals.discount.to_minor(o.currency)).bind(totals.total.to_minor(o.currency))
-    .bind(o.business_date).bind(device).bind(o.recorded_by.0).bind(o.created_at).bind(o.version as i32)
+    .bind(o.business_date).bind(device).bind(o.recorded_by.0).bind(created_at).bind(o.version as i32)
     .bind(if totals.total.is_zero() { "paid" } else { "pending" })
+    .bind((number != o.order_number).then_some(&o.order_number)).bind(o.created_at).bind(received)
     .execute(&mut **tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -709,8 +746,65 @@ async fn insert_order(
         ));
     }
 
-    tx.outbox("order.created", o.id.0, json!({"order_id": o.id, "order_number": o.order_number, "total": totals.total, "device_id": device}));
-    Ok(Outcome::Applied)
+    tx.outbox("order.created", o.id.0, json!({"order_id": o.id, "order_number": number, "total": totals.total, "device_id": device}));
+    Ok(if number == o.order_number {
+        Outcome::Applied
+    } else {
+        Outcome::Renumbered(number)
+    })
+}
+
+/// How far in the future of the service's clock a counter's claimed time may be (minutes).
+const CLOCK_TOLERANCE_MINUTES: i64 = 5;
+
+/// The number a pushed order is stored under: the counter's own, when it is of that counter's
+/// series and free; otherwise (a counter restored from an older copy gave it again, or it is
+/// not of the counter's series) the first free `<code>-<yyyymmdd>-R<nnn>` of that day. No number
+/// is ever given twice in a tenant, and no collision stops an order.
+async fn assign_number(
+    tx: &mut Tx,
+    tenant: Uuid,
+    device: Uuid,
+    o: &OrderSnapshot,
+) -> ApiResult<String> {
+    let code: String =
+        sqlx::query_scalar("SELECT device_code FROM devices WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(device)
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or_else(|| "DEV".into());
+    if o.order_number.starts_with(&format!("{code}-"))
+        && !number_taken(tx, tenant, &o.order_number).await?
+    {
+        return Ok(o.order_number.clone());
+    }
+    let base = format!("{code}-{}-R", o.business_date.format("%Y%m%d"));
+    let used: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND order_number LIKE $2",
+    )
+    .bind(tenant)
+    .bind(format!("{base}%"))
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut k = used + 1;
+    loop {
+        let n = format!("{base}{k:03}");
+        if !number_taken(tx, tenant, &n).await? {
+            return Ok(n);
+        }
+        k += 1;
+    }
+}
+
+async fn number_taken(tx: &mut Tx, tenant: Uuid, n: &str) -> ApiResult<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE tenant_id = $1 AND order_number = $2)",
+    )
+    .bind(tenant)
+    .bind(n)
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 /// Stores the events that continue the device's chain, in one transaction; refuses the first
@@ -736,9 +830,37 @@ async fn store_audit(
     };
     let mut rejected = None;
     let mut accepted = Vec::new();
+    // Events the service already holds must be the very same (a retried push); a counter
+    // restored from an older copy of its store forks its chain, found at the first event
+    // that differs.
+    let held: Vec<i64> = events
+        .iter()
+        .filter(|e| e.seq <= seq)
+        .map(|e| e.seq as i64)
+        .collect();
+    let stored: HashMap<i64, String> = if held.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, (i64, String)>(
+            "SELECT seq, hash FROM audit_events WHERE tenant_id = $1 AND device_id = $2 AND seq = ANY($3)",
+        )
+        .bind(tenant)
+        .bind(device)
+        .bind(&held)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect()
+    };
     for e in events {
         if e.seq <= seq {
-            // already stored (a retried push): it must be the very same event
+            if stored.get(&(e.seq as i64)) != Some(&e.hash) {
+                rejected = Some(pos_protocol::ChainBreak {
+                    seq: e.seq,
+                    reason: "fork: the service holds another event with this number (is this counter restored from an older copy?)".into(),
+                });
+                break;
+            }
             continue;
         }
         if e.device_id != device {
@@ -1013,6 +1135,7 @@ async fn central_orders(
         }
         out.push(pos_protocol::CentralOrder {
             id: pos_domain::OrderId(id),
+            order_number: r.get("order_number"),
             status: r
                 .get::<String, _>("status")
                 .parse()

@@ -193,11 +193,20 @@ impl Store {
             sqlx::query_scalar("SELECT hlc FROM outbox ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&pool)
                 .await?;
-        let hlc = last_hlc
-            .map(|s| s.parse::<Hlc>())
-            .transpose()
-            .map_err(StoreError::corrupt)?
-            .unwrap_or_default();
+        // ... and never below the newest service time seen at a sync.
+        let seen: Option<String> =
+            sqlx::query_scalar("SELECT hlc_seen FROM sync_state WHERE id = 1")
+                .fetch_optional(&pool)
+                .await?
+                .flatten();
+        let parse = |s: Option<String>| {
+            s.map(|s| s.parse::<Hlc>())
+                .transpose()
+                .map_err(StoreError::corrupt)
+        };
+        let hlc = parse(last_hlc)?
+            .unwrap_or_default()
+            .max(parse(seen)?.unwrap_or_default());
         Ok(Store {
             pool,
             cipher,

@@ -92,6 +92,11 @@ pub struct MutationResult {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<serde_json::Value>,
+    /// For a new order: the number the service gave it, when that is not the counter's (the
+    /// counter's was taken, e.g. by a counter restored from an older copy). The counter adopts
+    /// it and keeps its own as a reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +170,7 @@ pub struct CentralPayment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CentralOrder {
     pub id: pos_domain::OrderId,
+    pub order_number: String,
     pub status: pos_domain::OrderStatus,
     pub version: u32,
     pub customer: pos_domain::Customer,

@@ -15,4 +15,10 @@ import type { StaffRef } from "./StaffRef";
 /**
  * Everything the order detail screen shows.
  */
-export type OrderDetail = { id: OrderId, order_number: string, channel: Channel, status: OrderStatus, currency: Currency, customer: Customer, notes: string | null, items: Array<LineItem>, subtotal: Money, discount: Money, total: Money, paid: Money, balance: Money, overdue: boolean, partly_paid: boolean, payment_terms: PaymentTerms, schedule: Array<ScheduleLine>, payments: Array<PaymentView>, business_date: string, recorded_by: StaffRef, last_modified_by: StaffRef, created_at: string, updated_at: string, version: number, completed_at: string | null, deletion: DeletionView | null, };
+export type OrderDetail = { id: OrderId, order_number: string, 
+/**
+ * The number this counter first gave the order, when the service gave it another (a
+ * number already used in the shop, e.g. after a restore from an older copy); printed on
+ * the receipt as a reference.
+ */
+counter_number: string | null, channel: Channel, status: OrderStatus, currency: Currency, customer: Customer, notes: string | null, items: Array<LineItem>, subtotal: Money, discount: Money, total: Money, paid: Money, balance: Money, overdue: boolean, partly_paid: boolean, payment_terms: PaymentTerms, schedule: Array<ScheduleLine>, payments: Array<PaymentView>, business_date: string, recorded_by: StaffRef, last_modified_by: StaffRef, created_at: string, updated_at: string, version: number, completed_at: string | null, deletion: DeletionView | null, };

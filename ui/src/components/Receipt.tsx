@@ -13,6 +13,12 @@ export function Receipt(props: { order: OrderDetail; shopName: string; header: s
       {props.header ? <p className="receipt-header">{props.header}</p> : null}
       <p>
         {o.order_number} · {i18n.dateTime(o.created_at)}
+        {o.counter_number ? (
+          <>
+            <br />
+            {t("receipt.counterRef", { number: o.counter_number })}
+          </>
+        ) : null}
       </p>
       <p>{o.customer.name}</p>
       <table>

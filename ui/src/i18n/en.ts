@@ -244,6 +244,7 @@ export const en = {
   "settings.serverUrl": "Sync server address",
   "settings.saved": "Settings saved",
 
+  "receipt.counterRef": "Counter ref. {number}",
   "receipt.thanks": "Thank you!",
 
   "error.not_logged_in": "Log in with your PIN first.",

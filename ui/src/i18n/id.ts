@@ -246,6 +246,7 @@ export const id: Record<MessageKey, string> = {
   "settings.serverUrl": "Alamat server sinkronisasi",
   "settings.saved": "Pengaturan disimpan",
 
+  "receipt.counterRef": "Ref. kasir {number}",
   "receipt.thanks": "Terima kasih!",
 
   "error.not_logged_in": "Masuk dengan PIN Anda terlebih dahulu.",

@@ -74,6 +74,12 @@ pub fn money(v: i64) -> Money {
 
 /// A phone order of 1,000,000: 100,000 down (paid now) and three monthly installments.
 pub fn new_order(name: &str) -> pos_core::NewOrder {
+    new_order_on(name, chrono::Utc::now().date_naive())
+}
+
+/// [`new_order`] for a counter whose business day is `today` (its first installment is due
+/// 30 days later).
+pub fn new_order_on(name: &str, today: chrono::NaiveDate) -> pos_core::NewOrder {
     pos_core::NewOrder {
         id: None,
         channel: Channel::Phone,
@@ -96,7 +102,7 @@ pub fn new_order(name: &str) -> pos_core::NewOrder {
             down_payment: Some(money(100_000)),
             installment_count: 3,
             interval: Interval::Monthly,
-            first_due_date: chrono::Utc::now().date_naive() + chrono::Days::new(30),
+            first_due_date: today + chrono::Days::new(30),
         },
         initial_payment: Some(pos_core::PaymentInput {
             id: None,
@@ -132,6 +138,62 @@ pub struct LocalCounts {
 }
 
 impl Desk {
+    /// A copy of the counter's store as it is now (a backup), written to `to`.
+    pub async fn backup(&self, to: &std::path::Path) {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.path.display()))
+            .await
+            .unwrap();
+        sqlx::query("VACUUM INTO ?")
+            .bind(to.display().to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+
+    /// Closes the store and opens it again (a restart), on `clock`.
+    pub async fn reopen(&mut self, clock: Arc<dyn pos_domain::Clock>) {
+        let other = self.path.with_extension("other.db");
+        let placeholder = Store::open(&other, self.keys.as_ref(), clock.clone())
+            .await
+            .unwrap();
+        let store = std::mem::replace(&mut self.store, Arc::new(placeholder));
+        Arc::into_inner(store)
+            .expect("the store is shared")
+            .close()
+            .await;
+        let placeholder = std::mem::replace(
+            &mut self.store,
+            Arc::new(
+                Store::open(&self.path, self.keys.as_ref(), clock)
+                    .await
+                    .unwrap(),
+            ),
+        );
+        if let Some(p) = Arc::into_inner(placeholder) {
+            p.close().await;
+        }
+    }
+
+    /// The counter restored from `backup` onto a replacement machine: the copy opened with the
+    /// same key (from the keyring), on `clock`.
+    pub async fn restored_from(
+        &self,
+        backup: &std::path::Path,
+        clock: Arc<dyn pos_domain::Clock>,
+    ) -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pos.db");
+        std::fs::copy(backup, &path).unwrap();
+        let store = Store::open(&path, self.keys.as_ref(), clock).await.unwrap();
+        Desk {
+            _dir: dir,
+            path,
+            keys: self.keys.clone(),
+            store: Arc::new(store),
+        }
+    }
+
     pub async fn counts(&self) -> LocalCounts {
         let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.path.display()))
             .await

@@ -259,6 +259,7 @@ impl Store {
         let row = OrderRow {
             id,
             order_number,
+            counter_number: None,
             channel: input.channel,
             status,
             currency,

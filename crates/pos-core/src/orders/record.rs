@@ -26,6 +26,7 @@ pub(crate) fn aad<'a>(order_id: &'a str, field: &'a str) -> Aad<'a> {
 pub(crate) struct OrderRow {
     pub id: OrderId,
     pub order_number: String,
+    pub counter_number: Option<String>,
     pub channel: Channel,
     pub status: OrderStatus,
     pub currency: Currency,
@@ -180,6 +181,7 @@ pub(crate) async fn load_order(
     Ok(Some(OrderRow {
         id,
         order_number: r.get("order_number"),
+        counter_number: r.get("counter_number"),
         channel: parse(r.get("channel"), "channel")?,
         status: parse(r.get("status"), "status")?,
         currency,
@@ -402,6 +404,10 @@ pub struct DeletionView {
 pub struct OrderDetail {
     pub id: OrderId,
     pub order_number: String,
+    /// The number this counter first gave the order, when the service gave it another (a
+    /// number already used in the shop, e.g. after a restore from an older copy); printed on
+    /// the receipt as a reference.
+    pub counter_number: Option<String>,
     pub channel: Channel,
     pub status: OrderStatus,
     pub currency: Currency,
@@ -440,6 +446,7 @@ pub(crate) fn detail(
     OrderDetail {
         id: o.id,
         order_number: o.order_number,
+        counter_number: o.counter_number,
         channel: o.channel,
         status: o.status,
         currency: o.currency,

@@ -595,6 +595,7 @@ impl SyncClient {
                 }
                 other => other?,
             };
+            store.observe_server_time(resp.server_time).await?;
             let (applied, duplicate, attention) = store
                 .apply_push_results(&batch, &resp, offset_ms(resp.server_time, sent, received))
                 .await?;
@@ -630,6 +631,7 @@ impl SyncClient {
                         .bearer_auth(token)
                 })
                 .await?;
+            store.observe_server_time(resp.server_time).await?;
             report.pulled_changes += store
                 .apply_pull(&resp, offset_ms(resp.server_time, sent, received))
                 .await?;

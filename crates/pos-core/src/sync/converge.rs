@@ -42,6 +42,9 @@ impl Store {
         };
         let ids = c.id.to_string();
         let currency = local.currency;
+        if self.adopt_number(tx, c.id, &c.order_number, now).await? {
+            out.changed = true;
+        }
         let outstanding: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM outbox WHERE order_id = ? AND state IN ('pending', 'needs_attention')",
         )
@@ -143,8 +146,11 @@ impl Store {
         if !waiting {
             // Payments of this counter the service does not hold (refused, then discarded here)
             // stay as the record, marked; the paid amount is the service's.
-            let central: HashSet<String> =
-                c.payments.iter().map(|p| p.payment.id.to_string()).collect();
+            let central: HashSet<String> = c
+                .payments
+                .iter()
+                .map(|p| p.payment.id.to_string())
+                .collect();
             for pid in known.iter().filter(|p| !central.contains(*p)) {
                 let n = sqlx::query(
                     "UPDATE payments SET not_on_service_at = ? WHERE order_id = ? AND id = ? AND not_on_service_at IS NULL",
@@ -156,7 +162,12 @@ impl Store {
                 .await?
                 .rows_affected();
                 if n == 1 {
-                    fields.push(FieldChange::new(pid, "on_service", Some("true"), Some("false")));
+                    fields.push(FieldChange::new(
+                        pid,
+                        "on_service",
+                        Some("true"),
+                        Some("false"),
+                    ));
                 }
             }
             paid = currency.check("paid", c.paid)?;
@@ -329,6 +340,77 @@ impl Store {
                 .await?;
         }
         Ok(out)
+    }
+
+    /// Adopts the number the service gave order `id` (when it is not the one this counter
+    /// gave): the counter's own is kept as `counter_number`, the reference on the receipt.
+    pub(crate) async fn adopt_number(
+        &self,
+        tx: &mut WriteTx<'_>,
+        id: OrderId,
+        number: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let ids = id.to_string();
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT order_number FROM orders WHERE id = ?")
+                .bind(&ids)
+                .fetch_optional(tx.conn().await?)
+                .await?;
+        let Some(old) = old.filter(|o| o != number) else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE orders SET counter_number = COALESCE(counter_number, order_number), order_number = ? WHERE id = ?",
+        )
+        .bind(number)
+        .bind(&ids)
+        .execute(tx.conn().await?)
+        .await?;
+        audit::append(
+            tx,
+            self.device_id,
+            now,
+            NewEvent::new(
+                None,
+                AuditAction::Update,
+                "order",
+                Some(ids.clone()),
+                "order.renumbered",
+            )
+            .fields(vec![FieldChange::new(
+                &ids,
+                "order_number",
+                Some(&old),
+                Some(number),
+            )]),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Takes in the service's time seen at a sync: this counter's hybrid logical clock moves
+    /// past it (and remembers it across restarts), so later changes here order after it.
+    pub(crate) async fn observe_server_time(&self, server: DateTime<Utc>) -> Result<()> {
+        let seen = {
+            let mut h = match self.hlc.lock() {
+                Ok(h) => h,
+                Err(p) => p.into_inner(),
+            };
+            *h = h.receive(
+                pos_domain::Hlc {
+                    wall_ms: server.timestamp_millis(),
+                    counter: 0,
+                },
+                self.now().timestamp_millis(),
+            );
+            *h
+        };
+        sqlx::query("UPDATE sync_state SET hlc_seen = ? WHERE id = 1")
+            .bind(seen.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Updates the search index after a converged order's customer changed (after commit).

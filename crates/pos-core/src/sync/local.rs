@@ -286,6 +286,10 @@ impl Store {
                 .bind(e.mutation.order_id.to_string())
                 .execute(tx.conn().await?)
                 .await?;
+            if let Some(n) = &r.order_number {
+                self.adopt_number(&mut tx, e.mutation.order_id, n, now)
+                    .await?;
+            }
             match r.status {
                 MutationStatus::Applied => applied.add(&e.mutation),
                 MutationStatus::Duplicate => duplicate.add(&e.mutation),
