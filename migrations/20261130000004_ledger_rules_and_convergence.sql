@@ -41,3 +41,9 @@ BEGIN SELECT RAISE(ABORT, 'payments are append-only'); END;
 -- clock value seen from the service, so the clock never goes back across a restart.
 ALTER TABLE orders ADD COLUMN counter_number TEXT;
 ALTER TABLE sync_state ADD COLUMN hlc_seen TEXT;
+
+-- A payment is reversed once among the entries that count: a reversal of this counter's that the
+-- service never took (discarded, marked above) does not stop the service's own from coming in.
+DROP INDEX payments_reversed_once;
+CREATE UNIQUE INDEX payments_reversed_once ON payments (order_id, reverses)
+    WHERE reverses IS NOT NULL AND not_on_service_at IS NULL;

@@ -25,7 +25,7 @@ async fn main() {
         .post(
             "/api/v1/devices/pair",
             None,
-            json!({"code": code, "device_id": store.device_id(), "name": "Bench", "device_code": "K01", "staff": staff}),
+            json!({"code": code, "device_id": store.device_id(), "name": "Bench", "device_code": "K01", "currency": "IDR", "staff": staff}),
         )
         .await;
     let tok = service

@@ -3,7 +3,7 @@
 //! device's hash chain. Rules are re-checked here with `pos-domain` (totals, schedules,
 //! balances) and approvals are re-checked against the approver's role in the roster.
 
-use crate::audit;
+use crate::audit::{self, Event};
 use crate::auth::Auth;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
@@ -152,19 +152,13 @@ async fn apply_one(
         ));
     }
     if ctx.seen.contains(&m.mutation_id) {
-        let mut r = result(MutationStatus::Duplicate, None, None, None);
-        if let MutationBody::OrderCreated { order } = &m.body {
-            // the first answer may have been lost: say again which number the order has
-            let n: Option<String> = sqlx::query_scalar(
-                "SELECT order_number FROM orders WHERE tenant_id = $1 AND id = $2",
-            )
-            .bind(tenant)
-            .bind(order.id.0)
-            .fetch_optional(&mut **tx)
-            .await?;
-            r.order_number = n.filter(|n| *n != order.order_number);
-        }
-        return Ok(r);
+        return duplicate(
+            tx,
+            tenant,
+            m,
+            result(MutationStatus::Duplicate, None, None, None),
+        )
+        .await;
     }
     if ctx.blocked.contains(&m.order_id) {
         // an order's changes apply in order: this one waits behind the refused one
@@ -244,7 +238,13 @@ async fn apply_one_unblocked(
                 Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
                     tx.rollback_to_savepoint().await?;
                     tx.release_savepoint().await?;
-                    return Ok(result(MutationStatus::Duplicate, None, None, None));
+                    return duplicate(
+                        tx,
+                        tenant,
+                        m,
+                        result(MutationStatus::Duplicate, None, None, None),
+                    )
+                    .await;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -282,6 +282,26 @@ async fn apply_one_unblocked(
             Some(current),
         ),
     })
+}
+
+/// The answer to a mutation already applied: for a new order, the number it has (the first
+/// answer may have been lost, and the service may have given it another number).
+async fn duplicate(
+    tx: &mut Tx,
+    tenant: Uuid,
+    m: &Mutation,
+    mut r: MutationResult,
+) -> ApiResult<MutationResult> {
+    if let MutationBody::OrderCreated { order } = &m.body {
+        let n: Option<String> =
+            sqlx::query_scalar("SELECT order_number FROM orders WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(order.id.0)
+                .fetch_optional(&mut **tx)
+                .await?;
+        r.order_number = n.filter(|n| *n != order.order_number);
+    }
+    Ok(r)
 }
 
 async fn record_applied(tx: &mut Tx, tenant: Uuid, device: Uuid, m: &Mutation) -> ApiResult<()> {
@@ -699,7 +719,7 @@ async fn insert_order(
         }
         Err(e) => return Ok(rejected("invalid_terms", e.to_string())),
     }
-    let number = assign_number(tx, tenant, device, o).await?;
+    let mut number = assign_number(tx, tenant, device, o).await?;
     // A counter's clock can be wrong: a creation time in the future of the service's own is
     // not believed (the counter's claim is kept beside it).
     let received = s.now();
@@ -716,34 +736,52 @@ async fn insert_order(
         email_index,
         tokens,
     } = crate::pii::search_keys(&s.cipher, &customer)?;
-    let inserted = sqlx::query(
-        "INSERT INTO orders (tenant_id, id, order_number, channel, status, currency, customer_name, customer_phone,
-            customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,
-            subtotal_minor, discount_minor, total_minor, paid_minor, business_date, device_id, recorded_by_user_id,
-            last_modified_by_user_id, created_at, updated_at, version, counter_number, claimed_created_at, received_at)
-         VALUES ($1, $2, $3, $4, $25, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $21, $22, $22, $23, $23, $24, $26, $27, $28)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(tenant).bind(o.id.0).bind(&number).bind(o.channel.as_str()).bind(o.currency.code())
-    .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
-    .bind(phone_index).bind(email_index).bind(tokens)
-    .bind(serde_json::to_value(&items).unwrap_or_default())
-    .bind(serde_json::to_value(&o.schedule).unwrap_or_default())
-    .bind(serde_json::to_value(&o.payment_terms).unwrap_or_default())
-    .bind(totals.subtotal.to_minor(o.currency)).bind(totals.discount.to_minor(o.currency)).bind(totals.total.to_minor(o.currency))
-    .bind(o.business_date).bind(device).bind(o.recorded_by.0).bind(created_at).bind(o.version as i32)
-    .bind(if totals.total.is_zero() { "paid" } else { "pending" })
-    .bind((number != o.order_number).then_some(&o.order_number)).bind(o.created_at).bind(received)
-    .execute(&mut **tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Ok(rejected(
-            "order_number_taken",
-            format!(
-                "Order number {} is already used in this shop",
-                o.order_number
-            ),
-        ));
+    // Twice at most: a number taken meanwhile by a concurrent push gets the next free one.
+    for attempt in 0..2 {
+        let inserted = sqlx::query(
+            "INSERT INTO orders (tenant_id, id, order_number, channel, status, currency, customer_name, customer_phone,
+                customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,
+                subtotal_minor, discount_minor, total_minor, paid_minor, business_date, device_id, recorded_by_user_id,
+                last_modified_by_user_id, created_at, updated_at, version, counter_number, claimed_created_at, received_at)
+             VALUES ($1, $2, $3, $4, $25, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $21, $22, $22, $23, $23, $24, $26, $27, $28)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant).bind(o.id.0).bind(&number).bind(o.channel.as_str()).bind(o.currency.code())
+        .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
+        .bind(&phone_index).bind(&email_index).bind(&tokens)
+        .bind(serde_json::to_value(&items).unwrap_or_default())
+        .bind(serde_json::to_value(&o.schedule).unwrap_or_default())
+        .bind(serde_json::to_value(&o.payment_terms).unwrap_or_default())
+        .bind(totals.subtotal.to_minor(o.currency)).bind(totals.discount.to_minor(o.currency)).bind(totals.total.to_minor(o.currency))
+        .bind(o.business_date).bind(device).bind(o.recorded_by.0).bind(created_at).bind(o.version as i32)
+        .bind(if totals.total.is_zero() { "paid" } else { "pending" })
+        .bind((number != o.order_number).then_some(&o.order_number)).bind(o.created_at).bind(received)
+        .execute(&mut **tx)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            break;
+        }
+        // The same order, written by a concurrent push of this very mutation: answer as it has it.
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT order_number FROM orders WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(o.id.0)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if let Some(n) = existing {
+            return Ok(if n == o.order_number {
+                Outcome::Applied
+            } else {
+                Outcome::Renumbered(n)
+            });
+        }
+        if attempt == 1 {
+            return Ok(rejected(
+                "order_number_taken",
+                format!("Order number {number} is already used in this shop"),
+            ));
+        }
+        number = assign_number(tx, tenant, device, o).await?;
     }
 
     tx.outbox("order.created", o.id.0, json!({"order_id": o.id, "order_number": number, "total": totals.total, "device_id": device}));
@@ -1010,7 +1048,44 @@ pub async fn pull(
     let mut ids: Vec<Uuid> = changes.iter().map(|c| c.order_id.0).collect();
     ids.sort_unstable();
     ids.dedup();
-    let orders = central_orders(&s, &mut tx, tenant, &ids).await?;
+    let mut orders = central_orders(&s, &mut tx, tenant, device, &ids).await?;
+    // A page carries at most PULL_ORDERS_BYTES of whole orders (at least one change): a page
+    // of large orders ends early, the rest comes with the next.
+    let sizes: HashMap<Uuid, usize> = orders
+        .iter()
+        .map(|o| (o.id.0, serde_json::to_vec(o).map(|b| b.len()).unwrap_or(0)))
+        .collect();
+    let mut used = 0usize;
+    let mut counted = std::collections::HashSet::new();
+    let mut keep = changes.len();
+    for (i, c) in changes.iter().enumerate() {
+        if counted.insert(c.order_id.0) {
+            used += sizes.get(&c.order_id.0).copied().unwrap_or(0);
+        }
+        if used > PULL_ORDERS_BYTES && i > 0 {
+            keep = i;
+            break;
+        }
+    }
+    if keep < changes.len() {
+        changes.truncate(keep);
+        next = changes.last().map_or(next, |c| c.seq);
+        let kept: std::collections::HashSet<Uuid> = changes.iter().map(|c| c.order_id.0).collect();
+        orders.retain(|o| kept.contains(&o.id.0));
+    }
+    if !orders.is_empty() {
+        audit::record(
+            &mut tx,
+            Event::new(
+                (device, Role::Cashier),
+                pos_protocol::AuditAction::Access,
+                "order",
+                None,
+                "sync.orders_sent",
+            )
+            .detail(format!("device={device} orders={}", orders.len())),
+        );
+    }
     tx.commit().await?;
     Ok(Json(pos_protocol::PullResponse {
         changes,
@@ -1055,29 +1130,52 @@ pub async fn orders(
     }
     let tenant = auth.tenant();
     let ids: Vec<Uuid> = req.ids.iter().map(|i| i.0).collect();
+    let device = auth.user();
     let mut tx = s.tx(tenant).await?;
-    let orders = central_orders(&s, &mut tx, tenant, &ids).await?;
+    let orders = central_orders(&s, &mut tx, tenant, device, &ids).await?;
+    if !orders.is_empty() {
+        audit::record(
+            &mut tx,
+            Event::new(
+                (device, Role::Cashier),
+                pos_protocol::AuditAction::Access,
+                "order",
+                None,
+                "sync.orders_sent",
+            )
+            .detail(format!("device={device} orders={}", orders.len())),
+        );
+    }
     tx.commit().await?;
     Ok(Json(pos_protocol::OrdersResponse { orders }))
 }
 
-/// Orders `ids` of `tenant` as the service holds them now, whole (customer decrypted for the
-/// paired counter, the ledger with the approvals of reversals, the deletion).
+/// Most bytes of whole orders one pull page carries.
+const PULL_ORDERS_BYTES: usize = 4 * 1024 * 1024;
+
+/// Orders `ids` of `tenant` that `device` recorded, as the service holds them now, whole
+/// (customer decrypted for that counter, which holds the order already; the ledger with the
+/// approvals of reversals; the deletion). Other orders are never sent to a counter.
 async fn central_orders(
     s: &AppState,
     tx: &mut Tx,
     tenant: Uuid,
+    device: Uuid,
     ids: &[Uuid],
 ) -> ApiResult<Vec<pos_protocol::CentralOrder>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows =
-        sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id")
-            .bind(tenant)
-            .bind(ids)
-            .fetch_all(&mut **tx)
-            .await?;
+    let rows = sqlx::query(
+        "SELECT * FROM orders WHERE tenant_id = $1 AND id = ANY($2) AND device_id = $3 ORDER BY id",
+    )
+    .bind(tenant)
+    .bind(ids)
+    .bind(device)
+    .fetch_all(&mut **tx)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.get("id")).collect();
+    let ids = ids.as_slice();
     let pays = sqlx::query(
         "SELECT p.id AS payment_id, p.order_id AS payment_order, p.amount_minor, p.method, p.paid_at,
                 p.recorded_by, p.reference, p.reverses, p.approved_by AS p_approved_by,

@@ -129,3 +129,86 @@ async fn the_counter_takes_in_the_offices_edits_payments_and_settles_what_did_no
     assert_eq!(central["paid"], "1000000");
     assert_eq!(central["status"], "paid");
 }
+
+/// What a counter cannot take in yet leaves that order deferred and never stops the pull: the
+/// office refunds and then lowers a total (paid and total change together here), and a payment
+/// refunded on both sides at once waits until the counter's own refund is discarded.
+#[tokio::test]
+async fn a_change_the_counter_cannot_take_yet_never_stops_the_pull() {
+    let app = spawn().await;
+    let t = app.tenant("toko-tahan").await;
+    let (d, owner) = desk().await;
+    let (manager, cashier) = crew(&d, &owner, "Pak Andi", "2222").await;
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let s = &d.store;
+    let x = s.create_order(&cashier, new_order("Siti")).await.unwrap();
+    let y = s.create_order(&cashier, new_order("Budi")).await.unwrap();
+    let x = s
+        .record_payment(&cashier, x.id, cash(900_000))
+        .await
+        .unwrap();
+    c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    let approve = || {
+        Some(ApprovalInput {
+            approver_id: manager.id,
+            pin: Pin::new("2222").unwrap(),
+        })
+    };
+
+    // the office refunds X's 900,000, then lowers its total to 500,000
+    let (st, body, _) = app
+        .post(
+            &t.owner_token,
+            &format!(
+                "/api/v1/offline-orders/{}/payments/{}/reversal",
+                x.id, x.payments[1].id
+            ),
+            json!({"reason": "salah harga"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    office_edit_total(&app, &t, x.id, 1, "500000").await;
+    // at the same time, Y's down payment is refunded at the counter and at the office
+    let y_down = y.payments[0].id;
+    s.reverse_payment(&cashier, y.id, y_down, "batal", approve())
+        .await
+        .unwrap();
+    let (st, body, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{}/payments/{y_down}/reversal", y.id),
+            json!({"reason": "batal"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(r.error.is_none(), "{r:?}");
+    let got = s.get_order(&cashier, x.id).await.unwrap();
+    assert_eq!((got.total, got.paid), (money(500_000), money(100_000)));
+    // Y: the counter's refund was refused (the office's came first); they differ until settled
+    assert!(!r.complete, "{r:?}");
+    assert_eq!(r.diverging_orders, 1, "{r:?}");
+    let list = s.needs_attention(&cashier).await.unwrap();
+    assert_eq!(
+        list[0].code.as_deref(),
+        Some("already_reversed"),
+        "{list:?}"
+    );
+    s.discard_attention(&cashier, list[0].mutation_id, "sudah di kantor", approve())
+        .await
+        .unwrap();
+    let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(r.complete, "{r:?}");
+    let got = s.get_order(&cashier, y.id).await.unwrap();
+    assert_eq!(got.paid, money(0));
+    let standing: Vec<_> = got.payments.iter().filter(|p| !p.not_on_service).collect();
+    assert_eq!(
+        standing.len(),
+        2,
+        "the down payment and the office's refund: {:?}",
+        got.payments
+    );
+    assert_eq!(central_order(&app, &t, y.id).await["paid"], "0");
+}

@@ -78,6 +78,20 @@ async fn a_restored_counter_never_reuses_a_number_and_its_fork_is_found() {
     let local = rs.get_order(&cashier, a3.id).await.unwrap();
     assert_eq!(local.order_number, "K01-20270504-R001");
     assert_eq!(local.counter_number.as_deref(), Some("K01-20270504-0002"));
+    // after a restart it goes on from its own numbers, the renumbered one included
+    let mut restored = restored;
+    restored.reopen(clock.clone()).await;
+    let cashier = restored
+        .store
+        .login(cashier.staff_id(), Pin::new("1111").unwrap())
+        .await
+        .unwrap();
+    let a4 = restored
+        .store
+        .create_order(&cashier, new_order_on("Fajar", today))
+        .await
+        .unwrap();
+    assert_eq!(a4.order_number, "K01-20270504-0003");
     // its audit chain forked from the one the service holds: found, and said
     let refused = r.audit_refused.clone().unwrap_or_default();
     assert!(refused.contains("fork"), "{r:?}");

@@ -171,7 +171,10 @@ impl Desk {
             ),
         );
         if let Some(p) = Arc::into_inner(placeholder) {
+            let id = p.device_id();
             p.close().await;
+            let _ = self.keys.delete(&id.to_string());
+            let _ = std::fs::remove_file(&other);
         }
     }
 

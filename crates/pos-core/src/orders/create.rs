@@ -27,8 +27,10 @@ async fn next_order_number(
         Some((d, n)) if d == day => n,
         _ => {
             let last: Option<i64> = sqlx::query_scalar(
-                "SELECT MAX(CAST(substr(order_number, ?) AS INTEGER)) FROM orders
-                 WHERE id >= ? AND id < ? AND order_number >= ? AND order_number < ?",
+                // the counter's own number of an order the service renumbered still counts
+                "SELECT MAX(CAST(substr(n, ?) AS INTEGER)) FROM (
+                    SELECT COALESCE(counter_number, order_number) AS n FROM orders WHERE id >= ? AND id < ?)
+                 WHERE n >= ? AND n < ?",
             )
             .bind(prefix.len() as i64 + 1)
             .bind(super::query::day_id_floor(day))

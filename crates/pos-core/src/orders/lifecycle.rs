@@ -375,8 +375,9 @@ impl Store {
         if refund {
             let standing = sqlx::query(
                 "SELECT id, amount_minor, method FROM payments p
-                 WHERE order_id = ? AND reverses IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.order_id = p.order_id AND r.reverses = p.id)
+                 WHERE order_id = ? AND reverses IS NULL AND not_on_service_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.order_id = p.order_id AND r.reverses = p.id
+                                       AND r.not_on_service_at IS NULL)
                  ORDER BY created_at, id",
             )
             .bind(&ids)

@@ -255,8 +255,9 @@ impl Store {
         // Checked inside the write transaction: two reversals of one payment cannot both pass.
         let row = sqlx::query(
             "SELECT amount_minor, method, reverses,
-                    EXISTS (SELECT 1 FROM payments r WHERE r.order_id = p.order_id AND r.reverses = p.id)
-             FROM payments p WHERE order_id = ? AND id = ?",
+                    EXISTS (SELECT 1 FROM payments r WHERE r.order_id = p.order_id AND r.reverses = p.id
+                                AND r.not_on_service_at IS NULL)
+             FROM payments p WHERE order_id = ? AND id = ? AND not_on_service_at IS NULL",
         )
         .bind(order_id.to_string())
         .bind(payment_id.to_string())

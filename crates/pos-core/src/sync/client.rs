@@ -586,7 +586,7 @@ impl SyncClient {
             let (resp, sent, received) = match answer {
                 Err(SyncError::Service { status: 413, .. }) if budget > 1024 => {
                     // The service takes less than we sent: send less (what it refused stays queued).
-                    budget = (sent_bytes / 2).clamp(1024, budget / 2);
+                    budget = (sent_bytes / 2).min(budget / 2).max(1024);
                     tracing::info!(
                         budget,
                         "the service refused a push as too large; sending smaller ones"

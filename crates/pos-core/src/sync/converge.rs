@@ -29,7 +29,9 @@ pub(crate) struct Converged {
 
 impl Store {
     /// Brings this counter's copy of `c` to the service's state, inside `tx`. An order this
-    /// counter does not hold is left alone.
+    /// counter does not hold is left alone. Everything is checked before anything is written:
+    /// what this counter cannot take in (the ledger's rules, or its own changes waiting) leaves
+    /// the order deferred and unchanged, never a failed pull.
     pub(crate) async fn converge(
         &self,
         tx: &mut WriteTx<'_>,
@@ -42,9 +44,6 @@ impl Store {
         };
         let ids = c.id.to_string();
         let currency = local.currency;
-        if self.adopt_number(tx, c.id, &c.order_number, now).await? {
-            out.changed = true;
-        }
         let outstanding: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM outbox WHERE order_id = ? AND state IN ('pending', 'needs_attention')",
         )
@@ -52,46 +51,169 @@ impl Store {
         .fetch_one(tx.conn().await?)
         .await?;
         let waiting = outstanding > 0;
-        let known: HashSet<String> =
-            sqlx::query_scalar("SELECT id FROM payments WHERE order_id = ?")
-                .bind(&ids)
-                .fetch_all(tx.conn().await?)
-                .await?
-                .into_iter()
-                .collect();
-        let mut inserted: HashSet<String> = HashSet::new();
-        let mut fields = Vec::new();
-        let mut paid = local.paid;
+        // This counter's ledger: (id, amount, reverses, counts).
+        let rows: Vec<(String, i64, Option<String>, bool)> = sqlx::query_as(
+            "SELECT id, amount_minor, reverses, not_on_service_at IS NULL FROM payments WHERE order_id = ?",
+        )
+        .bind(&ids)
+        .fetch_all(tx.conn().await?)
+        .await?;
+        let central_ids: HashSet<String> = c
+            .payments
+            .iter()
+            .map(|p| p.payment.id.to_string())
+            .collect();
+        // Entries that count here once this convergence is done.
+        let mut counting: Vec<pos_domain::ledger::Entry> = Vec::new();
+        let mut set_aside: Vec<String> = Vec::new();
+        let entry =
+            |id: &str, amount: i64, reverses: Option<&str>| -> Result<pos_domain::ledger::Entry> {
+                let parse = |s: &str| s.parse::<uuid::Uuid>().map_err(StoreError::corrupt);
+                Ok(pos_domain::ledger::Entry {
+                    id: parse(id)?.into(),
+                    order_id: c.id,
+                    amount: currency.from_minor(amount),
+                    reverses: reverses.map(parse).transpose()?.map(Into::into),
+                })
+            };
+        let known: HashSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        for (id, amount, reverses, counts) in &rows {
+            if !counts {
+                continue;
+            }
+            if !waiting && !central_ids.contains(id) {
+                // taken here, never on the service (its change was discarded): the record stays
+                set_aside.push(id.clone());
+                continue;
+            }
+            counting.push(entry(id, *amount, reverses.as_deref())?);
+        }
         let total = if waiting {
             local.totals.total
         } else {
             c.totals.total
         };
+        let paid_of = |entries: &[pos_domain::ledger::Entry]| -> Money {
+            entries.iter().map(|e| e.amount).sum()
+        };
 
-        // The ledger: the service's entries this counter lacks, oldest first.
+        // The service's entries this counter lacks, oldest first, each under the ledger's rule.
+        let mut plan: Vec<&pos_protocol::CentralPayment> = Vec::new();
         for cp in &c.payments {
             let p = &cp.payment;
-            let pid = p.id.to_string();
-            if known.contains(&pid) {
+            if known.contains(p.id.to_string().as_str()) {
                 continue;
             }
-            let amount = currency.check("amount", p.amount.abs())?;
-            let amount = if p.amount.is_sign_negative() {
-                Money(-amount.0)
-            } else {
-                amount
-            };
-            let fits = match p.reverses {
+            let checked = match p.reverses {
                 Some(r) => {
-                    let r = r.to_string();
-                    (known.contains(&r) || inserted.contains(&r)) && cp.approval.is_some()
+                    let original = counting.iter().find(|e| e.id == r).copied();
+                    let reversed = counting.iter().any(|e| e.reverses == Some(r));
+                    pos_domain::ledger::reversal(
+                        currency,
+                        c.id,
+                        original.as_ref(),
+                        reversed,
+                        cp.approval.as_ref().map(|a| a.approver_role),
+                        Some(p.amount),
+                    )
                 }
-                None => !waiting || paid + amount <= total,
+                // the service took it: only its exactness is this counter's to check, and the
+                // balance while this counter's own changes still wait
+                None if waiting => pos_domain::ledger::payment(
+                    currency,
+                    "amount",
+                    p.amount,
+                    paid_of(&counting),
+                    total,
+                ),
+                None => currency.check("amount", p.amount).map_err(Into::into),
             };
-            if !fits {
-                out.deferred = true;
-                continue;
+            match checked {
+                Ok(amount) => {
+                    counting.push(pos_domain::ledger::Entry {
+                        id: p.id,
+                        order_id: c.id,
+                        amount,
+                        reverses: p.reverses,
+                    });
+                    plan.push(cp);
+                }
+                Err(e) => {
+                    tracing::warn!(order = %ids, code = e.code(), "a change made on the service does not fit this counter's copy of the order yet");
+                    out.deferred = true;
+                }
             }
+        }
+        let paid = paid_of(&counting);
+        let edited = local.version != c.version
+            || local.customer != c.customer
+            || local.items != c.items
+            || local.totals != c.totals
+            || local.notes != c.notes;
+        let take_edit = edited && !waiting;
+        if edited && waiting {
+            out.deferred = true;
+        }
+        let order_total = if take_edit {
+            c.totals.total
+        } else {
+            local.totals.total
+        };
+        // Deletion and completion as the service decided them (a deletion only once the money
+        // is out of the order here too; an order this counter deleted comes back if the service
+        // never took the deletion).
+        let mut deletion = local.deleted.is_some();
+        let mut set_deletion = None;
+        let mut clear_deletion = false;
+        match (&local.deleted, &c.deletion) {
+            (None, Some(d)) if paid.0.is_zero() => {
+                deletion = true;
+                set_deletion = Some(d);
+            }
+            (None, Some(_)) => out.deferred = true,
+            (Some(_), None) if !waiting => {
+                deletion = false;
+                clear_deletion = true;
+            }
+            _ => {}
+        }
+        if !waiting && paid != Money(c.paid) {
+            // the two ledgers should now sum alike; if not, this counter's copy is not whole
+            out.deferred = true;
+        }
+        if paid.0.is_sign_negative() || paid > order_total || (deletion && !paid.0.is_zero()) {
+            // never write a state the rules forbid: leave the order as it is, deferred
+            tracing::warn!(order = %ids, "the service's state of this order does not fit this counter's copy; left for later");
+            return self.defer(tx, c, &ids, true).await.map(|_| Converged {
+                deferred: true,
+                ..Converged::default()
+            });
+        }
+        let completed_at = local.completed_at.or(c.completed_at);
+        let status = OrderStatus::derive(deletion, completed_at.is_some(), paid == order_total);
+
+        // Write.
+        let mut fields = Vec::new();
+        if self.adopt_number(tx, c.id, &c.order_number, now).await? {
+            out.changed = true;
+        }
+        for pid in &set_aside {
+            sqlx::query("UPDATE payments SET not_on_service_at = ? WHERE order_id = ? AND id = ?")
+                .bind(ts(&now))
+                .bind(&ids)
+                .bind(pid)
+                .execute(tx.conn().await?)
+                .await?;
+            fields.push(FieldChange::new(
+                pid,
+                "on_service",
+                Some("true"),
+                Some("false"),
+            ));
+        }
+        for cp in &plan {
+            let p = &cp.payment;
+            let pid = p.id.to_string();
             let approval = cp.approval.as_ref().filter(|_| p.reverses.is_some());
             let reason = approval.map(|a| {
                 self.cipher.encrypt_str(
@@ -103,6 +225,7 @@ impl Store {
                     },
                 )
             });
+            let amount = Money(p.amount);
             sqlx::query(
                 "INSERT INTO payments (id, order_id, amount_minor, method, paid_at, recorded_by, reference,
                     reverses, approved_by, approver_role, approval_reason, approved_at, created_at)
@@ -123,8 +246,6 @@ impl Store {
             .bind(ts(&now))
             .execute(tx.conn().await?)
             .await?;
-            inserted.insert(pid.clone());
-            paid = paid + amount;
             fields.push(FieldChange::new(
                 &pid,
                 "amount",
@@ -132,55 +253,15 @@ impl Store {
                 Some(&amount.to_string()),
             ));
         }
-
-        // The editable state: taken whole when nothing of this counter's waits; otherwise the
-        // counter's pending edit stands until it is settled.
-        let edited = local.version != c.version
-            || local.customer != c.customer
-            || local.items != c.items
-            || local.totals != c.totals
-            || local.notes != c.notes;
-        if edited && waiting {
-            out.deferred = true;
+        if local.paid != paid {
+            fields.push(FieldChange::new(
+                &ids,
+                "paid",
+                Some(&local.paid.to_string()),
+                Some(&paid.to_string()),
+            ));
         }
-        if !waiting {
-            // Payments of this counter the service does not hold (refused, then discarded here)
-            // stay as the record, marked; the paid amount is the service's.
-            let central: HashSet<String> = c
-                .payments
-                .iter()
-                .map(|p| p.payment.id.to_string())
-                .collect();
-            for pid in known.iter().filter(|p| !central.contains(*p)) {
-                let n = sqlx::query(
-                    "UPDATE payments SET not_on_service_at = ? WHERE order_id = ? AND id = ? AND not_on_service_at IS NULL",
-                )
-                .bind(ts(&now))
-                .bind(&ids)
-                .bind(pid)
-                .execute(tx.conn().await?)
-                .await?
-                .rows_affected();
-                if n == 1 {
-                    fields.push(FieldChange::new(
-                        pid,
-                        "on_service",
-                        Some("true"),
-                        Some("false"),
-                    ));
-                }
-            }
-            paid = currency.check("paid", c.paid)?;
-            if local.paid != paid {
-                fields.push(FieldChange::new(
-                    &ids,
-                    "paid",
-                    Some(&local.paid.to_string()),
-                    Some(&paid.to_string()),
-                ));
-            }
-        }
-        if edited && !waiting {
+        if take_edit {
             let config = self.require_config()?;
             let sealed = seal_customer(
                 &self.cipher,
@@ -189,10 +270,11 @@ impl Store {
                 c.notes.as_deref(),
                 &config.phone_country_code,
             )?;
+            // totals and the paid amount in one statement: the row's checks hold throughout
             sqlx::query(
                 "UPDATE orders SET customer_name = ?, customer_phone = ?, customer_email = ?, customer_address = ?,
                     notes = ?, phone_index = ?, email_index = ?, items = ?, schedule = ?,
-                    subtotal_minor = ?, discount_minor = ?, total_minor = ?, version = ?
+                    subtotal_minor = ?, discount_minor = ?, total_minor = ?, version = ?, paid_minor = ?
                  WHERE id = ?",
             )
             .bind(&sealed.name)
@@ -208,6 +290,7 @@ impl Store {
             .bind(c.totals.discount.to_minor(currency))
             .bind(c.totals.total.to_minor(currency))
             .bind(i64::from(c.version))
+            .bind(paid.to_minor(currency))
             .bind(&ids)
             .execute(tx.conn().await?)
             .await?;
@@ -229,47 +312,36 @@ impl Store {
                 out.reindex = Some((c.id, local.customer.clone(), c.customer.clone()));
             }
         }
-
-        // Completion and deletion, as the service decided them.
-        let mut completed = local.completed_at.is_some();
-        let completed_at = match (local.completed_at, c.completed_at) {
-            (None, Some(at)) => {
-                completed = true;
+        if let Some(d) = set_deletion {
+            let reason = self
+                .cipher
+                .encrypt_str(&d.approval.reason, record::aad(&ids, "delete_reason"));
+            sqlx::query(
+                "UPDATE orders SET deleted_at = ?, deleted_by = ?, delete_reason = ?, approved_by = ?, approver_role = ?, approved_at = ? WHERE id = ?",
+            )
+            .bind(ts(&d.deleted_at))
+            .bind(d.deleted_by.to_string())
+            .bind(reason)
+            .bind(d.approval.approver_id.to_string())
+            .bind(d.approval.approver_role.as_str())
+            .bind(ts(&d.approval.approved_at))
+            .bind(&ids)
+            .execute(tx.conn().await?)
+            .await?;
+        }
+        if clear_deletion {
+            sqlx::query(
+                "UPDATE orders SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, approved_by = NULL, approver_role = NULL, approved_at = NULL WHERE id = ?",
+            )
+            .bind(&ids)
+            .execute(tx.conn().await?)
+            .await?;
+        }
+        if local.completed_at.is_none() {
+            if let Some(at) = completed_at {
                 fields.push(FieldChange::new(&ids, "completed_at", None, Some(&ts(&at))));
-                Some(at)
-            }
-            (at, _) => at,
-        };
-        let mut deleted = local.deleted.is_some();
-        if let (None, Some(d)) = (&local.deleted, &c.deletion) {
-            if paid.0.is_zero() {
-                deleted = true;
-                let reason = self
-                    .cipher
-                    .encrypt_str(&d.approval.reason, record::aad(&ids, "delete_reason"));
-                sqlx::query(
-                    "UPDATE orders SET deleted_at = ?, deleted_by = ?, delete_reason = ?, approved_by = ?, approver_role = ?, approved_at = ? WHERE id = ?",
-                )
-                .bind(ts(&d.deleted_at))
-                .bind(d.deleted_by.to_string())
-                .bind(reason)
-                .bind(d.approval.approver_id.to_string())
-                .bind(d.approval.approver_role.as_str())
-                .bind(ts(&d.approval.approved_at))
-                .bind(&ids)
-                .execute(tx.conn().await?)
-                .await?;
-            } else {
-                // the service refunded before it deleted; this counter has not all of it yet
-                out.deferred = true;
             }
         }
-        let order_total = if edited && !waiting {
-            c.totals.total
-        } else {
-            local.totals.total
-        };
-        let status = OrderStatus::derive(deleted, completed, paid == order_total);
         if status != local.status {
             fields.push(FieldChange::new(
                 &ids,
@@ -303,20 +375,28 @@ impl Store {
                 .detail(format!(
                     "version {} -> {} payments+{}",
                     local.version,
-                    if edited && !waiting {
-                        c.version
-                    } else {
-                        local.version
-                    },
-                    inserted.len()
+                    if take_edit { c.version } else { local.version },
+                    plan.len()
                 ))
                 .fields(fields),
             )
             .await?;
             out.changed = true;
         }
-        if out.deferred {
-            // The needs-attention list shows the service's state next to this counter's change.
+        self.defer(tx, c, &ids, out.deferred).await?;
+        Ok(out)
+    }
+
+    /// Keeps an order on (or takes it off) the list of orders to ask the service for again;
+    /// a deferred order's needs-attention items show the service's state.
+    async fn defer(
+        &self,
+        tx: &mut WriteTx<'_>,
+        c: &CentralOrder,
+        ids: &str,
+        deferred: bool,
+    ) -> Result<()> {
+        if deferred {
             let state = serde_json::json!({
                 "status": c.status.as_str(),
                 "version": c.version,
@@ -326,20 +406,20 @@ impl Store {
             .to_string();
             sqlx::query("UPDATE outbox SET server_state = ? WHERE order_id = ? AND state = 'needs_attention'")
                 .bind(state)
-                .bind(&ids)
+                .bind(ids)
                 .execute(tx.conn().await?)
                 .await?;
             sqlx::query("INSERT OR IGNORE INTO pull_deferred (order_id) VALUES (?)")
-                .bind(&ids)
+                .bind(ids)
                 .execute(tx.conn().await?)
                 .await?;
         } else {
             sqlx::query("DELETE FROM pull_deferred WHERE order_id = ?")
-                .bind(&ids)
+                .bind(ids)
                 .execute(tx.conn().await?)
                 .await?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Adopts the number the service gave order `id` (when it is not the one this counter

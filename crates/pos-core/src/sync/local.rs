@@ -680,6 +680,13 @@ impl Store {
         let now = self.now();
         leave_attention(&mut tx, &e, "discarded").await?;
         let oid = e.mutation.order_id.to_string();
+        // This counter's copy may now differ from the service's: ask for it at the next sync.
+        sqlx::query(
+            "INSERT OR IGNORE INTO pull_deferred (order_id) SELECT id FROM orders WHERE id = ?",
+        )
+        .bind(&oid)
+        .execute(tx.conn().await?)
+        .await?;
         audit::append(
             &mut tx,
             self.device_id,
