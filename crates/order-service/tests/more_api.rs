@@ -148,7 +148,9 @@ async fn event_feed_and_analytics() {
     let cashier = app.staff(&t, "cashier").await;
     assert_eq!(app.get(&cashier, "/api/v1/events").await.0, 403);
 
-    let today = chrono::Utc::now().date_naive();
+    // the shop's day (its time zone's), whatever the date and hour the test runs at
+    let (_, shop, _) = app.get(&t.owner_token, "/api/v1/tenant").await;
+    let today = shop["business_date"].as_str().unwrap().to_owned();
     let (st, sum, _) = app
         .get(
             &t.owner_token,

@@ -547,24 +547,34 @@ impl SyncClient {
                     .audit_events_after(audit_after, self.batch * 5)
                     .await?
             };
-            // The audit chain takes at most a quarter of the budget (at least one event), the
-            // mutations the rest; a mutation too large to send on its own is set aside.
-            let events = take_within(events, budget / 4, json_len);
-            let mut room = budget.saturating_sub(events.iter().map(json_len).sum());
+            // The mutations take up to three quarters of the budget (a mutation alone may take
+            // all of it), the audit chain what is left (at least one event); a mutation too
+            // large to send on its own is set aside.
+            let mut room = if events.is_empty() {
+                budget
+            } else {
+                budget - budget / 4
+            };
+            let mut used = 0usize;
             let mut batch = Vec::new();
             for e in candidates {
                 let size = json_len(&e.mutation);
                 if size > room {
-                    if batch.is_empty() && size > budget {
+                    if !batch.is_empty() {
+                        break;
+                    }
+                    if size > budget {
                         store.set_aside_too_large(&e, size, budget).await?;
                         done += 1;
                         continue;
                     }
-                    break;
+                    room = budget;
                 }
                 room -= size;
+                used += size;
                 batch.push(e);
             }
+            let events = take_within(events, budget.saturating_sub(used), json_len);
             if batch.is_empty() && events.is_empty() {
                 if store.next_push_batch(after, 1).await?.is_empty() {
                     break;
