@@ -8,3 +8,7 @@ ALTER TABLE orders
     ADD COLUMN counter_number text,
     ADD COLUMN claimed_created_at timestamptz,
     ADD COLUMN received_at timestamptz;
+
+-- A mutation id names one change: the SHA-256 of what was applied under it, so the same id sent
+-- again with another change is refused instead of answered "duplicate" (and lost).
+ALTER TABLE sync_mutations ADD COLUMN body_hash bytea;

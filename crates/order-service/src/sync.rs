@@ -86,8 +86,8 @@ async fn run_push(
 ) -> ApiResult<Json<PushResponse>> {
     let mut tx = s.tx(tenant).await?;
     let ids: Vec<Uuid> = req.mutations.iter().map(|m| m.mutation_id).collect();
-    let seen: std::collections::HashSet<Uuid> = sqlx::query_scalar(
-        "SELECT mutation_id FROM sync_mutations WHERE tenant_id = $1 AND mutation_id = ANY($2)",
+    let seen: HashMap<Uuid, Option<Vec<u8>>> = sqlx::query_as(
+        "SELECT mutation_id, body_hash FROM sync_mutations WHERE tenant_id = $1 AND mutation_id = ANY($2)",
     )
     .bind(tenant)
     .bind(&ids)
@@ -119,7 +119,8 @@ async fn run_push(
 
 /// What one push learns once and reuses: mutations already applied, roster roles.
 struct PushContext {
-    seen: std::collections::HashSet<Uuid>,
+    /// Mutations already applied, with the hash of what was applied under each id.
+    seen: HashMap<Uuid, Option<Vec<u8>>>,
     /// Orders with a refused mutation in this push: their later mutations are skipped.
     blocked: std::collections::HashSet<pos_domain::OrderId>,
     roles: std::collections::HashMap<Uuid, Option<Role>>,
@@ -151,7 +152,15 @@ async fn apply_one(
             None,
         ));
     }
-    if ctx.seen.contains(&m.mutation_id) {
+    if let Some(stored) = ctx.seen.get(&m.mutation_id) {
+        if stored.as_ref().is_some_and(|h| *h != body_hash(m)) {
+            return Ok(result(
+                MutationStatus::Rejected,
+                Some("mutation_id_reused"),
+                Some("This change id was already used for another change".into()),
+                None,
+            ));
+        }
         return duplicate(
             tx,
             tenant,
@@ -169,7 +178,7 @@ async fn apply_one(
             None,
         ));
     }
-    ctx.seen.insert(m.mutation_id);
+    ctx.seen.insert(m.mutation_id, Some(body_hash(m)));
     let outcome = apply_one_unblocked(s, tx, ctx, tenant, device, m, &result).await?;
     if matches!(
         outcome.status,
@@ -224,12 +233,13 @@ async fn apply_one_unblocked(
     tx.savepoint().await?;
     let outcome = match apply(s, tx, ctx, tenant, device, m).await {
         Ok(o @ (Outcome::Applied | Outcome::Renumbered(_))) => {
-            let recorded = sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result) VALUES ($1, $2, $3, $4, $5)")
+            let recorded = sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result, body_hash) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(tenant)
                 .bind(m.mutation_id)
                 .bind(device)
                 .bind(m.seq as i64)
                 .bind(json!({"status": "applied"}))
+                .bind(body_hash(m))
                 .execute(&mut **tx)
                 .await;
             match recorded {
@@ -304,13 +314,21 @@ async fn duplicate(
     Ok(r)
 }
 
+/// What a mutation id names: the SHA-256 of the order, actor and change it carries.
+fn body_hash(m: &Mutation) -> Vec<u8> {
+    use sha2::Digest;
+    let bytes = serde_json::to_vec(&(m.order_id, m.actor_id, &m.body)).unwrap_or_default();
+    sha2::Sha256::digest(bytes).to_vec()
+}
+
 async fn record_applied(tx: &mut Tx, tenant: Uuid, device: Uuid, m: &Mutation) -> ApiResult<()> {
-    sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query("INSERT INTO sync_mutations (tenant_id, mutation_id, device_id, seq, result, body_hash) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(tenant)
         .bind(m.mutation_id)
         .bind(device)
         .bind(m.seq as i64)
         .bind(json!({"status": "applied"}))
+        .bind(body_hash(m))
         .execute(&mut **tx)
         .await?;
     Ok(())

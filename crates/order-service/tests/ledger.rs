@@ -323,13 +323,26 @@ async fn money_moves_only_by_the_ledger_rules_on_every_path() {
     if let MutationBody::PaymentReversed { payment, .. } = &mut reused.body {
         payment.amount = "-1".parse().unwrap();
     }
-    let res = push(&app, &token, vec![reused]).await;
+    let res = push(&app, &token, vec![reused.clone()]).await;
     assert_eq!(
         res.results[0].code.as_deref(),
         Some("payment_id_in_use"),
         "{res:?}"
     );
     assert_eq!(ledger(&app, &t, a.id).await, (2, 0, 0, "pending".into()));
+    // a mutation id names one change: sent again it is a duplicate, with another change refused
+    let res = push(&app, &token, own.clone()).await;
+    assert_eq!(res.results[0].status, MutationStatus::Duplicate, "{res:?}");
+    let mut other = own[0].clone();
+    if let MutationBody::PaymentReversed { approval, .. } = &mut other.body {
+        approval.reason = "another change".into();
+    }
+    let res = push(&app, &token, vec![other]).await;
+    assert_eq!(
+        res.results[0].code.as_deref(),
+        Some("mutation_id_reused"),
+        "{res:?}"
+    );
 
     // The office: a negative or fractional payment is refused; deleting B, which holds money,
     // is refused until its payment is reversed (by a manager or owner, not a cashier).
