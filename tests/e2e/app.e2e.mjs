@@ -183,7 +183,8 @@ test("a cashier records a phone order with a down payment and 3 installments", a
     async () => (await browser.$$('[data-testid="schedule-preview"] tbody tr')).length === 4,
     { timeoutMsg: "the live schedule preview never showed 4 lines" },
   );
-  assert.equal(await (await $('input[name="payment_amount"]')).getValue(), "300000");
+  // the suggested payment, written the way the language writes numbers
+  assert.equal(await (await $('input[name="payment_amount"]')).getValue(), "300,000");
   await shot("03-new-order");
   await click('//button[normalize-space()="Record order"]');
   await (await $('[data-testid="order-detail"][data-status="pending"]')).waitForDisplayed();
@@ -243,7 +244,7 @@ test("a walk-in order paid in full is paid at once", async () => {
   await fill('input[name="item_price_0"]', "150000");
   await fill('input[name="item_discount_0"]', "10000");
   await waitText('[data-testid="preview-total"]', "140,000");
-  assert.equal(await (await $('input[name="payment_amount"]')).getValue(), "140000");
+  assert.equal(await (await $('input[name="payment_amount"]')).getValue(), "140,000");
   await click('//button[normalize-space()="Record order"]');
   await (await $('[data-testid="order-detail"][data-status="paid"]')).waitForDisplayed();
   assert.match(await text('[data-testid="order-balance"]'), /IDR\s0$/);
@@ -384,7 +385,8 @@ test("the owner pairs the counter; an order recorded offline reaches the service
   await click('button[name="nav-new"]');
   await fill('input[name="customer_name"]', "Dewi Lestari");
   await fill('input[name="item_name_0"]', "Teh 500 g");
-  await fill('input[name="item_price_0"]', "50000");
+  // typed the Indonesian way: "." groups thousands
+  await fill('input[name="item_price_0"]', "50.000");
   await click('form[data-testid="new-order"] button[type="submit"]');
   await (await $('[data-testid="order-detail"][data-status="paid"]')).waitForDisplayed();
   await browser.waitUntil(
@@ -413,6 +415,7 @@ test("the owner pairs the counter; an order recorded offline reaches the service
   const byName = Object.fromEntries(page.items.map((o) => [o.customer.name, o]));
   assert.ok(byName["Dewi Lestari"], JSON.stringify(Object.keys(byName)));
   assert.equal(byName["Dewi Lestari"].status, "paid");
+  assert.equal(byName["Dewi Lestari"].total, "50000", "50.000 typed in Indonesian is fifty thousand");
   assert.equal(byName["Budi"].status, "paid");
   assert.equal(byName["Siti Rahma"]?.status, "deleted");
   await stopService();

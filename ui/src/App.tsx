@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { useBackend } from "./backend";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { AppStatus } from "./bindings/AppStatus";
@@ -44,7 +44,10 @@ export function App() {
     backend.getSettings().then(setSettings, () => undefined);
   }, [backend, refresh]);
 
-  const i18n = makeI18n(settings.language);
+  // Each currency's minor units as the Rust side has them: amounts are read and shown with these.
+  const currencies = status?.currencies;
+  const minorUnits = useMemo(() => Object.fromEntries((currencies ?? []).map((c) => [c.code, c.minor_units])), [currencies]);
+  const i18n = makeI18n(settings.language, minorUnits);
   const t = i18n.t;
   if (fatal) return <p className="notice danger">{fatal}</p>;
   if (!status) return <p className="muted centered">{t("common.loading")}</p>;
@@ -63,8 +66,12 @@ export function App() {
   } else if (!status.shop) {
     body = (
       <Setup
+        language={settings.language}
+        onLanguage={(language) => setSettings({ ...settings, language })}
         onDone={(s) => {
           setSession(s);
+          // the language chosen first is kept
+          backend.saveSettings(settings).then(setSettings, () => undefined);
           void refresh();
         }}
       />
@@ -119,7 +126,7 @@ export function App() {
         </header>
         <main className="content">
           {screen.name === "orders" ? <OrderList onOpen={(id) => setScreen({ name: "order", id })} /> : null}
-          {screen.name === "new" ? <NewOrder onCreated={(o) => setScreen({ name: "order", id: o.id })} /> : null}
+          {screen.name === "new" ? <NewOrder currency={status.shop.currency} onCreated={(o) => setScreen({ name: "order", id: o.id })} /> : null}
           {screen.name === "order" ? (
             <OrderDetail id={screen.id} session={session} staff={status.staff} settings={settings} shopName={status.shop.shop_name} onBack={() => setScreen({ name: "orders" })} />
           ) : null}
@@ -144,7 +151,7 @@ export function App() {
     );
   }
   return (
-    <I18nProvider lang={settings.language}>
+    <I18nProvider lang={settings.language} minorUnits={minorUnits}>
       <div lang={settings.language}>{body}</div>
     </I18nProvider>
   );

@@ -12,6 +12,26 @@ pub struct AppStatus {
     pub shop: Option<ShopConfig>,
     pub staff: Vec<StaffMember>,
     pub session: Option<Session>,
+    /// Every currency and its minor unit, from `pos_domain::Currency`: the UI reads and shows
+    /// amounts with these (no second table).
+    pub currencies: Vec<CurrencyInfo>,
+}
+
+/// A currency and the digits after the decimal point of its smallest unit in use.
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct CurrencyInfo {
+    pub code: pos_domain::Currency,
+    pub minor_units: u32,
+}
+
+fn currencies() -> Vec<CurrencyInfo> {
+    pos_domain::Currency::ALL
+        .iter()
+        .map(|c| CurrencyInfo {
+            code: *c,
+            minor_units: c.minor_units(),
+        })
+        .collect()
 }
 
 #[tauri::command]
@@ -22,6 +42,7 @@ pub async fn app_status(state: State<'_, AppState>) -> CmdResult<AppStatus> {
             shop: None,
             staff: vec![],
             session: None,
+            currencies: currencies(),
         });
     }
     let store = state.store()?;
@@ -36,6 +57,7 @@ pub async fn app_status(state: State<'_, AppState>) -> CmdResult<AppStatus> {
         shop,
         staff,
         session: state.current_session(),
+        currencies: currencies(),
     })
 }
 

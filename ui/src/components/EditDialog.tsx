@@ -4,6 +4,7 @@ import type { OrderDetail } from "../bindings/OrderDetail";
 import { useI18n } from "../i18n";
 import { Dialog } from "./Dialog";
 import { Field, FormActions, FormError } from "./Field";
+import { QUANTITY_DECIMALS, readNumber } from "./numbers";
 import { fieldError, useAction } from "./useAction";
 
 /** Editing an order: customer, items, discount and notes. The core bumps the version, regenerates
@@ -17,8 +18,17 @@ export function EditDialog(props: { order: OrderDetail; onClose: () => void; onS
   const [name, setName] = useState(o.customer.name);
   const [phone, setPhone] = useState(o.customer.phone ?? "");
   const [email, setEmail] = useState(o.customer.email ?? "");
-  const [items, setItems] = useState(o.items.map((it) => ({ name: it.name, quantity: it.quantity, unit_price: it.unit_price, discount: it.discount })));
-  const [discount, setDiscount] = useState(o.discount);
+  const minor = i18n.minorUnits(o.currency);
+  // The stored values shown as the active language writes them, and read back the same way.
+  const [items, setItems] = useState(
+    o.items.map((it) => ({
+      name: it.name,
+      quantity: i18n.num(it.quantity, 0, QUANTITY_DECIMALS),
+      unit_price: i18n.num(it.unit_price, 0, minor),
+      discount: i18n.num(it.discount, 0, minor),
+    })),
+  );
+  const [discount, setDiscount] = useState(i18n.num(o.discount, 0, minor));
   const [notes, setNotes] = useState(o.notes ?? "");
 
   async function submit(e: FormEvent) {
@@ -26,8 +36,13 @@ export function EditDialog(props: { order: OrderDetail; onClose: () => void; onS
     const saved = await run(() =>
       backend.updateOrder(o.id, o.version, {
         customer: { name, phone: phone.trim() || undefined, email: email.trim() || undefined, address: o.customer.address },
-        items,
-        discount: discount.trim() ? discount.trim() : null,
+        items: items.map((it, i) => ({
+          name: it.name,
+          quantity: readNumber(i18n, it.quantity, `items[${i}].quantity`, QUANTITY_DECIMALS),
+          unit_price: readNumber(i18n, it.unit_price, `items[${i}].unit_price`, minor),
+          discount: it.discount.trim() ? readNumber(i18n, it.discount, `items[${i}].discount`, minor) : undefined,
+        })),
+        discount: discount.trim() ? readNumber(i18n, discount, "discount", minor) : null,
         notes: notes.trim() ? notes.trim() : null,
       }),
     );

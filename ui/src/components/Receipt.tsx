@@ -26,7 +26,7 @@ export function Receipt(props: { order: OrderDetail; shopName: string; header: s
           {o.items.map((it, i) => (
             <tr key={i}>
               <td>
-                {it.quantity} × {it.name}
+                {i18n.num(it.quantity)} × {it.name}
               </td>
               <td className="num">{i18n.money(it.line_total, c)}</td>
             </tr>

@@ -24,9 +24,9 @@ export function ScheduleTable(props: { currency: Currency; entries: (ScheduleEnt
         </tr>
       </thead>
       <tbody>
-        {props.entries.map((e) => (
+        {props.entries.map((e, i) => (
           <tr key={e.seq} data-kind={e.kind} data-status={"status" in e ? e.status : undefined}>
-            <td>{e.seq}</td>
+            <td>{i + 1}</td>
             <td>{i18n.t(`kind.${e.kind}`, { seq: e.kind === "installment" ? installmentNumber(props.entries, e.seq) : e.seq })}</td>
             <td>{i18n.date(e.due_date)}</td>
             <td className="num">{i18n.money(e.amount, props.currency)}</td>

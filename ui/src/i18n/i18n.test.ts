@@ -6,15 +6,39 @@ import { makeI18n } from "./index";
 
 describe("i18n", () => {
   it("formats Rupiah without decimals and dollars with cents, per locale", () => {
-    expect(makeI18n("id").money("1500000", "IDR").replace(/\s/g, " ")).toBe("Rp 1.500.000");
-    expect(makeI18n("en").money("1500000", "IDR")).toMatch(/^IDR\s1,500,000$/);
-    expect(makeI18n("en").money("12.5", "USD")).toBe("$12.50");
+    const minor = { IDR: 0, USD: 2 };
+    expect(makeI18n("id", minor).money("1500000", "IDR").replace(/\s/g, " ")).toBe("Rp 1.500.000");
+    expect(makeI18n("en", minor).money("1500000", "IDR")).toMatch(/^IDR\s1,500,000$/);
+    expect(makeI18n("en", minor).money("12.5", "USD")).toBe("$12.50");
   });
 
   it("translates every English string into Bahasa Indonesia", () => {
     const same = Object.keys(en).filter((k) => k !== "app.title" && !k.startsWith("order.customerEmail") && en[k as keyof typeof en] === id[k as keyof typeof id]);
     // A few words are the same in both languages; anything else left in English is a miss.
     expect(same.filter((k) => !["common.all", "list.status", "login.pin", "order.subtotal", "order.total", "detail.title"].includes(k))).toEqual([]);
+  });
+
+  it("shows numbers, quantities and percentages the way the language writes them, exactly", () => {
+    const idn = makeI18n("id", { IDR: 0 });
+    expect(idn.num("0.5")).toBe("0,5");
+    expect(idn.num("1500000")).toBe("1.500.000");
+    expect(idn.percent("50.0")).toMatch(/^50,0\s?%$/);
+    expect(makeI18n("en").percent("50.0")).toBe("50.0%");
+    // beyond what a JavaScript Number holds exactly
+    expect(makeI18n("en", { IDR: 0 }).money("9007199254740993", "IDR")).toMatch(/9,007,199,254,740,993$/);
+  });
+
+  it("writes dates dd/mm/yyyy in Indonesian", () => {
+    expect(makeI18n("id").date("2026-11-05")).toBe("05/11/2026");
+  });
+
+  it("keeps every message's parameters in both languages", () => {
+    const params = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    const dropped = Object.keys(en).filter((k) => {
+      const key = k as keyof typeof en;
+      return params(en[key]).join() !== params(id[key]).join();
+    });
+    expect(dropped).toEqual([]);
   });
 
   it("shows the core's message in English and a translation by code in Indonesian", () => {

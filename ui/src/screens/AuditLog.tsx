@@ -7,6 +7,7 @@ import type { StaffMember } from "../bindings/StaffMember";
 import { Busy, FormError } from "../components/Field";
 import { useAction } from "../components/useAction";
 import { useI18n } from "../i18n";
+import { en, type MessageKey } from "../i18n/en";
 
 const actions: AuditAction[] = ["CREATE", "READ", "UPDATE", "DELETE", "ACCESS", "PAYMENT"];
 
@@ -37,6 +38,9 @@ export function AuditLog({ staff }: { staff: StaffMember[] }) {
   }, [load]);
 
   const last = events[events.length - 1];
+  // Readable, translated names of actions and operations; a code the UI does not know yet is
+  // shown as it is.
+  const label = (key: string, code: string) => (key in en ? t(key as MessageKey) : code);
   return (
     <section className="screen" data-testid="audit-log">
       <h1>{t("audit.title")}</h1>
@@ -44,7 +48,9 @@ export function AuditLog({ staff }: { staff: StaffMember[] }) {
         <select aria-label={t("audit.action")} value={action} onChange={(e) => setAction(e.target.value as AuditAction | "")}>
           <option value="">{t("common.all")}</option>
           {actions.map((a) => (
-            <option key={a}>{a}</option>
+            <option key={a} value={a}>
+              {label(`audit.act.${a}`, a)}
+            </option>
           ))}
         </select>
         <select aria-label={t("audit.who")} value={actor} onChange={(e) => setActor(e.target.value)}>
@@ -84,10 +90,10 @@ export function AuditLog({ staff }: { staff: StaffMember[] }) {
               <td>{i18n.dateTime(e.at)}</td>
               <td>{e.actor_id ? names.get(e.actor_id) ?? e.actor_id.slice(0, 8) : "–"}</td>
               <td>
-                <span className={`badge action-${e.action}`}>{e.action}</span>
+                <span className={`badge action-${e.action}`}>{label(`audit.act.${e.action}`, e.action)}</span>
               </td>
               <td>
-                {e.operation}
+                {label(`audit.op.${e.operation}`, e.operation)}
                 {e.detail ? <span className="muted"> · {e.detail}</span> : null}
               </td>
               <td className="muted">{e.fields.map((f) => f.field).join(", ")}</td>

@@ -51,7 +51,7 @@ export function Dashboard() {
             <Tile label={t("dash.collected")} value={i18n.money(figures.collected, c)} testId="dash-collected" />
             <Tile label={t("dash.outstanding")} value={i18n.money(figures.outstanding, c)} />
             <Tile label={t("dash.overdue")} value={`${figures.overdue_installments} · ${i18n.money(figures.overdue_amount, c)}`} />
-            <Tile testId="dash-completion" label={t("dash.completion")} value={figures.payment_completion_rate === null ? "–" : `${figures.payment_completion_rate}%`} />
+            <Tile testId="dash-completion" label={t("dash.completion")} value={figures.payment_completion_rate === null ? "–" : i18n.percent(figures.payment_completion_rate)} />
           </div>
           <div className="card chart" aria-label={t("dash.chart")}>
             <h2>{t("dash.chart")}</h2>

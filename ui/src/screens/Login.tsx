@@ -11,7 +11,9 @@ export function Login(props: { shopName: string; staff: StaffMember[]; onLogin: 
   const t = useT();
   const { busy, error, run } = useAction();
   const active = props.staff.filter((s) => s.active);
-  const [staffId, setStaffId] = useState(active[0]?.id ?? "");
+  // Nobody is preselected (unless there is only one person): a cashier typing a PIN against a
+  // name they did not pick would use up that person's attempts.
+  const [staffId, setStaffId] = useState(active.length === 1 ? (active[0]?.id ?? "") : "");
   const [pin, setPin] = useState("");
 
   async function submit(e: FormEvent) {

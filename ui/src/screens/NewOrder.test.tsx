@@ -38,7 +38,7 @@ describe("new order form", () => {
       if (input.payment_terms.type !== "installment") throw new BackendError({ code: "x", message: "not yet", field: "payment_terms" });
       return preview;
     });
-    renderWith(<NewOrder onCreated={() => undefined} />, testBackend({ previewOrder }));
+    renderWith(<NewOrder currency="IDR" onCreated={() => undefined} />, testBackend({ previewOrder }));
     await fillInstallmentOrder();
 
     const table = await screen.findByTestId("schedule-preview");
@@ -48,7 +48,7 @@ describe("new order form", () => {
     expect(rows[1]?.textContent).toContain("Installment 1");
     expect(rows[3]?.textContent).toContain("Installment 3");
     expect(screen.getByTestId("preview-total").textContent).toMatch(/1,500,000/);
-    expect((screen.getByLabelText("Amount") as HTMLInputElement).value).toBe("300000");
+    expect((screen.getByLabelText("Amount") as HTMLInputElement).value).toBe("300,000");
 
     const last = previewOrder.mock.calls.at(-1)?.[0];
     expect(last?.items).toEqual([{ name: "Rice cooker", quantity: "2", unit_price: "750000", discount: undefined }]);
@@ -59,7 +59,7 @@ describe("new order form", () => {
     const createOrder = vi.fn(async () => {
       throw new BackendError({ code: "phone_required", message: "A phone order needs the customer's phone number", field: "customer.phone" });
     });
-    renderWith(<NewOrder onCreated={() => undefined} />, testBackend({ previewOrder: async () => preview, createOrder }));
+    renderWith(<NewOrder currency="IDR" onCreated={() => undefined} />, testBackend({ previewOrder: async () => preview, createOrder }));
     const user = await fillInstallmentOrder();
     await user.click(screen.getByLabelText("Phone", { selector: "input[type=radio]" }));
     await user.click(screen.getByRole("button", { name: "Record order" }));
@@ -75,9 +75,42 @@ describe("new order form", () => {
     expect(sent.initial_payment).toEqual({ id: null, amount: "300000", method: "cash", reference: null });
   });
 
+  it("reads amounts and quantities the Indonesian way, and refuses what is unclear at the field", async () => {
+    const previewOrder = vi.fn(async () => preview);
+    const createOrder = vi.fn(async () => {
+      throw new BackendError({ code: "x", message: "stop", field: null });
+    });
+    renderWith(<NewOrder currency="IDR" onCreated={() => undefined} />, testBackend({ previewOrder, createOrder }), "id");
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText("Nama pelanggan"), "Siti");
+    await user.type(screen.getByLabelText("Barang"), "Beras");
+    const qty = screen.getByLabelText("Jml") as HTMLInputElement;
+    await user.clear(qty);
+    await user.type(qty, "0,5");
+    const price = screen.getByLabelText("Harga satuan") as HTMLInputElement;
+    await user.type(price, "240.000");
+    await waitFor(() => expect(previewOrder).toHaveBeenCalled());
+    const last = (previewOrder.mock.calls as unknown as [PreviewInput][]).at(-1)?.[0];
+    expect(last?.items).toEqual([{ name: "Beras", quantity: "0.5", unit_price: "240000", discount: undefined }]);
+    // shown back as read, on leaving the field
+    await user.tab();
+    expect(price.value).toBe("240.000");
+    // unclear: refused next to the items, nothing sent
+    previewOrder.mockClear();
+    await user.clear(price);
+    await user.type(price, "240.00");
+    expect(await screen.findByText(/Angka tidak jelas/)).toBeTruthy();
+    const prices = (previewOrder.mock.calls as unknown as [PreviewInput][]).map((c) => c[0].items[0]?.unit_price);
+    expect(prices).not.toContain("24000");
+    expect(prices.at(-1)).toBe("240");
+    expect(screen.queryByTestId("schedule-preview")).toBeNull();
+    await user.click(screen.getByRole("button", { name: "Catat pesanan" }));
+    expect(createOrder).not.toHaveBeenCalled();
+  });
+
   it("asks for no preview until an item has a name and a price", async () => {
     const previewOrder = vi.fn(async () => preview);
-    renderWith(<NewOrder onCreated={() => undefined} />, testBackend({ previewOrder }));
+    renderWith(<NewOrder currency="IDR" onCreated={() => undefined} />, testBackend({ previewOrder }));
     await userEvent.setup().type(screen.getByLabelText("Customer name"), "Budi");
     expect(previewOrder).not.toHaveBeenCalled();
     expect(screen.queryByTestId("schedule-preview")).toBeNull();

@@ -10,7 +10,9 @@ import type { PaymentTerms } from "../bindings/PaymentTerms";
 import { Field, FormActions, FormError } from "../components/Field";
 import { ScheduleTable } from "../components/SchedulePreview";
 import { fieldError, useAction } from "../components/useAction";
-import { useI18n } from "../i18n";
+import type { Currency } from "../bindings/Currency";
+import { QUANTITY_DECIMALS, readNumber, showBack } from "../components/numbers";
+import { useI18n, type I18n } from "../i18n";
 
 type TermsKind = PaymentTerms["type"];
 interface ItemRow {
@@ -31,16 +33,17 @@ function isoDay(offsetDays: number): string {
 
 const emptyItem = (): ItemRow => ({ name: "", quantity: "1", unit_price: "", discount: "" });
 
-export function toItems(rows: ItemRow[]): ItemInput[] {
-  return rows.map((r) => ({
+/** The items as typed, read in the active language (throws the first field's error). */
+export function toItems(i18n: I18n, rows: ItemRow[], minor: number): ItemInput[] {
+  return rows.map((r, i) => ({
     name: r.name,
-    quantity: r.quantity.trim() || "0",
-    unit_price: r.unit_price.trim() || "0",
-    discount: r.discount.trim() ? r.discount.trim() : undefined,
+    quantity: r.quantity.trim() ? readNumber(i18n, r.quantity, `items[${i}].quantity`, QUANTITY_DECIMALS) : "0",
+    unit_price: r.unit_price.trim() ? readNumber(i18n, r.unit_price, `items[${i}].unit_price`, minor) : "0",
+    discount: r.discount.trim() ? readNumber(i18n, r.discount, `items[${i}].discount`, minor) : undefined,
   }));
 }
 
-export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void }) {
+export function NewOrder({ currency, onCreated }: { currency: Currency; onCreated: (o: OrderDetail) => void }) {
   const backend = useBackend();
   const i18n = useI18n();
   const t = i18n.t;
@@ -65,22 +68,38 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
   const [preview, setPreview] = useState<OrderPreview | null>(null);
   const [previewError, setPreviewError] = useState<BackendError | null>(null);
 
-  const terms: PaymentTerms = useMemo(() => {
-    switch (termsKind) {
-      case "full":
-        return { type: "full" };
-      case "down_payment":
-        return { type: "down_payment", down_payment: downPayment.trim() || "0", due_date: dueDate };
-      case "installment":
-        return {
-          type: "installment",
-          down_payment: downPayment.trim() ? downPayment.trim() : undefined,
-          installment_count: Number.parseInt(count, 10) || 0,
-          interval,
-          first_due_date: firstDue,
-        };
-    }
-  }, [termsKind, downPayment, dueDate, count, interval, firstDue]);
+  const minor = i18n.minorUnits(currency);
+  // The order as typed, every amount and quantity read in the active language; throws the
+  // first field's error.
+  const read = useMemo(
+    () => () => {
+      const dp = downPayment.trim() ? readNumber(i18n, downPayment, "payment_terms.down_payment", minor) : undefined;
+      let terms: PaymentTerms;
+      switch (termsKind) {
+        case "full":
+          terms = { type: "full" };
+          break;
+        case "down_payment":
+          terms = { type: "down_payment", down_payment: dp ?? "0", due_date: dueDate };
+          break;
+        case "installment":
+          terms = {
+            type: "installment",
+            down_payment: dp,
+            installment_count: Number.parseInt(count, 10) || 0,
+            interval,
+            first_due_date: firstDue,
+          };
+          break;
+      }
+      return {
+        items: toItems(i18n, items, minor),
+        discount: discount.trim() ? readNumber(i18n, discount, "discount", minor) : null,
+        payment_terms: terms,
+      };
+    },
+    [i18n, minor, items, discount, termsKind, downPayment, dueDate, count, interval, firstDue],
+  );
 
   // The live preview: Rust prices the items and builds the schedule on every change.
   useEffect(() => {
@@ -91,8 +110,16 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
       setPreviewError(null);
       return;
     }
+    let input: ReturnType<typeof read>;
+    try {
+      input = read();
+    } catch (e) {
+      setPreview(null);
+      setPreviewError(BackendError.from(e));
+      return;
+    }
     backend
-      .previewOrder({ items: toItems(items), discount: discount.trim() ? discount.trim() : null, payment_terms: terms })
+      .previewOrder(input)
       .then((p) => {
         if (!current) return;
         setPreview(p);
@@ -106,11 +133,11 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
     return () => {
       current = false;
     };
-  }, [backend, items, discount, terms]);
+  }, [backend, items, read]);
 
   // What is due today (full amount or down payment) is the suggested payment.
   const dueNow = preview?.schedule.find((e) => e.kind === "full" || e.kind === "down_payment")?.amount ?? "";
-  const shownPay = payTouched ? payAmount : dueNow;
+  const shownPay = payTouched ? payAmount : dueNow ? i18n.num(dueNow, 0, minor) : "";
 
   function setItem(index: number, patch: Partial<ItemRow>) {
     setItems((rows) => rows.map((r, i) => (i === index ? { ...r, ...patch } : r)));
@@ -118,9 +145,10 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const amount = shownPay.trim();
-    const order = await run(() =>
-      backend.createOrder({
+    const order = await run(() => {
+      const input = read();
+      const amount = shownPay.trim() ? readNumber(i18n, shownPay, "initial_payment.amount", minor) : "";
+      return backend.createOrder({
         id: null,
         channel,
         customer: {
@@ -129,17 +157,14 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
           email: email.trim() ? email.trim() : undefined,
           address: address.trim() ? address.trim() : undefined,
         },
-        items: toItems(items),
-        discount: discount.trim() ? discount.trim() : null,
+        ...input,
         notes: notes.trim() ? notes.trim() : null,
-        payment_terms: terms,
-        initial_payment: amount && Number(amount) !== 0 ? { id: null, amount, method, reference: null } : null,
-      }),
-    );
+        initial_payment: amount && !/^0+(\.0+)?$/.test(amount) ? { id: null, amount, method, reference: null } : null,
+      });
+    });
     if (order) onCreated(order);
   }
 
-  const currency = preview?.currency ?? "IDR";
   return (
     <form className="screen new-order" onSubmit={submit} aria-label={t("nav.new")} data-testid="new-order">
       <h1>{t("nav.new")}</h1>
@@ -192,13 +217,13 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
                       <input aria-label={t("order.itemName")} name={`item_name_${i}`} value={row.name} onChange={(e) => setItem(i, { name: e.target.value })} />
                     </td>
                     <td>
-                      <input aria-label={t("order.quantity")} name={`item_qty_${i}`} className="short" inputMode="decimal" value={row.quantity} onChange={(e) => setItem(i, { quantity: e.target.value })} />
+                      <input aria-label={t("order.quantity")} name={`item_qty_${i}`} className="short" inputMode="decimal" value={row.quantity} onChange={(e) => setItem(i, { quantity: e.target.value })} onBlur={() => setItem(i, { quantity: showBack(i18n, row.quantity, QUANTITY_DECIMALS) })} />
                     </td>
                     <td>
-                      <input aria-label={t("order.unitPrice")} name={`item_price_${i}`} inputMode="decimal" value={row.unit_price} onChange={(e) => setItem(i, { unit_price: e.target.value })} />
+                      <input aria-label={t("order.unitPrice")} name={`item_price_${i}`} inputMode="decimal" value={row.unit_price} onChange={(e) => setItem(i, { unit_price: e.target.value })} onBlur={() => setItem(i, { unit_price: showBack(i18n, row.unit_price, minor) })} />
                     </td>
                     <td>
-                      <input aria-label={t("order.lineDiscount")} name={`item_discount_${i}`} className="short" inputMode="decimal" value={row.discount} onChange={(e) => setItem(i, { discount: e.target.value })} />
+                      <input aria-label={t("order.lineDiscount")} name={`item_discount_${i}`} className="short" inputMode="decimal" value={row.discount} onChange={(e) => setItem(i, { discount: e.target.value })} onBlur={() => setItem(i, { discount: showBack(i18n, row.discount, minor) })} />
                     </td>
                     <td className="num">{preview?.items[i] ? i18n.money(preview.items[i].line_total, currency) : ""}</td>
                     <td>
@@ -222,8 +247,8 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
             + {t("order.addItem")}
           </button>
           <div className="row">
-            <Field label={t("order.discount")} error={fieldError(error, "discount")}>
-              {(id, d) => <input id={id} name="order_discount" inputMode="decimal" aria-describedby={d} value={discount} onChange={(e) => setDiscount(e.target.value)} />}
+            <Field label={t("order.discount")} error={fieldError(error, "discount") ?? fieldError(previewError, "discount")}>
+              {(id, d) => <input id={id} name="order_discount" inputMode="decimal" aria-describedby={d} value={discount} onChange={(e) => setDiscount(e.target.value)} onBlur={() => setDiscount(showBack(i18n, discount, minor))} />}
             </Field>
             <Field label={t("order.notes")} error={fieldError(error, "notes")}>
               {(id, d) => <input id={id} name="notes" aria-describedby={d} value={notes} onChange={(e) => setNotes(e.target.value)} />}
@@ -243,7 +268,7 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
           </fieldset>
           {termsKind !== "full" ? (
             <Field label={t("terms.downPayment")} error={fieldError(error, "payment_terms.down_payment") ?? fieldError(previewError, "payment_terms.down_payment")}>
-              {(id, d) => <input id={id} name="down_payment" inputMode="decimal" aria-describedby={d} value={downPayment} onChange={(e) => setDownPayment(e.target.value)} />}
+              {(id, d) => <input id={id} name="down_payment" inputMode="decimal" aria-describedby={d} value={downPayment} onChange={(e) => setDownPayment(e.target.value)} onBlur={() => setDownPayment(showBack(i18n, downPayment, minor))} />}
             </Field>
           ) : null}
           {termsKind === "down_payment" ? (
@@ -303,6 +328,7 @@ export function NewOrder({ onCreated }: { onCreated: (o: OrderDetail) => void })
                     setPayTouched(true);
                     setPayAmount(e.target.value);
                   }}
+                  onBlur={() => setPayAmount(showBack(i18n, payAmount, minor))}
                 />
               )}
             </Field>

@@ -13,6 +13,7 @@ import { ReverseDialog } from "../components/ReverseDialog";
 import { Busy, Field, FormActions, FormError } from "../components/Field";
 import { Receipt } from "../components/Receipt";
 import { ScheduleTable } from "../components/SchedulePreview";
+import { readNumber, showBack } from "../components/numbers";
 import { fieldError, useAction } from "../components/useAction";
 import { useI18n } from "../i18n";
 import { methods } from "./NewOrder";
@@ -39,7 +40,14 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
   async function recordPayment(e: FormEvent) {
     e.preventDefault();
     if (!order) return;
-    const o = await pay.run(() => backend.recordPayment(order.id, { id: null, amount: amount.trim(), method, reference: reference.trim() ? reference.trim() : null }));
+    const o = await pay.run(() =>
+      backend.recordPayment(order.id, {
+        id: null,
+        amount: readNumber(i18n, amount, "amount", i18n.minorUnits(order.currency)),
+        method,
+        reference: reference.trim() ? reference.trim() : null,
+      }),
+    );
     if (o) {
       setOrder(o);
       setAmount("");
@@ -89,9 +97,9 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
                 <tr key={i}>
                   <td>{it.name}</td>
                   <td className="num">
-                    {it.quantity} × {i18n.money(it.unit_price, c)}
+                    {i18n.num(it.quantity)} × {i18n.money(it.unit_price, c)}
                   </td>
-                  <td className="num">{Number(it.discount) ? `−${i18n.money(it.discount, c)}` : ""}</td>
+                  <td className="num">{/^0+(\.0+)?$/.test(it.discount) ? "" : `−${i18n.money(it.discount, c)}`}</td>
                   <td className="num">{i18n.money(it.line_total, c)}</td>
                 </tr>
               ))}
@@ -121,6 +129,7 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
               <li key={p.id}>
                 <span>{i18n.dateTime(p.paid_at)}</span> <span>{t(`method.${p.method}`)}</span>{" "}
                 <span className="num strong">{i18n.money(p.amount, c)}</span> <span className="muted">{p.recorded_by.name}</span>
+                {p.reference ? <span className="muted mono"> · {p.reference}</span> : null}
                 {p.reverses ? <span className="badge overdue">{t("detail.reversal")}</span> : null}
                 {p.reversed_by ? <span className="badge">{t("detail.reversed")}</span> : null}
                 {p.not_on_service ? <span className="badge overdue">{t("detail.notOnService")}</span> : null}
@@ -137,7 +146,17 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
               <h3>{t("detail.recordPayment")}</h3>
               <div className="row">
                 <Field label={t("detail.amount")} error={fieldError(pay.error, "amount")}>
-                  {(id, d) => <input id={id} name="amount" inputMode="decimal" aria-describedby={d} value={amount} onChange={(e) => setAmount(e.target.value)} />}
+                  {(id, d) => (
+                    <input
+                      id={id}
+                      name="amount"
+                      inputMode="decimal"
+                      aria-describedby={d}
+                      value={amount}
+                      onChange={(e) => setAmount(e.target.value)}
+                      onBlur={() => setAmount(showBack(i18n, amount, i18n.minorUnits(order.currency)))}
+                    />
+                  )}
                 </Field>
                 <Field label={t("order.method")}>
                   {(id) => (

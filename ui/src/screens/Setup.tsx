@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { BackendError, useBackend } from "../backend";
 import type { Currency } from "../bindings/Currency";
+import type { Language } from "../bindings/Language";
 import type { Session } from "../bindings/Session";
 import { Field, FormActions, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
@@ -8,7 +9,8 @@ import { useT } from "../i18n";
 
 const currencies: Currency[] = ["IDR", "USD", "EUR", "SGD", "MYR", "JPY"];
 
-export function Setup({ onDone }: { onDone: (s: Session) => void }) {
+/** First-run setup. The language comes first: everything after it is in the chosen one. */
+export function Setup({ language, onLanguage, onDone }: { language: Language; onLanguage: (l: Language) => void; onDone: (s: Session) => void }) {
   const backend = useBackend();
   const t = useT();
   const { busy, error, setError, run } = useAction();
@@ -45,10 +47,18 @@ export function Setup({ onDone }: { onDone: (s: Session) => void }) {
   return (
     <main className="centered">
       <form className="card narrow" onSubmit={submit} aria-label={t("setup.title")}>
+        <Field label={t("settings.language")}>
+          {(id) => (
+            <select id={id} name="language" value={language} onChange={(e) => onLanguage(e.target.value as Language)} autoFocus>
+              <option value="en">English</option>
+              <option value="id">Bahasa Indonesia</option>
+            </select>
+          )}
+        </Field>
         <h1>{t("setup.title")}</h1>
         <p className="muted">{t("setup.intro")}</p>
         <Field label={t("setup.shopName")} error={fieldError(error, "shop_name")}>
-          {(id, d) => <input id={id} name="shop_name" aria-describedby={d} value={shopName} onChange={(e) => setShopName(e.target.value)} autoFocus />}
+          {(id, d) => <input id={id} name="shop_name" aria-describedby={d} value={shopName} onChange={(e) => setShopName(e.target.value)} />}
         </Field>
         <div className="row">
           <Field label={t("setup.currency")}>

@@ -169,7 +169,7 @@ function AttentionRow(props: { item: AttentionItem; currency: Currency; busy: bo
 
 function Paired(props: { status: SyncStatus; session: Session; onUnpaired: () => void }) {
   const backend = useBackend();
-  const { t, dateTime } = useI18n();
+  const { t, dateTime, num } = useI18n();
   const { busy, error, run } = useAction();
   const s = props.status;
   return (
@@ -186,7 +186,7 @@ function Paired(props: { status: SyncStatus; session: Session; onUnpaired: () =>
         {s.clock_offset_ms !== null ? (
           <>
             <dt>{t("sync.clock")}</dt>
-            <dd className={s.clock_drift_warning ? "overdue" : ""}>{t("sync.clockOffset", { s: (s.clock_offset_ms / 1000).toFixed(1) })}</dd>
+            <dd className={s.clock_drift_warning ? "overdue" : ""}>{t("sync.clockOffset", { s: num((s.clock_offset_ms / 1000).toFixed(1), 1, 1) })}</dd>
           </>
         ) : null}
       </dl>
