@@ -217,13 +217,13 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
                       <input aria-label={t("order.itemName")} name={`item_name_${i}`} value={row.name} onChange={(e) => setItem(i, { name: e.target.value })} />
                     </td>
                     <td>
-                      <input aria-label={t("order.quantity")} name={`item_qty_${i}`} className="short" inputMode="decimal" value={row.quantity} onChange={(e) => setItem(i, { quantity: e.target.value })} onBlur={() => setItem(i, { quantity: showBack(i18n, row.quantity, QUANTITY_DECIMALS) })} />
+                      <input aria-label={t("order.quantity")} name={`item_qty_${i}`} className="short" inputMode="decimal" value={row.quantity} onChange={(e) => setItem(i, { quantity: e.target.value })} onBlur={(e) => setItem(i, { quantity: showBack(i18n, e.target.value, QUANTITY_DECIMALS) })} />
                     </td>
                     <td>
-                      <input aria-label={t("order.unitPrice")} name={`item_price_${i}`} inputMode="decimal" value={row.unit_price} onChange={(e) => setItem(i, { unit_price: e.target.value })} onBlur={() => setItem(i, { unit_price: showBack(i18n, row.unit_price, minor) })} />
+                      <input aria-label={t("order.unitPrice")} name={`item_price_${i}`} inputMode="decimal" value={row.unit_price} onChange={(e) => setItem(i, { unit_price: e.target.value })} onBlur={(e) => setItem(i, { unit_price: showBack(i18n, e.target.value, minor) })} />
                     </td>
                     <td>
-                      <input aria-label={t("order.lineDiscount")} name={`item_discount_${i}`} className="short" inputMode="decimal" value={row.discount} onChange={(e) => setItem(i, { discount: e.target.value })} onBlur={() => setItem(i, { discount: showBack(i18n, row.discount, minor) })} />
+                      <input aria-label={t("order.lineDiscount")} name={`item_discount_${i}`} className="short" inputMode="decimal" value={row.discount} onChange={(e) => setItem(i, { discount: e.target.value })} onBlur={(e) => setItem(i, { discount: showBack(i18n, e.target.value, minor) })} />
                     </td>
                     <td className="num">{preview?.items[i] ? i18n.money(preview.items[i].line_total, currency) : ""}</td>
                     <td>
@@ -248,7 +248,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
           </button>
           <div className="row">
             <Field label={t("order.discount")} error={fieldError(error, "discount") ?? fieldError(previewError, "discount")}>
-              {(id, d) => <input id={id} name="order_discount" inputMode="decimal" aria-describedby={d} value={discount} onChange={(e) => setDiscount(e.target.value)} onBlur={() => setDiscount(showBack(i18n, discount, minor))} />}
+              {(id, d) => <input id={id} name="order_discount" inputMode="decimal" aria-describedby={d} value={discount} onChange={(e) => setDiscount(e.target.value)} onBlur={(e) => setDiscount(showBack(i18n, e.target.value, minor))} />}
             </Field>
             <Field label={t("order.notes")} error={fieldError(error, "notes")}>
               {(id, d) => <input id={id} name="notes" aria-describedby={d} value={notes} onChange={(e) => setNotes(e.target.value)} />}
@@ -268,7 +268,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
           </fieldset>
           {termsKind !== "full" ? (
             <Field label={t("terms.downPayment")} error={fieldError(error, "payment_terms.down_payment") ?? fieldError(previewError, "payment_terms.down_payment")}>
-              {(id, d) => <input id={id} name="down_payment" inputMode="decimal" aria-describedby={d} value={downPayment} onChange={(e) => setDownPayment(e.target.value)} onBlur={() => setDownPayment(showBack(i18n, downPayment, minor))} />}
+              {(id, d) => <input id={id} name="down_payment" inputMode="decimal" aria-describedby={d} value={downPayment} onChange={(e) => setDownPayment(e.target.value)} onBlur={(e) => setDownPayment(showBack(i18n, e.target.value, minor))} />}
             </Field>
           ) : null}
           {termsKind === "down_payment" ? (
@@ -328,7 +328,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
                     setPayTouched(true);
                     setPayAmount(e.target.value);
                   }}
-                  onBlur={() => setPayAmount(showBack(i18n, payAmount, minor))}
+                  onBlur={(e) => setPayAmount(showBack(i18n, e.target.value, minor))}
                 />
               )}
             </Field>

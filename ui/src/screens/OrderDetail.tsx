@@ -154,7 +154,7 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
                       aria-describedby={d}
                       value={amount}
                       onChange={(e) => setAmount(e.target.value)}
-                      onBlur={() => setAmount(showBack(i18n, amount, i18n.minorUnits(order.currency)))}
+                      onBlur={(e) => setAmount(showBack(i18n, e.target.value, i18n.minorUnits(order.currency)))}
                     />
                   )}
                 </Field>
