@@ -4,13 +4,17 @@ use pos_core::StoreError;
 use pos_domain::ValidationError;
 use serde::Serialize;
 
-/// `code` is stable (the UI translates by it), `field` names the input it concerns, and
-/// `message` is the core's English text, shown when the UI has no translation for the code.
+/// `code` is stable (the UI translates by it), `field` names the input it concerns,
+/// `message` is the core's English text, shown when the UI has no translation for the code,
+/// and `params` the values that text names (a translation names them too).
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CommandError {
     pub code: String,
     pub message: String,
     pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub params: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl CommandError {
@@ -19,6 +23,7 @@ impl CommandError {
             code: code.into(),
             message: message.into(),
             field: None,
+            params: None,
         }
     }
 }
@@ -42,6 +47,10 @@ impl From<StoreError> for CommandError {
                 e.to_string()
             },
             field: e.field().map(str::to_owned),
+            params: {
+                let p = e.params();
+                (!p.is_empty()).then(|| p.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            },
         }
     }
 }
@@ -56,6 +65,7 @@ impl From<pos_core::SyncError> for CommandError {
                     code: other.code().to_owned(),
                     message: other.to_string(),
                     field: other.field().map(str::to_owned),
+                    params: None,
                 }
             }
         }

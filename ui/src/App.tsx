@@ -3,6 +3,7 @@ import { useBackend } from "./backend";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { Session } from "./bindings/Session";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { I18nProvider, makeI18n } from "./i18n";
 import { AuditLog } from "./screens/AuditLog";
 import { Dashboard } from "./screens/Dashboard";
@@ -125,27 +126,29 @@ export function App() {
           </button>
         </header>
         <main className="content">
-          {screen.name === "orders" ? <OrderList onOpen={(id) => setScreen({ name: "order", id })} /> : null}
-          {screen.name === "new" ? <NewOrder currency={status.shop.currency} onCreated={(o) => setScreen({ name: "order", id: o.id })} /> : null}
-          {screen.name === "order" ? (
-            <OrderDetail id={screen.id} session={session} staff={status.staff} settings={settings} shopName={status.shop.shop_name} onBack={() => setScreen({ name: "orders" })} />
-          ) : null}
-          {screen.name === "dashboard" ? <Dashboard /> : null}
-          {screen.name === "audit" ? <AuditLog staff={status.staff} /> : null}
-          {screen.name === "staff" ? <Staff staff={status.staff} onChanged={() => void refresh()} /> : null}
-          {screen.name === "sync" ? (
-            <Sync
-              session={session}
-              staff={status.staff}
-              settings={settings}
-              currency={status.shop.currency}
-              onChanged={() => {
-                setSyncKey((k) => k + 1);
-                void refresh();
-              }}
-            />
-          ) : null}
-          {screen.name === "settings" ? <Settings settings={settings} onSaved={setSettings} /> : null}
+          <ErrorBoundary resetKey={JSON.stringify(screen)} onBack={() => setScreen({ name: "orders" })}>
+            {screen.name === "orders" ? <OrderList onOpen={(id) => setScreen({ name: "order", id })} /> : null}
+            {screen.name === "new" ? <NewOrder currency={status.shop.currency} onCreated={(o) => setScreen({ name: "order", id: o.id })} /> : null}
+            {screen.name === "order" ? (
+              <OrderDetail id={screen.id} session={session} staff={status.staff} settings={settings} shopName={status.shop.shop_name} onBack={() => setScreen({ name: "orders" })} />
+            ) : null}
+            {screen.name === "dashboard" ? <Dashboard /> : null}
+            {screen.name === "audit" ? <AuditLog staff={status.staff} /> : null}
+            {screen.name === "staff" ? <Staff staff={status.staff} onChanged={() => void refresh()} /> : null}
+            {screen.name === "sync" ? (
+              <Sync
+                session={session}
+                staff={status.staff}
+                settings={settings}
+                currency={status.shop.currency}
+                onChanged={() => {
+                  setSyncKey((k) => k + 1);
+                  void refresh();
+                }}
+              />
+            ) : null}
+            {screen.name === "settings" ? <Settings settings={settings} onSaved={setSettings} /> : null}
+          </ErrorBoundary>
         </main>
       </div>
     );

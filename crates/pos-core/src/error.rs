@@ -75,6 +75,22 @@ impl StoreError {
         }
     }
 
+    /// The values the message names (attempts left, a lockout's end, amounts), so a
+    /// translation can name them too. Amounts are decimal strings, times RFC 3339.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        match self {
+            StoreError::WrongPin { attempts_left } => {
+                vec![("attempts_left", attempts_left.to_string())]
+            }
+            StoreError::LockedOut { until } => vec![("until", until.to_rfc3339())],
+            StoreError::Overpayment { amount, balance } => vec![
+                ("amount", amount.0.to_string()),
+                ("balance", balance.0.to_string()),
+            ],
+            _ => Vec::new(),
+        }
+    }
+
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
         StoreError::Corrupt(what.to_string())
     }

@@ -24,6 +24,7 @@ pub(crate) fn approval(
             code: "approval_incomplete".into(),
             message: "Choose the approving manager and enter their PIN".into(),
             field: Some("pin".into()),
+            params: None,
         }),
     }
 }

@@ -67,10 +67,13 @@ export interface Backend {
 export class BackendError extends Error {
   readonly code: string;
   readonly field: string | null;
+  /** The values the message names (attempts left, a lockout's end, amounts). */
+  readonly params: Partial<Record<string, string>>;
   constructor(e: CommandError) {
     super(e.message);
     this.code = e.code;
     this.field = e.field;
+    this.params = e.params ?? {};
   }
 
   /** Wraps whatever a command rejected with (a CommandError, or a plain string from Tauri). */
@@ -78,7 +81,7 @@ export class BackendError extends Error {
     if (raw instanceof BackendError) return raw;
     if (raw && typeof raw === "object" && "code" in raw && "message" in raw) {
       const e = raw as CommandError;
-      return new BackendError({ code: e.code, message: e.message, field: e.field ?? null });
+      return new BackendError({ code: e.code, message: e.message, field: e.field ?? null, params: e.params ?? {} });
     }
     return new BackendError({ code: "unexpected", message: String(raw), field: null });
   }

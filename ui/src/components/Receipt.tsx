@@ -1,7 +1,11 @@
 import type { OrderDetail } from "../bindings/OrderDetail";
 import { useI18n } from "../i18n";
 
-/** The printable receipt: hidden on screen, the only thing printed (see styles.css @media print). */
+const isZero = (amount: string) => /^-?0*(\.0*)?$/.test(amount);
+
+/** The printable receipt: hidden on screen, the only thing printed (see styles.css @media print).
+ *  It adds up on its face: each line at its price less its discount, the subtotal, the order's
+ *  discount, the total, every payment with its method, paid and balance. */
 export function Receipt(props: { order: OrderDetail; shopName: string; header: string }) {
   const i18n = useI18n();
   const t = i18n.t;
@@ -21,20 +25,47 @@ export function Receipt(props: { order: OrderDetail; shopName: string; header: s
         ) : null}
       </p>
       <p>{o.customer.name}</p>
-      <table>
+      <table data-testid="receipt-lines">
         <tbody>
           {o.items.map((it, i) => (
             <tr key={i}>
               <td>
-                {i18n.num(it.quantity)} × {it.name}
+                {i18n.num(it.quantity)} × {it.name} @ {i18n.money(it.unit_price, c)}
+                {isZero(it.discount) ? null : (
+                  <>
+                    <br />
+                    {t("receipt.lineDiscount")} −{i18n.money(it.discount, c)}
+                  </>
+                )}
               </td>
               <td className="num">{i18n.money(it.line_total, c)}</td>
             </tr>
           ))}
           <tr>
+            <td>{t("order.subtotal")}</td>
+            <td className="num">{i18n.money(o.subtotal, c)}</td>
+          </tr>
+          {isZero(o.discount) ? null : (
+            <tr>
+              <td>{t("order.discount")}</td>
+              <td className="num">−{i18n.money(o.discount, c)}</td>
+            </tr>
+          )}
+          <tr>
             <td>{t("order.total")}</td>
             <td className="num">{i18n.money(o.total, c)}</td>
           </tr>
+          {o.payments
+            .filter((p) => !p.not_on_service)
+            .map((p) => (
+              <tr key={p.id}>
+                <td>
+                  {i18n.date(p.paid_at)} · {t(`method.${p.method}`)}
+                  {p.reverses ? ` (${t("detail.reversal")})` : ""}
+                </td>
+                <td className="num">{i18n.money(p.amount, c)}</td>
+              </tr>
+            ))}
           <tr>
             <td>{t("order.paid")}</td>
             <td className="num">{i18n.money(o.paid, c)}</td>
@@ -45,6 +76,7 @@ export function Receipt(props: { order: OrderDetail; shopName: string; header: s
           </tr>
         </tbody>
       </table>
+      <p>{t("receipt.servedBy", { name: o.recorded_by.name })}</p>
       {o.schedule.length > 1 ? (
         <ul>
           {o.schedule.map((e) => (

@@ -245,6 +245,8 @@ export const en = {
   "settings.saved": "Settings saved",
 
   "receipt.counterRef": "Counter ref. {number}",
+  "receipt.lineDiscount": "discount",
+  "receipt.servedBy": "Served by {name}",
   "receipt.thanks": "Thank you!",
 
   "number.invalid_number": "Not a number.",
@@ -288,6 +290,9 @@ export const en = {
   "audit.act.DELETE": "Delete",
   "audit.act.PAYMENT": "Payment",
   "audit.act.ACCESS": "Access",
+  "error.screen": "This screen could not be shown. Nothing you recorded is lost.",
+  "error.back": "Back to the orders",
+  "error.reload": "Reload",
   "error.not_logged_in": "Log in with your PIN first.",
   "error.unexpected": "Something unexpected happened: {message}",
 } as const;

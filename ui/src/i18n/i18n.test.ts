@@ -44,6 +44,17 @@ describe("i18n", () => {
   it("shows the core's message in English and a translation by code in Indonesian", () => {
     const e = new BackendError({ code: "overpayment", message: "A payment of 5 is more than the outstanding balance of 4", field: "amount" });
     expect(makeI18n("en").error(e)).toBe(e.message);
-    expect(makeI18n("id").error(e)).toBe("Pembayaran melebihi sisa tagihan pesanan ini.");
+    expect(makeI18n("id").error(new BackendError({ code: "forbidden", message: "Only an owner", field: null }))).toBe("Anda tidak berwenang melakukan ini.");
+  });
+
+  it("keeps the details the core's message gives in Indonesian too", () => {
+    const id = makeI18n("id");
+    const pay = new BackendError({ code: "overpayment", message: "A payment of 5000000 is more than the outstanding balance of 1200000", field: "amount", params: { amount: "5000000", balance: "1200000" } });
+    expect(id.error(pay)).toBe("Pembayaran 5.000.000 melebihi sisa tagihan 1.200.000.");
+    const pin = new BackendError({ code: "wrong_pin", message: "Wrong PIN (3 attempts left before a lockout)", field: "pin", params: { attempts_left: "3" } });
+    expect(id.error(pin)).toBe("PIN salah (3 percobaan lagi sebelum dikunci).");
+    const locked = new BackendError({ code: "locked_out", message: "…", field: "pin", params: { until: "2026-11-25T10:15:00Z" } });
+    expect(id.error(locked)).toMatch(/dikunci sampai \S+/);
+    expect(id.error(locked)).not.toContain("{until}");
   });
 });

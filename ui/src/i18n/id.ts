@@ -247,6 +247,8 @@ export const id: Record<MessageKey, string> = {
   "settings.saved": "Pengaturan disimpan",
 
   "receipt.counterRef": "Ref. kasir {number}",
+  "receipt.lineDiscount": "diskon",
+  "receipt.servedBy": "Dilayani oleh {name}",
   "receipt.thanks": "Terima kasih!",
 
   "number.invalid_number": "Bukan angka.",
@@ -290,15 +292,18 @@ export const id: Record<MessageKey, string> = {
   "audit.act.DELETE": "Hapus",
   "audit.act.PAYMENT": "Pembayaran",
   "audit.act.ACCESS": "Akses",
+  "error.screen": "Layar ini tidak dapat ditampilkan. Tidak ada catatan yang hilang.",
+  "error.back": "Kembali ke pesanan",
+  "error.reload": "Muat ulang",
   "error.not_logged_in": "Masuk dengan PIN Anda terlebih dahulu.",
   "error.unexpected": "Terjadi kesalahan tak terduga: {message}",
 };
 
 /** Indonesian text for the core's error codes (English shows the core's own message). */
 export const idErrors: Record<string, string> = {
-  overpayment: "Pembayaran melebihi sisa tagihan pesanan ini.",
-  wrong_pin: "PIN salah.",
-  locked_out: "Terlalu banyak PIN salah: pengguna ini dikunci sementara.",
+  overpayment: "Pembayaran {amount} melebihi sisa tagihan {balance}.",
+  wrong_pin: "PIN salah ({attempts_left} percobaan lagi sebelum dikunci).",
+  locked_out: "Terlalu banyak PIN salah: pengguna ini dikunci sampai {until}.",
   approval_required: "Manajer atau pemilik harus menyetujui ini.",
   forbidden: "Anda tidak berwenang melakukan ini.",
   required: "Wajib diisi.",

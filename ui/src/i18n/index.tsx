@@ -92,7 +92,18 @@ export function makeI18n(lang: Language, minor: MinorUnits = {}): I18n {
       const err = BackendError.from(e);
       if (err.code === "not_logged_in") return t("error.not_logged_in");
       if (err.code === "unexpected") return t("error.unexpected", { message: err.message });
-      if (lang === "id") return idErrors[err.code] ?? err.message;
+      if (lang === "id") {
+        const template = idErrors[err.code];
+        if (!template) return err.message;
+        // the values the core's message names, written the Indonesian way
+        return template.replace(/\{(\w+)\}/g, (whole, k: string) => {
+          const v = err.params[k];
+          if (v === undefined) return whole;
+          if (k === "until") return new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "short" }).format(new Date(v));
+          if (k === "amount" || k === "balance") return formatExact(new Intl.NumberFormat(locale, { maximumFractionDigits: 20 }), v);
+          return v;
+        });
+      }
       return err.message;
     },
   };
