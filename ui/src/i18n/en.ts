@@ -106,6 +106,7 @@ export const en = {
   "login.locked": "Locked",
 
   "staff.title": "Staff",
+  "staff.notHere": "On the shop's roster, not at this counter",
   "staff.add": "Add staff member",
   "staff.name": "Name",
   "staff.role": "Role",
@@ -226,6 +227,9 @@ export const en = {
   "dash.outstanding": "Outstanding",
   "dash.overdue": "Overdue installments",
   "dash.completion": "Payment completion",
+  "dash.ordersNote": "recorded on these days, not counting {deleted} deleted",
+  "dash.collectedNote": "money received on these days, less refunds, whatever became of its order (an order is refunded before it is deleted)",
+  "dash.outstandingNote": "still to pay on the orders counted",
   "dash.chart": "Ordered and collected per day",
 
   "audit.title": "Audit log",

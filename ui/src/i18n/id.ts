@@ -108,6 +108,7 @@ export const id: Record<MessageKey, string> = {
   "login.locked": "Terkunci",
 
   "staff.title": "Staf",
+  "staff.notHere": "Di daftar staf toko, tidak di kasir ini",
   "staff.add": "Tambah staf",
   "staff.name": "Nama",
   "staff.role": "Peran",
@@ -228,6 +229,9 @@ export const id: Record<MessageKey, string> = {
   "dash.outstanding": "Belum dibayar",
   "dash.overdue": "Cicilan terlambat",
   "dash.completion": "Tingkat pelunasan",
+  "dash.ordersNote": "dicatat pada hari-hari ini, tidak termasuk {deleted} yang dihapus",
+  "dash.collectedNote": "uang yang diterima pada hari-hari ini, dikurangi pengembalian, apa pun yang terjadi pada pesanannya (pesanan dikembalikan dananya sebelum dihapus)",
+  "dash.outstandingNote": "sisa tagihan pesanan yang dihitung",
   "dash.chart": "Nilai pesanan dan penerimaan per hari",
 
   "audit.title": "Log audit",

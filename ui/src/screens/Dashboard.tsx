@@ -53,6 +53,14 @@ export function Dashboard() {
             <Tile label={t("dash.overdue")} value={`${figures.overdue_installments} · ${i18n.money(figures.overdue_amount, c)}`} />
             <Tile testId="dash-completion" label={t("dash.completion")} value={figures.payment_completion_rate === null ? "–" : i18n.percent(figures.payment_completion_rate)} />
           </div>
+          <dl className="muted dash-notes" data-testid="dash-notes">
+            <dt>{t("dash.orders")}</dt>
+            <dd>{t("dash.ordersNote", { deleted: figures.deleted_orders })}</dd>
+            <dt>{t("dash.collected")}</dt>
+            <dd>{t("dash.collectedNote")}</dd>
+            <dt>{t("dash.outstanding")}</dt>
+            <dd>{t("dash.outstandingNote")}</dd>
+          </dl>
           <div className="card chart" aria-label={t("dash.chart")}>
             <h2>{t("dash.chart")}</h2>
             <ResponsiveContainer width="100%" height={260}>

@@ -30,12 +30,30 @@ export function Staff(props: { staff: StaffMember[]; onChanged: () => void }) {
     <section className="screen" data-testid="staff">
       <h1>{t("staff.title")}</h1>
       <ul className="staff-list">
-        {props.staff.map((s) => (
-          <li key={s.id}>
-            <span className="strong">{s.name}</span> <span className="muted">{t(`role.${s.role}`)}</span>
-          </li>
-        ))}
+        {props.staff
+          .filter((s) => s.active)
+          .map((s) => (
+            <li key={s.id}>
+              <span className="strong">{s.name}</span> <span className="muted">{t(`role.${s.role}`)}</span>
+            </li>
+          ))}
       </ul>
+      {props.staff.some((s) => !s.active) ? (
+        <>
+          {/* On the shop's roster but not working this counter (no PIN here, e.g. the office's
+              own login, or someone deactivated): listed apart, so nobody appears twice. */}
+          <h2>{t("staff.notHere")}</h2>
+          <ul className="staff-list muted" data-testid="staff-not-here">
+            {props.staff
+              .filter((s) => !s.active)
+              .map((s) => (
+                <li key={s.id}>
+                  {s.name} <span className="muted">{t(`role.${s.role}`)}</span>
+                </li>
+              ))}
+          </ul>
+        </>
+      ) : null}
       <form className="card narrow" onSubmit={submit} aria-label={t("staff.add")}>
         <h2>{t("staff.add")}</h2>
         <Field label={t("staff.name")} error={fieldError(error, "name")}>
