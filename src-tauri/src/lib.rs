@@ -35,6 +35,22 @@ async fn open_store(app: &tauri::AppHandle, keys: &OsKeyring) -> Result<Store, C
     Ok(Store::open(&path, keys, Arc::new(SystemClock)).await?)
 }
 
+/// Shrinks and centres `window` when it is larger than its monitor (a size remembered on a
+/// bigger screen, or the default on a small one).
+fn fit_on_screen(window: &tauri::WebviewWindow) {
+    let (Ok(Some(monitor)), Ok(size)) = (window.current_monitor(), window.outer_size()) else {
+        return;
+    };
+    let screen = monitor.size();
+    if size.width > screen.width || size.height > screen.height {
+        let fitted =
+            tauri::PhysicalSize::new(size.width.min(screen.width), size.height.min(screen.height));
+        if let Err(e) = window.set_size(fitted).and_then(|()| window.center()) {
+            tracing::warn!(error = %e, "could not fit the window on the screen");
+        }
+    }
+}
+
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -46,7 +62,13 @@ pub fn run() {
 
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())
+        // The window opens as the person last left it (size, position, maximized)...
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(|app| {
+            // ...and always within the screen it is on (a 1024×768 till included).
+            if let Some(window) = app.get_webview_window("main") {
+                fit_on_screen(&window);
+            }
             let handle = app.handle().clone();
             let keys = Arc::new(OsKeyring::new(
                 KEYRING_SERVICE,
