@@ -39,6 +39,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
         pos_core::SyncProgress,
         pos_core::SyncReport,
         pos_core::AttentionItem,
+        crate::commands::audit::AuditPage,
         pos_protocol::AuditEvent,
         pos_domain::Role,
     );

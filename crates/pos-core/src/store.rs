@@ -366,6 +366,50 @@ impl Store {
         Ok(events)
     }
 
+    /// What a person reads for the entities `events` name: an order's number (for an order, a
+    /// payment of it, or a sync change of it) and a staff member's name, by entity id. The
+    /// events were read by [`Store::list_audit_events`], which audited the access.
+    pub async fn audit_entity_labels(
+        &self,
+        events: &[pos_protocol::AuditEvent],
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        let ids = |t: &str| -> Vec<String> {
+            events
+                .iter()
+                .filter(|e| e.entity_type == t)
+                .filter_map(|e| e.entity_id.clone())
+                .collect()
+        };
+        let mut labels = std::collections::BTreeMap::new();
+        let mut conn = self.pool.acquire().await?;
+        for (kind, sql) in [
+            ("order", "SELECT id, order_number FROM orders WHERE id = ?"),
+            (
+                "payment",
+                "SELECT p.id, o.order_number FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = ?",
+            ),
+            (
+                "sync",
+                "SELECT x.mutation_id, o.order_number FROM outbox x JOIN orders o ON o.id = x.order_id WHERE x.mutation_id = ?",
+            ),
+            ("staff", "SELECT id, name FROM staff WHERE id = ?"),
+        ] {
+            for id in ids(kind) {
+                if labels.contains_key(&id) {
+                    continue;
+                }
+                if let Some((k, v)) = sqlx::query_as::<_, (String, String)>(sql)
+                    .bind(&id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                {
+                    labels.insert(k, v);
+                }
+            }
+        }
+        Ok(labels)
+    }
+
     /// Audit events after `after_seq`, oldest first, for the sync client to push. Not itself
     /// audited: it is the trail leaving the device, not someone looking at it.
     pub async fn audit_events_after(

@@ -229,3 +229,32 @@ async fn flipped_or_moved_ciphertext_fails_to_decrypt() {
 }
 
 use pos_domain::Role;
+
+/// The audit log names orders by number and staff by name, not by id.
+#[tokio::test]
+async fn the_audit_log_names_orders_and_people() {
+    let t = TestStore::new().await;
+    let o = create(&t, &t.owner, phone_installment_order("Siti", "08121112222")).await;
+    let events = t
+        .s()
+        .list_audit_events(&t.owner, AuditFilter::default())
+        .await
+        .unwrap();
+    let labels = t.s().audit_entity_labels(&events).await.unwrap();
+    let order_event = events
+        .iter()
+        .find(|e| e.operation == "order.create")
+        .unwrap();
+    assert_eq!(
+        labels.get(order_event.entity_id.as_deref().unwrap()),
+        Some(&o.order_number)
+    );
+    let payment_event = events
+        .iter()
+        .find(|e| e.operation == "payment.record")
+        .unwrap();
+    assert_eq!(
+        labels.get(payment_event.entity_id.as_deref().unwrap()),
+        Some(&o.order_number)
+    );
+}

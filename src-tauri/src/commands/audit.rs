@@ -4,13 +4,24 @@ use pos_core::{AuditFilter, ChainReport};
 use pos_protocol::AuditEvent;
 use tauri::State;
 
+/// A page of the audit log, with what a person reads for the entities it names (order
+/// numbers, staff names) by entity id.
+#[derive(Debug, serde::Serialize, ts_rs::TS)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
 #[tauri::command]
 pub async fn list_audit_events(
     state: State<'_, AppState>,
     filter: AuditFilter,
-) -> CmdResult<Vec<AuditEvent>> {
+) -> CmdResult<AuditPage> {
     let session = state.session()?;
-    Ok(state.store()?.list_audit_events(&session, filter).await?)
+    let store = state.store()?;
+    let events = store.list_audit_events(&session, filter).await?;
+    let labels = store.audit_entity_labels(&events).await?;
+    Ok(AuditPage { events, labels })
 }
 
 #[tauri::command]

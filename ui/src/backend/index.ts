@@ -3,7 +3,7 @@
 import { createContext, useContext } from "react";
 import type { AppSettings } from "../bindings/AppSettings";
 import type { AppStatus } from "../bindings/AppStatus";
-import type { AuditEvent } from "../bindings/AuditEvent";
+import type { AuditPage } from "../bindings/AuditPage";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { ChainReport } from "../bindings/ChainReport";
 import type { CommandError } from "../bindings/CommandError";
@@ -49,7 +49,8 @@ export interface Backend {
   /** Reverses (refunds) one payment in full. */
   reversePayment(id: string, paymentId: string, reason: string, approval: Approval | null): Promise<OrderDetail>;
   dashboard(from: string, to: string): Promise<Dashboard>;
-  listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]>;
+  /** A page of the audit log, with order numbers and staff names for the ids it names. */
+  listAuditEvents(filter: AuditFilter): Promise<AuditPage>;
   verifyAuditChain(): Promise<ChainReport>;
   getSettings(): Promise<AppSettings>;
   saveSettings(settings: AppSettings): Promise<AppSettings>;

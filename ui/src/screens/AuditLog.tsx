@@ -20,6 +20,7 @@ export function AuditLog({ staff }: { staff: StaffMember[] }) {
   const [action, setAction] = useState<AuditAction | "">("");
   const [actor, setActor] = useState("");
   const [events, setEvents] = useState<AuditEvent[]>([]);
+  const [labels, setLabels] = useState<Partial<Record<string, string>>>({});
   const [report, setReport] = useState<ChainReport | null>(null);
   const names = new Map(staff.map((s) => [s.id, s.name]));
   const { run } = list;
@@ -29,7 +30,10 @@ export function AuditLog({ staff }: { staff: StaffMember[] }) {
       const page = await run(() =>
         backend.listAuditEvents({ action: action || null, entity_type: null, entity_id: null, actor_id: actor || null, from: null, to: null, before_seq: before, limit: 100 }),
       );
-      if (page) setEvents((e) => (before ? [...e, ...page] : page));
+      if (page) {
+        setEvents((e) => (before ? [...e, ...page.events] : page.events));
+        setLabels((l) => ({ ...(before ? l : {}), ...page.labels }));
+      }
     },
     [backend, run, action, actor],
   );
@@ -94,6 +98,7 @@ export function AuditLog({ staff }: { staff: StaffMember[] }) {
               </td>
               <td>
                 {label(`audit.op.${e.operation}`, e.operation)}
+                {e.entity_id ? <span className="mono"> {labels[e.entity_id] ?? ""}</span> : null}
                 {e.detail ? <span className="muted"> · {e.detail}</span> : null}
               </td>
               <td className="muted">{e.fields.map((f) => f.field).join(", ")}</td>
