@@ -1134,17 +1134,7 @@ pub async fn pay(
             return Ok(r);
         }
     }
-    // Lock the order row: concurrent payments on one order are applied one at a time.
-    let row = sqlx::query("SELECT currency, total_minor, paid_minor, status, completed_at IS NOT NULL AS completed FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let currency: Currency = row
-        .get::<String, _>(0)
-        .parse()
-        .map_err(|_| ApiError::Internal("currency".into()))?;
+    let (row, currency) = lock_for_payment(&mut tx, tenant, id).await?;
     let pid = req.id.unwrap_or_else(|| s.new_uuid());
     let existing = sqlx::query("SELECT * FROM payments WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
@@ -1261,16 +1251,7 @@ pub async fn reverse(
         .into());
     }
     let mut tx = s.tx(tenant).await?;
-    let row = sqlx::query("SELECT currency, total_minor, paid_minor, status, completed_at IS NOT NULL AS completed FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let currency: Currency = row
-        .get::<String, _>(0)
-        .parse()
-        .map_err(|_| ApiError::Internal("currency".into()))?;
+    let (row, currency) = lock_for_payment(&mut tx, tenant, id).await?;
     let rid = req.id.unwrap_or_else(|| s.new_uuid());
     let existing = sqlx::query("SELECT * FROM payments WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
@@ -1371,6 +1352,27 @@ pub async fn reverse(
     let body = json!({"payment": payment_json(currency)(&p), "order": view});
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Locks order `id` for a movement of money (concurrent payments and reversals of one order
+/// are applied one at a time): (currency, total_minor, paid_minor, status, completed) and its
+/// currency.
+async fn lock_for_payment(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+) -> ApiResult<(sqlx::postgres::PgRow, Currency)> {
+    let row = sqlx::query("SELECT currency, total_minor, paid_minor, status, completed_at IS NOT NULL AS completed FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let currency: Currency = row
+        .get::<String, _>(0)
+        .parse()
+        .map_err(|_| ApiError::Internal("currency".into()))?;
+    Ok((row, currency))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -1091,19 +1091,7 @@ pub async fn pull(
         let kept: std::collections::HashSet<Uuid> = changes.iter().map(|c| c.order_id.0).collect();
         orders.retain(|o| kept.contains(&o.id.0));
     }
-    if !orders.is_empty() {
-        audit::record(
-            &mut tx,
-            Event::new(
-                (device, Role::Cashier),
-                pos_protocol::AuditAction::Access,
-                "order",
-                None,
-                "sync.orders_sent",
-            )
-            .detail(format!("device={device} orders={}", orders.len())),
-        );
-    }
+    audit_orders_sent(&mut tx, device, orders.len());
     tx.commit().await?;
     Ok(Json(pos_protocol::PullResponse {
         changes,
@@ -1151,9 +1139,16 @@ pub async fn orders(
     let device = auth.user();
     let mut tx = s.tx(tenant).await?;
     let orders = central_orders(&s, &mut tx, tenant, device, &ids).await?;
-    if !orders.is_empty() {
+    audit_orders_sent(&mut tx, device, orders.len());
+    tx.commit().await?;
+    Ok(Json(pos_protocol::OrdersResponse { orders }))
+}
+
+/// Audits whole orders sent to a counter (they carry its customers' details).
+fn audit_orders_sent(tx: &mut Tx, device: Uuid, n: usize) {
+    if n > 0 {
         audit::record(
-            &mut tx,
+            tx,
             Event::new(
                 (device, Role::Cashier),
                 pos_protocol::AuditAction::Access,
@@ -1161,11 +1156,9 @@ pub async fn orders(
                 None,
                 "sync.orders_sent",
             )
-            .detail(format!("device={device} orders={}", orders.len())),
+            .detail(format!("device={device} orders={n}")),
         );
     }
-    tx.commit().await?;
-    Ok(Json(pos_protocol::OrdersResponse { orders }))
 }
 
 /// Most bytes of whole orders one pull page carries.

@@ -307,20 +307,7 @@ impl Store {
         .execute(tx.conn().await?)
         .await?;
         if !refused.is_empty() {
-            audit::append(
-                &mut tx,
-                self.device_id,
-                now,
-                NewEvent::new(
-                    None,
-                    AuditAction::Update,
-                    "sync",
-                    None,
-                    "sync.needs_attention",
-                )
-                .detail(refused.join(" ")),
-            )
-            .await?;
+            audit_needs_attention(&mut tx, self.device_id, now, refused.join(" ")).await?;
         }
         tx.commit().await?;
         Ok((applied, duplicate, attention))
@@ -348,22 +335,15 @@ impl Store {
                 .bind(e.mutation.order_id.to_string())
                 .execute(tx.conn().await?)
                 .await?;
-            audit::append(
+            audit_needs_attention(
                 &mut tx,
                 self.device_id,
                 now,
-                NewEvent::new(
-                    None,
-                    AuditAction::Update,
-                    "sync",
-                    None,
-                    "sync.needs_attention",
-                )
-                .detail(format!(
+                format!(
                     "{}:{}:too_large bytes={size}",
                     e.mutation.body.kind(),
                     e.mutation.order_id
-                )),
+                ),
             )
             .await?;
         }
@@ -743,6 +723,30 @@ async fn leave_attention(tx: &mut WriteTx<'_>, e: &OutboxEntry, to: &'static str
     .bind(i64::from(retried))
     .bind(e.mutation.order_id.to_string())
     .execute(tx.conn().await?)
+    .await?;
+    Ok(())
+}
+
+/// Records that changes went to needs-attention (`detail`: kind, order and code of each).
+async fn audit_needs_attention(
+    tx: &mut WriteTx<'_>,
+    device: Uuid,
+    now: DateTime<Utc>,
+    detail: String,
+) -> Result<()> {
+    audit::append(
+        tx,
+        device,
+        now,
+        NewEvent::new(
+            None,
+            AuditAction::Update,
+            "sync",
+            None,
+            "sync.needs_attention",
+        )
+        .detail(detail),
+    )
     .await?;
     Ok(())
 }
