@@ -1241,15 +1241,8 @@ pub async fn reverse(
 ) -> ApiResult<Response> {
     auth.require_approver("reverse payments")?;
     let tenant = auth.tenant();
-    let reason = req.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(pos_domain::ValidationError::new(
-            "reason",
-            "required",
-            "A reason (at most 500 characters) is required",
-        )
-        .into());
-    }
+    let reason = pos_domain::ledger::reason(&req.reason)?;
+    let reason = reason.as_str();
     let mut tx = s.tx(tenant).await?;
     let (row, currency) = lock_for_payment(&mut tx, tenant, id).await?;
     let rid = req.id.unwrap_or_else(|| s.new_uuid());
@@ -1397,15 +1390,8 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     auth.require_approver("delete orders")?;
     let tenant = auth.tenant();
-    let reason = req.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(pos_domain::ValidationError::new(
-            "reason",
-            "required",
-            "A reason (at most 500 characters) is required",
-        )
-        .into());
-    }
+    let reason = pos_domain::ledger::reason(&req.reason)?;
+    let reason = reason.as_str();
     let mut tx = s.tx(tenant).await?;
     let (status, currency, paid): (String, String, i64) = sqlx::query_as(
         "SELECT status, currency, paid_minor FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE",

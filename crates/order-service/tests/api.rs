@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 
+use pos_domain::Clock;
+
 use common::*;
 use serde_json::json;
 use sqlx::Row;
@@ -402,7 +404,11 @@ async fn the_runtime_role_owns_nothing_and_cannot_rewrite_history() {
 
 #[tokio::test]
 async fn roles_and_tokens() {
-    let app = spawn().await;
+    // Tokens are issued and checked on the service's clock; the forged ones are made on it too.
+    let clock = TestClock::at("2027-03-09T03:00:00Z");
+    let sc = clock.clone();
+    let app = spawn_with_state(move |s| s.with_clock(sc)).await;
+    let ids = pos_domain::UuidV7s::new();
     let t = app.tenant("toko-d").await;
     let cashier = app.staff(&t, "cashier").await;
     let manager = app.staff(&t, "manager").await;
@@ -480,11 +486,11 @@ async fn roles_and_tokens() {
     assert_eq!(st, 401);
     let forged = order_service::auth::JwtKeys::new(b"another-secret-another-secret-0000")
         .issue(
-            uuid::Uuid::now_v7(),
+            ids.at(clock.now()),
             t.id,
             pos_domain::Role::Owner,
             "user",
-            chrono::Utc::now(),
+            clock.now(),
         )
         .unwrap();
     assert_eq!(app.get(&forged, "/api/v1/offline-orders").await.0, 401);
@@ -492,8 +498,8 @@ async fn roles_and_tokens() {
     let b64 = |v: serde_json::Value| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     };
-    let now = chrono::Utc::now().timestamp();
-    let claims = json!({"sub": uuid::Uuid::now_v7(), "tid": t.id, "role": "owner", "kind": "user", "iat": now, "exp": now + 600});
+    let now = clock.now().timestamp();
+    let claims = json!({"sub": ids.at(clock.now()), "tid": t.id, "role": "owner", "kind": "user", "iat": now, "exp": now + 600});
     let none = format!(
         "{}.{}.",
         b64(json!({"alg": "none", "typ": "JWT"})),

@@ -30,6 +30,8 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     let other = app.tenant("toko-lain").await;
     let (desk, owner) = desk().await;
     let s = &desk.store;
+    // ids for the forged mutations, stamped with the counter's own clock
+    let ids = pos_domain::UuidV7s::new();
     let manager = s
         .add_staff(
             &owner,
@@ -195,9 +197,9 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         m.device_id = device_id;
     }
     let mut over = fresh[1].clone();
-    over.mutation_id = uuid::Uuid::now_v7();
+    over.mutation_id = ids.at(s.now());
     if let MutationBody::PaymentRecorded { payment } = &mut over.body {
-        payment.id = pos_domain::PaymentId::from(uuid::Uuid::now_v7());
+        payment.id = pos_domain::PaymentId::from(ids.at(s.now()));
         payment.amount = 1_000_001.into(); // the initial payment is not pushed: the whole total is open
     }
     let mut forged = mutations
@@ -205,7 +207,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         .find(|m| matches!(m.body, MutationBody::OrderDeleted { .. }))
         .unwrap()
         .clone();
-    forged.mutation_id = uuid::Uuid::now_v7();
+    forged.mutation_id = ids.at(s.now());
     forged.order_id = c.id;
     if let MutationBody::OrderDeleted { approval, .. } = &mut forged.body {
         approval.approver_id = cashier.staff_id();
@@ -219,10 +221,10 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
         )
         .await;
     let mut cross = fresh[1].clone();
-    cross.mutation_id = uuid::Uuid::now_v7();
+    cross.mutation_id = ids.at(s.now());
     cross.order_id = foreign["id"].as_str().unwrap().parse().unwrap();
     if let MutationBody::PaymentRecorded { payment } = &mut cross.body {
-        payment.id = pos_domain::PaymentId::from(uuid::Uuid::now_v7());
+        payment.id = pos_domain::PaymentId::from(ids.at(s.now()));
         payment.order_id = cross.order_id;
     }
     let res = push(
@@ -372,16 +374,16 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
     // a payment naming another order than its mutation is refused (and only that mutation's
     // order waits: the others below are of order c)
     let mut mismatch = fresh[1].clone();
-    mismatch.mutation_id = uuid::Uuid::now_v7();
+    mismatch.mutation_id = ids.at(s.now());
     mismatch.order_id = a.id;
     if let MutationBody::PaymentRecorded { payment } = &mut mismatch.body {
-        payment.id = pos_domain::PaymentId::from(uuid::Uuid::now_v7());
+        payment.id = pos_domain::PaymentId::from(ids.at(s.now()));
     }
     // and the same payment reversed twice, by two mutations of one push: the ledger rule sees
     // the first within the push's transaction and refuses the second alone; the rest applies
     let reversal = |rid: pos_domain::PaymentId| {
         let mut r = fresh[1].clone();
-        r.mutation_id = uuid::Uuid::now_v7();
+        r.mutation_id = ids.at(s.now());
         let MutationBody::PaymentRecorded { payment } = &fresh[1].body else {
             unreachable!()
         };
@@ -395,7 +397,7 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
                 approver_id: manager.id,
                 approver_role: Role::Manager,
                 reason: "salah".into(),
-                approved_at: chrono::Utc::now(),
+                approved_at: s.now(),
             },
         };
         r
@@ -407,8 +409,8 @@ async fn a_paired_counter_pushes_its_day_exactly_once() {
             mutations: vec![
                 mismatch,
                 fresh[1].clone(),
-                reversal(pos_domain::PaymentId::from(uuid::Uuid::now_v7())),
-                reversal(pos_domain::PaymentId::from(uuid::Uuid::now_v7())),
+                reversal(pos_domain::PaymentId::from(ids.at(s.now()))),
+                reversal(pos_domain::PaymentId::from(ids.at(s.now()))),
             ],
             audit_events: vec![],
         },

@@ -270,7 +270,8 @@ impl Store {
         WriteTx::begin(&self.heads, &self.pool, &self.time).await
     }
 
-    pub(crate) fn now(&self) -> DateTime<Utc> {
+    /// The store's time, from the clock it was opened with.
+    pub fn now(&self) -> DateTime<Utc> {
         self.time.now()
     }
 

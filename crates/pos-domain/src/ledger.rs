@@ -188,6 +188,27 @@ pub fn reversal(
     Ok(expected)
 }
 
+/// The reason an approval records (a refund, a deletion, a discarded change): 1 to 500
+/// characters after trimming. Returns it trimmed.
+pub fn reason(raw: &str) -> Result<String, ValidationError> {
+    let r = raw.trim();
+    if r.is_empty() {
+        return Err(ValidationError::new(
+            "reason",
+            "required",
+            "A reason is required",
+        ));
+    }
+    if r.chars().count() > 500 {
+        return Err(ValidationError::new(
+            "reason",
+            "too_long",
+            "Reason is longer than 500 characters",
+        ));
+    }
+    Ok(r.to_owned())
+}
+
 /// An order may be deleted only when it holds no money (`paid` is the sum of its ledger):
 /// reverse (refund) its payments first, each with its approval, so the money taken and given
 /// back stays in every report.

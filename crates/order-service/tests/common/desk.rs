@@ -73,8 +73,10 @@ pub fn money(v: i64) -> Money {
 }
 
 /// A phone order of 1,000,000: 100,000 down (paid now) and three monthly installments.
+/// The counter of [`desk`] runs on [`SystemClock`]: its business day comes from that clock.
 pub fn new_order(name: &str) -> pos_core::NewOrder {
-    new_order_on(name, chrono::Utc::now().date_naive())
+    use pos_domain::Clock;
+    new_order_on(name, SystemClock.now().date_naive())
 }
 
 /// [`new_order`] for a counter whose business day is `today` (its first installment is due

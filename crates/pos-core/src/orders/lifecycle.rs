@@ -11,7 +11,7 @@ use crate::store::Store;
 use pos_domain::items::price_items;
 use pos_domain::schedule::regenerate;
 use pos_domain::{OrderId, OrderStatus, PaymentId};
-use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
+use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody};
 use sqlx::Row;
 
 impl Store {
@@ -395,40 +395,22 @@ impl Store {
                     amount: order.currency.from_minor(p.get(1)),
                     reverses: None,
                 };
-                let amount = pos_domain::ledger::reversal(
-                    order.currency,
-                    order_id,
-                    Some(&entry),
-                    false,
-                    Some(approver_role),
-                    None,
-                )?;
-                let approval = Approval {
-                    approver_id: approver,
-                    approver_role,
-                    reason: reason.clone(),
-                    approved_at: now,
-                };
-                self.insert_payment(
-                    &mut tx,
-                    PaymentRecord {
-                        id: self.uuid_at(now).into(),
-                        order_id,
-                        amount: amount.0,
-                        method: p.get::<String, _>(2).parse().map_err(StoreError::corrupt)?,
-                        paid_at: now,
-                        recorded_by: session.staff_id(),
-                        reference: None,
-                        reverses: Some(pid),
-                    },
-                    Some((approval, reason.clone())),
-                    actor,
-                    (paid, order.totals.total, order.completed_at.is_some()),
-                    order.currency,
-                    now,
-                    true,
-                )
-                .await?;
+                let amount = self
+                    .insert_reversal(
+                        &mut tx,
+                        session,
+                        &order,
+                        paid,
+                        super::payments::Reversed {
+                            original: Some(&entry),
+                            already_reversed: false,
+                            method: p.get::<String, _>(2).parse().map_err(StoreError::corrupt)?,
+                        },
+                        (approver, approver_role),
+                        &reason,
+                        now,
+                    )
+                    .await?;
                 paid = paid + amount;
             }
         }

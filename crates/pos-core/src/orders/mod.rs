@@ -90,20 +90,5 @@ pub(crate) fn validate_reference(
 }
 
 pub(crate) fn validate_reason(reason: &str) -> Result<String, pos_domain::ValidationError> {
-    let r = reason.trim();
-    if r.is_empty() {
-        return Err(pos_domain::ValidationError::new(
-            "reason",
-            "required",
-            "A reason is required",
-        ));
-    }
-    if r.chars().count() > 500 {
-        return Err(pos_domain::ValidationError::new(
-            "reason",
-            "too_long",
-            "Reason is longer than 500 characters",
-        ));
-    }
-    Ok(r.to_owned())
+    pos_domain::ledger::reason(reason)
 }

@@ -284,38 +284,19 @@ impl Store {
                 )
             }
         };
-        let amount = pos_domain::ledger::reversal(
-            order.currency,
-            order_id,
-            original.as_ref(),
-            already_reversed,
-            Some(approver_role),
-            None,
-        )?;
-        let approval = Approval {
-            approver_id: approver,
-            approver_role,
-            reason: reason.clone(),
-            approved_at: now,
-        };
-        self.insert_payment(
+        self.insert_reversal(
             &mut tx,
-            PaymentRecord {
-                id: self.uuid_at(now).into(),
-                order_id,
-                amount: amount.0,
+            session,
+            &order,
+            order.paid,
+            Reversed {
+                original: original.as_ref(),
+                already_reversed,
                 method,
-                paid_at: now,
-                recorded_by: session.staff_id(),
-                reference: None,
-                reverses: Some(payment_id),
             },
-            Some((approval, reason)),
-            (session.staff_id(), session.role()),
-            (order.paid, order.totals.total, order.completed_at.is_some()),
-            order.currency,
+            (approver, approver_role),
+            &reason,
             now,
-            true,
         )
         .await?;
         let detail = record::load_detail(tx.conn().await?, &self.cipher, order_id, today)
@@ -323,6 +304,64 @@ impl Store {
             .ok_or(StoreError::NotFound { entity: "order" })?;
         tx.commit().await?;
         Ok(detail)
+    }
+
+    /// Writes the reversing entry of a payment of `order` (paid `paid_before` so far), under
+    /// the ledger's rule and the approval given; returns its (negative) amount.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn insert_reversal(
+        &self,
+        tx: &mut WriteTx<'_>,
+        session: &Session,
+        order: &record::OrderRow,
+        paid_before: Money,
+        reversed: Reversed<'_>,
+        (approver, approver_role): (StaffId, Role),
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Money> {
+        let amount = pos_domain::ledger::reversal(
+            order.currency,
+            order.id,
+            reversed.original,
+            reversed.already_reversed,
+            Some(approver_role),
+            None,
+        )?;
+        let Some(original) = reversed.original else {
+            return Err(StoreError::NotFound { entity: "payment" });
+        };
+        let approval = Approval {
+            approver_id: approver,
+            approver_role,
+            reason: reason.to_owned(),
+            approved_at: now,
+        };
+        self.insert_payment(
+            tx,
+            PaymentRecord {
+                id: self.uuid_at(now).into(),
+                order_id: order.id,
+                amount: amount.0,
+                method: reversed.method,
+                paid_at: now,
+                recorded_by: session.staff_id(),
+                reference: None,
+                reverses: Some(original.id),
+            },
+            Some((approval, reason.to_owned())),
+            (session.staff_id(), session.role()),
+            (
+                paid_before,
+                order.totals.total,
+                order.completed_at.is_some(),
+            ),
+            order.currency,
+            now,
+            true,
+        )
+        .await?;
+        Ok(amount)
     }
 
     /// Who approves: an owner or manager acting themselves, or the approver whose PIN a
@@ -339,4 +378,11 @@ impl Store {
             None => Err(StoreError::ApprovalRequired),
         }
     }
+}
+
+/// The payment a reversal reverses, as the ledger holds it, and how it was paid.
+pub(crate) struct Reversed<'a> {
+    pub original: Option<&'a pos_domain::ledger::Entry>,
+    pub already_reversed: bool,
+    pub method: pos_domain::PaymentMethod,
 }
