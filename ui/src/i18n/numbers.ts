@@ -47,7 +47,8 @@ export function parseDecimal(raw: string, lang: Language, maxDecimals: number): 
   if (intPart.includes(group) || SPACES.test(intPart)) {
     const groups = intPart.split(new RegExp(`[${group === "." ? "\\." : group} \\u00a0\\u202f\\u2009]`));
     const [first = "", ...rest] = groups;
-    if (!/^[0-9]{1,3}$/.test(first) || rest.length === 0 || !rest.every((g) => /^[0-9]{3}$/.test(g))) {
+    // A grouped number starts with 1 to 3 digits, not zero ("0.500" is no thousands group).
+    if (!/^[0-9]{1,3}$/.test(first) || /^0+$/.test(first) || rest.length === 0 || !rest.every((g) => /^[0-9]{3}$/.test(g))) {
       return { ok: false, problem: "ambiguous_number" };
     }
     digits = groups.join("");
@@ -56,11 +57,12 @@ export function parseDecimal(raw: string, lang: Language, maxDecimals: number): 
     digits = intPart;
   }
   s = digits.replace(/^0+(?=[0-9])/, "");
-  // Three digits after the separator where fewer decimals exist read as a thousands group of
-  // the other language ("240,000" typed in Indonesian): refused, never read as 240.
-  if (fracPart.length === 3 && maxDecimals < 3) return { ok: false, problem: "ambiguous_number" };
   const frac = fracPart.replace(/0+$/, "");
   if (frac.length > maxDecimals) return { ok: false, problem: "too_many_decimals" };
+  // Three or more digits after the separator that would only fit by dropping zeros read as a
+  // thousands group of the other language ("240,000" or "25,0000" typed in Indonesian for a
+  // Rupiah amount): refused, never read as 240 or 25. Up to two zeros ("1.500,00") are fine.
+  if (fracPart.length > maxDecimals && fracPart.length >= 3) return { ok: false, problem: "ambiguous_number" };
   return { ok: true, value: frac ? `${s}.${frac}` : s };
 }
 

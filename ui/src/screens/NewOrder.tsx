@@ -86,7 +86,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
           terms = {
             type: "installment",
             down_payment: dp,
-            installment_count: Number.parseInt(count, 10) || 0,
+            installment_count: Number(readNumber(i18n, count, "payment_terms.installment_count", 0)),
             interval,
             first_due_date: firstDue,
           };
