@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real app: the debug binary with the UI embedded, under Xvfb, in a
 # private D-Bus session with an unlocked GNOME Keyring and a fresh HOME (a first run), driven by
-# tests/e2e through tauri-driver and WebKitWebDriver. Screenshots and figures go to
+# tests/e2e through tauri-driver and WebKitWebDriver. Two suites, each its own first run: a
+# shop's day in English on a 1280×1024 screen (app.e2e.mjs), and the counter in Bahasa Indonesia
+# on a 1024×768 screen (counter-id.e2e.mjs). Screenshots and figures go to
 # $E2E_ARTIFACTS (default: artifacts/e2e). Expects the UI and the binary to be built
 # (scripts/test.sh does both); installs tauri-driver and the e2e npm packages if missing.
 set -euo pipefail
@@ -18,8 +20,18 @@ if [ "${1:-}" != "--inside" ]; then
   [ -x "$POS_APP_BINARY" ] || { echo "no app binary at $POS_APP_BINARY (run scripts/test.sh)" >&2; exit 1; }
   export E2E_ARTIFACTS="${E2E_ARTIFACTS:-$root/artifacts/e2e}"
   rm -rf "$E2E_ARTIFACTS"; mkdir -p "$E2E_ARTIFACTS"
-  exec scripts/with-test-env.sh xvfb-run -a -s "-screen 0 1280x1024x24" "$0" --inside
+  status=0
+  # E2E_SUITES names a subset (e.g. E2E_SUITES=counter-id.e2e.mjs while working on one screen)
+  for suite in ${E2E_SUITES:-app.e2e.mjs counter-id.e2e.mjs}; do
+    case $suite in
+      counter-id.e2e.mjs) screen=1024x768x24 ;;
+      *) screen=1280x1024x24 ;;
+    esac
+    scripts/with-test-env.sh xvfb-run -a -s "-screen 0 $screen" "$0" --inside "$suite" || status=$?
+  done
+  exit "$status"
 fi
+suite=$2
 
 # Inside Xvfb and the keyring session.
 # The order-service for the sync steps: a throwaway PostgreSQL, migrated, with one shop. The
@@ -38,7 +50,7 @@ export ORDER_SERVICE_OWNER_PASSWORD="e2e owner password"
 "$ORDER_SERVICE_BIN" migrate >/dev/null
 "$ORDER_SERVICE_BIN" admin create-tenant --slug toko-maju --name "Toko Maju Jaya" \
   --owner-name "Ibu Sari" --owner-email owner@tokomaju.id >/dev/null
-driver_log="$E2E_ARTIFACTS/tauri-driver.log"
+driver_log="$E2E_ARTIFACTS/tauri-driver-${suite%%.*}.log"
 tauri-driver --port 4444 --native-port 4445 --native-driver /usr/bin/WebKitWebDriver >"$driver_log" 2>&1 &
 driver=$!
 trap 'kill $driver 2>/dev/null || true; wait $driver 2>/dev/null || true; stop_throwaway_pg' EXIT
@@ -50,4 +62,4 @@ for _ in $(seq 1 100); do
 done
 curl -sf http://127.0.0.1:4444/status >/dev/null || { echo "tauri-driver did not start" >&2; cat "$driver_log" >&2; exit 1; }
 cd tests/e2e
-npm test
+npm test -- "$suite"

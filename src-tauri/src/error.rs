@@ -32,24 +32,21 @@ impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
         // Internal failures are logged in full here and shown generically: their text may name
         // files or SQL, which a cashier cannot act on.
-        let internal = matches!(
-            e,
-            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_)
-        );
+        let internal = e.is_internal();
         if internal {
             tracing::error!(error = %e, "command failed");
         }
         CommandError {
             code: e.code().to_owned(),
             message: if internal {
-                "Something went wrong while saving; nothing was changed. Please try again.".into()
+                StoreError::INTERNAL_MESSAGE.into()
             } else {
                 e.to_string()
             },
             field: e.field().map(str::to_owned),
             params: {
                 let p = e.params();
-                (!p.is_empty()).then(|| p.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                (!p.is_empty()).then(|| p.into_iter().collect())
             },
         }
     }

@@ -14,73 +14,16 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { remote } from "webdriverio";
-
-const APP = process.env.POS_APP_BINARY;
-const ARTIFACTS = process.env.E2E_ARTIFACTS ?? "artifacts";
-assert.ok(APP, "POS_APP_BINARY must name the built app binary");
-mkdirSync(join(ARTIFACTS, "screenshots"), { recursive: true });
+import { $, APP, ARTIFACTS, click, fill, launch, lock, login, shot, text, use, waitText } from "./lib.mjs";
 
 const OWNER_PIN = "135790";
 const MANAGER_PIN = "2468";
 const CASHIER_PIN = "1357";
 const figures = {};
 let browser;
-
-async function launch() {
-  const started = process.hrtime.bigint();
-  const b = await remote({
-    hostname: "127.0.0.1",
-    port: 4444,
-    logLevel: "warn",
-    connectionRetryCount: 0,
-    capabilities: { "tauri:options": { application: APP } },
-  });
-  return { b, started };
-}
-
-async function shot(name) {
-  // E2E_NO_SCREENSHOTS=1: to measure memory without the driver's snapshots in the app process
-  if (process.env.E2E_NO_SCREENSHOTS) return;
-  await browser.saveScreenshot(join(ARTIFACTS, "screenshots", `${name}.png`));
-}
-
-const $ = (sel) => browser.$(sel);
-async function fill(sel, value) {
-  const el = await $(sel);
-  await el.waitForDisplayed();
-  await el.clearValue();
-  await el.setValue(value);
-}
-async function click(sel) {
-  const el = await $(sel);
-  await el.waitForClickable();
-  await el.click();
-}
-async function text(sel) {
-  const el = await $(sel);
-  await el.waitForDisplayed();
-  return el.getText();
-}
-async function waitText(sel, wanted) {
-  await browser.waitUntil(async () => (await (await $(sel)).getText()).includes(wanted), {
-    timeoutMsg: `${sel} never showed ${JSON.stringify(wanted)}`,
-  });
-}
-async function login(name, pin) {
-  await (await $('[data-testid="login-screen"]')).waitForDisplayed();
-  await click(`//label[contains(@class,"staff-choice")][.//span[normalize-space()="${name}"]]`);
-  await fill('input[name="pin"]', pin);
-  await browser.keys("Enter");
-  await waitText('[data-testid="who"]', name);
-}
-async function lock() {
-  await click('button[name="lock"]');
-  await (await $('[data-testid="login-screen"]')).waitForDisplayed();
-}
 
 /** Resident memory of the app and the WebKit processes it started (KiB). */
 function treeRssKib(rootPid) {
@@ -132,6 +75,7 @@ function appPid() {
 
 before(async () => {
   ({ b: browser } = await launch());
+  use(browser);
 });
 
 after(async () => {
@@ -300,7 +244,7 @@ test("Bahasa Indonesia translates the labels", async () => {
 test("after a restart everything is still there", async () => {
   await browser.deleteSession();
   const { b, started } = await launch();
-  browser = b;
+  browser = use(b);
   await (await $('[data-testid="login-screen"]')).waitForDisplayed({ timeout: 30000 });
   figures.cold_start_to_login_ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
   assert.equal(await text('[data-testid="login-screen"] h2'), "Siapa yang bertugas di kasir?");

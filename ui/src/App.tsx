@@ -118,7 +118,7 @@ export function App() {
               ))}
           </nav>
           <SyncIndicator onOpen={() => setScreen({ name: "sync" })} refreshKey={syncKey} />
-          <span className="who" data-testid="who">
+          <span className="who" data-testid="who" title={`${session.name} · ${t(`role.${session.role}`)}`}>
             {session.name} · {t(`role.${session.role}`)}
           </span>
           <button type="button" name="lock" onClick={() => void lock()}>

@@ -43,6 +43,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// What a person is shown for an internal failure, whose own text may name files or SQL.
+    pub const INTERNAL_MESSAGE: &'static str =
+        "Something went wrong while saving; nothing was changed. Please try again.";
+
+    /// A failure of the store itself (database, migration, inconsistent data) rather than a
+    /// refusal: logged in full, shown as [`Self::INTERNAL_MESSAGE`].
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_)
+        )
+    }
+
     /// A stable code for the UI and logs.
     pub fn code(&self) -> &str {
         match self {
@@ -77,15 +90,17 @@ impl StoreError {
 
     /// The values the message names (attempts left, a lockout's end, amounts), so a
     /// translation can name them too. Amounts are decimal strings, times RFC 3339.
-    pub fn params(&self) -> Vec<(&'static str, String)> {
+    pub fn params(&self) -> Vec<(String, String)> {
+        let named = |k: &str, v: String| (k.to_owned(), v);
         match self {
+            StoreError::Validation(v) => v.params.clone().into_iter().collect(),
             StoreError::WrongPin { attempts_left } => {
-                vec![("attempts_left", attempts_left.to_string())]
+                vec![named("attempts_left", attempts_left.to_string())]
             }
-            StoreError::LockedOut { until } => vec![("until", until.to_rfc3339())],
+            StoreError::LockedOut { until } => vec![named("until", until.to_rfc3339())],
             StoreError::Overpayment { amount, balance } => vec![
-                ("amount", amount.0.to_string()),
-                ("balance", balance.0.to_string()),
+                named("amount", amount.0.to_string()),
+                named("balance", balance.0.to_string()),
             ],
             _ => Vec::new(),
         }

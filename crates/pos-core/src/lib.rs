@@ -32,6 +32,6 @@ pub use settings::{AppSettings, Language};
 pub use staff::{ApprovalInput, SetupInput, StaffMember};
 pub use store::{ShopConfig, Store};
 pub use sync::{
-    AttentionItem, Pairing, RetryPolicy, ServiceState, SyncClient, SyncError, SyncProgress,
-    SyncReport, SyncStatus, Tally,
+    AttentionItem, Pairing, RetryPolicy, ServiceState, SyncClient, SyncError, SyncFailure,
+    SyncProgress, SyncReport, SyncStatus, Tally,
 };

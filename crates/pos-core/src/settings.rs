@@ -37,7 +37,8 @@ impl AppSettings {
                 "receipt_header",
                 "too_long",
                 format!("The receipt header may have at most {MAX_RECEIPT_HEADER} characters"),
-            ));
+            )
+            .with("max", MAX_RECEIPT_HEADER));
         }
         let url = self.server_url.trim().trim_end_matches('/').to_owned();
         if !url.is_empty() {

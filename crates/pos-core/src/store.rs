@@ -102,7 +102,9 @@ impl ShopConfig {
                 "utc_offset_minutes",
                 "out_of_range",
                 "UTC offset must be between -14:00 and +14:00",
-            ));
+            )
+            .with("min", "-14:00")
+            .with("max", "+14:00"));
         }
         Ok(())
     }

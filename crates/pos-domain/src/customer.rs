@@ -114,7 +114,8 @@ impl Customer {
                 "customer.name",
                 "too_long",
                 format!("Customer name is longer than {MAX_NAME} characters"),
-            ));
+            )
+            .with("max", MAX_NAME));
         }
         let phone = blank_to_none(self.phone);
         if let Some(p) = &phone {
@@ -139,7 +140,8 @@ impl Customer {
                 "customer.address",
                 "too_long",
                 format!("Address is longer than {MAX_ADDRESS} characters"),
-            ));
+            )
+            .with("max", MAX_ADDRESS));
         }
         Ok(Customer {
             name,

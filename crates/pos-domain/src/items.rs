@@ -66,7 +66,8 @@ impl LineItem {
                 f("name"),
                 "too_long",
                 "Item name is longer than 200 characters",
-            ));
+            )
+            .with("max", 200));
         }
         let sku = input
             .sku
@@ -77,7 +78,8 @@ impl LineItem {
                 f("sku"),
                 "too_long",
                 "SKU is longer than 64 characters",
-            ));
+            )
+            .with("max", 64));
         }
         let quantity = input.quantity.normalize();
         if quantity <= Decimal::ZERO {
@@ -102,7 +104,9 @@ impl LineItem {
                 f("discount"),
                 "discount_too_large",
                 format!("Line discount {discount} is more than the line amount {gross}"),
-            ));
+            )
+            .with("discount", discount)
+            .with("amount", gross));
         }
         Ok(LineItem {
             name,
@@ -146,7 +150,8 @@ pub fn price_items(
             "items",
             "too_many",
             format!("An order can have at most {MAX_ITEMS} items"),
-        ));
+        )
+        .with("max", MAX_ITEMS));
     }
     let lines = items
         .into_iter()
@@ -161,7 +166,9 @@ pub fn price_items(
             "discount",
             "discount_too_large",
             format!("Order discount {discount} is more than the subtotal {subtotal}"),
-        ));
+        )
+        .with("discount", discount)
+        .with("amount", subtotal));
     }
     Ok((
         lines,

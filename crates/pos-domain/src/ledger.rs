@@ -144,6 +144,7 @@ pub fn initial_payment(
             "full_payment_required",
             format!("Full payment terms need a payment of the whole total {total}"),
         )
+        .with("total", total)
         .into());
     }
     Ok(paid)
@@ -204,7 +205,8 @@ pub fn reason(raw: &str) -> Result<String, ValidationError> {
             "reason",
             "too_long",
             "Reason is longer than 500 characters",
-        ));
+        )
+        .with("max", 500));
     }
     Ok(r.to_owned())
 }

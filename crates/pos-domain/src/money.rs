@@ -92,7 +92,9 @@ impl Currency {
                     0 => format!("{} amounts have no decimals", self.code()),
                     n => format!("{} amounts have at most {n} decimals", self.code()),
                 },
-            ));
+            )
+            .with("currency", self.code())
+            .with("max", self.minor_units()));
         }
         if value > Decimal::from(MAX_MAJOR) {
             return Err(ValidationError::new(

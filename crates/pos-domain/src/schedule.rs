@@ -147,7 +147,7 @@ pub fn generate(
                 let due_date = interval.nth(*first_due_date, n).ok_or_else(|| {
                     ValidationError::new(
                         "payment_terms.first_due_date",
-                        "out_of_range",
+                        "too_far_ahead",
                         "First due date is too far in the future",
                     )
                 })?;
@@ -211,7 +211,9 @@ pub fn regenerate(
             "items",
             "total_below_paid",
             format!("The new total {new_total} is less than the {paid} already paid"),
-        ));
+        )
+        .with("total", new_total)
+        .with("paid", paid));
     }
     if entries.is_empty() {
         return Err(ValidationError::new(
@@ -245,7 +247,8 @@ pub fn regenerate(
                     "The new total leaves nothing after the agreed down payment of {}",
                     dp.amount
                 ),
-            ));
+            )
+            .with("amount", dp.amount));
         }
         out.push(dp);
         remaining = remaining - dp.amount;

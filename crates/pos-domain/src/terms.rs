@@ -105,7 +105,8 @@ impl PaymentTerms {
                     "payment_terms.down_payment",
                     "down_payment_too_large",
                     format!("Down payment must be less than the total {total}"),
-                ));
+                )
+                .with("total", total));
             }
             Ok(())
         };
@@ -141,7 +142,9 @@ impl PaymentTerms {
                         format!(
                             "Number of installments must be between {MIN_INSTALLMENTS} and {MAX_INSTALLMENTS}"
                         ),
-                    ));
+                    )
+                    .with("min", MIN_INSTALLMENTS)
+                    .with("max", MAX_INSTALLMENTS));
                 }
                 if *first_due_date < today {
                     return Err(ValidationError::new(
@@ -153,7 +156,7 @@ impl PaymentTerms {
                 if interval.nth(*first_due_date, *installment_count).is_none() {
                     return Err(ValidationError::new(
                         "payment_terms.first_due_date",
-                        "out_of_range",
+                        "too_far_ahead",
                         "First due date is too far in the future",
                     ));
                 }
@@ -164,7 +167,9 @@ impl PaymentTerms {
                         "payment_terms.installment_count",
                         "too_many_for_amount",
                         format!("{financed} cannot be split into {installment_count} installments"),
-                    ));
+                    )
+                    .with("amount", financed)
+                    .with("count", installment_count));
                 }
                 Ok(())
             }

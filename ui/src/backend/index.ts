@@ -88,6 +88,10 @@ export class BackendError extends Error {
   }
 }
 
+/** A refusal the UI itself found (a number it cannot read, PINs that differ), worded in the
+ *  active language already. */
+export class LocalError extends BackendError {}
+
 export const BackendContext = createContext<Backend | null>(null);
 
 export function useBackend(): Backend {

@@ -28,7 +28,7 @@ export function Receipt(props: { order: OrderDetail; shopName: string; header: s
       <table data-testid="receipt-lines">
         <tbody>
           {o.items.map((it, i) => (
-            <tr key={i}>
+            <tr key={i} data-kind="line">
               <td>
                 {i18n.num(it.quantity)} × {it.name} @ {i18n.money(it.unit_price, c)}
                 {isZero(it.discount) ? null : (
@@ -41,24 +41,24 @@ export function Receipt(props: { order: OrderDetail; shopName: string; header: s
               <td className="num">{i18n.money(it.line_total, c)}</td>
             </tr>
           ))}
-          <tr>
+          <tr data-kind="subtotal">
             <td>{t("order.subtotal")}</td>
             <td className="num">{i18n.money(o.subtotal, c)}</td>
           </tr>
           {isZero(o.discount) ? null : (
-            <tr>
+            <tr data-kind="discount">
               <td>{t("order.discount")}</td>
               <td className="num">−{i18n.money(o.discount, c)}</td>
             </tr>
           )}
-          <tr>
+          <tr data-kind="total">
             <td>{t("order.total")}</td>
             <td className="num">{i18n.money(o.total, c)}</td>
           </tr>
           {o.payments
             .filter((p) => !p.not_on_service)
             .map((p) => (
-              <tr key={p.id}>
+              <tr key={p.id} data-kind="payment">
                 <td>
                   {i18n.date(p.paid_at)} · {t(`method.${p.method}`)}
                   {p.reverses ? ` (${t("detail.reversal")})` : ""}
@@ -66,11 +66,11 @@ export function Receipt(props: { order: OrderDetail; shopName: string; header: s
                 <td className="num">{i18n.money(p.amount, c)}</td>
               </tr>
             ))}
-          <tr>
+          <tr data-kind="paid">
             <td>{t("order.paid")}</td>
             <td className="num">{i18n.money(o.paid, c)}</td>
           </tr>
-          <tr>
+          <tr data-kind="balance">
             <td>{t("order.balance")}</td>
             <td className="num">{i18n.money(o.balance, c)}</td>
           </tr>

@@ -7,7 +7,8 @@ import { useI18n } from "../i18n";
  *  attention, the last successful sync, and a warning when the clock is off. */
 export function SyncIndicator(props: { onOpen: () => void; refreshKey?: number }) {
   const backend = useBackend();
-  const { t, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t, dateTime } = i18n;
   const [status, setStatus] = useState<SyncStatus | null>(null);
 
   useEffect(() => {
@@ -28,7 +29,7 @@ export function SyncIndicator(props: { onOpen: () => void; refreshKey?: number }
   if (!status) return null;
   const state = !status.paired ? "unpaired" : status.syncing ? "syncing" : status.online === false ? "offline" : status.online ? "online" : "unknown";
   return (
-    <button type="button" className={`sync-indicator sync-${state}`} name="sync-status" data-testid="sync-indicator" data-state={state} onClick={props.onOpen} title={status.last_error ?? undefined}>
+    <button type="button" className={`sync-indicator sync-${state}`} name="sync-status" data-testid="sync-indicator" data-state={state} onClick={props.onOpen} title={status.last_error ? i18n.error(status.last_error) : undefined}>
       <span className="dot" aria-hidden="true" />
       <span>{t(`sync.state.${state}`)}</span>
       {status.paired ? <span data-testid="sync-pending">{t("sync.pendingCount", { n: status.pending })}</span> : null}

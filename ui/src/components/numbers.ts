@@ -1,6 +1,6 @@
 // Typed amounts and quantities, read in the active language (see i18n/numbers.ts): the value
 // as an exact decimal string, or the field's error, shown next to it in the active language.
-import { BackendError } from "../backend";
+import { LocalError } from "../backend";
 import type { I18n } from "../i18n";
 import type { MessageKey } from "../i18n/en";
 
@@ -11,7 +11,7 @@ export const QUANTITY_DECIMALS = 3;
 export function readNumber(i18n: I18n, raw: string, field: string, maxDecimals: number): string {
   const r = i18n.parse(raw, maxDecimals);
   if (r.ok) return r.value;
-  throw new BackendError({
+  throw new LocalError({
     code: r.problem,
     message: i18n.t(
       (r.problem === "too_many_decimals" && maxDecimals === 0 ? "number.no_decimals" : `number.${r.problem}`) as MessageKey,

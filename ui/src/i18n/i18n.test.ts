@@ -15,7 +15,7 @@ describe("i18n", () => {
   it("translates every English string into Bahasa Indonesia", () => {
     const same = Object.keys(en).filter((k) => k !== "app.title" && !k.startsWith("order.customerEmail") && en[k as keyof typeof en] === id[k as keyof typeof id]);
     // A few words are the same in both languages; anything else left in English is a miss.
-    expect(same.filter((k) => !["common.all", "list.status", "login.pin", "order.subtotal", "order.total", "detail.title"].includes(k))).toEqual([]);
+    expect(same.filter((k) => !["common.all", "list.status", "login.pin", "order.subtotal", "order.total", "detail.title", "audit.field.total", "audit.field.status"].includes(k))).toEqual([]);
   });
 
   it("shows numbers, quantities and percentages the way the language writes them, exactly", () => {
@@ -56,5 +56,16 @@ describe("i18n", () => {
     const locked = new BackendError({ code: "locked_out", message: "…", field: "pin", params: { until: "2026-11-25T10:15:00Z" } });
     expect(id.error(locked)).toMatch(/dikunci sampai \S+/);
     expect(id.error(locked)).not.toContain("{until}");
+  });
+
+  it("never falls back to English in Indonesian: the figures of a rule's refusal, and a code it does not know", () => {
+    const id = makeI18n("id");
+    const below = new BackendError({ code: "total_below_paid", message: "The new total 100000 is less than the 250000 already paid", field: "items", params: { total: "100000", paid: "250000" } });
+    expect(id.error(below)).toBe("Total baru 100.000 lebih kecil dari 250.000 yang sudah dibayar.");
+    const long = new BackendError({ code: "too_long", message: "Notes are longer than 1000 characters", field: "notes", params: { max: "1000" } });
+    expect(id.error(long)).toBe("Terlalu panjang: paling banyak 1000 karakter.");
+    const unknown = new BackendError({ code: "some_new_rule", message: "A rule of a newer service", field: null });
+    expect(id.error(unknown)).toBe("Ini ditolak (kode some_new_rule).");
+    expect(makeI18n("en").error(unknown)).toBe("A rule of a newer service");
   });
 });

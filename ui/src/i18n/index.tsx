@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useMemo, type ReactNode } from "react";
 import type { Currency } from "../bindings/Currency";
 import type { Language } from "../bindings/Language";
-import { BackendError } from "../backend";
+import { BackendError, LocalError } from "../backend";
 import { en, type MessageKey } from "./en";
 import { id, idErrors } from "./id";
 import { parseDecimal, type Parsed } from "./numbers";
@@ -44,6 +44,9 @@ function hundredth(value: string): string {
   const padded = int.padStart(3, "0");
   return `${sign}${padded.slice(0, -2)}.${padded.slice(-2)}${frac}`;
 }
+
+/** Error parameters that are amounts (decimal strings), written the language's way. */
+const AMOUNTS = new Set(["amount", "balance", "total", "paid", "discount"]);
 
 export function makeI18n(lang: Language, minor: MinorUnits = {}): I18n {
   const table = tables[lang];
@@ -89,18 +92,19 @@ export function makeI18n(lang: Language, minor: MinorUnits = {}): I18n {
       );
     },
     error(e) {
+      if (e instanceof LocalError) return e.message;
       const err = BackendError.from(e);
       if (err.code === "not_logged_in") return t("error.not_logged_in");
       if (err.code === "unexpected") return t("error.unexpected", { message: err.message });
       if (lang === "id") {
-        const template = idErrors[err.code];
-        if (!template) return err.message;
+        // a code this version does not know (a newer service's): said in Bahasa, with the code
+        const template = idErrors[err.code] ?? t("error.other", { code: err.code });
         // the values the core's message names, written the Indonesian way
         return template.replace(/\{(\w+)\}/g, (whole, k: string) => {
           const v = err.params[k];
           if (v === undefined) return whole;
           if (k === "until") return new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "short" }).format(new Date(v));
-          if (k === "amount" || k === "balance") return formatExact(new Intl.NumberFormat(locale, { maximumFractionDigits: 20 }), v);
+          if (AMOUNTS.has(k)) return formatExact(new Intl.NumberFormat(locale, { maximumFractionDigits: 20 }), v);
           return v;
         });
       }

@@ -7,7 +7,7 @@ import type { StaffMember } from "../bindings/StaffMember";
 import { Busy, FormError } from "../components/Field";
 import { useAction } from "../components/useAction";
 import { useI18n } from "../i18n";
-import { en, type MessageKey } from "../i18n/en";
+import { describeDetail, fieldLabel, known } from "./auditDetail";
 
 const actions: AuditAction[] = ["CREATE", "READ", "UPDATE", "DELETE", "ACCESS", "PAYMENT"];
 
@@ -44,7 +44,7 @@ export function AuditLog({ staff }: { staff: StaffMember[] }) {
   const last = events[events.length - 1];
   // Readable, translated names of actions and operations; a code the UI does not know yet is
   // shown as it is.
-  const label = (key: string, code: string) => (key in en ? t(key as MessageKey) : code);
+  const label = (key: string, code: string) => known(i18n, key, code);
   return (
     <section className="screen" data-testid="audit-log">
       <h1>{t("audit.title")}</h1>
@@ -99,9 +99,9 @@ export function AuditLog({ staff }: { staff: StaffMember[] }) {
               <td>
                 {label(`audit.op.${e.operation}`, e.operation)}
                 {e.entity_id ? <span className="mono"> {labels[e.entity_id] ?? ""}</span> : null}
-                {e.detail ? <span className="muted"> · {e.detail}</span> : null}
+                {e.detail && e.detail !== (e.entity_id && labels[e.entity_id]) ? <span className="muted"> · {describeDetail(i18n, e.detail, { names, labels })}</span> : null}
               </td>
-              <td className="muted">{e.fields.map((f) => f.field).join(", ")}</td>
+              <td className="muted">{e.fields.map((f) => fieldLabel(i18n, f.field)).join(", ")}</td>
             </tr>
           ))}
         </tbody>

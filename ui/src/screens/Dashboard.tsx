@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import { DateInput } from "../components/DateInput";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useBackend } from "../backend";
 import type { Dashboard as Figures } from "../bindings/Dashboard";
@@ -35,10 +36,10 @@ export function Dashboard() {
           {t("dash.today")}
         </button>
         <label>
-          {t("common.from")} <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
+          {t("common.from")} <DateInput name="from" value={from} onChange={setFrom} />
         </label>
         <label>
-          {t("common.to")} <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
+          {t("common.to")} <DateInput name="to" value={to} onChange={setTo} />
         </label>
         <Busy busy={busy} />
       </div>

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { DateInput } from "../components/DateInput";
 import { BackendError, useBackend } from "../backend";
 import type { Channel } from "../bindings/Channel";
 import type { Interval } from "../bindings/Interval";
@@ -220,7 +221,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
                       <input aria-label={t("order.quantity")} name={`item_qty_${i}`} className="short" inputMode="decimal" value={row.quantity} onChange={(e) => setItem(i, { quantity: e.target.value })} onBlur={(e) => setItem(i, { quantity: showBack(i18n, e.target.value, QUANTITY_DECIMALS) })} />
                     </td>
                     <td>
-                      <input aria-label={t("order.unitPrice")} name={`item_price_${i}`} inputMode="decimal" value={row.unit_price} onChange={(e) => setItem(i, { unit_price: e.target.value })} onBlur={(e) => setItem(i, { unit_price: showBack(i18n, e.target.value, minor) })} />
+                      <input aria-label={t("order.unitPrice")} name={`item_price_${i}`} className="money" inputMode="decimal" value={row.unit_price} onChange={(e) => setItem(i, { unit_price: e.target.value })} onBlur={(e) => setItem(i, { unit_price: showBack(i18n, e.target.value, minor) })} />
                     </td>
                     <td>
                       <input aria-label={t("order.lineDiscount")} name={`item_discount_${i}`} className="short" inputMode="decimal" value={row.discount} onChange={(e) => setItem(i, { discount: e.target.value })} onBlur={(e) => setItem(i, { discount: showBack(i18n, e.target.value, minor) })} />
@@ -273,7 +274,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
           ) : null}
           {termsKind === "down_payment" ? (
             <Field label={t("terms.dueDate")} error={fieldError(error, "payment_terms.due_date") ?? fieldError(previewError, "payment_terms.due_date")}>
-              {(id, d) => <input id={id} name="due_date" type="date" aria-describedby={d} value={dueDate} onChange={(e) => setDueDate(e.target.value)} />}
+              {(id, d) => <DateInput id={id} name="due_date" aria-describedby={d} value={dueDate} onChange={setDueDate} />}
             </Field>
           ) : null}
           {termsKind === "installment" ? (
@@ -290,7 +291,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
                 )}
               </Field>
               <Field label={t("terms.firstDue")} error={fieldError(error, "payment_terms.first_due_date") ?? fieldError(previewError, "payment_terms.first_due_date")}>
-                {(id, d) => <input id={id} name="first_due_date" type="date" aria-describedby={d} value={firstDue} onChange={(e) => setFirstDue(e.target.value)} />}
+                {(id, d) => <DateInput id={id} name="first_due_date" aria-describedby={d} value={firstDue} onChange={setFirstDue} />}
               </Field>
             </div>
           ) : null}
@@ -344,10 +345,15 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
               )}
             </Field>
           </div>
-          <FormError error={error && !error.field ? error : null} />
-          <FormError error={error?.field === "payment_terms" ? error : null} />
-          <FormActions busy={busy} submitLabel={t("order.submit")} />
         </section>
+      </div>
+      <div className="total-bar" data-testid="order-total-bar">
+        <FormError error={error && !error.field ? error : null} />
+        <FormError error={error?.field === "payment_terms" ? error : null} />
+        <span>
+          {t("order.total")} <span className="total-figure">{preview ? i18n.money(preview.totals.total, currency) : "—"}</span>
+        </span>
+        <FormActions busy={busy} submitLabel={t("order.submit")} />
       </div>
     </form>
   );

@@ -91,7 +91,7 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
             {t(`order.${order.channel}`)} · {i18n.dateTime(order.created_at)} · {t("detail.recordedBy", { name: order.recorded_by.name })}
           </p>
           <h2>{t("order.items")}</h2>
-          <table className="items">
+          <table className="items" data-testid="order-items">
             <tbody>
               {order.items.map((it, i) => (
                 <tr key={i}>

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { DateInput } from "../components/DateInput";
 import { useBackend } from "../backend";
 import type { Channel } from "../bindings/Channel";
 import type { OrderStatus } from "../bindings/OrderStatus";
@@ -75,10 +76,10 @@ export function OrderList({ onOpen }: { onOpen: (id: string) => void }) {
           <option value="phone">{t("order.phone")}</option>
         </select>
         <label>
-          {t("common.from")} <input type="date" name="from" value={from} onChange={(e) => setFrom(e.target.value)} />
+          {t("common.from")} <DateInput name="from" value={from} onChange={setFrom} />
         </label>
         <label>
-          {t("common.to")} <input type="date" name="to" value={to} onChange={(e) => setTo(e.target.value)} />
+          {t("common.to")} <DateInput name="to" value={to} onChange={setTo} />
         </label>
         <Busy busy={busy} />
       </form>
@@ -101,7 +102,7 @@ export function OrderList({ onOpen }: { onOpen: (id: string) => void }) {
             <tr key={o.id} data-order-number={o.order_number} className="clickable" tabIndex={0} onClick={() => onOpen(o.id)} onKeyDown={(e) => e.key === "Enter" && onOpen(o.id)}>
               <td className="mono">{o.order_number}</td>
               <td>{i18n.date(o.business_date)}</td>
-              <td>{o.customer_name}</td>
+              <td className="name" title={o.customer_name}>{o.customer_name}</td>
               <td>{t(`order.${o.channel}`)}</td>
               <td className="num">{i18n.money(o.total, o.currency)}</td>
               <td className="num">{i18n.money(o.balance, o.currency)}</td>

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { BackendError, useBackend } from "../backend";
+import { LocalError, useBackend } from "../backend";
 import type { Currency } from "../bindings/Currency";
 import type { Language } from "../bindings/Language";
 import type { Session } from "../bindings/Session";
@@ -24,7 +24,7 @@ export function Setup({ language, onLanguage, onDone }: { language: Language; on
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (pin !== pin2) {
-      setError(new BackendError({ code: "pin_mismatch", message: t("setup.pinMismatch"), field: "pin2" }));
+      setError(new LocalError({ code: "pin_mismatch", message: t("setup.pinMismatch"), field: "pin2" }));
       return;
     }
     const session = await run(() =>

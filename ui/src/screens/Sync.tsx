@@ -133,7 +133,7 @@ function kindKey(kind: string): MessageKey {
 }
 
 function AttentionRow(props: { item: AttentionItem; currency: Currency; busy: boolean; onRetry: () => void; onDiscard: () => void }) {
-  const { t, money } = useI18n();
+  const { t, money, error } = useI18n();
   const a = props.item;
   return (
     <tr data-testid="attention-row">
@@ -142,7 +142,7 @@ function AttentionRow(props: { item: AttentionItem; currency: Currency; busy: bo
         {t(kindKey(a.kind))} <span className="badge overdue">{t(a.status === "conflict" ? "sync.conflict" : "sync.rejected")}</span>
       </td>
       <td>
-        {a.reason}
+        {a.reason || a.code ? error({ code: a.code ?? "rejected", message: a.reason ?? "" }) : null}
         {a.service_state ? (
           <div className="muted" data-testid="service-state">
             {t("sync.serviceState", {
@@ -190,7 +190,7 @@ function Paired(props: { status: SyncStatus; session: Session; onUnpaired: () =>
           </>
         ) : null}
       </dl>
-      {s.last_error ? <p className="notice danger">{s.last_error}</p> : null}
+      <FormError error={s.last_error} />
       <FormError error={error} />
       {props.session.can_manage_staff ? (
         <div className="actions no-print">
@@ -246,7 +246,7 @@ function PairForm(props: { session: Session; defaultUrl: string; onPaired: () =>
 }
 
 function Report({ report }: { report: SyncReport }) {
-  const { t, money, dateTime } = useI18n();
+  const { t, money, dateTime, error } = useI18n();
   const row = (key: MessageKey, name: string, tally: Tally) => (
     <tr data-testid={`report-${name}`}>
       <th scope="row">{t(key)}</th>
@@ -261,7 +261,7 @@ function Report({ report }: { report: SyncReport }) {
       <p className={report.complete ? "notice ok" : "notice danger"} data-testid="report-verdict">
         {report.complete ? t("sync.reportComplete") : t("sync.reportIncomplete")}
       </p>
-      {report.error ? <p className="notice danger">{report.error}</p> : null}
+      <FormError error={report.error} />
       <table>
         <thead>
           <tr>
@@ -278,9 +278,15 @@ function Report({ report }: { report: SyncReport }) {
           {row("sync.stillPending", "pending", report.still_pending)}
         </tbody>
       </table>
+      <dl className="muted dash-notes" data-testid="report-notes">
+        <dt>{t("sync.ordersTotal")}</dt>
+        <dd>{t("sync.ordersTotalNote")}</dd>
+        <dt>{t("sync.paymentsTotal")}</dt>
+        <dd>{t("sync.paymentsTotalNote")}</dd>
+      </dl>
       <p className="muted">
         {t("sync.reportAudit", { n: report.audit_events_pushed, pulled: report.pulled_changes })}
-        {report.audit_refused ? ` · ${report.audit_refused}` : ""}
+        {report.audit_refused ? ` · ${error({ code: "audit_refused", message: report.audit_refused })}` : ""}
       </p>
       <p>
         {t("sync.lastSuccess")}: {report.last_success_at ? dateTime(report.last_success_at) : t("sync.never")} · {t("sync.reportAt", { at: dateTime(report.finished_at) })}

@@ -70,7 +70,8 @@ pub(crate) fn validate_notes(
             "notes",
             "too_long",
             "Notes are longer than 1000 characters",
-        ));
+        )
+        .with("max", 1000));
     }
     Ok(notes)
 }
@@ -84,7 +85,8 @@ pub(crate) fn validate_reference(
             "reference",
             "too_long",
             "Reference is longer than 100 characters",
-        ));
+        )
+        .with("max", 100));
     }
     Ok(r)
 }

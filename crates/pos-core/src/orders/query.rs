@@ -208,6 +208,8 @@ impl Store {
                 "out_of_range",
                 "Page size must be 1 to 200",
             )
+            .with("min", 1)
+            .with("max", 200)
             .into());
         }
         if let (Some(f), Some(t)) = (query.from, query.to) {

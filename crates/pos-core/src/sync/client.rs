@@ -114,7 +114,7 @@ type Progress<'a> = &'a (dyn Fn(SyncProgress) + Send + Sync);
 struct ClientState {
     online: Option<bool>,
     syncing: bool,
-    last_error: Option<String>,
+    last_error: Option<super::SyncFailure>,
     token: Option<(String, Instant)>,
 }
 
@@ -491,7 +491,7 @@ impl SyncClient {
             .await;
         self.with_state(|c| {
             c.syncing = false;
-            c.last_error = outcome.as_ref().err().map(|e| e.to_string());
+            c.last_error = outcome.as_ref().err().map(super::SyncFailure::from);
         });
         let pairing = store.pairing().await?;
         let floor = pairing.as_ref().map(|p| p.outbox_floor).unwrap_or(0);
@@ -510,7 +510,7 @@ impl SyncClient {
             // not paired / credentials refused: nothing was exchanged, say so plainly
             Err(e @ (SyncError::NotPaired | SyncError::Unauthorized)) => Err(e),
             Err(e) => {
-                report.error = Some(e.to_string());
+                report.error = Some(super::SyncFailure::from(&e));
                 if report.pushed.count + report.already_there.count == 0 && !e.retryable() {
                     return Err(e);
                 }

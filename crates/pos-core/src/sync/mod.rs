@@ -15,6 +15,8 @@ use pos_domain::{Money, OrderId};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::StoreError;
+
 /// Clock drift beyond this between the counter and the service is shown as a warning.
 pub const CLOCK_DRIFT_WARNING_MS: i64 = 2 * 60 * 1000;
 
@@ -36,7 +38,31 @@ pub struct SyncStatus {
     pub clock_offset_ms: Option<i64>,
     pub clock_drift_warning: bool,
     /// Why the last attempt failed, if it did.
-    pub last_error: Option<String>,
+    pub last_error: Option<SyncFailure>,
+}
+
+/// Why a sync failed, as the UI shows it: a stable code (translated by the UI) and the
+/// English message with its details. Never PII; an internal failure's details stay in the log.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncFailure {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&SyncError> for SyncFailure {
+    fn from(e: &SyncError) -> Self {
+        let message = match e {
+            SyncError::Store(inner) if inner.is_internal() => {
+                StoreError::INTERNAL_MESSAGE.to_owned()
+            }
+            other => other.to_string(),
+        };
+        SyncFailure {
+            code: e.code().to_owned(),
+            message,
+        }
+    }
 }
 
 /// Progress of a running sync, for the end-of-day progress bar.
@@ -126,7 +152,7 @@ pub struct SyncReport {
     pub roster_size: u32,
     /// Every mutation was settled and the pull finished.
     pub complete: bool,
-    pub error: Option<String>,
+    pub error: Option<SyncFailure>,
     pub last_success_at: Option<DateTime<Utc>>,
 }
 
