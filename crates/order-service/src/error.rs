@@ -32,6 +32,22 @@ pub enum ApiError {
     PreconditionFailed { current: i32 },
     #[error("If-Match with the order's version is required")]
     PreconditionRequired,
+    /// Too many requests: from one address (the rate limits), or wrong passwords for one
+    /// account (its lockout). `retry_after` is in seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after: u64,
+    },
+    /// The service cannot answer now (its database is unreachable, or too many password checks
+    /// wait); the client should retry after `retry_after` seconds.
+    #[error("{message}")]
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after: u64,
+    },
     #[error("internal error")]
     Internal(String),
 }
@@ -86,6 +102,8 @@ impl ApiError {
             ApiError::PreconditionRequired => {
                 (StatusCode::PRECONDITION_REQUIRED, "if_match_required")
             }
+            ApiError::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
+            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -107,12 +125,26 @@ impl IntoResponse for ApiError {
         if let ApiError::Unprocessable { field: Some(f), .. } = &self {
             body["field"] = json!(f);
         }
-        (
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. }
+            | ApiError::Unavailable { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            body["retry_after"] = json!(secs);
+        }
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        response
     }
 }
 

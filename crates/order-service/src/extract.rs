@@ -89,13 +89,38 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
                 Err(ApiError::Unprocessable {
                     code: "invalid_body".into(),
-                    message: e.body_text(),
+                    message: without_values(&e.body_text()),
                     field: None,
                 })
             }
-            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+            Err(other) => Err(ApiError::BadRequest(without_values(&other.body_text()))),
         }
     }
+}
+
+/// A parser's message without the values it quotes (serde writes "invalid type: integer
+/// `812345`, expected a string"): a refused phone number or e-mail must not come back in the
+/// answer, nor reach a log. What was expected, and where, stays.
+pub fn without_values(message: &str) -> String {
+    let (head, tail) = match message.find(", expected") {
+        Some(i) => message.split_at(i),
+        None => (message, ""),
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in head.chars() {
+        match (quote, c) {
+            (None, '`' | '"') => {
+                quote = Some(c);
+                out.push_str("(value)");
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c) => out.push(c),
+        }
+    }
+    out.push_str(tail);
+    out
 }
 
 fn contains_nul_escape(bytes: &[u8]) -> bool {
@@ -117,7 +142,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| ApiPath(v))
-            .map_err(|rej| ApiError::BadRequest(rej.body_text()))
+            .map_err(|rej| ApiError::BadRequest(without_values(&rej.body_text())))
     }
 }
 
@@ -144,6 +169,6 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| ApiQuery(v))
-            .map_err(|rej| ApiError::BadRequest(rej.body_text()))
+            .map_err(|rej| ApiError::BadRequest(without_values(&rej.body_text())))
     }
 }

@@ -7,7 +7,6 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::NaiveDate;
-use pos_domain::ValidationError;
 use pos_protocol::AuditAction;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -105,14 +104,7 @@ pub async fn summary(
     crate::extract::ApiQuery(p): crate::extract::ApiQuery<SummaryParams>,
 ) -> ApiResult<Json<Value>> {
     auth.require_approver("read analytics")?;
-    if p.from > p.to {
-        return Err(ValidationError::new(
-            "from",
-            "invalid_range",
-            "The start date is after the end date",
-        )
-        .into());
-    }
+    pos_domain::dates::check_range(Some(p.from), Some(p.to))?;
     let tenant = auth.tenant();
     let mut tx = s.tx(tenant).await?;
     let settings = s.settings(&mut tx, tenant).await?;
@@ -152,7 +144,10 @@ pub async fn summary(
             SELECT (e->>'due_date')::date AS due, o.paid_minor,
                    sum(((e->>'amount')::numeric * power(10, $3::int))::bigint) OVER (PARTITION BY o.id ORDER BY (e->>'seq')::int) AS cum
             FROM orders o, jsonb_array_elements(o.schedule) e
-            WHERE o.tenant_id = $1 AND o.status = 'pending') x
+            WHERE o.tenant_id = $1 AND o.status = 'pending'
+              -- a plain yyyy-mm-dd only: a date written before the business range was enforced
+              -- (year 10000 is written +10000-…) must not make the figures fail for everyone
+              AND e->>'due_date' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') x
          WHERE due < $2 AND cum > paid_minor",
     )
     .bind(tenant)

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod feeds;
 pub mod group_commit;
+pub mod limits;
 pub mod login;
 pub mod metrics;
 pub mod openapi;
@@ -58,6 +59,8 @@ pub struct AppState {
     /// Largest `POST /sync/push` body accepted, in bytes ([`pos_protocol::MAX_PUSH_BYTES`]
     /// unless set otherwise before [`router`] is built).
     pub sync_body_limit: usize,
+    /// Rate limits per client address (see [`limits`]), read when [`router`] is built.
+    pub limits: limits::RateLimits,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
             creates: Arc::default(),
             tenants: Arc::default(),
             sync_body_limit: pos_protocol::MAX_PUSH_BYTES,
+            limits: limits::RateLimits::default(),
         }
     }
 
@@ -180,21 +184,48 @@ impl AppState {
     }
 }
 
+/// Password checks allowed to wait for a hashing thread, per thread. Beyond that a login is
+/// refused at once (503 `busy`, `Retry-After: 1`) rather than queued: argon2's cost must not be
+/// a lever that makes every other login wait (the rate limits bound each address; this bounds
+/// them all together).
+pub const HASH_QUEUE_PER_THREAD: usize = 16;
+
 /// Runs password hashing and checking on the service's fixed hashing threads (one per core; see
 /// [`pos_crypto::password`]), never on the runtime's blocking pool: a burst of logins queues
 /// here instead of holding 19 MiB of argon2 memory on each of up to 512 blocking threads.
 pub async fn on_hash_thread<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> error::ApiResult<T> {
-    static HASHERS: std::sync::OnceLock<Option<pos_crypto::password::Hashers>> =
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static HASHERS: std::sync::OnceLock<Option<(pos_crypto::password::Hashers, usize)>> =
         std::sync::OnceLock::new();
-    HASHERS
+    static WAITING: AtomicUsize = AtomicUsize::new(0);
+    let (hashers, threads) = HASHERS
         .get_or_init(|| {
             let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-            pos_crypto::password::Hashers::start(threads, "password-hash").ok()
+            pos_crypto::password::Hashers::start(threads, "password-hash")
+                .ok()
+                .map(|h| (h, threads))
         })
         .as_ref()
-        .ok_or_else(|| error::ApiError::Internal("no password hashing threads".into()))?
+        .ok_or_else(|| error::ApiError::Internal("no password hashing threads".into()))?;
+    // counted out again however this ends (a client that hangs up drops the future)
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let before = WAITING.fetch_add(1, Ordering::SeqCst);
+    let _waiting = Waiting;
+    if before >= threads * HASH_QUEUE_PER_THREAD {
+        return Err(error::ApiError::Unavailable {
+            code: "busy",
+            message: "Too many logins at once; try again in a moment".into(),
+            retry_after: 1,
+        });
+    }
+    hashers
         .run(f)
         .await
         .map_err(|e| error::ApiError::Internal(e.to_string()))
@@ -205,7 +236,13 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/auth/login", post(login::login))
+        .route(
+            "/auth/login",
+            post(login::login).layer(limits::layer(
+                state.limits.login,
+                state.limits.trust_forwarded,
+            )),
+        )
         .route("/offline-orders", post(orders::create).get(orders::list))
         .route(
             "/offline-orders/{id}",
@@ -218,9 +255,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users", post(users::create).get(users::list))
         .route("/tenant", get(tenant::get).patch(tenant::patch))
-        .route("/auth/device-token", post(devices::device_token))
+        .route(
+            "/auth/device-token",
+            post(devices::device_token).layer(limits::layer(
+                state.limits.device_token,
+                state.limits.trust_forwarded,
+            )),
+        )
         .route("/devices/pairing-codes", post(devices::pairing_code))
-        .route("/devices/pair", post(devices::pair))
+        .route(
+            "/devices/pair",
+            post(devices::pair).layer(limits::layer(
+                state.limits.pairing,
+                state.limits.trust_forwarded,
+            )),
+        )
         .route("/devices/{id}", axum::routing::delete(devices::revoke))
         .route("/sync/pull", get(sync::pull))
         .route("/sync/orders", post(sync::orders))
@@ -276,23 +325,26 @@ async fn readyz(
 
 /// Serves until ctrl-c / SIGTERM, then drains in-flight requests.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            #[cfg(unix)]
-            {
-                let mut term =
-                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    {
-                        Ok(t) => t,
-                        Err(_) => return,
-                    };
-                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = ctrl_c.await;
-            }
-        })
-        .await
+    // the peer's address is what the rate limits count against (see [`limits`])
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => return,
+                };
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+    })
+    .await
 }

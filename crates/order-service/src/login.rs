@@ -33,14 +33,76 @@ pub struct LoginResponse {
     pub user: UserView,
 }
 
+/// A verifier no password matches, made once: checked when the tenant, the e-mail or the
+/// user's password is unknown, so that a login does the same argon2 work whether the e-mail
+/// exists or not (its timing does not tell).
+fn decoy_verifier() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut secret = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut secret);
+        pos_crypto::password::hash(&secret).unwrap_or_default()
+    })
+}
+
+/// Checks `password` against `verifier`, or against the decoy when there is none.
+async fn check_password(
+    s: &AppState,
+    password: crate::config::Secret,
+    verifier: Option<String>,
+) -> ApiResult<bool> {
+    s.metrics
+        .password_checks
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::on_hash_thread(move || {
+        let known = verifier.is_some();
+        let v = verifier.unwrap_or_else(|| decoy_verifier().to_owned());
+        pos_crypto::password::verify(password.expose().as_bytes(), &v) && known
+    })
+    .await
+}
+
+/// The lockout of one account (tenant and e-mail), known or not.
+struct Throttle {
+    failures: u32,
+    locked_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+async fn throttle(tx: &mut crate::db::Tx, tenant: Uuid, index: &[u8]) -> ApiResult<Throttle> {
+    let row: Option<(i32, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
+        "SELECT failures, locked_until FROM login_throttle WHERE tenant_id = $1 AND email_index = $2 FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(index)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map_or(
+        Throttle {
+            failures: 0,
+            locked_until: None,
+        },
+        |(f, until)| Throttle {
+            failures: u32::try_from(f).unwrap_or(0),
+            locked_until: until,
+        },
+    ))
+}
+
 /// `POST /auth/login`: tenant slug + e-mail + password → access token. Every attempt is
-/// audited (ACCESS); a wrong tenant, e-mail or password gets the same 401.
+/// audited (ACCESS); a wrong tenant, e-mail or password gets the same 401 after the same work.
+/// Wrong passwords lock the account ([`pos_domain::Lockout::SERVICE_LOGIN`]; an unknown e-mail
+/// is locked the same way): while locked, 429 `account_locked` with `Retry-After`, and no
+/// password is checked.
 #[utoipa::path(
     post,
     path = "/auth/login",
     tag = "auth",
     request_body = LoginRequest,
-    responses((status = 200, description = "an access token", body = LoginResponse)),
+    responses(
+        (status = 200, description = "an access token", body = LoginResponse),
+        (status = 401, description = "wrong tenant, e-mail or password"),
+        (status = 429, description = "the account is locked after wrong passwords, or this address sent too many requests"),
+    ),
     security(())
 )]
 pub async fn login(
@@ -51,58 +113,84 @@ pub async fn login(
         .bind(req.tenant.trim())
         .fetch_one(&s.pool)
         .await?;
-    let tenant = tenant.ok_or(ApiError::Unauthorized)?;
-    let email =
-        pos_domain::customer::normalize_email(&req.email).map_err(|_| ApiError::Unauthorized)?;
+    let email = pos_domain::customer::normalize_email(&req.email).ok();
+    let (Some(tenant), Some(email)) = (tenant, email) else {
+        check_password(&s, req.password, None).await?;
+        return Err(ApiError::Unauthorized);
+    };
     let index = s.cipher.blind_index("user_email", &email);
+    let now = s.now();
     let mut tx = s.tx(tenant).await?;
+    let locked = throttle(&mut tx, tenant, &index).await?;
     let row = sqlx::query("SELECT id, name, role, password_hash, active FROM users WHERE tenant_id = $1 AND email_index = $2")
         .bind(tenant)
         .bind(&index)
         .fetch_optional(&mut *tx)
         .await?;
-    let Some(row) = row else {
-        audit::record(
-            &mut tx,
-            Event {
-                actor: None,
-                action: AuditAction::Access,
-                entity_type: "session",
-                entity_id: None,
-                operation: "login.failed",
-                detail: Some("unknown_user".into()),
-                fields: vec![],
-            },
-        );
+    let user = match &row {
+        Some(r) => {
+            let role: Role = r
+                .get::<String, _>("role")
+                .parse()
+                .map_err(ApiError::Internal)?;
+            Some((r.get::<Uuid, _>("id"), role))
+        }
+        None => None,
+    };
+    let failed_event = |detail: &str| Event {
+        actor: user,
+        action: AuditAction::Access,
+        entity_type: "session",
+        entity_id: user.map(|(id, _)| id.to_string()),
+        operation: "login.failed",
+        detail: Some(detail.to_owned()),
+        fields: vec![],
+    };
+    if let Some(until) = locked.locked_until.filter(|u| *u > now) {
+        audit::record(&mut tx, failed_event("locked"));
         tx.commit().await?;
+        return Err(ApiError::TooManyRequests {
+            code: "account_locked",
+            message: "Too many wrong passwords for this account; try again later".into(),
+            retry_after: u64::try_from((until - now).num_seconds() + 1).unwrap_or(1),
+        });
+    }
+    let verifier = row.as_ref().and_then(|r| {
+        r.get::<bool, _>("active")
+            .then(|| r.get::<Option<String>, _>("password_hash"))
+            .flatten()
+    });
+    if !check_password(&s, req.password, verifier).await? {
+        let failure = pos_domain::Lockout::SERVICE_LOGIN.after_failure(locked.failures, now);
+        sqlx::query(
+            "INSERT INTO login_throttle (tenant_id, email_index, failures, locked_until) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant_id, email_index) DO UPDATE SET failures = $3, locked_until = $4",
+        )
+        .bind(tenant)
+        .bind(&index)
+        .bind(i32::try_from(failure.failures).unwrap_or(i32::MAX))
+        .bind(failure.locked_until)
+        .execute(&mut *tx)
+        .await?;
+        let detail = match (user.is_some(), failure.locked_until.is_some()) {
+            (true, false) => "wrong_password",
+            (true, true) => "wrong_password_locked",
+            (false, false) => "unknown_user",
+            (false, true) => "unknown_user_locked",
+        };
+        audit::record(&mut tx, failed_event(detail));
+        tx.commit().await?;
+        return Err(ApiError::Unauthorized);
+    }
+    let (Some(row), Some((id, role))) = (row, user) else {
         return Err(ApiError::Unauthorized);
     };
-    let id: Uuid = row.get("id");
-    let role: Role = row
-        .get::<String, _>("role")
-        .parse()
-        .map_err(ApiError::Internal)?;
-    let hash: Option<String> = row.get("password_hash");
-    let password = req.password;
-    let ok = crate::on_hash_thread(move || {
-        hash.as_deref()
-            .is_some_and(|h| pos_crypto::password::verify(password.expose().as_bytes(), h))
-    })
-    .await?;
-    if !ok || !row.get::<bool, _>("active") {
-        audit::record(
-            &mut tx,
-            Event::new(
-                (id, role),
-                AuditAction::Access,
-                "session",
-                Some(id.to_string()),
-                "login.failed",
-            )
-            .detail("wrong_password"),
-        );
-        tx.commit().await?;
-        return Err(ApiError::Unauthorized);
+    if locked.failures > 0 {
+        sqlx::query("DELETE FROM login_throttle WHERE tenant_id = $1 AND email_index = $2")
+            .bind(tenant)
+            .bind(&index)
+            .execute(&mut *tx)
+            .await?;
     }
     audit::record(
         &mut tx,

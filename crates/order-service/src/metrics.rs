@@ -25,6 +25,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
     pub orders_created: AtomicU64,
     pub payments_recorded: AtomicU64,
+    /// Password checks (argon2 verifications) of logins, a decoy's included.
+    pub password_checks: AtomicU64,
     /// Transactions the group commit of creates wrote (see [`crate::group_commit`]).
     pub create_batches: AtomicU64,
     /// Creates queued for group commit or being written, not yet answered.
@@ -84,6 +86,10 @@ impl Metrics {
         out.push_str(&format!(
             "# HELP payments_recorded_total Payments recorded.\n# TYPE payments_recorded_total counter\npayments_recorded_total {}\n",
             self.payments_recorded.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP password_checks_total Password checks of logins (argon2), a decoy's included.\n# TYPE password_checks_total counter\npassword_checks_total {}\n",
+            self.password_checks.load(Ordering::Relaxed)
         ));
         out.push_str(&format!(
             "# HELP order_create_batches_total Transactions that wrote group-committed creates.\n# TYPE order_create_batches_total counter\norder_create_batches_total {}\n",

@@ -699,18 +699,7 @@ fn new_order(
     (now, today): (DateTime<Utc>, NaiveDate),
 ) -> ApiResult<NewOrder> {
     let customer = req.customer.validated(req.channel)?;
-    let notes = req
-        .notes
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
-        return Err(pos_domain::ValidationError::new(
-            "notes",
-            "too_long",
-            "Notes are longer than 1000 characters",
-        )
-        .into());
-    }
+    let notes = pos_domain::text::notes(req.notes)?;
     let (items, totals) = price_items(req.items, req.discount, currency)?;
     let schedule = generate(&req.payment_terms, totals.total, currency, today)?;
     let paid = pos_domain::ledger::initial_payment(
@@ -993,8 +982,11 @@ pub async fn list(
             "out_of_range",
             "limit must be 1 to 200",
         )
+        .with("min", 1)
+        .with("max", 200)
         .into());
     }
+    pos_domain::dates::check_range(p.from, p.to)?;
     let mut qb =
         sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT * FROM orders WHERE tenant_id = ");
     qb.push_bind(tenant);
@@ -1168,10 +1160,7 @@ pub async fn pay(
     let total = currency.from_minor(row.get(1));
     let paid = currency.from_minor(row.get(2));
     let amount = pos_domain::ledger::payment(currency, "amount", req.amount.0, paid, total)?;
-    let reference = req
-        .reference
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+    let reference = pos_domain::text::reference(req.reference, "reference")?;
     let now = s.now();
     let new_paid = paid + amount;
     let status = OrderStatus::derive(false, row.get::<bool, _>(4), new_paid == total);
@@ -1659,11 +1648,7 @@ pub async fn patch(
         None => old_customer.clone(),
     }
     .validated(channel)?;
-    let notes = req
-        .notes
-        .apply(old_notes.clone())
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
+    let notes = pos_domain::text::notes(req.notes.apply(old_notes.clone()))?;
     let old_items: Vec<LineItem> =
         serde_json::from_value(r.get("items")).map_err(|e| ApiError::Internal(e.to_string()))?;
     let inputs = req

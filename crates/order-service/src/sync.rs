@@ -434,6 +434,11 @@ async fn apply(
                     if status == "deleted" {
                         return Ok(rejected("order_deleted", "The order is deleted"));
                     }
+                    if let Err(e) =
+                        pos_domain::text::reference(payment.reference.clone(), "reference")
+                    {
+                        return Ok(rejected("invalid_text", e.to_string()));
+                    }
                     let (same, _) = ledger_entry(tx, tenant, currency, Some(payment.id)).await?;
                     if let Some(e) = same {
                         // The same entry again is a replay; another entry under its id is not.
@@ -537,6 +542,10 @@ async fn apply(
                     {
                         Ok(c) => c,
                         Err(e) => return Ok(rejected("invalid_customer", e.to_string())),
+                    };
+                    let notes = match pos_domain::text::notes(notes.clone()) {
+                        Ok(n) => n,
+                        Err(e) => return Ok(rejected("invalid_text", e.to_string())),
                     };
                     let ids = oid.to_string();
                     let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
@@ -711,6 +720,10 @@ async fn insert_order(
         Ok(c) => c,
         Err(e) => return Ok(rejected("invalid_customer", e.to_string())),
     };
+    let notes = match pos_domain::text::notes(o.notes.clone()) {
+        Ok(n) => n,
+        Err(e) => return Ok(rejected("invalid_text", e.to_string())),
+    };
     let inputs: Vec<ItemInput> = o.items.iter().map(LineItem::to_input).collect();
     let (items, totals) = match price_items(inputs, Some(o.totals.discount), o.currency) {
         Ok(v) => v,
@@ -748,7 +761,7 @@ async fn insert_order(
         o.created_at
     };
     let ids = o.id.to_string();
-    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, o.notes.as_deref());
+    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
     let crate::pii::SearchKeys {
         phone_index,
         email_index,

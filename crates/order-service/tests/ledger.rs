@@ -5,61 +5,11 @@
 mod common;
 
 use common::desk::*;
+use common::sync::{pair_by_hand, push};
 use common::*;
 use pos_domain::{OrderId, PaymentId, Role};
-use pos_protocol::{Approval, Mutation, MutationBody, MutationStatus, PushRequest, PushResponse};
+use pos_protocol::{Approval, Mutation, MutationBody, MutationStatus};
 use serde_json::json;
-
-/// Pairs the counter by hand (so the test holds the device token) and returns the service's
-/// device id and token.
-async fn pair_by_hand(
-    app: &TestApp,
-    t: &Tenant,
-    d: &Desk,
-    owner: &pos_core::Session,
-) -> (uuid::Uuid, String) {
-    let (_, code, _) = app
-        .post(&t.owner_token, "/api/v1/devices/pairing-codes", json!({}))
-        .await;
-    let staff = d.store.staff_for_pairing(owner).await.unwrap();
-    let pair = |currency: &str| json!({"code": code["code"], "device_id": d.store.device_id(), "name": "Kasir", "device_code": "K01", "currency": currency, "staff": staff});
-    // A counter keeping its books in dollars is refused, and the code is not used up by it.
-    let (st, e, _) = app.post("", "/api/v1/devices/pair", pair("USD")).await;
-    assert_eq!(
-        (st, e["code"].as_str()),
-        (409, Some("currency_mismatch")),
-        "{e}"
-    );
-    let (st, paired, _) = app.post("", "/api/v1/devices/pair", pair("IDR")).await;
-    assert_eq!(st, 201, "{paired}");
-    let (_, tok, _) = app
-        .post(
-            "",
-            "/api/v1/auth/device-token",
-            json!({"device_id": paired["device_id"], "device_secret": paired["device_secret"]}),
-        )
-        .await;
-    (
-        paired["device_id"].as_str().unwrap().parse().unwrap(),
-        tok["access_token"].as_str().unwrap().to_owned(),
-    )
-}
-
-async fn push(app: &TestApp, token: &str, mutations: Vec<Mutation>) -> PushResponse {
-    let req = PushRequest {
-        mutations,
-        audit_events: vec![],
-    };
-    let (st, body, _) = app
-        .post(
-            token,
-            "/api/v1/sync/push",
-            serde_json::to_value(&req).unwrap(),
-        )
-        .await;
-    assert_eq!(st, 200, "{body}");
-    serde_json::from_value(body).unwrap()
-}
 
 /// The ledger as the service holds it: (payments, sum of amounts, the order's paid_minor, status).
 async fn ledger(app: &TestApp, t: &Tenant, order: OrderId) -> (i64, i64, i64, String) {

@@ -6,16 +6,14 @@ use crate::error::{Result, StoreError};
 use crate::pin::Pin;
 use crate::session::Session;
 use crate::store::{ShopConfig, Store};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use pos_domain::{Currency, Role, StaffId, ValidationError};
 use pos_protocol::{AuditAction, FieldChange};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqliteConnection};
 
-/// Wrong PINs in a row before a user is locked out.
-pub const MAX_FAILED_PINS: u32 = 5;
-/// How long a lockout lasts.
-pub const LOCKOUT_MINUTES: i64 = 5;
+/// Wrong PINs and how long they lock a user out (the shared rule).
+pub const PIN_LOCKOUT: pos_domain::Lockout = pos_domain::Lockout::COUNTER_PIN;
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Deserialize)]
@@ -350,8 +348,8 @@ impl Store {
         })
     }
 
-    /// PIN login. Wrong PINs are audited and counted; after [`MAX_FAILED_PINS`] in a row the
-    /// user is locked out for [`LOCKOUT_MINUTES`].
+    /// PIN login. Wrong PINs are audited and counted; [`PIN_LOCKOUT`] says when they lock the
+    /// user out and for how long.
     pub async fn login(&self, staff_id: StaffId, pin: Pin) -> Result<Session> {
         self.require_config()?;
         let s = self.check_pin(staff_id, pin, PinPurpose::Login).await?;
@@ -490,15 +488,10 @@ impl Store {
                 ),
             });
         }
-        let failed = row.failed + 1;
-        let locked_until =
-            (failed >= MAX_FAILED_PINS).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
+        let failure = PIN_LOCKOUT.after_failure(row.failed, now);
+        let locked_until = failure.locked_until;
         sqlx::query("UPDATE staff SET failed_attempts = ?, locked_until = ? WHERE id = ?")
-            .bind(if locked_until.is_some() {
-                0
-            } else {
-                i64::from(failed)
-            })
+            .bind(i64::from(failure.failures))
             .bind(locked_until.as_ref().map(ts))
             .bind(row.id.to_string())
             .execute(tx.conn().await?)
@@ -525,7 +518,7 @@ impl Store {
         match locked_until {
             Some(until) => Err(StoreError::LockedOut { until }),
             None => Err(StoreError::WrongPin {
-                attempts_left: MAX_FAILED_PINS - failed,
+                attempts_left: failure.attempts_left,
             }),
         }
     }

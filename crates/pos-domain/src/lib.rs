@@ -3,17 +3,20 @@
 
 pub mod clock;
 pub mod customer;
+pub mod dates;
 pub mod error;
 pub mod hlc;
 pub mod ids;
 pub mod items;
 pub mod ledger;
+pub mod lockout;
 pub mod money;
 pub mod patch;
 pub mod role;
 pub mod schedule;
 pub mod status;
 pub mod terms;
+pub mod text;
 pub mod zone;
 
 pub use clock::{Clock, SystemClock, TimeSource, UuidV7s};
@@ -23,6 +26,7 @@ pub use hlc::Hlc;
 pub use ids::{OrderId, PaymentId, StaffId};
 pub use items::{ItemInput, LineItem, Totals};
 pub use ledger::LedgerError;
+pub use lockout::Lockout;
 pub use money::{Currency, Money};
 pub use patch::Patch;
 pub use role::Role;

@@ -117,6 +117,7 @@ impl PaymentTerms {
                 due_date,
             } => {
                 check_down(*down_payment)?;
+                crate::dates::check("payment_terms.due_date", *due_date)?;
                 if *due_date < today {
                     return Err(ValidationError::new(
                         "payment_terms.due_date",
@@ -146,6 +147,7 @@ impl PaymentTerms {
                     .with("min", MIN_INSTALLMENTS)
                     .with("max", MAX_INSTALLMENTS));
                 }
+                crate::dates::check("payment_terms.first_due_date", *first_due_date)?;
                 if *first_due_date < today {
                     return Err(ValidationError::new(
                         "payment_terms.first_due_date",
@@ -153,7 +155,9 @@ impl PaymentTerms {
                         "First due date cannot be in the past",
                     ));
                 }
-                if interval.nth(*first_due_date, *installment_count).is_none() {
+                // the plan's last installment lies in the business range too
+                let last = interval.nth(*first_due_date, installment_count.saturating_sub(1));
+                if last.is_none_or(|d| d > crate::dates::LAST) {
                     return Err(ValidationError::new(
                         "payment_terms.first_due_date",
                         "too_far_ahead",

@@ -301,6 +301,7 @@ export const en = {
   "audit.detail.version": "version {from} → {to}",
   "audit.detail.payments": "{n} payments taken in",
   "audit.reason.wrong_pin": "wrong PIN",
+  "audit.reason.wrong_pin_locked": "wrong PIN, now locked out",
   "audit.reason.locked_out": "locked out",
   "audit.reason.unknown_or_inactive_user": "unknown or inactive user",
   "audit.reason.role_not_allowed": "role may not approve",

@@ -303,6 +303,7 @@ export const id: Record<MessageKey, string> = {
   "audit.detail.version": "versi {from} → {to}",
   "audit.detail.payments": "{n} pembayaran diambil",
   "audit.reason.wrong_pin": "PIN salah",
+  "audit.reason.wrong_pin_locked": "PIN salah, kini terkunci",
   "audit.reason.locked_out": "terkunci",
   "audit.reason.unknown_or_inactive_user": "pengguna tidak dikenal atau nonaktif",
   "audit.reason.role_not_allowed": "peran ini tidak boleh menyetujui",
@@ -386,6 +387,7 @@ export const idErrors: Record<string, string> = {
   too_long: "Terlalu panjang: paling banyak {max} karakter.",
   too_many: "Terlalu banyak: paling banyak {max}.",
   out_of_range: "Harus antara {min} dan {max}.",
+  date_out_of_range: "Tanggal harus antara {min} dan {max}.",
   too_far_ahead: "Tanggal jatuh tempo pertama terlalu jauh di masa depan.",
   in_past: "Tanggal tidak boleh di masa lalu.",
   invalid: "Tidak valid.",
@@ -425,6 +427,7 @@ export const idErrors: Record<string, string> = {
   // the service's refusals of a counter's changes (sync) and of pairing
   invalid_items: "Layanan menolak barang pesanan ini.",
   invalid_customer: "Layanan menolak data pelanggan pesanan ini.",
+  invalid_text: "Layanan menolak teks pesanan ini (catatan atau referensi terlalu panjang).",
   invalid_terms: "Layanan menolak syarat pembayaran pesanan ini.",
   batch_too_large: "Terlalu banyak perubahan dalam satu kiriman.",
   approver_role: "Yang menyetujui harus pemilik atau manajer di layanan.",

@@ -64,31 +64,13 @@ pub struct OrderEdit {
 pub(crate) fn validate_notes(
     notes: Option<String>,
 ) -> Result<Option<String>, pos_domain::ValidationError> {
-    let notes = notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
-        return Err(pos_domain::ValidationError::new(
-            "notes",
-            "too_long",
-            "Notes are longer than 1000 characters",
-        )
-        .with("max", 1000));
-    }
-    Ok(notes)
+    pos_domain::text::notes(notes)
 }
 
 pub(crate) fn validate_reference(
     r: Option<String>,
 ) -> Result<Option<String>, pos_domain::ValidationError> {
-    let r = r.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if r.as_ref().is_some_and(|n| n.chars().count() > 100) {
-        return Err(pos_domain::ValidationError::new(
-            "reference",
-            "too_long",
-            "Reference is longer than 100 characters",
-        )
-        .with("max", 100));
-    }
-    Ok(r)
+    pos_domain::text::reference(r, "reference")
 }
 
 pub(crate) fn validate_reason(reason: &str) -> Result<String, pos_domain::ValidationError> {

@@ -212,16 +212,7 @@ impl Store {
             .with("max", 200)
             .into());
         }
-        if let (Some(f), Some(t)) = (query.from, query.to) {
-            if f > t {
-                return Err(ValidationError::new(
-                    "from",
-                    "invalid_range",
-                    "The start date is after the end date",
-                )
-                .into());
-            }
-        }
+        pos_domain::dates::check_range(query.from, query.to)?;
         let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
         let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
         let kind = q.map(|q| query.search.unwrap_or_else(|| SearchKind::detect(q)));
@@ -456,14 +447,7 @@ impl Store {
         to: NaiveDate,
     ) -> Result<Dashboard> {
         let config = self.require_config()?;
-        if from > to {
-            return Err(ValidationError::new(
-                "from",
-                "invalid_range",
-                "The start date is after the end date",
-            )
-            .into());
-        }
+        pos_domain::dates::check_range(Some(from), Some(to))?;
         let now = self.now();
         let today = config.business_date(now);
         let currency = config.currency;

@@ -1,0 +1,445 @@
+//! The service under attack: password guessing (per-account lockout with back-off, per-address
+//! rate limits on every endpoint that checks a secret), the same work for known and unknown
+//! e-mails, out-of-range dates, echoed PII, and limits applied on every path.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn login_status(
+    app: &TestApp,
+    tenant: &str,
+    email: &str,
+    password: &str,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    split(
+        app.http
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"tenant": tenant, "email": email, "password": password}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn audit_details(app: &TestApp, t: &Tenant, operation: &str) -> Vec<String> {
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
+        .await
+        .unwrap();
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT action, detail FROM audit_events WHERE tenant_id = $1 AND operation = $2 ORDER BY seq",
+    )
+    .bind(t.id)
+    .bind(operation)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert!(rows.iter().all(|(a, _)| a == "ACCESS"), "{rows:?}");
+    rows.into_iter().filter_map(|(_, d)| d).collect()
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_account_with_a_growing_wait_and_the_right_one_unlocks_it_after() {
+    let clock = TestClock::at("2026-11-30T03:00:00Z");
+    let app = spawn_with_state({
+        let c = clock.clone();
+        move |s| s.with_clock(c)
+    })
+    .await;
+    let t = app.tenant("toko-kunci").await;
+    let email = "owner@toko-kunci.id";
+    for _ in 0..4 {
+        assert_eq!(login_status(&app, &t.slug, email, "guess").await.0, 401);
+    }
+    // the fifth wrong password locks the account
+    assert_eq!(login_status(&app, &t.slug, email, "guess").await.0, 401);
+    let (status, body, headers) = login_status(&app, &t.slug, email, "correct horse battery").await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], "account_locked");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=61).contains(&wait), "{wait}");
+    // a minute later the right password works, and the count starts again
+    clock.set("2026-11-30T03:01:01Z");
+    assert_eq!(
+        login_status(&app, &t.slug, email, "correct horse battery")
+            .await
+            .0,
+        200
+    );
+    for _ in 0..5 {
+        assert_eq!(login_status(&app, &t.slug, email, "guess").await.0, 401);
+    }
+    // locked again: one minute (the count started again after the right password)
+    clock.set("2026-11-30T03:01:30Z");
+    assert_eq!(
+        login_status(&app, &t.slug, email, "correct horse battery")
+            .await
+            .0,
+        429
+    );
+    clock.set("2026-11-30T03:02:02Z");
+    for _ in 0..5 {
+        assert_eq!(login_status(&app, &t.slug, email, "guess").await.0, 401);
+    }
+    // the next lock without a right password in between lasts twice as long
+    let (status, _, headers) = login_status(&app, &t.slug, email, "guess").await;
+    assert_eq!(status, 429);
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(
+        (61..=121).contains(&wait),
+        "the second lock in a row lasts 2 minutes, not {wait} s"
+    );
+    let details = audit_details(&app, &t, "login.failed").await;
+    for d in ["wrong_password", "wrong_password_locked", "locked"] {
+        assert!(details.iter().any(|x| x == d), "{d} audited in {details:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_e_mail_is_locked_like_a_known_one_and_checked_with_the_same_work() {
+    let clock = TestClock::at("2026-11-30T03:00:00Z");
+    let app = spawn_with_state({
+        let c = clock.clone();
+        move |s| s.with_clock(c)
+    })
+    .await;
+    let t = app.tenant("toko-sama").await;
+    let checks = |m: String| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix("password_checks_total "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = checks(app.metrics().await);
+    assert_eq!(
+        login_status(&app, &t.slug, "nobody@toko-sama.id", "guess")
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        login_status(&app, "no-such-shop", "owner@toko-sama.id", "guess")
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        login_status(&app, &t.slug, "owner@toko-sama.id", "guess")
+            .await
+            .0,
+        401
+    );
+    // every attempt ran one argon2 check: an unknown e-mail or shop is not answered sooner
+    assert_eq!(checks(app.metrics().await) - before, 3);
+    for _ in 0..4 {
+        assert_eq!(
+            login_status(&app, &t.slug, "nobody@toko-sama.id", "guess")
+                .await
+                .0,
+            401
+        );
+    }
+    let (status, body, _) = login_status(&app, &t.slug, "nobody@toko-sama.id", "guess").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("account_locked"))
+    );
+    // while locked, nothing is checked
+    let locked = checks(app.metrics().await);
+    assert_eq!(
+        login_status(&app, &t.slug, "nobody@toko-sama.id", "guess")
+            .await
+            .0,
+        429
+    );
+    assert_eq!(checks(app.metrics().await), locked);
+    assert!(audit_details(&app, &t, "login.failed")
+        .await
+        .iter()
+        .any(|d| d == "unknown_user_locked"));
+}
+
+#[tokio::test]
+async fn logins_pairings_and_device_tokens_are_limited_per_address() {
+    let app = spawn_with_state(|mut s| {
+        s.limits = order_service::limits::RateLimits::default();
+        s
+    })
+    .await;
+    for (path, body, burst) in [
+        (
+            "/api/v1/auth/login",
+            json!({"tenant": "x", "email": "a@b.id", "password": "p"}),
+            10,
+        ),
+        ("/api/v1/devices/pair", json!({"code": "ABCD-EFGH"}), 5),
+        (
+            "/api/v1/auth/device-token",
+            json!({"device_id": "0192aaaa-0000-7000-8000-000000000001", "secret": "s"}),
+            30,
+        ),
+    ] {
+        for i in 0..burst {
+            let r = app
+                .http
+                .post(app.url(path))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(
+                r.status(),
+                429,
+                "{path}: request {} of the burst refused",
+                i + 1
+            );
+        }
+        let (status, problem, headers) = split(
+            app.http
+                .post(app.url(path))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 429, "{path}: {problem}");
+        assert_eq!(problem["code"], "rate_limited");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(wait >= 1, "{path}: Retry-After {wait}");
+    }
+    // the other endpoints are not limited by these
+    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_refused_body_never_repeats_the_values_sent() {
+    let app = spawn().await;
+    let t = app.tenant("toko-gema").await;
+    for (field, value) in [
+        ("phone", json!(81234567890_u64)),
+        ("email", json!(6281299998888_u64)),
+        ("name", json!(["Siti 0812-7777-6666"])),
+        ("phone", json!({"nomor": "0812-5555-4444"})),
+    ] {
+        let mut body = order_body("Siti Rahma", "0812-3456-7890");
+        body["customer"][field] = value.clone();
+        let (status, problem, _) = app
+            .post(&t.owner_token, "/api/v1/offline-orders", body)
+            .await;
+        assert!(
+            status == 422 || status == 400,
+            "{field}: {status} {problem}"
+        );
+        let text = problem.to_string();
+        for digits in ["81234567890", "6281299998888", "7777", "5555"] {
+            assert!(
+                !text.contains(digits),
+                "{field}: the answer repeats the value sent: {text}"
+            );
+        }
+        assert!(
+            problem["detail"].as_str().unwrap().contains("expected"),
+            "{problem}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dates_outside_the_business_range_are_refused_and_nothing_stored_breaks_a_read() {
+    let app = spawn().await;
+    let t = app.tenant("toko-tanggal").await;
+    for path in [
+        "/api/v1/offline-orders?from=-200000-01-01",
+        "/api/v1/offline-orders?to=+200000-01-01",
+        "/api/v1/offline-orders?from=1899-12-31",
+        "/api/v1/analytics/offline-orders/summary?from=-200000-01-01&to=2026-11-30",
+        "/api/v1/analytics/offline-orders/summary?from=2026-11-01&to=9999-12-31",
+    ] {
+        let (status, problem, headers) = app.get(&t.owner_token, path).await;
+        assert!(status == 400 || status == 422, "{path}: {status} {problem}");
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{path}"
+        );
+    }
+    // an installment plan running into year 9999 is refused when created …
+    let mut body = order_body("Siti Rahma", "0812-3456-7890");
+    body["payment_terms"]["first_due_date"] = json!("9999-11-30");
+    let (status, problem, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders", body)
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "payment_terms.first_due_date");
+    let mut body = order_body("Siti Rahma", "0812-3456-7890");
+    body["payment_terms"] =
+        json!({"type": "down_payment", "down_payment": "100000", "due_date": "9999-01-01"});
+    let (status, problem, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders", body)
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    // … and a far one that is accepted does not break the figures
+    let mut body = order_body("Budi", "0813-1111-2222");
+    body["payment_terms"]["first_due_date"] = json!("2150-01-31");
+    let (status, problem, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders", body)
+        .await;
+    assert_eq!(status, 201, "{problem}");
+    let (status, summary, _) = app
+        .get(
+            &t.owner_token,
+            "/api/v1/analytics/offline-orders/summary?from=2000-01-01&to=2199-12-31",
+        )
+        .await;
+    assert_eq!(status, 200, "{summary}");
+}
+
+#[tokio::test]
+async fn notes_and_references_have_the_same_limits_on_every_path() {
+    use common::desk::*;
+    use pos_protocol::{MutationBody, MutationStatus};
+    let app = spawn().await;
+    let t = app.tenant("toko-teks").await;
+    let long_notes = "n".repeat(pos_domain::text::MAX_NOTES + 1);
+    let long_ref = "r".repeat(pos_domain::text::MAX_REFERENCE + 1);
+
+    // the service: create, edit, payment
+    let mut body = order_body("Siti Rahma", "0812-3456-7890");
+    body["notes"] = json!(long_notes);
+    let (st, e, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders", body)
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str(), e["field"].as_str()),
+        (422, Some("too_long"), Some("notes")),
+        "{e}"
+    );
+    let (st, order, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Siti Rahma", "0812-3456-7890"),
+        )
+        .await;
+    assert_eq!(st, 201, "{order}");
+    let id = order["id"].as_str().unwrap();
+    let (st, e, _) = split(
+        app.http
+            .patch(app.url(&format!("/api/v1/offline-orders/{id}")))
+            .bearer_auth(&t.owner_token)
+            .header("If-Match", "\"1\"")
+            .json(&json!({"notes": long_notes}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (422, Some("too_long")),
+        "PATCH: {e}"
+    );
+    let (st, e, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{id}/payments"),
+            json!({"amount": "100000", "method": "bank_transfer", "reference": long_ref}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str(), e["field"].as_str()),
+        (422, Some("too_long"), Some("reference")),
+        "payment: {e}"
+    );
+
+    // the counter: create, edit, payment
+    let (d, owner) = desk().await;
+    let s = &d.store;
+    let mut input = new_order("Budi");
+    input.notes = Some(long_notes.clone());
+    let e = s.create_order(&owner, input).await.unwrap_err();
+    assert_eq!(e.code(), "too_long");
+    let a = s.create_order(&owner, new_order("Budi")).await.unwrap();
+    let edit = pos_core::OrderEdit {
+        customer: a.customer.clone(),
+        items: a.items.iter().map(pos_domain::LineItem::to_input).collect(),
+        discount: None,
+        notes: Some(long_notes.clone()),
+    };
+    assert_eq!(
+        s.update_order(&owner, a.id, a.version, edit)
+            .await
+            .unwrap_err()
+            .code(),
+        "too_long"
+    );
+    let mut pay = cash(100_000);
+    pay.reference = Some(long_ref.clone());
+    assert_eq!(
+        s.record_payment(&owner, a.id, pay)
+            .await
+            .unwrap_err()
+            .code(),
+        "too_long"
+    );
+
+    // a counter's push: a forged order with long notes, a forged payment with a long reference
+    let (device, token) = common::sync::pair_by_hand(&app, &t, &d, &owner).await;
+    let mut real: Vec<pos_protocol::Mutation> = s
+        .pending_mutations(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.mutation)
+        .collect();
+    for m in &mut real {
+        m.device_id = device;
+    }
+    let mut created = real
+        .iter()
+        .find(|m| matches!(m.body, MutationBody::OrderCreated { .. }))
+        .unwrap()
+        .clone();
+    let mut paid = real
+        .iter()
+        .find(|m| matches!(m.body, MutationBody::PaymentRecorded { .. }))
+        .unwrap()
+        .clone();
+    if let MutationBody::OrderCreated { order } = &mut created.body {
+        order.notes = Some(long_notes.clone());
+    }
+    if let MutationBody::PaymentRecorded { payment } = &mut paid.body {
+        payment.reference = Some(long_ref.clone());
+    }
+    let res = common::sync::push(&app, &token, vec![created]).await;
+    assert_eq!(
+        (res.results[0].status, res.results[0].code.as_deref()),
+        (MutationStatus::Rejected, Some("invalid_text")),
+        "{res:?}"
+    );
+    // the order itself as recorded, then its payment with a forged reference
+    let res = common::sync::push(
+        &app,
+        &token,
+        real.iter()
+            .filter(|m| matches!(m.body, MutationBody::OrderCreated { .. }))
+            .cloned()
+            .collect(),
+    )
+    .await;
+    assert_eq!(res.results[0].status, MutationStatus::Applied, "{res:?}");
+    paid.mutation_id = uuid::Uuid::from_u128(0xfeed);
+    let res = common::sync::push(&app, &token, vec![paid]).await;
+    assert_eq!(
+        (res.results[0].status, res.results[0].code.as_deref()),
+        (MutationStatus::Rejected, Some("invalid_text")),
+        "{res:?}"
+    );
+}
