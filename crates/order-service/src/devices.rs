@@ -16,7 +16,6 @@ use pos_protocol::{AuditAction, DeviceTokenRequest, PairRequest, PairResponse};
 use rand::RngCore;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use uuid::Uuid;
 
 /// Pairing codes live this long.
@@ -145,14 +144,48 @@ pub async fn pair(
             ),
         });
     }
-    let used = sqlx::query("UPDATE pairing_codes SET used_at = $3 WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3 RETURNING created_by")
+    // Who made the code, and so who pairs: only an owner's code brings a counter's owner who
+    // is not yet an owner of the shop here into it (SPEC §4: the owner pairs). A manager's code
+    // pairs a counter whose owner is already the shop's, or whose roster has no owner.
+    let (paired_by, pairer_role): (Uuid, String) = sqlx::query_as(
+        "SELECT c.created_by, u.role FROM pairing_codes c JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.created_by
+         WHERE c.tenant_id = $1 AND c.code_hash = $2 AND c.used_at IS NULL AND c.expires_at > $3 FOR UPDATE OF c",
+    )
+    .bind(tenant)
+    .bind(&hash)
+    .bind(s.now())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let pairer_role: Role = pairer_role.parse().map_err(ApiError::Internal)?;
+    if pairer_role != Role::Owner {
+        let owners: Vec<Uuid> = req
+            .staff
+            .iter()
+            .filter(|st| st.role == Role::Owner)
+            .map(|st| st.id.0)
+            .collect();
+        let known: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM users WHERE tenant_id = $1 AND id = ANY($2) AND role = 'owner'",
+        )
+        .bind(tenant)
+        .bind(&owners)
+        .fetch_one(&mut *tx)
+        .await?;
+        if known != owners.len() as i64 {
+            // the code stays unused: the owner can pair this counter with a code of their own
+            return Err(ApiError::Conflict {
+                code: "owner_code_required",
+                message: "This counter's owner is not an owner of the shop here: only a pairing code made by an owner can bring them in".into(),
+            });
+        }
+    }
+    sqlx::query("UPDATE pairing_codes SET used_at = $3 WHERE tenant_id = $1 AND code_hash = $2")
         .bind(tenant)
         .bind(&hash)
         .bind(s.now())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let paired_by: Uuid = used.get(0);
+        .execute(&mut *tx)
+        .await?;
     let device_id = req.device_id.unwrap_or_else(|| s.new_uuid());
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
@@ -192,7 +225,7 @@ pub async fn pair(
     audit::record(
         &mut tx,
         Event::new(
-            (paired_by, Role::Manager),
+            (paired_by, pairer_role),
             AuditAction::Create,
             "device",
             Some(device_id.to_string()),

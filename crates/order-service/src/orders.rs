@@ -1004,31 +1004,30 @@ pub async fn list(
     }
     let q = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if let Some(q) = q {
-        if q.contains('@') {
-            let e = pos_domain::customer::normalize_email(q).map_err(|e| {
-                pos_domain::ValidationError {
-                    field: "q".into(),
-                    ..e
-                }
-            })?;
-            qb.push(" AND email_index = ")
-                .push_bind(s.cipher.blind_index("email", &e));
-        } else if q.chars().filter(char::is_ascii_digit).count() >= 6
-            && q.chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        {
-            let ph = pos_domain::customer::normalize_phone(q, crate::pii::PHONE_COUNTRY_CODE)
-                .map_err(|e| pos_domain::ValidationError {
-                    field: "q".into(),
-                    ..e
-                })?;
-            qb.push(" AND phone_index = ")
-                .push_bind(s.cipher.blind_index("phone", &ph));
-        } else if q.contains('-') && q.chars().any(|c| c.is_ascii_digit()) {
-            qb.push(" AND order_number = ").push_bind(q.to_uppercase());
-        } else {
-            qb.push(" AND name_tokens @> ")
-                .push_bind(crate::pii::name_tokens(&s.cipher, q));
+        use pos_domain::SearchKind;
+        let in_q = |e: pos_domain::ValidationError| pos_domain::ValidationError {
+            field: "q".into(),
+            ..e
+        };
+        match SearchKind::detect(q) {
+            SearchKind::Email => {
+                let e = pos_domain::customer::normalize_email(q).map_err(in_q)?;
+                qb.push(" AND email_index = ")
+                    .push_bind(s.cipher.blind_index("email", &e));
+            }
+            SearchKind::Phone => {
+                let ph = pos_domain::customer::normalize_phone(q, crate::pii::PHONE_COUNTRY_CODE)
+                    .map_err(in_q)?;
+                qb.push(" AND phone_index = ")
+                    .push_bind(s.cipher.blind_index("phone", &ph));
+            }
+            SearchKind::OrderNumber => {
+                qb.push(" AND order_number = ").push_bind(q.to_uppercase());
+            }
+            SearchKind::Name => {
+                qb.push(" AND name_tokens @> ")
+                    .push_bind(crate::pii::name_tokens(&s.cipher, q));
+            }
         }
     }
     if let Some(c) = p.cursor {

@@ -1,5 +1,6 @@
 //! Search keys for a customer: HMAC blind indexes of the normalised phone and e-mail (exact
-//! search) and of each lower-cased name word (word search), computed one way everywhere.
+//! search) and of each name word (word search, see [`pos_domain::search`]), computed one way
+//! everywhere.
 
 use crate::error::ApiResult;
 use pos_crypto::{Aad, FieldCipher};
@@ -32,9 +33,11 @@ pub fn search_keys(cipher: &FieldCipher, c: &Customer) -> ApiResult<SearchKeys> 
     })
 }
 
+/// The blind indexes of a name's search words ([`pos_domain::search::name_words`]); a search
+/// text's words are found when all of theirs are among an order's.
 pub fn name_tokens(cipher: &FieldCipher, text: &str) -> Vec<Vec<u8>> {
-    text.to_lowercase()
-        .split_whitespace()
+    pos_domain::search::name_words(text)
+        .iter()
         .map(|w| cipher.blind_index("name_word", w))
         .collect()
 }

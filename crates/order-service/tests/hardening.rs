@@ -443,3 +443,153 @@ async fn notes_and_references_have_the_same_limits_on_every_path() {
         "{res:?}"
     );
 }
+
+/// The spellings a person may type for the order below: its phone number in every way
+/// Indonesians write it, and its name's words whatever the case, accents (composed or not),
+/// punctuation around them or inside them.
+const PHONE_SPELLINGS: [&str; 8] = [
+    "0812-3456-7890",
+    "0812 3456 7890",
+    "+62 812 3456 7890",
+    "+62 (0)812-3456-7890",
+    "62812 3456 7890",
+    "(0812) 3456/7890",
+    "812 3456 7890",
+    "0062 812.3456.7890",
+];
+const NAME_SPELLINGS: [&str; 8] = [
+    "siti",
+    "SITI",
+    "Si\u{301}ti\u{301}",
+    "(Sití),",
+    "rahmawati",
+    "Rahmawati-Putri",
+    "putri",
+    "Ma'ruf",
+];
+
+#[tokio::test]
+async fn a_customer_is_found_however_the_number_or_name_is_typed_on_the_service_and_the_counter() {
+    use common::desk::*;
+    let app = spawn().await;
+    let t = app.tenant("toko-cari").await;
+    let name = "Sit\u{ed} Rahmawati-Putri Ma'ruf";
+    let (st, order, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body(name, "0812-3456-7890"),
+        )
+        .await;
+    assert_eq!(st, 201, "{order}");
+    let (st, other, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Budi Santoso", "0813-1111-2222"),
+        )
+        .await;
+    assert_eq!(st, 201, "{other}");
+    let found = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for q in PHONE_SPELLINGS.iter().chain(NAME_SPELLINGS.iter()) {
+        let url = format!("/api/v1/offline-orders?q={}", urlencode(q));
+        let (st, page, _) = app.get(&t.owner_token, &url).await;
+        assert_eq!(st, 200, "{q}: {page}");
+        assert_eq!(
+            found(&page),
+            vec![order["id"].as_str().unwrap().to_owned()],
+            "service, {q:?}"
+        );
+    }
+
+    let (d, owner) = desk().await;
+    let mut input = new_order(name);
+    input.customer.phone = Some("0812-3456-7890".into());
+    let mine = d.store.create_order(&owner, input).await.unwrap();
+    d.store
+        .create_order(&owner, new_order("Budi Santoso"))
+        .await
+        .unwrap();
+    for q in PHONE_SPELLINGS.iter().chain(NAME_SPELLINGS.iter()) {
+        let page = d
+            .store
+            .list_orders(
+                &owner,
+                pos_core::ListQuery {
+                    q: Some((*q).into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let ids: Vec<_> = page.items.iter().map(|o| o.id).collect();
+        assert_eq!(ids, vec![mine.id], "counter, {q:?}");
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn only_an_owners_pairing_code_brings_a_counters_owner_into_the_shop() {
+    use common::desk::*;
+    let app = spawn().await;
+    let t = app.tenant("toko-pasang").await;
+    let manager = app.staff(&t, "manager").await;
+    let (d, owner) = desk().await;
+    let staff = d.store.staff_for_pairing(&owner).await.unwrap();
+    assert!(staff.iter().any(|s| s.role == pos_domain::Role::Owner));
+    let pair = |code: &Value| json!({"code": code["code"], "device_id": d.store.device_id(), "name": "Kasir", "device_code": "K01", "currency": "IDR", "staff": staff});
+    let owners = || async {
+        let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'owner'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        n
+    };
+    let (_, by_manager, _) = app
+        .post(&manager, "/api/v1/devices/pairing-codes", json!({}))
+        .await;
+    let (st, e, _) = app
+        .post("", "/api/v1/devices/pair", pair(&by_manager))
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (409, Some("owner_code_required")),
+        "{e}"
+    );
+    assert_eq!(owners().await, 1, "nobody was brought in");
+    let (_, by_owner, _) = app
+        .post(&t.owner_token, "/api/v1/devices/pairing-codes", json!({}))
+        .await;
+    let (st, paired, _) = app.post("", "/api/v1/devices/pair", pair(&by_owner)).await;
+    assert_eq!(st, 201, "{paired}");
+    assert_eq!(
+        owners().await,
+        2,
+        "the counter's owner is an owner of the shop now"
+    );
+    // once the counter's owner is the shop's, a manager may pair it again (a reinstall)
+    let (st, again, _) = app
+        .post("", "/api/v1/devices/pair", pair(&by_manager))
+        .await;
+    assert_eq!(st, 201, "{again}");
+}

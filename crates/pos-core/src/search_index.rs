@@ -10,6 +10,12 @@ use std::collections::HashMap;
 /// checks against the full stored value.
 type Key = [u8; 16];
 
+/// A name as the index compares it: its search words ([`pos_domain::search::name_words`]),
+/// space-separated, so a word typed in part still finds it.
+fn searchable_name(name: &str) -> String {
+    pos_domain::search::name_words(name).join(" ")
+}
+
 fn key(blind: &[u8]) -> Key {
     let mut k = [0u8; 16];
     let n = blind.len().min(16);
@@ -65,7 +71,7 @@ impl SearchIndex {
         for (id, name, phone, email) in rows {
             add(&mut ix.phones, phone.as_deref(), id);
             add(&mut ix.emails, email.as_deref(), id);
-            ix.names.push((id, name.to_lowercase()));
+            ix.names.push((id, searchable_name(&name)));
         }
         ix.names.sort_by_key(|e| std::cmp::Reverse(e.0));
         ix
@@ -79,18 +85,19 @@ impl SearchIndex {
         }
         add(&mut self.phones, new.phone_index, id);
         add(&mut self.emails, new.email_index, id);
-        let name = new.name.to_lowercase();
+        let name = searchable_name(new.name);
         match self.names.binary_search_by(|e| id.cmp(&e.0)) {
             Ok(i) => self.names[i].1 = name,
             Err(i) => self.names.insert(i, (id, name)),
         }
     }
 
-    /// Orders whose name contains `needle` (already lower-cased), newest first, strictly older
-    /// than `after` when given.
+    /// Orders whose name holds every one of `words` (from [`pos_domain::search::name_words`]
+    /// of the search text) within its words, newest first, strictly older than `after` when
+    /// given.
     pub fn names<'a>(
         &'a self,
-        needle: &'a str,
+        words: &'a [String],
         after: Option<OrderId>,
     ) -> impl Iterator<Item = OrderId> + 'a {
         let start = match after {
@@ -99,7 +106,7 @@ impl SearchIndex {
         };
         self.names[start..]
             .iter()
-            .filter(move |e| e.1.contains(needle))
+            .filter(move |e| words.iter().all(|w| e.1.contains(w.as_str())))
             .map(|e| e.0)
     }
 

@@ -152,33 +152,57 @@ impl Customer {
     }
 }
 
-/// The canonical form of a phone number for exact search: digits only, a leading `+` or `00`
-/// dropped, and a single leading trunk `0` replaced by `country_code` (so `0812…` and
-/// `+62 812…` match). 6 to 15 digits (E.164).
+/// Whether `c` may appear in a phone number as people write it: digits, `+`, and the
+/// separators `-`, `(`, `)`, `.`, `/` and any space.
+pub fn is_phone_char(c: char) -> bool {
+    c.is_ascii_digit() || c.is_whitespace() || "+-()./".contains(c)
+}
+
+/// The canonical form of a phone number for exact search: the country calling code and the
+/// subscriber number, digits only (E.164 without the `+`), however it was written. With the
+/// shop's `country_code` 62, all of these are `6281234567890`: `0812-3456-7890`,
+/// `+62 812 3456 7890`, `+62 (0)812 3456 7890`, `0062 812…`, `62812…`, `(0812) 3456/7890` and
+/// `812 3456 7890`. A number written with `+` or `00` is international as written (a trunk `0`
+/// after the shop's own country code is dropped); one without is a national number (its trunk
+/// `0`, if any, becomes the country code). 6 to 15 digits (E.164).
 pub fn normalize_phone(raw: &str, country_code: &str) -> Result<String, ValidationError> {
     let bad = || {
         ValidationError::new(
             "customer.phone",
             "invalid_phone",
-            "Phone number may contain only digits, spaces, +, -, ( and )",
+            "Phone number may contain only digits, spaces, +, -, (, ), . and /",
         )
     };
     let trimmed = raw.trim();
     let mut digits = String::with_capacity(trimmed.len());
+    let mut plus = false;
     for (i, c) in trimmed.chars().enumerate() {
         match c {
             '0'..='9' => digits.push(c),
-            '+' if i == 0 => {}
-            ' ' | '-' | '(' | ')' | '.' => {}
+            '+' if i == 0 => plus = true,
+            c if is_phone_char(c) && c != '+' => {}
             _ => return Err(bad()),
         }
     }
-    let canonical = if let Some(rest) = digits.strip_prefix("00") {
-        rest.to_owned()
-    } else if let Some(rest) = digits.strip_prefix('0') {
-        format!("{country_code}{rest}")
-    } else {
+    let international = plus || digits.starts_with("00");
+    let canonical = if international {
+        let rest = digits.strip_prefix("00").unwrap_or(&digits);
+        match rest.strip_prefix(country_code) {
+            // +62 (0)812…: the trunk 0 written after the country code
+            Some(national) => format!(
+                "{country_code}{}",
+                national.strip_prefix('0').unwrap_or(national)
+            ),
+            None => rest.to_owned(),
+        }
+    } else if let Some(national) = digits.strip_prefix('0') {
+        format!("{country_code}{national}")
+    } else if digits.starts_with(country_code) && digits.len() >= country_code.len() + 8 {
+        // 62812…: the international form without its +
         digits
+    } else {
+        // 812…: the national number without its trunk 0
+        format!("{country_code}{digits}")
     };
     if !(6..=15).contains(&canonical.len()) {
         return Err(ValidationError::new(
@@ -229,6 +253,28 @@ mod tests {
         assert_eq!(a, c);
         assert!(normalize_phone("12ab", "62").is_err());
         assert!(normalize_phone("123", "62").is_err());
+        // every way Indonesians write the same subscriber number
+        for spelling in [
+            "0812 3456 7890",
+            "0812.3456.7890",
+            "(0812) 3456-7890",
+            "0812/3456 7890",
+            "+62 (0)812-3456-7890",
+            "+62 0812 3456 7890",
+            "+62-812-3456-7890",
+            "62812-3456-7890",
+            "6281234567890",
+            "812 3456 7890",
+            "0812\u{a0}3456\u{a0}7890",
+            " 0812 3456 7890 ",
+        ] {
+            assert_eq!(normalize_phone(spelling, "62").unwrap(), a, "{spelling:?}");
+        }
+        // another country's number, written internationally, stays itself
+        assert_eq!(
+            normalize_phone("+65 9123 4567", "62").unwrap(),
+            "6591234567"
+        );
     }
 
     #[test]

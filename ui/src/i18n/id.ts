@@ -427,6 +427,7 @@ export const idErrors: Record<string, string> = {
   // the service's refusals of a counter's changes (sync) and of pairing
   invalid_items: "Layanan menolak barang pesanan ini.",
   invalid_customer: "Layanan menolak data pelanggan pesanan ini.",
+  owner_code_required: "Pemilik kasir ini belum menjadi pemilik toko di layanan: pasangkan dengan kode yang dibuat oleh pemilik.",
   invalid_text: "Layanan menolak teks pesanan ini (catatan atau referensi terlalu panjang).",
   invalid_terms: "Layanan menolak syarat pembayaran pesanan ini.",
   batch_too_large: "Terlalu banyak perubahan dalam satu kiriman.",

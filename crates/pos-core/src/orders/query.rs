@@ -17,51 +17,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-/// What a search text is matched against.
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SearchKind {
-    /// The exact order number, e.g. `K01-20261125-0042`.
-    OrderNumber,
-    /// The exact phone number, in any common spelling (`0812…`, `+62 812…`).
-    Phone,
-    /// The exact e-mail address, any case.
-    Email,
-    /// Part of the customer's name, any case.
-    Name,
-}
-
-impl SearchKind {
-    /// Guesses what a single search box means: an `@` is an e-mail, an order-number shape is
-    /// an order number, mostly digits is a phone number, anything else part of a name.
-    pub fn detect(q: &str) -> SearchKind {
-        let q = q.trim();
-        let digits = q.chars().filter(char::is_ascii_digit).count();
-        let is_order_number = {
-            let parts: Vec<&str> = q.split('-').collect();
-            parts.len() == 3
-                && !parts[0].is_empty()
-                && parts[0].chars().all(|c| c.is_ascii_alphanumeric())
-                && parts[1].len() == 8
-                && parts[1].chars().all(|c| c.is_ascii_digit())
-                && !parts[2].is_empty()
-                && parts[2].chars().all(|c| c.is_ascii_digit())
-        };
-        if q.contains('@') {
-            SearchKind::Email
-        } else if is_order_number {
-            SearchKind::OrderNumber
-        } else if digits >= 6
-            && q.chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        {
-            SearchKind::Phone
-        } else {
-            SearchKind::Name
-        }
-    }
-}
+pub use pos_domain::SearchKind;
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -220,7 +176,7 @@ impl Store {
         // An exact-match key, or the candidate ids of a name search.
         let mut exact: Option<(&str, Vec<u8>)> = None;
         let mut order_number: Option<String> = None;
-        let mut name_needle: Option<String> = None;
+        let mut name_needle: Option<Vec<String>> = None;
         match (kind, q) {
             (Some(SearchKind::Phone), Some(q)) => {
                 let p = pos_domain::customer::normalize_phone(q, &config.phone_country_code)
@@ -238,7 +194,9 @@ impl Store {
                 exact = Some(("email_index", self.cipher.blind_index("email", &e)));
             }
             (Some(SearchKind::OrderNumber), Some(q)) => order_number = Some(q.to_uppercase()),
-            (Some(SearchKind::Name), Some(q)) => name_needle = Some(q.to_lowercase()),
+            (Some(SearchKind::Name), Some(q)) => {
+                name_needle = Some(pos_domain::search::name_words(q))
+            }
             _ => {}
         }
 
