@@ -81,7 +81,19 @@ impl From<pos_domain::LedgerError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            // PostgreSQL cannot be reached (no connection within the acquire timeout, or the
+            // connection broke): the client may retry; nothing was written.
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::Unavailable {
+                    code: "database_unavailable",
+                    message: "The database cannot be reached; try again shortly".into(),
+                    retry_after: 5,
+                }
+            }
+            e => ApiError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -132,6 +144,9 @@ impl IntoResponse for ApiError {
         };
         if let Some(secs) = retry_after {
             body["retry_after"] = json!(secs);
+        }
+        if let Some(id) = crate::request::current_id() {
+            body["request_id"] = json!(id);
         }
         let mut response = (
             status,

@@ -26,7 +26,6 @@ use crate::orders::{insert_orders, NewOrder};
 use crate::AppState;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
@@ -135,14 +134,14 @@ struct Waiting<'a>(&'a Metrics);
 
 impl<'a> Waiting<'a> {
     fn count(m: &'a Metrics) -> Self {
-        m.creates_waiting.fetch_add(1, Ordering::Relaxed);
+        m.creates_waiting(1.0);
         Waiting(m)
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.creates_waiting.fetch_sub(1, Ordering::Relaxed);
+        self.0.creates_waiting(-1.0);
     }
 }
 
@@ -186,7 +185,7 @@ async fn run(queue: Arc<Mutex<mpsc::Receiver<Job>>>, w: Writer) {
 async fn write_group(w: &Writer, tenant: Uuid, jobs: Vec<Job>) {
     let (orders, dones): (Vec<NewOrder>, Vec<_>) =
         jobs.into_iter().map(|j| (j.order, j.done)).unzip();
-    w.metrics.create_batches.fetch_add(1, Ordering::Relaxed);
+    w.metrics.count_create_batch();
     match write(w, tenant, &orders).await {
         Ok(()) => {
             for (order, done) in orders.into_iter().zip(dones) {
@@ -246,7 +245,7 @@ async fn write_one(w: &Writer, tenant: Uuid, order: &NewOrder) -> ApiResult<()> 
 
 /// Hands a committed order back to its request and counts it.
 fn answer(w: &Writer, order: NewOrder, done: oneshot::Sender<ApiResult<NewOrder>>) {
-    w.metrics.count_created(order.has_payment());
+    order.count(&w.metrics);
     // The request may have gone (its client disconnected): its order stays written.
     let _ = done.send(Ok(order));
 }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod orders;
 pub mod pii;
+pub mod request;
 pub mod sync;
 pub mod tenant;
 pub mod users;
@@ -61,7 +62,13 @@ pub struct AppState {
     pub sync_body_limit: usize,
     /// Rate limits per client address (see [`limits`]), read when [`router`] is built.
     pub limits: limits::RateLimits,
+    /// Longest time a request may take ([`REQUEST_TIMEOUT`] unless set otherwise before
+    /// [`router`] is built); past it the request is answered 503 `timeout`.
+    pub request_timeout: std::time::Duration,
 }
+
+/// Longest time a request may take, by default.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
     pub fn new(pool: PgPool, cipher: Arc<FieldCipher>, jwt: auth::JwtKeys) -> Self {
@@ -76,6 +83,7 @@ impl AppState {
             tenants: Arc::default(),
             sync_body_limit: pos_protocol::MAX_PUSH_BYTES,
             limits: limits::RateLimits::default(),
+            request_timeout: REQUEST_TIMEOUT,
         }
     }
 
@@ -291,6 +299,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // a deadline for every request: past it, 503 problem+json `timeout`
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(request::refused))
+                .layer(tower::timeout::TimeoutLayer::new(state.request_timeout)),
+        )
         // A handler that panics answers 500 problem+json (and is logged) instead of dropping
         // the connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -300,13 +314,22 @@ pub fn router(state: AppState) -> Router {
                 ))
             },
         ))
-        // Request spans carry the method and path only: query strings can hold a searched
-        // phone number or e-mail, which must never reach a log.
+        // Request spans carry the request id, the method and the path only: query strings can
+        // hold a searched phone number or e-mail, which must never reach a log.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                let id = req
+                    .headers()
+                    .get(request::HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
             },
         ))
+        // the request id: a client's acceptable one or a new one, in scope for problem bodies
+        // and returned in the response
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(axum::middleware::from_fn(request::scope))
         .with_state(state)
 }
 

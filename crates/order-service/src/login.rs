@@ -51,9 +51,7 @@ async fn check_password(
     password: crate::config::Secret,
     verifier: Option<String>,
 ) -> ApiResult<bool> {
-    s.metrics
-        .password_checks
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.metrics.count_password_check();
     crate::on_hash_thread(move || {
         let known = verifier.is_some();
         let v = verifier.unwrap_or_else(|| decoy_verifier().to_owned());

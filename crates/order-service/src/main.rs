@@ -26,21 +26,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Applies the database migrations (as ORDER_SERVICE_ADMIN_DATABASE_URL).
-    Migrate,
-    /// Administrative tasks (as ORDER_SERVICE_ADMIN_DATABASE_URL).
+    /// Applies the database migrations (as the owning role).
+    Migrate {
+        #[command(flatten)]
+        db: config::AdminDatabase,
+    },
+    /// Administrative tasks (as the owning role).
     Admin {
         #[command(subcommand)]
         task: AdminTask,
     },
-    /// Serves the API on ORDER_SERVICE_LISTEN (as ORDER_SERVICE_DATABASE_URL).
-    Serve,
+    /// Serves the API (as the runtime role).
+    Serve(Box<config::Serve>),
 }
 
 #[derive(Subcommand)]
 enum AdminTask {
     /// Creates a tenant and its first owner.
     CreateTenant {
+        #[command(flatten)]
+        db: config::AdminDatabase,
+        #[command(flatten)]
+        key: config::DataKey,
         #[arg(long)]
         slug: String,
         #[arg(long)]
@@ -56,7 +63,7 @@ enum AdminTask {
         owner_email: String,
         /// Prefer ORDER_SERVICE_OWNER_PASSWORD in the environment over the command line.
         #[arg(long, env = "ORDER_SERVICE_OWNER_PASSWORD", hide_env_values = true)]
-        owner_password: String,
+        owner_password: config::Secret,
     },
 }
 
@@ -79,10 +86,10 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Migrate => {
+        Command::Migrate { db } => {
             let pool = PgPoolOptions::new()
                 .max_connections(2)
-                .connect(config::admin_database_url()?.expose())
+                .connect(db.admin_database_url.expose())
                 .await?;
             db::MIGRATOR.run(&pool).await?;
             println!("migrations applied");
@@ -90,6 +97,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Admin {
             task:
                 AdminTask::CreateTenant {
+                    db,
+                    key,
                     slug,
                     name,
                     currency,
@@ -101,10 +110,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         } => {
             let pool = PgPoolOptions::new()
                 .max_connections(2)
-                .connect(config::admin_database_url()?.expose())
+                .connect(db.admin_database_url.expose())
                 .await?;
-            let cipher = FieldCipher::new(&config::data_key()?);
-            let password = zeroize::Zeroizing::new(owner_password);
+            let cipher = FieldCipher::new(&key.key()?);
             let created = admin::create_tenant(
                 &pool,
                 &cipher,
@@ -115,7 +123,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     time_zone: pos_domain::ShopZone::parse("time_zone", &time_zone)?,
                     owner_name: &owner_name,
                     owner_email: &owner_email,
-                    owner_password: &password,
+                    owner_password: owner_password.expose(),
                 },
             )
             .await?;
@@ -124,17 +132,21 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 created.tenant_id, created.owner_id
             );
         }
-        Command::Serve => {
+        Command::Serve(cfg) => {
+            cfg.validate()?;
             let pool = PgPoolOptions::new()
-                .max_connections(20)
-                .connect(config::database_url()?.expose())
+                .max_connections(cfg.db_pool_size)
+                .acquire_timeout(std::time::Duration::from_millis(cfg.db_acquire_timeout_ms))
+                .connect(cfg.database_url.expose())
                 .await?;
-            let state = AppState::new(
+            let mut state = AppState::new(
                 pool,
-                Arc::new(FieldCipher::new(&config::data_key()?)),
-                order_service::auth::JwtKeys::new(config::jwt_secret()?.expose().as_bytes()),
+                Arc::new(FieldCipher::new(&cfg.data_key.key()?)),
+                order_service::auth::JwtKeys::new(cfg.jwt_secret.expose().as_bytes()),
             );
-            let listener = tokio::net::TcpListener::bind(config::listen()?).await?;
+            state.limits = cfg.limits();
+            state.request_timeout = std::time::Duration::from_secs(cfg.request_timeout_secs);
+            let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
             tracing::info!(addr = %listener.local_addr()?, "serving");
             order_service::serve(listener, state).await?;
         }

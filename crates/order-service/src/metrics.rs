@@ -1,139 +1,156 @@
-//! Prometheus metrics at `GET /metrics`: request latency histogram (by method and route),
-//! orders created, payments recorded. Hand-rolled text exposition; no labels carry user data.
+//! Prometheus metrics at `GET /metrics`, through the `metrics` crate and its Prometheus
+//! exporter (each service state has its own recorder, so two instances in one process — the
+//! tests' — count apart). No label carries user data: routes are templates, never raw paths.
+//!
+//! - `http_request_duration_seconds` (histogram; `method`, `route`, `status`) and
+//!   `http_requests_in_flight` (gauge);
+//! - business: `orders_created_total` (offline orders recorded, through the API or a counter's
+//!   sync), `payments_recorded_total` (payments received, either way),
+//!   `orders_paid_in_full_total` (orders whose last installment was paid: the completion rate
+//!   is this over `orders_created_total`), `sync_mutations_total` (`result`);
+//! - operations: `order_create_batches_total`, `order_creates_waiting` (group commit),
+//!   `password_checks_total` (argon2 checks of logins, a decoy's included).
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use metrics::{Key, Label, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use std::time::Instant;
 
+/// Latency buckets (seconds): 1 ms to 5 s.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+static META: Metadata<'static> =
+    Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// The metrics of one service state.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
 }
 
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
-    pub orders_created: AtomicU64,
-    pub payments_recorded: AtomicU64,
-    /// Password checks (argon2 verifications) of logins, a decoy's included.
-    pub password_checks: AtomicU64,
-    /// Transactions the group commit of creates wrote (see [`crate::group_commit`]).
-    pub create_batches: AtomicU64,
-    /// Creates queued for group commit or being written, not yet answered.
-    pub creates_waiting: AtomicU64,
-    /// Sync mutations by result: applied, duplicate, rejected, conflict, skipped.
-    pub sync_mutations: [AtomicU64; 5],
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&BUCKETS)
+            .map(PrometheusBuilder::build_recorder)
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let handle = recorder.handle();
+        let m = Metrics { recorder, handle };
+        for (name, help) in [
+            ("http_request_duration_seconds", "Request latency."),
+            ("http_requests_in_flight", "Requests being handled."),
+            (
+                "orders_created_total",
+                "Offline orders recorded (API and counters' sync).",
+            ),
+            (
+                "payments_recorded_total",
+                "Payments received (API and counters' sync).",
+            ),
+            (
+                "orders_paid_in_full_total",
+                "Orders whose last installment or full payment was received.",
+            ),
+            ("sync_mutations_total", "Pushed mutations by result."),
+            (
+                "order_create_batches_total",
+                "Transactions that wrote group-committed creates.",
+            ),
+            (
+                "order_creates_waiting",
+                "Creates queued for group commit or being written.",
+            ),
+            (
+                "password_checks_total",
+                "Password checks of logins (argon2), a decoy's included.",
+            ),
+        ] {
+            m.recorder.describe_counter(name.into(), None, help.into());
+        }
+        // always present, at zero until counted
+        for name in [
+            "orders_created_total",
+            "payments_recorded_total",
+            "password_checks_total",
+            "order_create_batches_total",
+        ] {
+            m.counter(name, vec![]).absolute(0);
+        }
+        m.gauge("order_creates_waiting").set(0.0);
+        m.gauge("http_requests_in_flight").set(0.0);
+        m
+    }
 }
 
 impl Metrics {
-    fn observe(&self, method: String, route: String, status: u16, seconds: f64) {
-        let mut m = match self.requests.lock() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
-        let h = m.entry((method, route, status)).or_default();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if seconds <= *b {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += seconds;
+    fn counter(&self, name: &'static str, labels: Vec<Label>) -> metrics::Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &META)
     }
 
+    fn gauge(&self, name: &'static str) -> metrics::Gauge {
+        self.recorder
+            .register_gauge(&Key::from_static_name(name), &META)
+    }
+
+    /// The exposition text.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP http_request_duration_seconds Request latency.\n# TYPE http_request_duration_seconds histogram\n");
-        let m = match self.requests.lock() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
-        for ((method, route, status), h) in m.iter() {
-            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
-            for (i, b) in BUCKETS.iter().enumerate() {
-                out.push_str(&format!(
-                    "http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}\n",
-                    h.counts[i]
-                ));
-            }
-            out.push_str(&format!(
-                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n",
-                h.count
-            ));
-            out.push_str(&format!(
-                "http_request_duration_seconds_sum{{{labels}}} {}\n",
-                h.sum
-            ));
-            out.push_str(&format!(
-                "http_request_duration_seconds_count{{{labels}}} {}\n",
-                h.count
-            ));
-        }
-        out.push_str(&format!(
-            "# HELP orders_created_total Orders created.\n# TYPE orders_created_total counter\norders_created_total {}\n",
-            self.orders_created.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP payments_recorded_total Payments recorded.\n# TYPE payments_recorded_total counter\npayments_recorded_total {}\n",
-            self.payments_recorded.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP password_checks_total Password checks of logins (argon2), a decoy's included.\n# TYPE password_checks_total counter\npassword_checks_total {}\n",
-            self.password_checks.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP order_create_batches_total Transactions that wrote group-committed creates.\n# TYPE order_create_batches_total counter\norder_create_batches_total {}\n",
-            self.create_batches.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP order_creates_waiting Creates queued for group commit or being written.\n# TYPE order_creates_waiting gauge\norder_creates_waiting {}\n",
-            self.creates_waiting.load(Ordering::Relaxed)
-        ));
-        out.push_str("# HELP sync_mutations_total Pushed mutations by result.\n# TYPE sync_mutations_total counter\n");
-        for (i, r) in ["applied", "duplicate", "rejected", "conflict", "skipped"]
-            .iter()
-            .enumerate()
-        {
-            out.push_str(&format!(
-                "sync_mutations_total{{result=\"{r}\"}} {}\n",
-                self.sync_mutations[i].load(Ordering::Relaxed)
-            ));
-        }
-        out
+        self.handle.render()
     }
 
-    /// An order created (committed), with its first payment or not.
-    pub fn count_created(&self, with_payment: bool) {
-        self.orders_created.fetch_add(1, Ordering::Relaxed);
+    /// An order created (committed), with its first payment or not, paid in full or not.
+    pub fn count_created(&self, with_payment: bool, paid_in_full: bool) {
+        self.counter("orders_created_total", vec![]).increment(1);
         if with_payment {
-            self.payments_recorded.fetch_add(1, Ordering::Relaxed);
+            self.count_payment(paid_in_full);
+        }
+    }
+
+    /// A payment received (its order now paid in full or not).
+    pub fn count_payment(&self, paid_in_full: bool) {
+        self.counter("payments_recorded_total", vec![]).increment(1);
+        if paid_in_full {
+            self.counter("orders_paid_in_full_total", vec![])
+                .increment(1);
         }
     }
 
     pub fn count_sync(&self, status: pos_protocol::MutationStatus) {
         use pos_protocol::MutationStatus::*;
-        let i = match status {
-            Applied => 0,
-            Duplicate => 1,
-            Rejected => 2,
-            Conflict => 3,
-            Skipped => 4,
+        let result = match status {
+            Applied => "applied",
+            Duplicate => "duplicate",
+            Rejected => "rejected",
+            Conflict => "conflict",
+            Skipped => "skipped",
         };
-        self.sync_mutations[i].fetch_add(1, Ordering::Relaxed);
+        self.counter("sync_mutations_total", vec![Label::new("result", result)])
+            .increment(1);
+    }
+
+    /// A transaction of group-committed creates written.
+    pub fn count_create_batch(&self) {
+        self.counter("order_create_batches_total", vec![])
+            .increment(1);
+    }
+
+    /// A create queued (`+1.0`) or answered (`-1.0`).
+    pub fn creates_waiting(&self, change: f64) {
+        self.gauge("order_creates_waiting").increment(change);
+    }
+
+    /// A login's password checked.
+    pub fn count_password_check(&self) {
+        self.counter("password_checks_total", vec![]).increment(1);
     }
 }
 
-/// Middleware: times every request under its route template (never the raw path).
+/// Middleware: counts the request in flight and times it under its route template (never the
+/// raw path).
 pub async fn track(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
     req: Request,
@@ -145,13 +162,30 @@ pub async fn track(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
+    // out of flight however the request ends (a client that hangs up drops the future)
+    struct InFlight(metrics::Gauge);
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.0.decrement(1.0);
+        }
+    }
+    let gauge = state.metrics.gauge("http_requests_in_flight");
+    gauge.increment(1.0);
+    let _in_flight = InFlight(gauge);
     let start = Instant::now();
     let res = next.run(req).await;
-    state.metrics.observe(
-        method,
-        route,
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    let labels = vec![
+        Label::new("method", method),
+        Label::new("route", route),
+        Label::new("status", res.status().as_u16().to_string()),
+    ];
+    state
+        .metrics
+        .recorder
+        .register_histogram(
+            &Key::from_parts("http_request_duration_seconds", labels),
+            &META,
+        )
+        .record(start.elapsed().as_secs_f64());
     res
 }

@@ -592,14 +592,13 @@ pub async fn create(
             .ok_or(ApiError::NotFound)?;
         return Ok(with_etag(StatusCode::CREATED, view));
     }
-    let paid = order.has_payment();
+    order.count(&s.metrics);
     let view = order.view();
     if let Some(k) = &key {
         k.remember(&s, &mut tx, tenant, StatusCode::CREATED, &view)
             .await?;
     }
     tx.commit().await?;
-    s.metrics.count_created(paid);
     Ok(with_etag(StatusCode::CREATED, view))
 }
 
@@ -640,6 +639,11 @@ const API_ORDER_TYPE: &str = "offline";
 impl NewOrder {
     pub(crate) fn has_payment(&self) -> bool {
         self.payment.is_some()
+    }
+
+    /// Counts this order, written, in the metrics.
+    pub(crate) fn count(&self, m: &crate::metrics::Metrics) {
+        m.count_created(self.has_payment(), self.paid == self.total);
     }
 
     /// The API's view of this order as written (version 1, its first payment if any).
@@ -1175,7 +1179,6 @@ pub async fn pay(
         at: now,
     };
     insert_payment(
-        &s,
         &mut tx,
         tenant,
         (auth.user(), auth.role()),
@@ -1197,6 +1200,7 @@ pub async fn pay(
             .await?;
     }
     tx.commit().await?;
+    s.metrics.count_payment(status == OrderStatus::Paid);
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
@@ -1841,7 +1845,6 @@ fn bytea_array_literal(values: &[Vec<u8>]) -> String {
 
 /// Writes a payment's ledger row, its PAYMENT audit event and its outbox event; returns the row.
 async fn insert_payment(
-    s: &AppState,
     tx: &mut Tx,
     tenant: Uuid,
     actor: (Uuid, pos_domain::Role),
@@ -1853,9 +1856,6 @@ async fn insert_payment(
     let mut qb = sqlx::QueryBuilder::new("");
     columns.push_insert(&mut qb, " RETURNING *");
     let row = qb.build().fetch_one(&mut **tx).await?;
-    s.metrics
-        .payments_recorded
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     record_payment_events(tx, actor, p);
     Ok(row)
 }

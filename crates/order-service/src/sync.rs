@@ -403,7 +403,12 @@ async fn apply(
                     "An order with this id already exists",
                 ));
             }
-            insert_order(s, tx, tenant, device, snap).await
+            let outcome = insert_order(s, tx, tenant, device, snap).await?;
+            if matches!(outcome, Outcome::Applied | Outcome::Renumbered(_)) {
+                // its payments arrive as mutations of their own
+                s.metrics.count_created(false, false);
+            }
+            Ok(outcome)
         }
         body => {
             let Some(o) = order else {
@@ -493,6 +498,9 @@ async fn apply(
                     sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
                         .bind(tenant).bind(oid).bind(new_paid.to_minor(currency)).bind(st.as_str()).bind(now)
                         .execute(&mut **tx).await?;
+                    if payment.reverses.is_none() {
+                        s.metrics.count_payment(new_paid == total);
+                    }
                     let kind = if payment.reverses.is_some() {
                         "payment.reversed"
                     } else {

@@ -593,3 +593,98 @@ async fn only_an_owners_pairing_code_brings_a_counters_owner_into_the_shop() {
         .await;
     assert_eq!(st, 201, "{again}");
 }
+
+/// A service on a database that is not there (`upstream` refuses or never answers).
+async fn service_on(upstream: std::net::SocketAddr, timeout: std::time::Duration) -> String {
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_millis(500))
+        .connect_lazy_with(
+            PgConnectOptions::new()
+                .host(&upstream.ip().to_string())
+                .port(upstream.port())
+                .username("nobody")
+                .database("none"),
+        );
+    let mut state = order_service::AppState::new(
+        pool,
+        std::sync::Arc::new(pos_crypto::FieldCipher::new(
+            &pos_crypto::MasterKey::generate(),
+        )),
+        order_service::auth::JwtKeys::new(JWT_SECRET.as_bytes()),
+    );
+    state.request_timeout = timeout;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(order_service::serve(listener, state));
+    base
+}
+
+#[tokio::test]
+async fn with_the_database_down_requests_fail_fast_with_503_and_every_answer_names_its_request() {
+    let http = reqwest::Client::new();
+    // nothing listens on this port: connections are refused
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let base = service_on(closed, std::time::Duration::from_secs(30)).await;
+    for (method, path) in [("GET", "/readyz"), ("POST", "/api/v1/auth/login")] {
+        let r = http
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .json(&json!({"tenant": "t", "email": "a@b.id", "password": "p"}))
+            .send()
+            .await
+            .unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let (status, problem, headers) = split(r).await;
+        assert_eq!(status, 503, "{path}: {problem}");
+        assert_eq!(problem["code"], "database_unavailable");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        assert!(headers.contains_key("retry-after"));
+        assert_eq!(
+            problem["request_id"],
+            json!(id),
+            "the problem names the request"
+        );
+    }
+    // a client's own request id is kept; an unprintable one is replaced
+    let r = http
+        .get(format!("{base}/readyz"))
+        .header("x-request-id", "kasir-K01-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "kasir-K01-42");
+    let r = http
+        .get(format!("{base}/readyz"))
+        .header("x-request-id", "a b\tc")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.headers()["x-request-id"], "a b\tc");
+
+    // a database that accepts and never answers: the request's deadline answers for it
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_addr = hole.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((c, _)) = hole.accept().await {
+            held.push(c);
+        }
+    });
+    let base = service_on(hole_addr, std::time::Duration::from_millis(300)).await;
+    let (status, problem, _) = split(
+        http.post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"tenant": "t", "email": "a@b.id", "password": "p"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 503, "{problem}");
+    assert!(
+        ["timeout", "database_unavailable"].contains(&problem["code"].as_str().unwrap()),
+        "{problem}"
+    );
+}

@@ -58,12 +58,27 @@ async fn logs_hold_no_pii_and_metrics_count() {
     )
     .await;
 
+    // the rest of the order paid in full: the business metrics count it
+    let oid = o["id"].as_str().unwrap();
+    let (st, paid, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{oid}/payments"),
+            json!({"amount": o["balance"], "method": "cash"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{paid}");
+
     let (st, metrics, _) = {
         let r = app.http.get(app.url("/metrics")).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap(), ())
     };
     assert_eq!(st, 200);
     assert!(metrics.contains("orders_created_total 1"), "{metrics}");
+    assert!(metrics.contains("payments_recorded_total 2"), "{metrics}");
+    assert!(metrics.contains("orders_paid_in_full_total 1"), "{metrics}");
+    // this request itself is in flight while the text is made
+    assert!(metrics.contains("http_requests_in_flight 1"), "{metrics}");
     assert!(
         metrics.contains("route=\"/api/v1/offline-orders\""),
         "{metrics}"
