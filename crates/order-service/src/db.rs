@@ -27,6 +27,8 @@ pub struct Tx {
     audit: Vec<AuditEvent>,
     outbox: Vec<OutboxRow>,
     savepoint: Option<Mark>,
+    /// `db.transaction`, open while the transaction is (a child of the request's span).
+    span: tracing::Span,
 }
 
 struct OutboxRow {
@@ -49,13 +51,16 @@ struct Chain {
 }
 
 pub async fn tenant_tx(pool: &PgPool, streams: &Arc<Streams>, tenant: Uuid) -> ApiResult<Tx> {
+    let span = tracing::info_span!("db.transaction", tenant.id = %tenant, db.system = "postgresql", outcome = tracing::field::Empty);
     // One round trip: the tenant is a UUID (hex digits and dashes), so it can be written into
     // the statement text, which the simple-query protocol needs.
-    let tx = pool
-        .begin_with(format!(
+    let tx = tracing::Instrument::instrument(
+        pool.begin_with(format!(
             "BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true)"
-        ))
-        .await?;
+        )),
+        span.clone(),
+    )
+    .await?;
     Ok(Tx {
         tx: Some(tx),
         tenant,
@@ -65,6 +70,7 @@ pub async fn tenant_tx(pool: &PgPool, streams: &Arc<Streams>, tenant: Uuid) -> A
         audit: Vec::new(),
         outbox: Vec::new(),
         savepoint: None,
+        span,
     })
 }
 
@@ -78,7 +84,9 @@ impl Tx {
         self.flush().await?;
         if let Some(tx) = self.tx.take() {
             self.committing = true;
-            tx.commit().await?;
+            let span = self.span.clone();
+            tracing::Instrument::instrument(tx.commit(), span).await?;
+            self.span.record("outcome", "committed");
             self.committing = false;
             if let Some(c) = self.chain.take() {
                 self.streams.put_back(self.tenant, c.now);
@@ -216,6 +224,9 @@ impl Tx {
 
 impl Drop for Tx {
     fn drop(&mut self) {
+        if self.tx.is_some() {
+            self.span.record("outcome", "rolled_back");
+        }
         // Not committed: dropping the transaction rolls it back, so the chain is as it was —
         // unless a commit was under way, whose outcome is unknown.
         if let Some(c) = self.chain.take() {

@@ -18,6 +18,7 @@ pub mod orders;
 pub mod pii;
 pub mod request;
 pub mod sync;
+pub mod telemetry;
 pub mod tenant;
 pub mod users;
 

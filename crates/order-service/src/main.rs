@@ -2,7 +2,7 @@
 //! environment (see the README); secrets are never logged.
 
 use clap::{Parser, Subcommand};
-use order_service::{admin, config, db, AppState};
+use order_service::{admin, config, db, telemetry, AppState};
 use pos_crypto::FieldCipher;
 use sqlx::postgres::PgPoolOptions;
 use std::process::ExitCode;
@@ -69,13 +69,31 @@ enum AdminTask {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    // traces only when serving with a collector configured
+    let provider = match &cli.command {
+        Command::Serve(cfg) => match cfg.otel_endpoint.as_deref().map(telemetry::otlp_provider) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => {
+                eprintln!("order-service: {e}");
+                return ExitCode::FAILURE;
+            }
+            None => None,
+        },
+        _ => None,
+    };
+    if let Err(e) = telemetry::init(provider.as_ref()) {
+        eprintln!("order-service: {e}");
+        return ExitCode::FAILURE;
+    }
+    let outcome = run(cli).await;
+    // the last spans leave before the process does
+    if let Some(p) = provider {
+        if let Err(e) = p.shutdown() {
+            eprintln!("order-service: exporting the last traces: {e}");
+        }
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("order-service: {e}");
