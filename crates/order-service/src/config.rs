@@ -99,6 +99,10 @@ pub struct Serve {
     /// Longest time a request may take before it is answered 503 (seconds).
     #[arg(long, env = "ORDER_SERVICE_REQUEST_TIMEOUT_SECS", default_value_t = crate::REQUEST_TIMEOUT.as_secs())]
     pub request_timeout_secs: u64,
+    /// Longest time a sync push may take, its upload included (seconds): a counter on a slow
+    /// uplink sends up to 4 MiB.
+    #[arg(long, env = "ORDER_SERVICE_SYNC_TIMEOUT_SECS", default_value_t = crate::SYNC_TIMEOUT.as_secs())]
+    pub sync_timeout_secs: u64,
     /// Logins per client address: a burst of this many …
     #[arg(long, env = "ORDER_SERVICE_LOGIN_BURST", default_value_t = RateLimits::default().login.burst)]
     pub login_burst: u32,
@@ -117,9 +121,9 @@ pub struct Serve {
     /// … then one more every this many seconds.
     #[arg(long, env = "ORDER_SERVICE_DEVICE_TOKEN_EVERY_SECS", default_value_t = RateLimits::default().device_token.every.as_secs())]
     pub device_token_every_secs: u64,
-    /// Count the rate limits against the client address a reverse proxy names (Forwarded,
-    /// X-Forwarded-For, X-Real-IP). Only behind a proxy that sets them: otherwise a client
-    /// chooses its own address.
+    /// Count the rate limits against the last address in X-Forwarded-For, the one the reverse
+    /// proxy in front of the service appended. Only behind exactly one proxy that appends it:
+    /// otherwise a client chooses its own address.
     #[arg(long, env = "ORDER_SERVICE_TRUST_FORWARDED", default_value_t = false)]
     pub trust_forwarded: bool,
     /// OTLP/HTTP endpoint to export traces to (e.g. http://collector:4318); no traces without it.
@@ -149,7 +153,10 @@ impl Serve {
                 return Err(ConfigError::Invalid(name, "must be at least 1"));
             }
         }
-        if self.request_timeout_secs == 0 || self.db_acquire_timeout_ms == 0 {
+        if self.request_timeout_secs == 0
+            || self.sync_timeout_secs == 0
+            || self.db_acquire_timeout_ms == 0
+        {
             return Err(ConfigError::Invalid(
                 "ORDER_SERVICE_REQUEST_TIMEOUT_SECS / ORDER_SERVICE_DB_ACQUIRE_TIMEOUT_MS",
                 "must be at least 1",

@@ -2,7 +2,7 @@
 //! `app.tenant_id`, which the row-level security policies compare with.
 
 use crate::audit::{Head, Streams};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use pos_protocol::AuditEvent;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -29,6 +29,9 @@ pub struct Tx {
     savepoint: Option<Mark>,
     /// `db.transaction`, open while the transaction is (a child of the request's span).
     span: tracing::Span,
+    /// Counts to make once the transaction has committed (see [`Tx::count_on_commit`]).
+    counts: Vec<crate::metrics::Count>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 struct OutboxRow {
@@ -42,6 +45,7 @@ struct OutboxRow {
 struct Mark {
     audit: usize,
     outbox: usize,
+    counts: usize,
     head: Option<Head>,
 }
 
@@ -71,10 +75,24 @@ pub async fn tenant_tx(pool: &PgPool, streams: &Arc<Streams>, tenant: Uuid) -> A
         outbox: Vec::new(),
         savepoint: None,
         span,
+        counts: Vec::new(),
+        metrics: None,
     })
 }
 
 impl Tx {
+    /// This transaction, counting into `metrics` what it is told to once it commits.
+    pub fn counting(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Counts `c` in the metrics when (and only if) this transaction commits — not what a
+    /// rollback, to a savepoint or whole, undid.
+    pub fn count_on_commit(&mut self, c: crate::metrics::Count) {
+        self.counts.push(c);
+    }
+
     /// The service's clock and ids.
     pub fn time(&self) -> &pos_domain::TimeSource {
         &self.streams.time
@@ -85,8 +103,25 @@ impl Tx {
         if let Some(tx) = self.tx.take() {
             self.committing = true;
             let span = self.span.clone();
-            tracing::Instrument::instrument(tx.commit(), span).await?;
+            tracing::Instrument::instrument(tx.commit(), span)
+                .await
+                .map_err(|e| match e {
+                    // the COMMIT was sent and its answer lost: it may have gone through
+                    sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => {
+                        tracing::error!(error = %e, "commit outcome unknown");
+                        ApiError::OutcomeUnknown {
+                            code: "commit_outcome_unknown",
+                            message: "The database connection broke during the commit; whether it took effect is unknown: check, or retry with the same Idempotency-Key".into(),
+                        }
+                    }
+                    e => e.into(),
+                })?;
             self.span.record("outcome", "committed");
+            if let Some(m) = &self.metrics {
+                for c in self.counts.drain(..) {
+                    m.count(c);
+                }
+            }
             self.committing = false;
             if let Some(c) = self.chain.take() {
                 self.streams.put_back(self.tenant, c.now);
@@ -179,6 +214,7 @@ impl Tx {
         self.savepoint = Some(Mark {
             audit: self.audit.len(),
             outbox: self.outbox.len(),
+            counts: self.counts.len(),
             head: self.chain.as_ref().map(|c| c.now.clone()),
         });
         Ok(())
@@ -191,6 +227,7 @@ impl Tx {
         if let Some(m) = &self.savepoint {
             self.audit.truncate(m.audit);
             self.outbox.truncate(m.outbox);
+            self.counts.truncate(m.counts);
             if let Some(c) = &mut self.chain {
                 c.now = m.head.clone().unwrap_or_else(|| c.start.clone());
             }

@@ -144,12 +144,15 @@ pub async fn pair(
             ),
         });
     }
-    // Who made the code, and so who pairs: only an owner's code brings a counter's owner who
-    // is not yet an owner of the shop here into it (SPEC §4: the owner pairs). A manager's code
-    // pairs a counter whose owner is already the shop's, or whose roster has no owner.
+    // Who made the code, and so who pairs (an active user of the shop). Only an owner's code
+    // brings a counter's approvers (owners and managers) into the shop as they are on the
+    // counter (SPEC §4: the owner pairs): with a manager's code, each of them must already be
+    // an active user here with the same role and PIN verifier — a re-pairing of a counter of
+    // the shop — so a manager cannot make themselves, or anyone, an approver with a PIN they
+    // chose. Cashiers join either way.
     let (paired_by, pairer_role): (Uuid, String) = sqlx::query_as(
         "SELECT c.created_by, u.role FROM pairing_codes c JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.created_by
-         WHERE c.tenant_id = $1 AND c.code_hash = $2 AND c.used_at IS NULL AND c.expires_at > $3 FOR UPDATE OF c",
+         WHERE c.tenant_id = $1 AND c.code_hash = $2 AND c.used_at IS NULL AND c.expires_at > $3 AND u.active FOR UPDATE OF c",
     )
     .bind(tenant)
     .bind(&hash)
@@ -159,24 +162,33 @@ pub async fn pair(
     .ok_or(ApiError::NotFound)?;
     let pairer_role: Role = pairer_role.parse().map_err(ApiError::Internal)?;
     if pairer_role != Role::Owner {
-        let owners: Vec<Uuid> = req
+        let approvers: Vec<_> = req
             .staff
             .iter()
-            .filter(|st| st.role == Role::Owner)
-            .map(|st| st.id.0)
+            .filter(|st| st.role.can_approve())
+            .collect();
+        let ids: Vec<Uuid> = approvers.iter().map(|st| st.id.0).collect();
+        let roles: Vec<&str> = approvers.iter().map(|st| st.role.as_str()).collect();
+        let verifiers: Vec<Option<&str>> = approvers
+            .iter()
+            .map(|st| st.pin_verifier.as_deref())
             .collect();
         let known: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM users WHERE tenant_id = $1 AND id = ANY($2) AND role = 'owner'",
+            "SELECT count(*) FROM users u JOIN unnest($2::uuid[], $3::text[], $4::text[]) AS r (id, role, verifier)
+               ON u.id = r.id AND u.role = r.role AND u.pin_hash IS NOT DISTINCT FROM r.verifier
+             WHERE u.tenant_id = $1 AND u.active",
         )
         .bind(tenant)
-        .bind(&owners)
+        .bind(&ids)
+        .bind(&roles)
+        .bind(&verifiers)
         .fetch_one(&mut *tx)
         .await?;
-        if known != owners.len() as i64 {
+        if known != approvers.len() as i64 {
             // the code stays unused: the owner can pair this counter with a code of their own
             return Err(ApiError::Conflict {
                 code: "owner_code_required",
-                message: "This counter's owner is not an owner of the shop here: only a pairing code made by an owner can bring them in".into(),
+                message: "This counter's owners and managers are not all approvers of the shop here as they are on the counter: only a pairing code made by an owner can bring them in".into(),
             });
         }
     }

@@ -48,6 +48,11 @@ pub enum ApiError {
         message: String,
         retry_after: u64,
     },
+    /// The request may or may not have taken effect (its deadline passed, or the database
+    /// connection broke during the commit): 503 without `Retry-After` — a blind retry could do
+    /// it twice; an `Idempotency-Key` or a client-chosen id makes the retry safe.
+    #[error("{message}")]
+    OutcomeUnknown { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -115,7 +120,9 @@ impl ApiError {
                 (StatusCode::PRECONDITION_REQUIRED, "if_match_required")
             }
             ApiError::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
-            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
+            ApiError::Unavailable { code, .. } | ApiError::OutcomeUnknown { code, .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, code)
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -99,27 +99,44 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// A parser's message without the values it quotes (serde writes "invalid type: integer
-/// `812345`, expected a string"): a refused phone number or e-mail must not come back in the
-/// answer, nor reach a log. What was expected, and where, stays.
+/// `812345`, expected a string", "invalid value: string \"0812…\""): a refused phone number or
+/// e-mail must not come back in the answer, nor reach a log. Names of fields ("missing field
+/// `phone`") and what was expected, and where, stay.
 pub fn without_values(message: &str) -> String {
-    let (head, tail) = match message.find(", expected") {
-        Some(i) => message.split_at(i),
-        None => (message, ""),
-    };
     let mut out = String::with_capacity(message.len());
-    let mut quote: Option<char> = None;
-    for c in head.chars() {
-        match (quote, c) {
-            (None, '`' | '"') => {
-                quote = Some(c);
-                out.push_str("(value)");
+    let mut chars = message.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '`' && c != '"' {
+            if message[i..].starts_with(", expected") {
+                // what follows names the expected type or variants, never the value
+                out.push_str(&message[i..]);
+                return out;
             }
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, c) => out.push(c),
+            out.push(c);
+            continue;
+        }
+        // a quoted span: a field's name is kept, anything else is a value
+        let keep = ["field ", "fields "].iter().any(|w| out.ends_with(w));
+        let mut quoted = String::new();
+        let mut escaped = false;
+        for (_, q) in chars.by_ref() {
+            if escaped {
+                escaped = false;
+            } else if q == '\\' {
+                escaped = true;
+            } else if q == c {
+                break;
+            }
+            quoted.push(q);
+        }
+        if keep {
+            out.push(c);
+            out.push_str(&quoted);
+            out.push(c);
+        } else {
+            out.push_str("(value)");
         }
     }
-    out.push_str(tail);
     out
 }
 
@@ -170,5 +187,34 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
             .await
             .map(|axum::extract::Query(v)| ApiQuery(v))
             .map_err(|rej| ApiError::BadRequest(without_values(&rej.body_text())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn values_go_field_names_and_expectations_stay() {
+        assert_eq!(
+            without_values("customer.phone: invalid type: integer `81234567890`, expected a string at line 1 column 9"),
+            "customer.phone: invalid type: integer (value), expected a string at line 1 column 9"
+        );
+        assert_eq!(
+            without_values("invalid value: string \"08\\\"12, expected 3456\", expected a date"),
+            "invalid value: string (value), expected a date"
+        );
+        assert_eq!(
+            without_values("missing field `phone` at line 1"),
+            "missing field `phone` at line 1"
+        );
+        assert_eq!(
+            without_values("unknown variant `0812-3456`, expected one of `walk_in`, `phone`"),
+            "unknown variant (value), expected one of `walk_in`, `phone`"
+        );
+        assert_eq!(
+            without_values("invalid length 3, expected 2 elements"),
+            "invalid length 3, expected 2 elements"
+        );
     }
 }

@@ -245,7 +245,7 @@ async fn write_one(w: &Writer, tenant: Uuid, order: &NewOrder) -> ApiResult<()> 
 
 /// Hands a committed order back to its request and counts it.
 fn answer(w: &Writer, order: NewOrder, done: oneshot::Sender<ApiResult<NewOrder>>) {
-    order.count(&w.metrics);
+    w.metrics.count(order.counted());
     // The request may have gone (its client disconnected): its order stays written.
     let _ = done.send(Ok(order));
 }

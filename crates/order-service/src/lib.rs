@@ -66,18 +66,25 @@ pub struct AppState {
     /// Longest time a request may take ([`REQUEST_TIMEOUT`] unless set otherwise before
     /// [`router`] is built); past it the request is answered 503 `timeout`.
     pub request_timeout: std::time::Duration,
+    /// Longest time a `POST /sync/push` may take, its upload included ([`SYNC_TIMEOUT`]).
+    pub sync_timeout: std::time::Duration,
 }
+
+/// Longest time a sync push may take, by default: 4 MiB at 128 kbit/s.
+pub const SYNC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Longest time a request may take, by default.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
     pub fn new(pool: PgPool, cipher: Arc<FieldCipher>, jwt: auth::JwtKeys) -> Self {
+        let metrics = Arc::new(metrics::Metrics::default());
+        metrics::Metrics::keep_up(&metrics);
         AppState {
             pool,
             cipher,
             jwt: Arc::new(jwt),
-            metrics: Arc::default(),
+            metrics,
             streams: Arc::default(),
             numbers: Arc::default(),
             creates: Arc::default(),
@@ -85,6 +92,7 @@ impl AppState {
             sync_body_limit: pos_protocol::MAX_PUSH_BYTES,
             limits: limits::RateLimits::default(),
             request_timeout: REQUEST_TIMEOUT,
+            sync_timeout: SYNC_TIMEOUT,
         }
     }
 
@@ -189,7 +197,9 @@ impl AppState {
 
     /// A transaction of `tenant` (see [`db::Tx`]).
     pub async fn tx(&self, tenant: uuid::Uuid) -> error::ApiResult<db::Tx> {
-        db::tenant_tx(&self.pool, &self.streams, tenant).await
+        Ok(db::tenant_tx(&self.pool, &self.streams, tenant)
+            .await?
+            .counting(self.metrics.clone()))
     }
 }
 
@@ -218,7 +228,8 @@ pub async fn on_hash_thread<T: Send + 'static>(
         })
         .as_ref()
         .ok_or_else(|| error::ApiError::Internal("no password hashing threads".into()))?;
-    // counted out again however this ends (a client that hangs up drops the future)
+    // Counted out when the job ends or is skipped (not when the request goes: the job may
+    // still be queued then, and would go on counting against the bound unseen).
     struct Waiting;
     impl Drop for Waiting {
         fn drop(&mut self) {
@@ -226,7 +237,7 @@ pub async fn on_hash_thread<T: Send + 'static>(
         }
     }
     let before = WAITING.fetch_add(1, Ordering::SeqCst);
-    let _waiting = Waiting;
+    let waiting = Waiting;
     if before >= threads * HASH_QUEUE_PER_THREAD {
         return Err(error::ApiError::Unavailable {
             code: "busy",
@@ -234,8 +245,13 @@ pub async fn on_hash_thread<T: Send + 'static>(
             retry_after: 1,
         });
     }
+    // the job owns the count; a skipped job (its caller gone) drops it too
+    let job = move || {
+        let _waiting = waiting;
+        f()
+    };
     hashers
-        .run(f)
+        .run(job)
         .await
         .map_err(|e| error::ApiError::Internal(e.to_string()))
 }
@@ -282,30 +298,34 @@ pub fn router(state: AppState) -> Router {
         .route("/devices/{id}", axum::routing::delete(devices::revoke))
         .route("/sync/pull", get(sync::pull))
         .route("/sync/orders", post(sync::orders))
-        .route(
-            "/sync/push",
-            post(sync::push).layer(axum::extract::DefaultBodyLimit::max(state.sync_body_limit)),
-        )
         .route("/events", get(feeds::events))
         .route("/analytics/offline-orders/summary", get(feeds::summary))
         .route("/audit-events", get(orders::audit_events))
         .route("/audit-events/verify", get(orders::audit_verify))
-        .route("/openapi.json", get(openapi_json));
+        .route("/openapi.json", get(openapi_json))
+        // a deadline for every request so far: past it, 503 problem+json `timeout`
+        .route_layer(deadline(state.request_timeout))
+        // A push uploads up to 4 MiB, which a counter on a slow uplink needs minutes for: its
+        // deadline (body included) is its own.
+        .route(
+            "/sync/push",
+            post(sync::push)
+                .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(
+                    state.sync_body_limit,
+                ))
+                .layer(deadline(state.sync_timeout)),
+        );
     Router::new()
-        .nest("/api/v1", api)
-        .fallback(|| async { error::ApiError::NotFound })
-        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(|axum::extract::State(s): axum::extract::State<AppState>| async move { s.metrics.render() }))
         .route("/readyz", get(readyz))
+        .route_layer(deadline(state.request_timeout))
+        .nest("/api/v1", api)
+        .fallback(|| async { error::ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
+        // outside the deadlines, so a request that ran out of time is timed and counted too
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // a deadline for every request: past it, 503 problem+json `timeout`
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new(request::refused))
-                .layer(tower::timeout::TimeoutLayer::new(state.request_timeout)),
-        )
         // A handler that panics answers 500 problem+json (and is logged) instead of dropping
         // the connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -332,6 +352,29 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(axum::middleware::from_fn(request::scope))
         .with_state(state)
+}
+
+/// What answers a request past its deadline (see [`request::refused`]).
+type Refusal = fn(tower::BoxError) -> std::future::Ready<axum::response::Response>;
+
+/// The layers of a deadline (see [`deadline`]).
+type Deadline = tower::ServiceBuilder<
+    tower::layer::util::Stack<
+        tower::timeout::TimeoutLayer,
+        tower::layer::util::Stack<
+            axum::error_handling::HandleErrorLayer<Refusal, ()>,
+            tower::layer::util::Identity,
+        >,
+    >,
+>;
+
+/// A deadline of `d` for the routes it layers: past it, 503 problem+json `timeout`.
+fn deadline(d: std::time::Duration) -> Deadline {
+    tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            request::refused as Refusal,
+        ))
+        .layer(tower::timeout::TimeoutLayer::new(d))
 }
 
 /// `GET /api/v1/openapi.json`: the API document, generated from the code.

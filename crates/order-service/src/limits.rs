@@ -3,9 +3,11 @@
 //! (a token bucket per address: a burst, then one request per period); a client over its limit
 //! gets 429 problem+json `rate_limited` with `Retry-After`.
 //!
-//! The address is the TCP peer's, or — only when the operator says the service sits behind a
-//! reverse proxy that sets them ([`RateLimits::trust_forwarded`]) — the one in `Forwarded` /
-//! `X-Forwarded-For` / `X-Real-IP` (otherwise anyone could pick their own key by sending one).
+//! The address is the TCP peer's, or — only when the operator says the service sits behind one
+//! reverse proxy ([`RateLimits::trust_forwarded`]) — the last one in `X-Forwarded-For`: the
+//! address that proxy saw (a proxy appends it; anything before it the client wrote itself, so
+//! it is never read). An IPv6 address counts by its /64 network: one host is given a whole /64
+//! and could otherwise take a fresh bucket per address.
 
 use crate::error::ApiError;
 use axum::body::Body;
@@ -14,7 +16,7 @@ use axum::response::IntoResponse;
 use std::net::IpAddr;
 use std::time::Duration;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor};
+use tower_governor::key_extractor::{KeyExtractor, PeerIpKeyExtractor};
 use tower_governor::{GovernorError, GovernorLayer};
 
 /// A bucket: `burst` requests at once, then one more every `every`.
@@ -37,7 +39,8 @@ pub struct RateLimits {
     /// `POST /auth/device-token`, per address: 30 at once, then one every 2 s. Every counter
     /// of a shop (often behind one NAT address) asks for a token when its own expires.
     pub device_token: Quota,
-    /// Take the client address from the proxy's headers (only behind a trusted proxy).
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind one trusted
+    /// proxy that appends it).
     pub trust_forwarded: bool,
 }
 
@@ -67,15 +70,43 @@ pub struct ClientAddress {
     trust_forwarded: bool,
 }
 
+impl ClientAddress {
+    /// The key of `ip`: itself for IPv4, its /64 network for IPv6 (an IPv4-mapped IPv6
+    /// address counts as the IPv4 address).
+    pub fn key_of(ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V4(v4) => IpAddr::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(std::net::Ipv6Addr::from(
+                    u128::from(v6) & !((1u128 << 64) - 1),
+                )),
+            },
+        }
+    }
+}
+
 impl KeyExtractor for ClientAddress {
     type Key = IpAddr;
 
     fn extract<T>(&self, req: &Request<T>) -> Result<IpAddr, GovernorError> {
-        if self.trust_forwarded {
-            SmartIpKeyExtractor.extract(req)
-        } else {
-            PeerIpKeyExtractor.extract(req)
-        }
+        let forwarded = self
+            .trust_forwarded
+            .then(|| {
+                req.headers()
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .next_back()
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.rsplit(',').next())
+                    .and_then(|a| a.trim().parse::<IpAddr>().ok())
+            })
+            .flatten();
+        let ip = match forwarded {
+            Some(ip) => ip,
+            None => PeerIpKeyExtractor.extract(req)?,
+        };
+        Ok(Self::key_of(ip))
     }
 }
 
@@ -120,12 +151,70 @@ fn refusal(e: GovernorError) -> axum::response::Response {
         GovernorError::TooManyRequests { wait_time, .. } => ApiError::TooManyRequests {
             code: "rate_limited",
             message: "Too many requests from this address; try again later".into(),
-            retry_after: wait_time.max(1),
+            // the limiter's wait is rounded down to whole seconds: one more, so a client that
+            // waits as told is let through
+            retry_after: wait_time + 1,
         }
         .into_response(),
         GovernorError::UnableToExtractKey => {
             ApiError::BadRequest("the client address is unknown".into()).into_response()
         }
         GovernorError::Other { .. } => ApiError::Internal("rate limiter".into()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(trust: bool, peer: &str, xff: &[&str]) -> IpAddr {
+        let mut req = Request::builder().body(()).unwrap();
+        for v in xff {
+            req.headers_mut()
+                .append("x-forwarded-for", v.parse().unwrap());
+        }
+        req.extensions_mut().insert(axum::extract::ConnectInfo(
+            peer.parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        ClientAddress {
+            trust_forwarded: trust,
+        }
+        .extract(&req)
+        .unwrap()
+    }
+
+    #[test]
+    fn a_client_cannot_choose_its_own_key() {
+        // without a trusted proxy the header is ignored
+        assert_eq!(
+            key(false, "203.0.113.7:5000", &["198.51.100.1"]),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        // behind one: the address the proxy appended, not what the client wrote before it
+        assert_eq!(
+            key(true, "10.0.0.2:5000", &["198.51.100.1, 203.0.113.7"]),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            key(true, "10.0.0.2:5000", &["198.51.100.1", "203.0.113.7"]),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        // a proxy that sent nothing readable: the peer
+        assert_eq!(
+            key(true, "10.0.0.2:5000", &["nonsense"]),
+            "10.0.0.2".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn an_ipv6_host_counts_as_its_64_network() {
+        let a = key(false, "[2001:db8:1:2:aaaa::1]:5000", &[]);
+        let b = key(false, "[2001:db8:1:2:ffff:1:2:3]:5000", &[]);
+        assert_eq!(a, b);
+        assert_ne!(a, key(false, "[2001:db8:1:3::1]:5000", &[]));
+        assert_eq!(
+            key(false, "[::ffff:203.0.113.7]:5000", &[]),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
     }
 }

@@ -68,7 +68,7 @@ struct Throttle {
 
 async fn throttle(tx: &mut crate::db::Tx, tenant: Uuid, index: &[u8]) -> ApiResult<Throttle> {
     let row: Option<(i32, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
-        "SELECT failures, locked_until FROM login_throttle WHERE tenant_id = $1 AND email_index = $2 FOR UPDATE",
+        "SELECT failures, locked_until FROM login_throttle WHERE tenant_id = $1 AND email_index = $2",
     )
     .bind(tenant)
     .bind(index)
@@ -84,6 +84,38 @@ async fn throttle(tx: &mut crate::db::Tx, tenant: Uuid, index: &[u8]) -> ApiResu
             locked_until: until,
         },
     ))
+}
+
+/// One more wrong password for the account, counted atomically (parallel attempts each count),
+/// and the lock it brings, if any.
+async fn count_failure(
+    tx: &mut crate::db::Tx,
+    tenant: Uuid,
+    index: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<pos_domain::lockout::Failure> {
+    let failures: i32 = sqlx::query_scalar(
+        "INSERT INTO login_throttle (tenant_id, email_index, failures) VALUES ($1, $2, 1)
+         ON CONFLICT (tenant_id, email_index) DO UPDATE SET failures = login_throttle.failures + 1
+         RETURNING failures",
+    )
+    .bind(tenant)
+    .bind(index)
+    .fetch_one(&mut **tx)
+    .await?;
+    let before = u32::try_from(failures - 1).unwrap_or(0);
+    let failure = pos_domain::Lockout::SERVICE_LOGIN.after_failure(before, now);
+    if let Some(until) = failure.locked_until {
+        sqlx::query(
+            "UPDATE login_throttle SET locked_until = $3 WHERE tenant_id = $1 AND email_index = $2",
+        )
+        .bind(tenant)
+        .bind(index)
+        .bind(until)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(failure)
 }
 
 /// `POST /auth/login`: tenant slug + e-mail + password → access token. Every attempt is
@@ -118,13 +150,18 @@ pub async fn login(
     };
     let index = s.cipher.blind_index("user_email", &email);
     let now = s.now();
-    let mut tx = s.tx(tenant).await?;
-    let locked = throttle(&mut tx, tenant, &index).await?;
-    let row = sqlx::query("SELECT id, name, role, password_hash, active FROM users WHERE tenant_id = $1 AND email_index = $2")
-        .bind(tenant)
-        .bind(&index)
-        .fetch_optional(&mut *tx)
-        .await?;
+    // Read, then let the connection go: no connection or row lock is held while the password
+    // is checked (argon2 takes a while, and logins must not starve the pool).
+    let (locked, row) = {
+        let mut tx = s.tx(tenant).await?;
+        let locked = throttle(&mut tx, tenant, &index).await?;
+        let row = sqlx::query("SELECT id, name, role, password_hash, active FROM users WHERE tenant_id = $1 AND email_index = $2")
+            .bind(tenant)
+            .bind(&index)
+            .fetch_optional(&mut *tx)
+            .await?;
+        (locked, row)
+    };
     let user = match &row {
         Some(r) => {
             let role: Role = r
@@ -145,6 +182,7 @@ pub async fn login(
         fields: vec![],
     };
     if let Some(until) = locked.locked_until.filter(|u| *u > now) {
+        let mut tx = s.tx(tenant).await?;
         audit::record(&mut tx, failed_event("locked"));
         tx.commit().await?;
         return Err(ApiError::TooManyRequests {
@@ -158,18 +196,10 @@ pub async fn login(
             .then(|| r.get::<Option<String>, _>("password_hash"))
             .flatten()
     });
-    if !check_password(&s, req.password, verifier).await? {
-        let failure = pos_domain::Lockout::SERVICE_LOGIN.after_failure(locked.failures, now);
-        sqlx::query(
-            "INSERT INTO login_throttle (tenant_id, email_index, failures, locked_until) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (tenant_id, email_index) DO UPDATE SET failures = $3, locked_until = $4",
-        )
-        .bind(tenant)
-        .bind(&index)
-        .bind(i32::try_from(failure.failures).unwrap_or(i32::MAX))
-        .bind(failure.locked_until)
-        .execute(&mut *tx)
-        .await?;
+    let right = check_password(&s, req.password, verifier).await?;
+    let mut tx = s.tx(tenant).await?;
+    if !right {
+        let failure = count_failure(&mut tx, tenant, &index, now).await?;
         let detail = match (user.is_some(), failure.locked_until.is_some()) {
             (true, false) => "wrong_password",
             (true, true) => "wrong_password_locked",

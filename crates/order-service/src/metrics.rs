@@ -26,6 +26,18 @@ const BUCKETS: [f64; 12] = [
 static META: Metadata<'static> =
     Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
 
+/// A count made when a transaction commits (see [`crate::db::Tx::count_on_commit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// An order created, with its first payment or not, paid in full or not.
+    Created {
+        with_payment: bool,
+        paid_in_full: bool,
+    },
+    /// A payment received, its order now paid in full or not.
+    Payment { paid_in_full: bool },
+}
+
 /// The metrics of one service state.
 pub struct Metrics {
     recorder: PrometheusRecorder,
@@ -100,6 +112,36 @@ impl Metrics {
     /// The exposition text.
     pub fn render(&self) -> String {
         self.handle.render()
+    }
+
+    /// Starts the exporter's upkeep of `metrics` (it folds histogram samples into their
+    /// buckets; without it they pile up between scrapes, and forever without scrapes), every 5
+    /// seconds, until `metrics` is dropped. Outside a Tokio runtime it does nothing.
+    pub fn keep_up(metrics: &std::sync::Arc<Metrics>) {
+        let weak = std::sync::Arc::downgrade(metrics);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    match weak.upgrade() {
+                        Some(m) => m.handle.run_upkeep(),
+                        None => return,
+                    }
+                }
+            });
+        }
+    }
+
+    /// Makes count `c`.
+    pub fn count(&self, c: Count) {
+        match c {
+            Count::Created {
+                with_payment,
+                paid_in_full,
+            } => self.count_created(with_payment, paid_in_full),
+            Count::Payment { paid_in_full } => self.count_payment(paid_in_full),
+        }
     }
 
     /// An order created (committed), with its first payment or not, paid in full or not.

@@ -592,7 +592,7 @@ pub async fn create(
             .ok_or(ApiError::NotFound)?;
         return Ok(with_etag(StatusCode::CREATED, view));
     }
-    order.count(&s.metrics);
+    tx.count_on_commit(order.counted());
     let view = order.view();
     if let Some(k) = &key {
         k.remember(&s, &mut tx, tenant, StatusCode::CREATED, &view)
@@ -641,9 +641,12 @@ impl NewOrder {
         self.payment.is_some()
     }
 
-    /// Counts this order, written, in the metrics.
-    pub(crate) fn count(&self, m: &crate::metrics::Metrics) {
-        m.count_created(self.has_payment(), self.paid == self.total);
+    /// What this order counts as in the metrics, once written.
+    pub(crate) fn counted(&self) -> crate::metrics::Count {
+        crate::metrics::Count::Created {
+            with_payment: self.has_payment(),
+            paid_in_full: self.paid == self.total,
+        }
     }
 
     /// The API's view of this order as written (version 1, its first payment if any).
@@ -1029,8 +1032,22 @@ pub async fn list(
                 qb.push(" AND order_number = ").push_bind(q.to_uppercase());
             }
             SearchKind::Name => {
-                qb.push(" AND name_tokens @> ")
-                    .push_bind(crate::pii::name_tokens(&s.cipher, q));
+                let terms = pos_domain::search::query_terms(q);
+                if terms.is_empty() {
+                    // no letter or digit: nothing is found (not everything)
+                    qb.push(" AND false");
+                }
+                for alternatives in terms {
+                    qb.push(" AND (");
+                    for (i, words) in alternatives.iter().enumerate() {
+                        if i > 0 {
+                            qb.push(" OR ");
+                        }
+                        qb.push("name_tokens @> ")
+                            .push_bind(crate::pii::blind_words(&s.cipher, words));
+                    }
+                    qb.push(")");
+                }
             }
         }
     }

@@ -36,7 +36,12 @@ pub fn search_keys(cipher: &FieldCipher, c: &Customer) -> ApiResult<SearchKeys> 
 /// The blind indexes of a name's search words ([`pos_domain::search::name_words`]); a search
 /// text's words are found when all of theirs are among an order's.
 pub fn name_tokens(cipher: &FieldCipher, text: &str) -> Vec<Vec<u8>> {
-    pos_domain::search::name_words(text)
+    blind_words(cipher, &pos_domain::search::name_words(text))
+}
+
+/// The blind indexes of search words.
+pub fn blind_words(cipher: &FieldCipher, words: &[String]) -> Vec<Vec<u8>> {
+    words
         .iter()
         .map(|w| cipher.blind_index("name_word", w))
         .collect()

@@ -60,15 +60,16 @@ pub async fn scope(mut req: Request, next: Next) -> Response {
 
 /// What a request that ran past its deadline (or any other failure of the layers around the
 /// handlers) is answered.
-pub async fn refused(e: tower::BoxError) -> Response {
-    if e.is::<tower::timeout::error::Elapsed>() {
-        ApiError::Unavailable {
+pub fn refused(e: tower::BoxError) -> std::future::Ready<Response> {
+    std::future::ready(if e.is::<tower::timeout::error::Elapsed>() {
+        // What the request did is unknown (a create queued for group commit is written even
+        // after its request is gone): no Retry-After; retry with the same Idempotency-Key.
+        ApiError::OutcomeUnknown {
             code: "timeout",
-            message: "The request took too long; try again".into(),
-            retry_after: 1,
+            message: "The request took too long; whether it took effect is unknown: check, or retry with the same Idempotency-Key".into(),
         }
         .into_response()
     } else {
         ApiError::Internal(e.to_string()).into_response()
-    }
+    })
 }

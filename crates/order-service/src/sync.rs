@@ -406,7 +406,10 @@ async fn apply(
             let outcome = insert_order(s, tx, tenant, device, snap).await?;
             if matches!(outcome, Outcome::Applied | Outcome::Renumbered(_)) {
                 // its payments arrive as mutations of their own
-                s.metrics.count_created(false, false);
+                tx.count_on_commit(crate::metrics::Count::Created {
+                    with_payment: false,
+                    paid_in_full: false,
+                });
             }
             Ok(outcome)
         }
@@ -499,7 +502,9 @@ async fn apply(
                         .bind(tenant).bind(oid).bind(new_paid.to_minor(currency)).bind(st.as_str()).bind(now)
                         .execute(&mut **tx).await?;
                     if payment.reverses.is_none() {
-                        s.metrics.count_payment(new_paid == total);
+                        tx.count_on_commit(crate::metrics::Count::Payment {
+                            paid_in_full: new_paid == total,
+                        });
                     }
                     let kind = if payment.reverses.is_some() {
                         "payment.reversed"

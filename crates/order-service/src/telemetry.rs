@@ -63,7 +63,8 @@ pub fn init(provider: Option<&SdkTracerProvider>) -> Result<(), TelemetryError> 
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().json().with_filter(filter))
-        .with(provider.map(layer))
+        // the spans of this service (INFO), not every library's DEBUG and TRACE callsites
+        .with(provider.map(|p| layer(p).with_filter(tracing_subscriber::filter::LevelFilter::INFO)))
         .try_init()?;
     Ok(())
 }

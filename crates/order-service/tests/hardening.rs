@@ -457,7 +457,7 @@ const PHONE_SPELLINGS: [&str; 8] = [
     "812 3456 7890",
     "0062 812.3456.7890",
 ];
-const NAME_SPELLINGS: [&str; 8] = [
+const NAME_SPELLINGS: [&str; 9] = [
     "siti",
     "SITI",
     "Si\u{301}ti\u{301}",
@@ -466,6 +466,7 @@ const NAME_SPELLINGS: [&str; 8] = [
     "Rahmawati-Putri",
     "putri",
     "Ma'ruf",
+    "maruf",
 ];
 
 #[tokio::test]
@@ -508,6 +509,11 @@ async fn a_customer_is_found_however_the_number_or_name_is_typed_on_the_service_
             "service, {q:?}"
         );
     }
+    // a search with no letter or digit finds nothing, not everything
+    let (_, page, _) = app
+        .get(&t.owner_token, "/api/v1/offline-orders?q=-%20%27")
+        .await;
+    assert!(found(&page).is_empty(), "{page}");
 
     let (d, owner) = desk().await;
     let mut input = new_order(name);
@@ -592,6 +598,36 @@ async fn only_an_owners_pairing_code_brings_a_counters_owner_into_the_shop() {
         .post("", "/api/v1/devices/pair", pair(&by_manager))
         .await;
     assert_eq!(st, 201, "{again}");
+    // but a manager's code cannot bring in the shop's own owner with a PIN the counter chose
+    let office_owner: uuid::Uuid = {
+        let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
+            .await
+            .unwrap();
+        sqlx::query_scalar(
+            "SELECT id FROM users WHERE role = 'owner' AND password_hash IS NOT NULL",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap()
+    };
+    let mut forged = staff.clone();
+    forged.push(pos_protocol::StaffRecord {
+        id: pos_domain::StaffId::from(office_owner),
+        name: "Ibu Owner".into(),
+        role: pos_domain::Role::Owner,
+        pin_verifier: Some(pos_crypto::password::hash(b"1111").unwrap()),
+        active: true,
+    });
+    let (_, code, _) = app
+        .post(&manager, "/api/v1/devices/pairing-codes", json!({}))
+        .await;
+    let body = json!({"code": code["code"], "device_id": d.store.device_id(), "name": "Kasir", "device_code": "K01", "currency": "IDR", "staff": forged});
+    let (st, e, _) = app.post("", "/api/v1/devices/pair", body).await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (409, Some("owner_code_required")),
+        "{e}"
+    );
 }
 
 /// A service on a database that is not there (`upstream` refuses or never answers).
@@ -686,5 +722,22 @@ async fn with_the_database_down_requests_fail_fast_with_503_and_every_answer_nam
     assert!(
         ["timeout", "database_unavailable"].contains(&problem["code"].as_str().unwrap()),
         "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_sent_at_once_each_count() {
+    let app = spawn().await;
+    let t = app.tenant("toko-serentak").await;
+    let email = "owner@toko-serentak.id";
+    let attempts = (0..5).map(|_| login_status(&app, &t.slug, email, "guess"));
+    for (status, _, _) in futures_util::future::join_all(attempts).await {
+        assert_eq!(status, 401);
+    }
+    let (status, body, _) = login_status(&app, &t.slug, email, "correct horse battery").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("account_locked")),
+        "{body}"
     );
 }

@@ -92,12 +92,12 @@ impl SearchIndex {
         }
     }
 
-    /// Orders whose name holds every one of `words` (from [`pos_domain::search::name_words`]
-    /// of the search text) within its words, newest first, strictly older than `after` when
+    /// Orders whose name answers the search `terms` ([`pos_domain::search::query_terms`]),
+    /// each word found within the name's words, newest first, strictly older than `after` when
     /// given.
     pub fn names<'a>(
         &'a self,
-        words: &'a [String],
+        terms: &'a [Vec<Vec<String>>],
         after: Option<OrderId>,
     ) -> impl Iterator<Item = OrderId> + 'a {
         let start = match after {
@@ -106,7 +106,7 @@ impl SearchIndex {
         };
         self.names[start..]
             .iter()
-            .filter(move |e| words.iter().all(|w| e.1.contains(w.as_str())))
+            .filter(move |e| pos_domain::search::matches(terms, |w| e.1.contains(w)))
             .map(|e| e.0)
     }
 
@@ -154,7 +154,7 @@ mod tests {
             (c, "Budi".into(), None, None),
         ]);
         ix.upsert(b, None, s("SITI Aminah", None));
-        let siti = pos_domain::search::name_words("siti");
+        let siti = pos_domain::search::query_terms("siti");
         assert_eq!(ix.names(&siti, None).collect::<Vec<_>>(), vec![b, a]);
         assert_eq!(ix.names(&siti, Some(b)).collect::<Vec<_>>(), vec![a]);
         ix.upsert(a, Some(s("Siti Rahayu", None)), s("Dewi", None));

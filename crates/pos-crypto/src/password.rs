@@ -149,14 +149,17 @@ impl Hashers {
     }
 
     /// Runs `f` on one of the threads and waits for its result without blocking the caller's
-    /// async runtime.
+    /// async runtime. A job whose caller has gone (its future dropped: a client hung up) by the
+    /// time a thread takes it is skipped, so abandoned work does not pile up.
     pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashersGone> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = tx.send(f());
+            if !tx.is_closed() {
+                let _ = tx.send(f());
+            }
         });
         self.jobs.send(job).map_err(|_| HashersGone)?;
         rx.await.map_err(|_| HashersGone)

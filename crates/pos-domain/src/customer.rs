@@ -176,10 +176,11 @@ pub fn normalize_phone(raw: &str, country_code: &str) -> Result<String, Validati
     let trimmed = raw.trim();
     let mut digits = String::with_capacity(trimmed.len());
     let mut plus = false;
-    for (i, c) in trimmed.chars().enumerate() {
+    for c in trimmed.chars() {
         match c {
             '0'..='9' => digits.push(c),
-            '+' if i == 0 => plus = true,
+            // a leading + (also written inside a leading parenthesis: "(+62) 812…")
+            '+' if digits.is_empty() && !plus => plus = true,
             c if is_phone_char(c) && c != '+' => {}
             _ => return Err(bad()),
         }
@@ -262,6 +263,7 @@ mod tests {
             "+62 (0)812-3456-7890",
             "+62 0812 3456 7890",
             "+62-812-3456-7890",
+            "(+62) 812-3456-7890",
             "62812-3456-7890",
             "6281234567890",
             "812 3456 7890",

@@ -52,12 +52,24 @@ impl SearchKind {
 }
 
 /// `text` as search compares it: compatibility-decomposed (NFKD, so precomposed and combined
-/// accents, and full-width letters, are alike), accents dropped, lower-cased, and every run of
-/// characters that are neither letters nor digits made one space.
+/// accents, and full-width letters, are alike), accents of Latin letters dropped (a mark on a
+/// letter of another script, such as a Thai or Javanese vowel sign, is part of the word and
+/// stays), lower-cased, and every run of characters that are neither letters nor digits made
+/// one space.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut gap = false;
-    for c in text.nfkd().filter(|c| !is_combining_mark(*c)) {
+    let mut latin_base = false;
+    for c in text.nfkd() {
+        if is_combining_mark(c) {
+            if latin_base {
+                continue;
+            }
+            out.push(c);
+            continue;
+        }
+        // Basic Latin to Latin Extended-B and Latin Extended Additional
+        latin_base = c < '\u{250}' || ('\u{1e00}'..='\u{1eff}').contains(&c);
         if c.is_alphanumeric() {
             if gap && !out.is_empty() {
                 out.push(' ');
@@ -95,6 +107,39 @@ pub fn name_words(name: &str) -> Vec<String> {
     words
 }
 
+/// A search text as terms: each word of it (split at spaces) must be found, either as written
+/// without its inner punctuation (`maruf` for `Ma'ruf`) or as its parts (`ma`, `ruf`) — so a
+/// name stored as `Maruf` and one stored as `Ma'ruf` are both found by either spelling. Each
+/// term is its alternatives; each alternative, words that must all be among the name's
+/// ([`name_words`]). Empty when the text has no letter or digit (it then finds nothing).
+pub fn query_terms(q: &str) -> Vec<Vec<Vec<String>>> {
+    q.split_whitespace()
+        .filter_map(|chunk| {
+            let folded = fold(chunk);
+            let parts: Vec<String> = folded
+                .split(' ')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+            match parts.len() {
+                0 => None,
+                1 => Some(vec![parts]),
+                _ => Some(vec![vec![parts.concat()], parts]),
+            }
+        })
+        .collect()
+}
+
+/// Whether a name whose [`name_words`] are `words` (or, for a substring search, whose words
+/// contain them) answers the search `terms` ([`query_terms`]); `holds` says whether one word
+/// of an alternative is there.
+pub fn matches(terms: &[Vec<Vec<String>>], holds: impl Fn(&str) -> bool) -> bool {
+    !terms.is_empty()
+        && terms
+            .iter()
+            .all(|alternatives| alternatives.iter().any(|alt| alt.iter().all(|w| holds(w))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +167,23 @@ mod tests {
             );
         }
         assert!(!words.contains(&"siti".to_owned()));
+    }
+
+    #[test]
+    fn punctuated_and_unpunctuated_spellings_find_each_other_and_nothing_finds_everything() {
+        let found = |name: &str, q: &str| {
+            let words = name_words(name);
+            matches(&query_terms(q), |w| words.iter().any(|x| x == w))
+        };
+        assert!(found("Maruf", "Ma'ruf"));
+        assert!(found("Ma'ruf", "maruf"));
+        assert!(found("Abdul Rahman", "Abdul-Rahman"));
+        assert!(found("Abdul-Rahman", "abdul rahman"));
+        assert!(!found("Siti", "-"));
+        assert!(query_terms("  ·  ").is_empty());
+        // a Thai name keeps its vowel signs: different names stay different
+        assert_ne!(fold("กิ"), fold("ก"));
+        assert_eq!(fold("Sít\u{ed}"), "siti");
     }
 
     #[test]

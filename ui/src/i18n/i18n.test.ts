@@ -67,5 +67,9 @@ describe("i18n", () => {
     const unknown = new BackendError({ code: "some_new_rule", message: "A rule of a newer service", field: null });
     expect(id.error(unknown)).toBe("Ini ditolak (kode some_new_rule).");
     expect(makeI18n("en").error(unknown)).toBe("A rule of a newer service");
+    // a refusal without its figures (as a service's sync answer comes): no raw placeholder
+    const bare = new BackendError({ code: "overpayment", message: "A payment of 5 is more than the outstanding balance of 4", field: null });
+    expect(id.error(bare)).toBe("Pembayaran … melebihi sisa tagihan ….");
+    expect(id.error(new BackendError({ code: "toString", message: "x", field: null }))).toBe("Ini ditolak (kode toString).");
   });
 });

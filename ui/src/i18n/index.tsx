@@ -98,11 +98,13 @@ export function makeI18n(lang: Language, minor: MinorUnits = {}): I18n {
       if (err.code === "unexpected") return t("error.unexpected", { message: err.message });
       if (lang === "id") {
         // a code this version does not know (a newer service's): said in Bahasa, with the code
-        const template = idErrors[err.code] ?? t("error.other", { code: err.code });
+        const template = Object.hasOwn(idErrors, err.code) ? (idErrors[err.code] ?? "") : t("error.other", { code: err.code });
         // the values the core's message names, written the Indonesian way
         return template.replace(/\{(\w+)\}/g, (whole, k: string) => {
           const v = err.params[k];
-          if (v === undefined) return whole;
+          // a refusal that came without its figures (a service's answer names none): an
+          // ellipsis, never the raw placeholder
+          if (v === undefined) return whole === "{code}" ? err.code : "…";
           if (k === "until") return new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "short" }).format(new Date(v));
           if (AMOUNTS.has(k)) return formatExact(new Intl.NumberFormat(locale, { maximumFractionDigits: 20 }), v);
           return v;

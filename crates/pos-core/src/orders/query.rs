@@ -176,7 +176,7 @@ impl Store {
         // An exact-match key, or the candidate ids of a name search.
         let mut exact: Option<(&str, Vec<u8>)> = None;
         let mut order_number: Option<String> = None;
-        let mut name_needle: Option<Vec<String>> = None;
+        let mut name_needle: Option<Vec<Vec<Vec<String>>>> = None;
         match (kind, q) {
             (Some(SearchKind::Phone), Some(q)) => {
                 let p = pos_domain::customer::normalize_phone(q, &config.phone_country_code)
@@ -195,7 +195,7 @@ impl Store {
             }
             (Some(SearchKind::OrderNumber), Some(q)) => order_number = Some(q.to_uppercase()),
             (Some(SearchKind::Name), Some(q)) => {
-                name_needle = Some(pos_domain::search::name_words(q))
+                name_needle = Some(pos_domain::search::query_terms(q))
             }
             _ => {}
         }
