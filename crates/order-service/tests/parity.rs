@@ -1,0 +1,482 @@
+//! One rule, one decision: for a table of orders, payments, edits and searches — valid and not,
+//! and dates either side of the shop's midnight — the counter and the service decide the same:
+//! both accept, or both refuse with the same error code and field. A rule written twice that
+//! drifts fails here.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::desk::*;
+use common::*;
+use serde_json::{json, Value};
+
+/// What a side decided: `Ok` or the refusal's code and field.
+type Decision = Result<(), (String, Option<String>)>;
+
+fn base() -> Value {
+    json!({
+        "channel": "phone",
+        "customer": {"name": "Siti Rahma", "phone": "0812-3456-7890"},
+        "items": [
+            {"name": "Kulkas", "quantity": "1", "unit_price": "1500000"},
+            {"name": "Rak", "quantity": "2", "unit_price": "100000", "discount": "10000"}
+        ],
+        "payment_terms": {"type": "installment", "down_payment": "300000", "installment_count": 3, "interval": "monthly", "first_due_date": "2026-12-30"},
+        "initial_payment": {"method": "cash", "amount": "300000"}
+    })
+}
+
+fn with(mut v: Value, path: &[&str], value: Value) -> Value {
+    let mut at = &mut v;
+    for p in &path[..path.len() - 1] {
+        at = match p.parse::<usize>() {
+            Ok(i) => &mut at[i],
+            Err(_) => &mut at[*p],
+        };
+    }
+    let last = path[path.len() - 1];
+    match last.parse::<usize>() {
+        Ok(i) => at[i] = value,
+        Err(_) if value.is_null() => {
+            at.as_object_mut().unwrap().remove(last);
+        }
+        Err(_) => at[last] = value,
+    }
+    v
+}
+
+fn orders() -> Vec<(&'static str, Value, bool)> {
+    let b = base;
+    vec![
+        ("a valid phone order with installments", b(), true),
+        (
+            "a walk-in paid in full",
+            json!({"channel": "walk_in", "customer": {"name": "Budi"}, "items": [{"name": "Kopi", "quantity": "1", "unit_price": "50000"}], "payment_terms": {"type": "full"}, "initial_payment": {"method": "cash", "amount": "50000"}}),
+            true,
+        ),
+        (
+            "a phone order without a phone",
+            with(b(), &["customer", "phone"], Value::Null),
+            false,
+        ),
+        (
+            "letters in the phone",
+            with(b(), &["customer", "phone"], json!("0812-CALL-ME")),
+            false,
+        ),
+        (
+            "too few digits",
+            with(b(), &["customer", "phone"], json!("123")),
+            false,
+        ),
+        (
+            "a bad e-mail",
+            with(b(), &["customer", "email"], json!("siti@")),
+            false,
+        ),
+        (
+            "no name",
+            with(b(), &["customer", "name"], json!("  ")),
+            false,
+        ),
+        (
+            "a name too long",
+            with(b(), &["customer", "name"], json!("x".repeat(121))),
+            false,
+        ),
+        ("no items", with(b(), &["items"], json!([])), false),
+        (
+            "an item without a name",
+            with(b(), &["items", "0", "name"], json!("")),
+            false,
+        ),
+        (
+            "a quantity of zero",
+            with(b(), &["items", "0", "quantity"], json!("0")),
+            false,
+        ),
+        (
+            "a fraction of a Rupiah",
+            with(b(), &["items", "0", "unit_price"], json!("1500000.5")),
+            false,
+        ),
+        (
+            "a negative price",
+            with(b(), &["items", "0", "unit_price"], json!("-1")),
+            false,
+        ),
+        (
+            "a line discount above the line",
+            with(b(), &["items", "1", "discount"], json!("300000")),
+            false,
+        ),
+        (
+            "an order discount above the subtotal",
+            with(b(), &["discount"], json!("5000000")),
+            false,
+        ),
+        (
+            "a down payment of the whole total",
+            with(
+                with(b(), &["payment_terms", "down_payment"], json!("1690000")),
+                &["initial_payment", "amount"],
+                json!("1690000"),
+            ),
+            false,
+        ),
+        (
+            "no installments",
+            with(b(), &["payment_terms", "installment_count"], json!(0)),
+            false,
+        ),
+        (
+            "too many installments",
+            with(b(), &["payment_terms", "installment_count"], json!(61)),
+            false,
+        ),
+        (
+            "a first due date in the past",
+            with(
+                b(),
+                &["payment_terms", "first_due_date"],
+                json!("2026-11-29"),
+            ),
+            false,
+        ),
+        (
+            "the first due date today",
+            with(
+                b(),
+                &["payment_terms", "first_due_date"],
+                json!("2026-11-30"),
+            ),
+            true,
+        ),
+        (
+            "a first due date past the business range",
+            with(
+                b(),
+                &["payment_terms", "first_due_date"],
+                json!("2200-01-01"),
+            ),
+            false,
+        ),
+        (
+            "a plan running past the business range",
+            with(
+                b(),
+                &["payment_terms", "first_due_date"],
+                json!("2199-11-30"),
+            ),
+            false,
+        ),
+        (
+            "full terms paid in part",
+            with(
+                with(b(), &["payment_terms"], json!({"type": "full"})),
+                &["initial_payment", "amount"],
+                json!("100000"),
+            ),
+            false,
+        ),
+        (
+            "a first payment above the total",
+            with(b(), &["initial_payment", "amount"], json!("9000000")),
+            false,
+        ),
+        (
+            "a first payment of zero",
+            with(b(), &["initial_payment", "amount"], json!("0")),
+            false,
+        ),
+        (
+            "notes too long",
+            with(b(), &["notes"], json!("n".repeat(1001))),
+            false,
+        ),
+        (
+            "a down payment with a due date",
+            with(
+                b(),
+                &["payment_terms"],
+                json!({"type": "down_payment", "down_payment": "300000", "due_date": "2027-01-15"}),
+            ),
+            true,
+        ),
+        (
+            "a down payment due yesterday",
+            with(
+                b(),
+                &["payment_terms"],
+                json!({"type": "down_payment", "down_payment": "300000", "due_date": "2026-11-29"}),
+            ),
+            false,
+        ),
+    ]
+}
+
+async fn on_service(app: &TestApp, token: &str, body: &Value) -> Decision {
+    let (st, v, _) = app
+        .post(token, "/api/v1/offline-orders", body.clone())
+        .await;
+    if st == 201 {
+        Ok(())
+    } else {
+        Err((
+            v["code"].as_str().unwrap_or("?").to_owned(),
+            v["field"].as_str().map(str::to_owned),
+        ))
+    }
+}
+
+fn decided<T>(r: Result<T, pos_core::StoreError>) -> Decision {
+    r.map(|_| ())
+        .map_err(|e| (e.code().to_owned(), e.field().map(str::to_owned)))
+}
+
+#[tokio::test]
+async fn the_counter_and_the_service_decide_every_order_and_payment_alike() {
+    // 23:59 in Jakarta: "today" is 2026-11-30 on both sides
+    let clock = TestClock::at("2026-11-30T16:59:00Z");
+    let app = spawn_with_state({
+        let c = clock.clone();
+        move |s| s.with_clock(c)
+    })
+    .await;
+    let t = app.tenant("toko-sama-aturan").await;
+    let (d, owner) = desk_on("K01", clock.clone()).await;
+    let mut drift = Vec::new();
+    let mut compare = |what: String, desk: Decision, service: Decision| {
+        if desk != service {
+            drift.push(format!("{what}: counter {desk:?}, service {service:?}"));
+        }
+    };
+    for (what, body, accepted) in orders() {
+        let input: pos_core::NewOrder = serde_json::from_value(body.clone()).unwrap();
+        let desk = decided(d.store.create_order(&owner, input).await);
+        assert_eq!(
+            desk.is_ok(),
+            accepted,
+            "{what}: the counter decided {desk:?}"
+        );
+        compare(
+            what.to_owned(),
+            desk,
+            on_service(&app, &t.owner_token, &body).await,
+        );
+    }
+
+    // a minute later it is 1 December in Jakarta: today's due date of a minute ago is past
+    clock.set("2026-11-30T17:01:00Z");
+    let body = with(
+        base(),
+        &["payment_terms", "first_due_date"],
+        json!("2026-11-30"),
+    );
+    let input: pos_core::NewOrder = serde_json::from_value(body.clone()).unwrap();
+    let desk = decided(d.store.create_order(&owner, input).await);
+    assert!(desk.is_err(), "after midnight, 2026-11-30 is past");
+    compare(
+        "the first due date yesterday, after the shop's midnight".into(),
+        desk,
+        on_service(&app, &t.owner_token, &body).await,
+    );
+
+    // payments on the same order on both sides (balance 1,390,000)
+    let (_, order, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            with(
+                base(),
+                &["payment_terms", "first_due_date"],
+                json!("2026-12-30"),
+            ),
+        )
+        .await;
+    let input: pos_core::NewOrder = serde_json::from_value(with(
+        base(),
+        &["payment_terms", "first_due_date"],
+        json!("2026-12-30"),
+    ))
+    .unwrap();
+    let mine = d.store.create_order(&owner, input).await.unwrap();
+    for (what, pay) in [
+        (
+            "an installment",
+            json!({"amount": "460000", "method": "cash"}),
+        ),
+        (
+            "more than the balance",
+            json!({"amount": "99000000", "method": "cash"}),
+        ),
+        (
+            "a negative payment",
+            json!({"amount": "-1000", "method": "cash"}),
+        ),
+        ("zero", json!({"amount": "0", "method": "cash"})),
+        (
+            "a fraction of a Rupiah",
+            json!({"amount": "100.5", "method": "card"}),
+        ),
+        (
+            "a reference too long",
+            json!({"amount": "1000", "method": "bank_transfer", "reference": "r".repeat(101)}),
+        ),
+    ] {
+        let input: pos_core::PaymentInput = serde_json::from_value(pay.clone()).unwrap();
+        let desk = decided(d.store.record_payment(&owner, mine.id, input).await);
+        let (st, v, _) = app
+            .post(
+                &t.owner_token,
+                &format!(
+                    "/api/v1/offline-orders/{}/payments",
+                    order["id"].as_str().unwrap()
+                ),
+                pay,
+            )
+            .await;
+        let service = if st == 201 {
+            Ok(())
+        } else {
+            Err((
+                v["code"].as_str().unwrap_or("?").to_owned(),
+                v["field"].as_str().map(str::to_owned),
+            ))
+        };
+        compare(format!("payment: {what}"), desk, service);
+    }
+
+    // edits of the same order on both sides (300,000 paid), the valid one last
+    let oid = order["id"].as_str().unwrap().to_owned();
+    let edit = |items: Value, notes: Value, phone: &str| json!({"customer": {"name": "Siti Rahma", "phone": phone}, "items": items, "notes": notes});
+    let items = base()["items"].clone();
+    for (what, body, accepted) in [
+        (
+            "a total below what was paid",
+            edit(
+                json!([{"name": "Rak", "quantity": "1", "unit_price": "1000"}]),
+                Value::Null,
+                "0812-3456-7890",
+            ),
+            false,
+        ),
+        (
+            "no items",
+            edit(json!([]), Value::Null, "0812-3456-7890"),
+            false,
+        ),
+        (
+            "notes too long",
+            edit(items.clone(), json!("n".repeat(1001)), "0812-3456-7890"),
+            false,
+        ),
+        (
+            "a bad phone",
+            edit(items.clone(), Value::Null, "0812-CALL"),
+            false,
+        ),
+        (
+            "a quantity of zero",
+            edit(
+                with(items.clone(), &["0", "quantity"], json!("0")),
+                Value::Null,
+                "0812-3456-7890",
+            ),
+            false,
+        ),
+        (
+            "a valid edit",
+            edit(
+                with(items.clone(), &["0", "unit_price"], json!("2000000")),
+                json!("antar sore"),
+                "0813-0000-1111",
+            ),
+            true,
+        ),
+    ] {
+        let current = d.store.get_order(&owner, mine.id).await.unwrap();
+        let input: pos_core::OrderEdit = serde_json::from_value(body.clone()).unwrap();
+        let desk = decided(
+            d.store
+                .update_order(&owner, mine.id, current.version, input)
+                .await,
+        );
+        assert_eq!(
+            desk.is_ok(),
+            accepted,
+            "edit, {what}: the counter decided {desk:?}"
+        );
+        let (_, now, headers) = app
+            .get(&t.owner_token, &format!("/api/v1/offline-orders/{oid}"))
+            .await;
+        let etag = headers["etag"].to_str().unwrap().to_owned();
+        assert!(now["id"].is_string());
+        let (st, v, _) = split(
+            app.http
+                .patch(app.url(&format!("/api/v1/offline-orders/{oid}")))
+                .bearer_auth(&t.owner_token)
+                .header("If-Match", etag)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let service = if st == 200 {
+            Ok(())
+        } else {
+            Err((
+                v["code"].as_str().unwrap_or("?").to_owned(),
+                v["field"].as_str().map(str::to_owned),
+            ))
+        };
+        compare(format!("edit: {what}"), desk, service);
+    }
+
+    // searches: the same text finds the same kind of thing (or is refused alike)
+    for q in [
+        "0812-3456-7890",
+        "+62 812 3456 7890",
+        "siti@contoh.id",
+        "Siti",
+        "K01-20261130-0001",
+        "12345678",
+    ] {
+        let desk = decided(
+            d.store
+                .list_orders(
+                    &owner,
+                    pos_core::ListQuery {
+                        q: Some(q.into()),
+                        ..Default::default()
+                    },
+                )
+                .await,
+        );
+        let (st, v, _) = app
+            .get(
+                &t.owner_token,
+                &format!(
+                    "/api/v1/offline-orders?q={}",
+                    q.replace('+', "%2B")
+                        .replace(' ', "%20")
+                        .replace('@', "%40")
+                ),
+            )
+            .await;
+        let service = if st == 200 {
+            Ok(())
+        } else {
+            Err((
+                v["code"].as_str().unwrap_or("?").to_owned(),
+                v["field"].as_str().map(str::to_owned),
+            ))
+        };
+        compare(format!("search {q:?}"), desk, service);
+    }
+    assert!(
+        drift.is_empty(),
+        "the counter and the service decide differently:\n{}",
+        drift.join("\n")
+    );
+}
