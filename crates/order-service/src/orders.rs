@@ -913,7 +913,7 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
             "SELECT id FROM o",
         )
         .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows.iter().map(|r| r.get("id")).collect())
 }
 
 #[utoipa::path(
@@ -1171,19 +1171,19 @@ pub async fn pay(
         tx.commit().await?;
         return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
     }
-    if row.get::<String, _>(3) == "deleted" {
+    if row.get::<String, _>("status") == "deleted" {
         return Err(ApiError::Conflict {
             code: "order_deleted",
             message: "The order is deleted and cannot take payments".into(),
         });
     }
-    let total = currency.from_minor(row.get(1));
-    let paid = currency.from_minor(row.get(2));
+    let total = currency.from_minor(row.get("total_minor"));
+    let paid = currency.from_minor(row.get("paid_minor"));
     let amount = pos_domain::ledger::payment(currency, "amount", req.amount.0, paid, total)?;
     let reference = pos_domain::text::reference(req.reference, "reference")?;
     let now = s.now();
     let new_paid = paid + amount;
-    let status = OrderStatus::derive(false, row.get::<bool, _>(4), new_paid == total);
+    let status = OrderStatus::derive(false, row.get::<bool, _>("completed"), new_paid == total);
     sqlx::query("UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant).bind(id).bind(new_paid.to_minor(currency)).bind(status.as_str()).bind(now)
         .execute(&mut *tx).await?;
@@ -1277,7 +1277,7 @@ pub async fn reverse(
         tx.commit().await?;
         return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
     }
-    if row.get::<String, _>(3) == "deleted" {
+    if row.get::<String, _>("status") == "deleted" {
         return Err(ApiError::Conflict {
             code: "order_deleted",
             message: "The order is deleted".into(),
@@ -1294,23 +1294,28 @@ pub async fn reverse(
     .await?;
     let entry = original.as_ref().map(|r| pos_domain::ledger::Entry {
         id: payment_id.into(),
-        order_id: r.get::<Uuid, _>(0).into(),
-        amount: currency.from_minor(r.get(1)),
-        reverses: r.get::<Option<Uuid>, _>(3).map(Into::into),
+        order_id: r.get::<Uuid, _>("order_id").into(),
+        amount: currency.from_minor(r.get("amount_minor")),
+        reverses: r.get::<Option<Uuid>, _>("reverses").map(Into::into),
     });
     let amount = pos_domain::ledger::reversal(
         currency,
         id.into(),
         entry.as_ref(),
-        original.as_ref().is_some_and(|r| r.get::<bool, _>(4)),
+        original
+            .as_ref()
+            .is_some_and(|r| r.get::<bool, _>("reversed")),
         Some(auth.role()),
         None,
     )?;
-    let method: String = original.as_ref().map(|r| r.get(2)).unwrap_or_default();
+    let method: String = original
+        .as_ref()
+        .map(|r| r.get("method"))
+        .unwrap_or_default();
     let now = s.now();
-    let total = currency.from_minor(row.get(1));
-    let new_paid = currency.from_minor(row.get(2)) + amount;
-    let status = OrderStatus::derive(false, row.get::<bool, _>(4), new_paid == total);
+    let total = currency.from_minor(row.get("total_minor"));
+    let new_paid = currency.from_minor(row.get("paid_minor")) + amount;
+    let status = OrderStatus::derive(false, row.get::<bool, _>("completed"), new_paid == total);
     let rids = rid.to_string();
     let sealed_reason = s.cipher.encrypt_str(
         reason,
@@ -1371,7 +1376,7 @@ async fn lock_for_payment(
         .await?
         .ok_or(ApiError::NotFound)?;
     let currency: Currency = row
-        .get::<String, _>(0)
+        .get::<String, _>("currency")
         .parse()
         .map_err(|_| ApiError::Internal("currency".into()))?;
     Ok((row, currency))

@@ -421,14 +421,14 @@ async fn apply(
                 ));
             };
             let currency: Currency = o
-                .get::<String, _>(0)
+                .get::<String, _>("currency")
                 .parse()
                 .map_err(|_| ApiError::Internal("currency".into()))?;
-            let status: String = o.get(1);
-            let version: i32 = o.get(2);
-            let total = currency.from_minor(o.get(3));
-            let paid = currency.from_minor(o.get(4));
-            let completed: bool = o.get(5);
+            let status: String = o.get("status");
+            let version: i32 = o.get("version");
+            let total = currency.from_minor(o.get("total_minor"));
+            let paid = currency.from_minor(o.get("paid_minor"));
+            let completed: bool = o.get("completed");
             let oid = m.order_id.0;
             match body {
                 MutationBody::PaymentRecorded { payment }
@@ -653,11 +653,11 @@ async fn ledger_entry(
         Some(r) => (
             Some(pos_domain::ledger::Entry {
                 id,
-                order_id: r.get::<Uuid, _>(0).into(),
-                amount: currency.from_minor(r.get(1)),
-                reverses: r.get::<Option<Uuid>, _>(2).map(Into::into),
+                order_id: r.get::<Uuid, _>("order_id").into(),
+                amount: currency.from_minor(r.get("amount_minor")),
+                reverses: r.get::<Option<Uuid>, _>("reverses").map(Into::into),
             }),
-            r.get(3),
+            r.get("reversed"),
         ),
     })
 }
@@ -907,7 +907,7 @@ async fn store_audit(
         .fetch_optional(&mut **tx)
         .await?;
     let (mut seq, mut hash) = match head {
-        Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),
+        Some(r) => (r.get::<i64, _>("seq") as u64, r.get::<String, _>("hash")),
         None => (0, pos_protocol::GENESIS_HASH.to_owned()),
     };
     let mut rejected = None;

@@ -67,7 +67,7 @@ pub(crate) async fn append(
                 .fetch_optional(tx.conn().await?)
                 .await?;
             match last {
-                Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),
+                Some(r) => (r.get::<i64, _>("seq") as u64, r.get::<String, _>("hash")),
                 None => (0, GENESIS_HASH.to_owned()),
             }
         }

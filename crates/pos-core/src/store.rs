@@ -147,14 +147,14 @@ impl Store {
         let (device_id, cipher) = match row {
             Some(r) => {
                 let device_id: Uuid = r
-                    .get::<String, _>(0)
+                    .get::<String, _>("device_id")
                     .parse()
                     .map_err(|_| StoreError::corrupt("device id"))?;
                 let key = keys
                     .load(&device_id.to_string())?
                     .ok_or(KeyStoreError::Missing)?;
                 let cipher = FieldCipher::new(&key);
-                let check: Vec<u8> = r.get(1);
+                let check: Vec<u8> = r.get("key_check");
                 let id = device_id.to_string();
                 if cipher
                     .decrypt(&check, key_check_aad(&id))

@@ -385,14 +385,14 @@ impl Store {
             .await?;
             for p in standing {
                 let pid: PaymentId = p
-                    .get::<String, _>(0)
+                    .get::<String, _>("id")
                     .parse::<uuid::Uuid>()
                     .map_err(StoreError::corrupt)?
                     .into();
                 let entry = pos_domain::ledger::Entry {
                     id: pid,
                     order_id,
-                    amount: order.currency.from_minor(p.get(1)),
+                    amount: order.currency.from_minor(p.get("amount_minor")),
                     reverses: None,
                 };
                 let amount = self
@@ -404,7 +404,10 @@ impl Store {
                         super::payments::Reversed {
                             original: Some(&entry),
                             already_reversed: false,
-                            method: p.get::<String, _>(2).parse().map_err(StoreError::corrupt)?,
+                            method: p
+                                .get::<String, _>("method")
+                                .parse()
+                                .map_err(StoreError::corrupt)?,
                         },
                         (approver, approver_role),
                         &reason,

@@ -256,7 +256,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT amount_minor, method, reverses,
                     EXISTS (SELECT 1 FROM payments r WHERE r.order_id = p.order_id AND r.reverses = p.id
-                                AND r.not_on_service_at IS NULL)
+                                AND r.not_on_service_at IS NULL) AS reversed
              FROM payments p WHERE order_id = ? AND id = ? AND not_on_service_at IS NULL",
         )
         .bind(order_id.to_string())
@@ -267,9 +267,12 @@ impl Store {
         let (original, already_reversed) = match row {
             None => (None, false),
             Some(r) => {
-                method = r.get::<String, _>(1).parse().map_err(StoreError::corrupt)?;
+                method = r
+                    .get::<String, _>("method")
+                    .parse()
+                    .map_err(StoreError::corrupt)?;
                 let reverses = r
-                    .get::<Option<String>, _>(2)
+                    .get::<Option<String>, _>("reverses")
                     .map(|s| s.parse::<uuid::Uuid>().map(PaymentId::from))
                     .transpose()
                     .map_err(StoreError::corrupt)?;
@@ -277,10 +280,10 @@ impl Store {
                     Some(pos_domain::ledger::Entry {
                         id: payment_id,
                         order_id,
-                        amount: order.currency.from_minor(r.get(0)),
+                        amount: order.currency.from_minor(r.get("amount_minor")),
                         reverses,
                     }),
-                    r.get::<bool, _>(3),
+                    r.get::<bool, _>("reversed"),
                 )
             }
         };

@@ -383,13 +383,14 @@ impl Store {
                     .await?;
             let mut items = Vec::with_capacity(rows.len());
             for r in rows {
-                let id: String = r.get(0);
-                let name = record::decrypt_name(&self.cipher, &id, &r.get::<Vec<u8>, _>(1))?;
+                let id: String = r.get("id");
+                let name =
+                    record::decrypt_name(&self.cipher, &id, &r.get::<Vec<u8>, _>("customer_name"))?;
                 items.push((
                     id.parse().map_err(StoreError::corrupt)?,
                     name,
-                    r.get(2),
-                    r.get(3),
+                    r.get("phone_index"),
+                    r.get("email_index"),
                 ));
             }
             *g = Some(SearchIndex::from_rows(items));
@@ -423,21 +424,22 @@ impl Store {
         let to_ts = start(to.succ_opt().unwrap_or(to));
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
-            "SELECT COALESCE(SUM(status <> 'deleted'), 0), COALESCE(SUM(status = 'deleted'), 0),
-                    COALESCE(SUM(CASE WHEN status <> 'deleted' THEN total_minor END), 0),
-                    COALESCE(SUM(CASE WHEN status <> 'deleted' THEN total_minor - paid_minor END), 0),
-                    COALESCE(SUM(status IN ('paid', 'completed')), 0)
+            "SELECT COALESCE(SUM(status <> 'deleted'), 0) AS order_count,
+                    COALESCE(SUM(status = 'deleted'), 0) AS deleted_count,
+                    COALESCE(SUM(CASE WHEN status <> 'deleted' THEN total_minor END), 0) AS ordered_minor,
+                    COALESCE(SUM(CASE WHEN status <> 'deleted' THEN total_minor - paid_minor END), 0) AS outstanding_minor,
+                    COALESCE(SUM(status IN ('paid', 'completed')), 0) AS paid_count
              FROM orders WHERE business_date BETWEEN ? AND ?",
         )
         .bind(from.to_string())
         .bind(to.to_string())
         .fetch_one(tx.conn().await?)
         .await?;
-        let orders: i64 = r.get(0);
-        let deleted: i64 = r.get(1);
-        let ordered: i64 = r.get(2);
-        let outstanding: i64 = r.get(3);
-        let paid_orders: i64 = r.get(4);
+        let orders: i64 = r.get("order_count");
+        let deleted: i64 = r.get("deleted_count");
+        let ordered: i64 = r.get("ordered_minor");
+        let outstanding: i64 = r.get("outstanding_minor");
+        let paid_orders: i64 = r.get("paid_count");
         let collected: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(p.amount_minor), 0) FROM payments p
              WHERE p.paid_at >= ? AND p.paid_at < ? AND p.not_on_service_at IS NULL",
@@ -447,7 +449,8 @@ impl Store {
         .fetch_one(tx.conn().await?)
         .await?;
         let overdue = sqlx::query(
-            "SELECT COUNT(*), COALESCE(SUM(MIN(amount_minor, cum - paid_minor)), 0) FROM (
+            "SELECT COUNT(*) AS installment_count,
+                    COALESCE(SUM(MIN(amount_minor, cum - paid_minor)), 0) AS overdue_minor FROM (
                 SELECT json_extract(s.value, '$.due_date') AS due_date,
                        json_extract(s.value, '$.amount_minor') AS amount_minor, o.paid_minor,
                        SUM(json_extract(s.value, '$.amount_minor'))
@@ -461,7 +464,8 @@ impl Store {
         .await?;
         let minutes = offset.local_minus_utc() / 60;
         let days = sqlx::query(
-            "SELECT d, SUM(n), SUM(ordered), SUM(collected) FROM (
+            "SELECT d, SUM(n) AS order_count, SUM(ordered) AS ordered_minor,
+                    SUM(collected) AS collected_minor FROM (
                 SELECT business_date AS d, 1 AS n, total_minor AS ordered, 0 AS collected
                   FROM orders WHERE status <> 'deleted' AND business_date BETWEEN ? AND ?
                 UNION ALL
@@ -481,10 +485,13 @@ impl Store {
             .iter()
             .map(|r| {
                 Ok(DayFigures {
-                    date: r.get::<String, _>(0).parse().map_err(StoreError::corrupt)?,
-                    orders: r.get(1),
-                    ordered: currency.from_minor(r.get(2)),
-                    collected: currency.from_minor(r.get(3)),
+                    date: r
+                        .get::<String, _>("d")
+                        .parse()
+                        .map_err(StoreError::corrupt)?,
+                    orders: r.get("order_count"),
+                    ordered: currency.from_minor(r.get("ordered_minor")),
+                    collected: currency.from_minor(r.get("collected_minor")),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -506,8 +513,8 @@ impl Store {
             ordered: currency.from_minor(ordered),
             collected: currency.from_minor(collected),
             outstanding: currency.from_minor(outstanding),
-            overdue_installments: overdue.get(0),
-            overdue_amount: currency.from_minor(overdue.get(1)),
+            overdue_installments: overdue.get("installment_count"),
+            overdue_amount: currency.from_minor(overdue.get("overdue_minor")),
             paid_orders,
             payment_completion_rate: (orders > 0).then(|| {
                 let mut rate = (Decimal::from(paid_orders) * Decimal::from(100)
