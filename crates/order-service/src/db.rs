@@ -131,13 +131,14 @@ impl Tx {
     }
 
     /// Queues an event for the outbox feed (`GET /events`), written at commit.
-    pub fn outbox(&mut self, event_type: &'static str, aggregate: Uuid, payload: Value) {
+    /// Queues `event` for the outbox, written at commit (in commit order, with the change).
+    pub fn outbox(&mut self, event: pos_protocol::DomainEvent) {
         let id = self.streams.time.new_uuid();
         self.outbox.push(OutboxRow {
             id,
-            event_type,
-            aggregate,
-            payload,
+            event_type: event.event_type(),
+            aggregate: event.order_id(),
+            payload: event.payload(),
         });
     }
 

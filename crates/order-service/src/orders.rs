@@ -18,6 +18,7 @@ use pos_domain::{
     Channel, Currency, Customer, ItemInput, LineItem, Money, OrderStatus, PaymentMethod,
     PaymentTerms, ScheduleEntry,
 };
+use pos_protocol::{events, DomainEvent};
 use pos_protocol::{AuditAction, FieldChange};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -630,7 +631,7 @@ pub(crate) struct NewOrder {
     /// The day `at` falls on in the tenant's time zone.
     business_date: NaiveDate,
     events: Vec<Event<'static>>,
-    outbox: Vec<(&'static str, Value)>,
+    outbox: Vec<DomainEvent>,
 }
 
 /// What an order recorded through the API is (`order_type`).
@@ -737,10 +738,12 @@ fn new_order(
     )
     .detail(order_number.clone())
     .fields(fields)];
-    let mut outbox = vec![(
-        "order.created",
-        json!({"order_id": id, "order_number": order_number, "total": totals.total}),
-    )];
+    let mut outbox = vec![DomainEvent::OrderCreated(events::OrderCreated {
+        order_id: id,
+        order_number: order_number.clone(),
+        total: totals.total,
+        device_id: None,
+    })];
     let payment = req.initial_payment.map(|p| NewPayment {
         id: s.new_uuid(),
         order_id: id,
@@ -791,8 +794,8 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
         for e in &o.events {
             audit::record(tx, e.clone());
         }
-        for (event_type, payload) in &o.outbox {
-            tx.outbox(event_type, o.id, payload.clone());
+        for event in &o.outbox {
+            tx.outbox(event.clone());
         }
     }
     // One array parameter per column (`unnest`): the statement's text, and so its prepared
@@ -1348,11 +1351,13 @@ pub async fn reverse(
             FieldChange::new(&rids, "reason", None, Some(reason)),
         ]),
     );
-    tx.outbox(
-        "payment.reversed",
-        id,
-        json!({"order_id": id, "payment_id": rid, "reverses": payment_id, "amount": amount}),
-    );
+    tx.outbox(DomainEvent::PaymentReversed(events::PaymentMoved {
+        order_id: id,
+        payment_id: rid,
+        amount,
+        reverses: Some(payment_id),
+        device_id: None,
+    }));
     let view = view_now(&s, &mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -1446,7 +1451,10 @@ pub async fn delete(
             FieldChange::new(&ids, "reason", None, Some(reason)),
         ]),
     );
-    tx.outbox("order.deleted", id, json!({"order_id": id}));
+    tx.outbox(DomainEvent::OrderDeleted(events::OrderChanged {
+        order_id: id,
+        device_id: None,
+    }));
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1779,11 +1787,12 @@ pub async fn patch(
         .detail(format!("version {version} -> {}", version + 1))
         .fields(fields),
     );
-    tx.outbox(
-        "order.updated",
-        id,
-        json!({"order_id": id, "version": version + 1, "total": totals.total}),
-    );
+    tx.outbox(DomainEvent::OrderUpdated(events::OrderUpdated {
+        order_id: id,
+        version: u32::try_from(version + 1).unwrap_or_default(),
+        total: totals.total,
+        device_id: None,
+    }));
     let view = view_now(&s, &mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -1884,16 +1893,16 @@ async fn insert_payment(
 
 /// Records a payment's PAYMENT audit event and its outbox event in `tx`.
 fn record_payment_events(tx: &mut Tx, actor: (Uuid, pos_domain::Role), p: &NewPayment) {
-    let (event, (event_type, payload)) = payment_events(actor, p);
+    let (event, domain) = payment_events(actor, p);
     audit::record(tx, event);
-    tx.outbox(event_type, p.order_id, payload);
+    tx.outbox(domain);
 }
 
-/// A payment's PAYMENT audit event and its outbox event (type and payload).
+/// A payment's PAYMENT audit event and its domain event.
 fn payment_events(
     actor: (Uuid, pos_domain::Role),
     p: &NewPayment,
-) -> (Event<'static>, (&'static str, Value)) {
+) -> (Event<'static>, DomainEvent) {
     (
         Event::new(
             actor,
@@ -1903,10 +1912,13 @@ fn payment_events(
             "payment.record",
         )
         .detail(format!("order={} amount={}", p.order_id, p.amount)),
-        (
-            "payment.received",
-            json!({"order_id": p.order_id, "payment_id": p.id, "amount": p.amount}),
-        ),
+        DomainEvent::PaymentReceived(events::PaymentMoved {
+            order_id: p.order_id,
+            payment_id: p.id,
+            amount: p.amount,
+            reverses: None,
+            device_id: None,
+        }),
     )
 }
 

@@ -15,6 +15,7 @@ use chrono::Utc;
 use pos_crypto::Aad;
 use pos_domain::items::price_items;
 use pos_domain::{Currency, ItemInput, LineItem, Money, OrderStatus, Role};
+use pos_protocol::{events, DomainEvent};
 use pos_protocol::{
     Approval, AuditAck, Mutation, MutationBody, MutationResult, MutationStatus, OrderSnapshot,
     PaymentRecord, PushRequest, PushResponse,
@@ -506,12 +507,13 @@ async fn apply(
                             paid_in_full: new_paid == total,
                         });
                     }
-                    let kind = if payment.reverses.is_some() {
-                        "payment.reversed"
-                    } else {
-                        "payment.received"
-                    };
-                    tx.outbox(kind, oid, json!({"order_id": oid, "payment_id": payment.id, "amount": amount, "reverses": payment.reverses, "device_id": device}));
+                    tx.outbox(DomainEvent::payment(events::PaymentMoved {
+                        order_id: oid,
+                        payment_id: payment.id.0,
+                        amount,
+                        reverses: payment.reverses.map(|r| r.0),
+                        device_id: Some(device),
+                    }));
                     Ok(Outcome::Applied)
                 }
                 MutationBody::OrderUpdated {
@@ -574,11 +576,12 @@ async fn apply(
                         .bind(now).bind(m.actor_id.0)
                         .bind(keys.phone_index).bind(keys.email_index).bind(keys.tokens)
                         .execute(&mut **tx).await?;
-                    tx.outbox(
-                        "order.updated",
-                        oid,
-                        json!({"order_id": oid, "version": new_version, "device_id": device}),
-                    );
+                    tx.outbox(DomainEvent::OrderUpdated(events::OrderUpdated {
+                        order_id: oid,
+                        version: *new_version,
+                        total: totals.total,
+                        device_id: Some(device),
+                    }));
                     Ok(Outcome::Applied)
                 }
                 MutationBody::OrderCompleted { completed_at } => match status.as_str() {
@@ -586,7 +589,10 @@ async fn apply(
                     "paid" => {
                         sqlx::query("UPDATE orders SET status = 'completed', completed_at = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
                                 .bind(tenant).bind(oid).bind(completed_at).bind(now).execute(&mut **tx).await?;
-                        tx.outbox("order.completed", oid, json!({"order_id": oid}));
+                        tx.outbox(DomainEvent::OrderCompleted(events::OrderChanged {
+                            order_id: oid,
+                            device_id: Some(device),
+                        }));
                         Ok(Outcome::Applied)
                     }
                     other => Ok(rejected(
@@ -613,11 +619,10 @@ async fn apply(
                         .bind(s.cipher.encrypt_str(&approval.reason, Aad { table: "orders", record_id: &ids, field: "delete_reason" }))
                         .bind(approval.approver_id.0).bind(approval.approver_role.as_str()).bind(approval.approved_at).bind(now)
                         .execute(&mut **tx).await?;
-                    tx.outbox(
-                        "order.deleted",
-                        oid,
-                        json!({"order_id": oid, "device_id": device}),
-                    );
+                    tx.outbox(DomainEvent::OrderDeleted(events::OrderChanged {
+                        order_id: oid,
+                        device_id: Some(device),
+                    }));
                     Ok(Outcome::Applied)
                 }
                 MutationBody::OrderCreated { .. } => Ok(rejected(
@@ -828,7 +833,12 @@ async fn insert_order(
         number = assign_number(tx, tenant, device, o).await?;
     }
 
-    tx.outbox("order.created", o.id.0, json!({"order_id": o.id, "order_number": number, "total": totals.total, "device_id": device}));
+    tx.outbox(DomainEvent::OrderCreated(events::OrderCreated {
+        order_id: o.id.0,
+        order_number: number.clone(),
+        total: totals.total,
+        device_id: Some(device),
+    }));
     Ok(if number == o.order_number {
         Outcome::Applied
     } else {

@@ -2,11 +2,13 @@
 //! decimal strings; times as RFC 3339 UTC with microseconds.
 
 pub mod audit;
+pub mod events;
 pub mod mutation;
 pub mod sync;
 pub mod time;
 
 pub use audit::{verify_chain, AuditAction, AuditEvent, ChainBreak, FieldChange, GENESIS_HASH};
+pub use events::DomainEvent;
 pub use mutation::{Approval, Mutation, MutationBody, OrderSnapshot, PaymentRecord};
 pub use sync::{
     AuditAck, CentralChange, CentralDeletion, CentralOrder, CentralOrderState, CentralPayment,
