@@ -480,3 +480,167 @@ async fn the_counter_and_the_service_decide_every_order_and_payment_alike() {
         drift.join("\n")
     );
 }
+
+#[tokio::test]
+async fn a_domain_event_has_one_shape_whichever_way_its_change_came() {
+    let app = spawn().await;
+    let t = app.tenant("toko-satu-bentuk").await;
+    // through the API: create (with its down payment), edit, refund, delete
+    let (_, o, headers) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Siti", "0812-3456-7890"),
+        )
+        .await;
+    let id = o["id"].as_str().unwrap();
+    let (st, _, _) = split(
+        app.http
+            .patch(app.url(&format!("/api/v1/offline-orders/{id}")))
+            .bearer_auth(&t.owner_token)
+            .header("If-Match", headers["etag"].to_str().unwrap())
+            .json(&json!({"notes": "antar sore"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+    refund_all(&app, &t.owner_token, id).await;
+    app.delete(
+        &t.owner_token,
+        &format!("/api/v1/offline-orders/{id}"),
+        json!({"reason": "batal"}),
+    )
+    .await;
+
+    // from a counter: the same changes, synced
+    let (d, owner) = desk().await;
+    // the manager is on the roster the pairing brings to the service
+    let (manager, _) = common::sync::crew(&d, &owner, "Pak Manajer", "2222").await;
+    let c = common::sync::fast_client();
+    common::sync::pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let mine = d
+        .store
+        .create_order(&owner, new_order("Budi"))
+        .await
+        .unwrap();
+    let edit = pos_core::OrderEdit {
+        customer: mine.customer.clone(),
+        items: mine
+            .items
+            .iter()
+            .map(pos_domain::LineItem::to_input)
+            .collect(),
+        discount: None,
+        notes: Some("antar pagi".into()),
+    };
+    d.store
+        .update_order(&owner, mine.id, mine.version, edit)
+        .await
+        .unwrap();
+    refund_on_desk(&d.store, &owner, mine.id, manager.id, "2222").await;
+    d.store
+        .delete_order(&owner, mine.id, "batal", None)
+        .await
+        .unwrap();
+    let r = c.sync(&d.store, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(r.complete, "{r:?}");
+
+    let (_, feed, _) = app.get(&t.owner_token, "/api/v1/events?limit=1000").await;
+    let shape = |e: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = e["payload"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "device_id")
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    // per event type: the payload's keys from the API, and from a counter
+    type Shapes = (Option<Vec<String>>, Option<Vec<String>>);
+    let mut by_type: std::collections::BTreeMap<String, Shapes> = Default::default();
+    for e in feed["items"].as_array().unwrap() {
+        let from_counter = e["payload"].get("device_id").is_some();
+        let slot = by_type
+            .entry(e["type"].as_str().unwrap().to_owned())
+            .or_default();
+        let side = if from_counter {
+            &mut slot.1
+        } else {
+            &mut slot.0
+        };
+        side.get_or_insert_with(|| shape(e));
+    }
+    for kind in [
+        "order.created",
+        "order.updated",
+        "payment.received",
+        "payment.reversed",
+        "order.deleted",
+    ] {
+        let (api, counter) = by_type
+            .get(kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} in {feed}"));
+        assert!(
+            api.is_some() && counter.is_some(),
+            "{kind} from both paths: {feed}"
+        );
+        assert_eq!(
+            api, counter,
+            "{kind}: the API's and a counter's events differ"
+        );
+    }
+}
+
+#[tokio::test]
+async fn once_paired_staff_are_added_at_the_service_and_reach_the_counter() {
+    let app = spawn().await;
+    let t = app.tenant("toko-daftar").await;
+    let (d, owner) = desk().await;
+    let c = common::sync::fast_client();
+    common::sync::pair(&app, &t, &c, &d, &owner, &app.base).await;
+    // on the paired counter, the roster is the service's: adding here is refused, with why
+    let e = d
+        .store
+        .add_staff(
+            &owner,
+            "Kasir Baru",
+            pos_domain::Role::Cashier,
+            pos_core::Pin::new("4321").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "roster_is_central");
+    // added at the service with a PIN, the cashier reaches the counter at the next sync, logs in
+    // there and takes an order the service accepts
+    let (st, user, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/users",
+            json!({"name": "Kasir Baru", "email": "kasir.baru@toko-daftar.id", "role": "cashier", "password": "kasir baru password", "pin": "4321"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{user}");
+    c.sync(&d.store, d.keys.as_ref(), &|_| {}).await.unwrap();
+    let id: pos_domain::StaffId = user["id"]
+        .as_str()
+        .unwrap()
+        .parse::<uuid::Uuid>()
+        .unwrap()
+        .into();
+    let cashier = d
+        .store
+        .login(id, pos_core::Pin::new("4321").unwrap())
+        .await
+        .unwrap();
+    d.store
+        .create_order(&cashier, new_order("Dewi"))
+        .await
+        .unwrap();
+    let r = c.sync(&d.store, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(r.complete && r.needs_attention.count == 0, "{r:?}");
+}

@@ -172,14 +172,25 @@ async fn a_refused_change_needs_attention_while_the_rest_keeps_flowing() {
     let t = app.tenant("toko-perhatian").await;
     let (d, owner) = desk().await;
     let (_, cashier) = crew(&d, &owner, "Pak Andi", "2222").await;
-    let c = fast_client();
-    pair(&app, &t, &c, &d, &owner, &app.base).await;
-    // a manager added on the counter after pairing is not on the shop's roster
+    // a manager of the counter that the shop's roster does not have (taken off it at the
+    // service after the pairing; a paired counter cannot add staff of its own)
     let newcomer = d
         .store
         .add_staff(&owner, "Pak Baru", Role::Manager, Pin::new("4444").unwrap())
         .await
         .unwrap();
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let mut tx = order_service::db::tenant_tx(&app.owner_pool, &Default::default(), t.id)
+        .await
+        .unwrap();
+    let gone = sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(newcomer.id.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(gone.rows_affected(), 1);
+    tx.commit().await.unwrap();
     let s = &d.store;
     let x = s.create_order(&cashier, new_order("Siti")).await.unwrap();
     let down = x.payments[0].id;

@@ -285,7 +285,10 @@ impl Store {
         Ok(staff)
     }
 
-    /// The owner adds a manager or cashier.
+    /// The owner adds a manager or cashier — on a counter not paired with the shop's service.
+    /// Once paired, the shop's roster on the service is authoritative (SPEC §4): staff are added
+    /// there and reach the counter at its next sync; one added here would be unknown to the
+    /// service, and every order they took refused at sync.
     pub async fn add_staff(
         &self,
         session: &Session,
@@ -297,6 +300,12 @@ impl Store {
         if !session.role().can_manage_staff() {
             return Err(StoreError::Forbidden {
                 message: "Only the owner may add staff".into(),
+            });
+        }
+        if self.pairing().await?.is_some() {
+            return Err(StoreError::Conflict {
+                code: "roster_is_central",
+                message: "This counter is paired with the shop's service: add staff there (with their PIN); they reach this counter at its next sync".into(),
             });
         }
         let name = validate_name("name", name)?;

@@ -434,6 +434,7 @@ export const idErrors: Record<string, string> = {
   database_unavailable: "Layanan sedang tidak dapat menyimpan; semua perubahan tetap antre.",
   timeout: "Permintaan terlalu lama; hasilnya belum pasti dan akan diperiksa pada sinkronisasi berikutnya.",
   commit_outcome_unknown: "Hasil penyimpanan di layanan belum pasti; akan diperiksa pada sinkronisasi berikutnya.",
+  roster_is_central: "Kasir ini sudah dipasangkan dengan layanan toko: tambahkan staf di sana (dengan PIN-nya); staf itu tiba di kasir ini pada sinkronisasi berikutnya.",
   invalid_text: "Layanan menolak teks pesanan ini (catatan atau referensi terlalu panjang).",
   invalid_terms: "Layanan menolak syarat pembayaran pesanan ini.",
   batch_too_large: "Terlalu banyak perubahan dalam satu kiriman.",
