@@ -1,0 +1,286 @@
+//! Changes to an order: `PATCH /offline-orders/{id}` (at the version named by `If-Match`) and
+//! `DELETE /offline-orders/{id}`.
+
+use super::view::{view_now, with_etag};
+use super::{aad, DeleteRequest, PatchOrder};
+use crate::audit::{self, Event};
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use pos_domain::items::price_items;
+use pos_domain::{Channel, Currency, Customer, LineItem, OrderStatus, ScheduleEntry};
+use pos_protocol::{events, DomainEvent};
+use pos_protocol::{AuditAction, FieldChange};
+use sqlx::Row;
+use uuid::Uuid;
+
+fn if_match(headers: &HeaderMap) -> ApiResult<i32> {
+    let v = headers
+        .get(header::IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?;
+    v.to_str()
+        .ok()
+        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::BadRequest("If-Match must be the order's ETag, e.g. \"3\"".into()))
+}
+
+/// `PATCH /offline-orders/{id}`: customer details, items, discount or notes, at the version
+/// named by `If-Match` (428 without it, 412 when stale). The total never falls below what was
+/// paid; the unpaid part of the schedule is regenerated.
+#[utoipa::path(
+    patch,
+    path = "/offline-orders/{id}",
+    tag = "orders",
+    request_body = PatchOrder,
+    params(("id" = uuid::Uuid, Path, description = "the id"), ("If-Match" = String, Header, description = "the order's ETag, e.g. \"3\"")),
+    responses((status = 200, description = "the order", body = Object)),
+    security(("bearer" = []))
+)]
+pub async fn patch(
+    State(s): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<Uuid>,
+    ApiJson(req): ApiJson<PatchOrder>,
+) -> ApiResult<Response> {
+    auth.require_staff()?;
+    let tenant = auth.tenant();
+    let expected = if_match(&headers)?;
+    let mut tx = s.tx(tenant).await?;
+    let r = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if r.get::<String, _>("status") == "deleted" {
+        return Err(ApiError::Conflict {
+            code: "order_deleted",
+            message: "The order is deleted and cannot be edited".into(),
+        });
+    }
+    let version: i32 = r.get("version");
+    if version != expected {
+        return Err(ApiError::PreconditionFailed { current: version });
+    }
+    let ids = id.to_string();
+    let dec = |col: &str, field: &str| -> ApiResult<Option<String>> {
+        r.get::<Option<Vec<u8>>, _>(col)
+            .map(|b| {
+                s.cipher
+                    .decrypt_string(&b, aad(&ids, field))
+                    .ok_or_else(|| ApiError::Internal("decrypt".into()))
+            })
+            .transpose()
+    };
+    let currency: Currency = r
+        .get::<String, _>("currency")
+        .parse()
+        .map_err(|_| ApiError::Internal("currency".into()))?;
+    let channel: Channel = r
+        .get::<String, _>("channel")
+        .parse()
+        .map_err(ApiError::Internal)?;
+    let old_customer = Customer {
+        name: dec("customer_name", "customer_name")?.unwrap_or_default(),
+        phone: dec("customer_phone", "customer_phone")?,
+        email: dec("customer_email", "customer_email")?,
+        address: dec("customer_address", "customer_address")?,
+    };
+    let old_notes = dec("notes", "notes")?;
+    let customer = match req.customer {
+        Some(patch) => patch.apply(old_customer.clone()),
+        None => old_customer.clone(),
+    }
+    .validated(channel)?;
+    let notes = pos_domain::text::notes(req.notes.apply(old_notes.clone()))?;
+    let old_items: Vec<LineItem> =
+        serde_json::from_value(r.get("items")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let inputs = req
+        .items
+        .unwrap_or_else(|| old_items.iter().map(LineItem::to_input).collect());
+    let discount = req
+        .discount
+        .apply(Some(currency.from_minor(r.get("discount_minor"))));
+    let (items, totals) = price_items(inputs, discount, currency)?;
+    let paid = currency.from_minor(r.get("paid_minor"));
+    let old_schedule: Vec<ScheduleEntry> =
+        serde_json::from_value(r.get("schedule")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let schedule = pos_domain::schedule::regenerate(&old_schedule, paid, totals.total, currency)?;
+    let mut fields = Vec::new();
+    let mut diff = |name: &str, old: Option<&str>, new: Option<&str>| {
+        if old != new {
+            fields.push(FieldChange::new(&ids, name, old, new));
+        }
+    };
+    diff(
+        "customer.name",
+        Some(&old_customer.name),
+        Some(&customer.name),
+    );
+    diff(
+        "customer.phone",
+        old_customer.phone.as_deref(),
+        customer.phone.as_deref(),
+    );
+    diff(
+        "customer.email",
+        old_customer.email.as_deref(),
+        customer.email.as_deref(),
+    );
+    diff(
+        "customer.address",
+        old_customer.address.as_deref(),
+        customer.address.as_deref(),
+    );
+    diff("notes", old_notes.as_deref(), notes.as_deref());
+    let items_text = |v: &Vec<LineItem>| serde_json::to_string(v).unwrap_or_default();
+    diff(
+        "items",
+        Some(&items_text(&old_items)),
+        Some(&items_text(&items)),
+    );
+    diff(
+        "total",
+        Some(&currency.from_minor(r.get("total_minor")).to_string()),
+        Some(&totals.total.to_string()),
+    );
+    if fields.is_empty() {
+        let view = view_now(&s, &mut tx, tenant, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        tx.commit().await?;
+        return Ok(with_etag(StatusCode::OK, view));
+    }
+    let completed = r.get::<Option<DateTime<Utc>>, _>("completed_at").is_some();
+    let status = OrderStatus::derive(false, completed, paid == totals.total);
+    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
+    let crate::pii::SearchKeys {
+        phone_index,
+        email_index,
+        tokens,
+    } = crate::pii::search_keys(&s.cipher, &customer)?;
+    sqlx::query(
+        "UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5, customer_address = $6, notes = $7,
+            phone_index = $8, email_index = $9, name_tokens = $10, items = $11, schedule = $12, subtotal_minor = $13,
+            discount_minor = $14, total_minor = $15, status = $16, version = version + 1, updated_at = $18,
+            last_modified_by_user_id = $17
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
+    .bind(phone_index)
+    .bind(email_index)
+    .bind(tokens)
+    .bind(serde_json::to_value(&items).unwrap_or_default())
+    .bind(serde_json::to_value(&schedule).unwrap_or_default())
+    .bind(totals.subtotal.to_minor(currency))
+    .bind(totals.discount.to_minor(currency))
+    .bind(totals.total.to_minor(currency))
+    .bind(status.as_str())
+    .bind(auth.user())
+    .bind(s.now())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_check_violation() => pos_domain::ValidationError::new("items", "total_below_paid", "The new total is less than what was already paid").into(),
+        other => ApiError::from(other),
+    })?;
+    audit::record(
+        &mut tx,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Update,
+            "order",
+            Some(ids.clone()),
+            "order.update",
+        )
+        .detail(format!("version {version} -> {}", version + 1))
+        .fields(fields),
+    );
+    tx.outbox(DomainEvent::OrderUpdated(events::OrderUpdated {
+        order_id: id,
+        version: u32::try_from(version + 1).unwrap_or_default(),
+        total: totals.total,
+        device_id: None,
+    }));
+    let view = view_now(&s, &mut tx, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, view))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/offline-orders/{id}",
+    tag = "orders",
+    request_body = DeleteRequest,
+    params(("id" = uuid::Uuid, Path, description = "the id")),
+    responses((status = 204, description = "deleted (the order stays readable as deleted)")),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    State(s): State<AppState>,
+    auth: Auth,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<Uuid>,
+    ApiJson(req): ApiJson<DeleteRequest>,
+) -> ApiResult<StatusCode> {
+    auth.require_approver("delete orders")?;
+    let tenant = auth.tenant();
+    let reason = pos_domain::ledger::reason(&req.reason)?;
+    let reason = reason.as_str();
+    let mut tx = s.tx(tenant).await?;
+    let (status, currency, paid): (String, String, i64) = sqlx::query_as(
+        "SELECT status, currency, paid_minor FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    if status == "deleted" {
+        return Err(ApiError::Conflict {
+            code: "order_deleted",
+            message: "The order is already deleted".into(),
+        });
+    }
+    let currency: Currency = currency
+        .parse()
+        .map_err(|_| ApiError::Internal("currency".into()))?;
+    pos_domain::ledger::deletion(currency.from_minor(paid))?;
+    let ids = id.to_string();
+    let now = s.now();
+    sqlx::query("UPDATE orders SET status = 'deleted', deleted_at = $3, deleted_by = $4, delete_reason = $5, approved_by = $4, approver_role = $6, approved_at = $3, updated_at = $3, last_modified_by_user_id = $4 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant).bind(id).bind(now).bind(auth.user())
+        .bind(s.cipher.encrypt_str(reason, aad(&ids, "delete_reason")))
+        .bind(auth.role().as_str())
+        .execute(&mut *tx).await?;
+    audit::record(
+        &mut tx,
+        Event::new(
+            (auth.user(), auth.role()),
+            AuditAction::Delete,
+            "order",
+            Some(ids.clone()),
+            "order.delete",
+        )
+        .fields(vec![
+            FieldChange::new(&ids, "status", Some(&status), Some("deleted")),
+            FieldChange::new(&ids, "reason", None, Some(reason)),
+        ]),
+    );
+    tx.outbox(DomainEvent::OrderDeleted(events::OrderChanged {
+        order_id: id,
+        device_id: None,
+    }));
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

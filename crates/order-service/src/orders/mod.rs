@@ -1,0 +1,134 @@
+//! `/offline-orders`: create, read, list, pay, delete — each in a tenant transaction with its
+//! audit event and outbox event. The rules are `pos-domain`'s, the same as on the desktop.
+//!
+//! The module by concern: `numbers` hands out the API order numbers, `view` builds the
+//! order as the API shows it (and reads one), `create` validates, prices and writes new
+//! orders, `payments` takes and reverses payments, `edit` patches and deletes, `list`
+//! pages and searches, `audit_feed` serves the audit log and its check, and `idempotency`
+//! replays the first answer to a repeated `Idempotency-Key`. The request types are here.
+
+mod audit_feed;
+mod create;
+mod edit;
+mod idempotency;
+mod list;
+mod numbers;
+mod payments;
+mod view;
+
+pub use audit_feed::{__path_audit_events, __path_audit_verify, audit_events, audit_verify};
+pub use create::{__path_create, create};
+pub(crate) use create::{insert_orders, NewOrder};
+pub use edit::{__path_delete, __path_patch, delete, patch};
+pub use list::{__path_list, list};
+pub use numbers::{OrderNumbers, API_NUMBER_PREFIX};
+pub use payments::{__path_pay, __path_reverse, pay, reverse};
+pub(crate) use view::json_column;
+pub use view::{__path_get, get, OrderView, PaymentView};
+
+use pos_crypto::Aad;
+use pos_domain::{Channel, Customer, ItemInput, Money, OrderStatus, PaymentMethod, PaymentTerms};
+use pos_protocol::AuditAction;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct InitialPayment {
+    pub method: PaymentMethod,
+    pub amount: Money,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateOrder {
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    pub channel: Channel,
+    pub customer: Customer,
+    pub items: Vec<ItemInput>,
+    #[serde(default)]
+    pub discount: Option<Money>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    pub payment_terms: PaymentTerms,
+    #[serde(default)]
+    pub initial_payment: Option<InitialPayment>,
+}
+
+pub(crate) fn aad<'a>(id: &'a str, field: &'a str) -> Aad<'a> {
+    Aad {
+        table: "orders",
+        record_id: id,
+        field,
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    pub status: Option<OrderStatus>,
+    pub channel: Option<Channel>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<Uuid>,
+}
+
+#[derive(Serialize)]
+pub struct ListResponse {
+    pub items: Vec<OrderView>,
+    pub next_cursor: Option<Uuid>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PaymentRequest {
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// A reversal (refund) of one payment, approved by the owner or manager who asks for it.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ReversalRequest {
+    /// The reversing entry's id, for a safe retry (a UUIDv7; the service makes one if absent).
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// Why the payment is reversed (1 to 500 characters), kept with the approval.
+    pub reason: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct DeleteRequest {
+    pub reason: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub action: Option<AuditAction>,
+    pub device_id: Option<Uuid>,
+    pub limit: Option<i64>,
+}
+
+/// A JSON merge patch (RFC 7396) of an order: an absent member is unchanged, `null` clears
+/// it (the customer's phone, e-mail or address, the discount, the notes), `items` replaces the
+/// whole list; the rules are checked on the merged order.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PatchOrder {
+    #[serde(default)]
+    pub customer: Option<pos_domain::customer::CustomerPatch>,
+    #[serde(default)]
+    pub items: Option<Vec<ItemInput>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, nullable)]
+    pub discount: pos_domain::Patch<Money>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, nullable)]
+    pub notes: pos_domain::Patch<String>,
+}
