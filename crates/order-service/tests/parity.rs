@@ -214,11 +214,9 @@ fn orders() -> Vec<(&'static str, Value, bool)> {
     ]
 }
 
-async fn on_service(app: &TestApp, token: &str, body: &Value) -> Decision {
-    let (st, v, _) = app
-        .post(token, "/api/v1/offline-orders", body.clone())
-        .await;
-    if st == 201 {
+/// What the service's answer decided: `Ok` on the `ok` status, else the problem's code and field.
+fn answered(st: u16, ok: u16, v: &Value) -> Decision {
+    if st == ok {
         Ok(())
     } else {
         Err((
@@ -226,6 +224,13 @@ async fn on_service(app: &TestApp, token: &str, body: &Value) -> Decision {
             v["field"].as_str().map(str::to_owned),
         ))
     }
+}
+
+async fn on_service(app: &TestApp, token: &str, body: &Value) -> Decision {
+    let (st, v, _) = app
+        .post(token, "/api/v1/offline-orders", body.clone())
+        .await;
+    answered(st, 201, &v)
 }
 
 fn decided<T>(r: Result<T, pos_core::StoreError>) -> Decision {
@@ -335,14 +340,7 @@ async fn the_counter_and_the_service_decide_every_order_and_payment_alike() {
                 pay,
             )
             .await;
-        let service = if st == 201 {
-            Ok(())
-        } else {
-            Err((
-                v["code"].as_str().unwrap_or("?").to_owned(),
-                v["field"].as_str().map(str::to_owned),
-            ))
-        };
+        let service = answered(st, 201, &v);
         compare(format!("payment: {what}"), desk, service);
     }
 
@@ -422,14 +420,7 @@ async fn the_counter_and_the_service_decide_every_order_and_payment_alike() {
                 .unwrap(),
         )
         .await;
-        let service = if st == 200 {
-            Ok(())
-        } else {
-            Err((
-                v["code"].as_str().unwrap_or("?").to_owned(),
-                v["field"].as_str().map(str::to_owned),
-            ))
-        };
+        let service = answered(st, 200, &v);
         compare(format!("edit: {what}"), desk, service);
     }
 
@@ -464,14 +455,7 @@ async fn the_counter_and_the_service_decide_every_order_and_payment_alike() {
                 ),
             )
             .await;
-        let service = if st == 200 {
-            Ok(())
-        } else {
-            Err((
-                v["code"].as_str().unwrap_or("?").to_owned(),
-                v["field"].as_str().map(str::to_owned),
-            ))
-        };
+        let service = answered(st, 200, &v);
         compare(format!("search {q:?}"), desk, service);
     }
     assert!(
