@@ -7,6 +7,8 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::NaiveDate;
+use pos_domain::figures::{self, Overdue};
+use pos_domain::OrderStatus;
 use pos_protocol::AuditAction;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -131,37 +133,33 @@ pub async fn summary(
         // Money stays visible whatever became of its order (a deleted order holds none under
         // the refund-before-delete rule; one deleted before that rule still shows here).
         collected += paid;
-        if status != "deleted" {
+        let status: OrderStatus = status.parse().map_err(ApiError::Internal)?;
+        if status != OrderStatus::Deleted {
             orders += n;
             outstanding += total - paid;
-            if status == "paid" || status == "completed" {
+            if figures::counts_as_paid(status) {
                 paid_orders += n;
             }
         }
     }
-    let overdue: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (
-            SELECT (e->>'due_date')::date AS due, o.paid_minor,
-                   sum(((e->>'amount')::numeric * power(10, $3::int))::bigint) OVER (PARTITION BY o.id ORDER BY (e->>'seq')::int) AS cum
-            FROM orders o, jsonb_array_elements(o.schedule) e
-            WHERE o.tenant_id = $1 AND o.status = 'pending'
-              -- a plain yyyy-mm-dd only: a date written before the business range was enforced
-              -- (year 10000 is written +10000-…) must not make the figures fail for everyone
-              AND e->>'due_date' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') x
-         WHERE due < $2 AND cum > paid_minor",
-    )
-    .bind(tenant)
-    .bind(today)
-    .bind(currency.minor_units() as i32)
-    .fetch_one(&mut *tx)
-    .await?;
-    let rate = (orders > 0).then(|| {
-        let mut r = (rust_decimal::Decimal::from(paid_orders) * rust_decimal::Decimal::from(100)
-            / rust_decimal::Decimal::from(orders))
-        .round_dp(1);
-        r.rescale(1);
-        r.to_string()
-    });
+    let mut overdue = Overdue::default();
+    let mut pending =
+        sqlx::query("SELECT schedule, paid_minor FROM orders WHERE tenant_id = $1 AND status = $2")
+            .bind(tenant)
+            .bind(OrderStatus::Pending.as_str())
+            .fetch(&mut *tx);
+    while let Some(o) = futures_util::TryStreamExt::try_next(&mut pending).await? {
+        // A schedule that does not read (none is written so) counts as not overdue rather
+        // than failing everyone's figures.
+        if let Ok(schedule) =
+            serde_json::from_value::<Vec<pos_domain::ScheduleEntry>>(o.get("schedule"))
+        {
+            let paid = currency.from_minor(o.get("paid_minor"));
+            overdue = overdue + Overdue::of(OrderStatus::Pending, &schedule, paid, today);
+        }
+    }
+    drop(pending);
+    let rate = figures::completion_rate(paid_orders, orders).map(|r| r.to_string());
     audit::record(
         &mut tx,
         Event::new(
@@ -178,6 +176,7 @@ pub async fn summary(
         "from": p.from, "to": p.to, "currency": currency,
         "orders": orders, "by_status_channel": by,
         "collected": money(collected), "outstanding": money(outstanding),
-        "overdue_installments": overdue, "payment_completion_rate": rate,
+        "overdue_installments": overdue.installments, "overdue_amount": overdue.amount,
+        "payment_completion_rate": rate,
     })))
 }

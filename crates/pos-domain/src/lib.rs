@@ -4,7 +4,9 @@
 pub mod clock;
 pub mod customer;
 pub mod dates;
+pub mod edit;
 pub mod error;
+pub mod figures;
 pub mod hlc;
 pub mod ids;
 pub mod items;

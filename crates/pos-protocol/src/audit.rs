@@ -85,6 +85,14 @@ impl FieldChange {
             new_hash: new.map(|v| Self::hash_value(entity_id, field, v)),
         }
     }
+
+    /// The audit record of an edit's changes ([`pos_domain::edit::changes`]) to `entity_id`.
+    pub fn of_edit(entity_id: &str, changes: &[pos_domain::edit::Change]) -> Vec<Self> {
+        changes
+            .iter()
+            .map(|c| Self::new(entity_id, c.field, c.old.as_deref(), c.new.as_deref()))
+            .collect()
+    }
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

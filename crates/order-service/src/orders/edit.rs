@@ -12,8 +12,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use pos_domain::items::price_items;
-use pos_domain::{Channel, Currency, Customer, LineItem, OrderStatus, ScheduleEntry};
+use pos_domain::{Channel, Currency, Customer, LineItem};
 use pos_protocol::{events, DomainEvent};
 use pos_protocol::{AuditAction, FieldChange};
 use sqlx::Row;
@@ -94,72 +93,57 @@ pub async fn patch(
         address: dec("customer_address", "customer_address")?,
     };
     let old_notes = dec("notes", "notes")?;
-    let customer = match req.customer {
-        Some(patch) => patch.apply(old_customer.clone()),
-        None => old_customer.clone(),
-    }
-    .validated(channel)?;
-    let notes = pos_domain::text::notes(req.notes.apply(old_notes.clone()))?;
-    let old_items: Vec<LineItem> =
+    let items: Vec<LineItem> =
         serde_json::from_value(r.get("items")).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let inputs = req
-        .items
-        .unwrap_or_else(|| old_items.iter().map(LineItem::to_input).collect());
-    let discount = req
-        .discount
-        .apply(Some(currency.from_minor(r.get("discount_minor"))));
-    let (items, totals) = price_items(inputs, discount, currency)?;
-    let paid = currency.from_minor(r.get("paid_minor"));
-    let old_schedule: Vec<ScheduleEntry> =
-        serde_json::from_value(r.get("schedule")).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let schedule = pos_domain::schedule::regenerate(&old_schedule, paid, totals.total, currency)?;
-    let mut fields = Vec::new();
-    let mut diff = |name: &str, old: Option<&str>, new: Option<&str>| {
-        if old != new {
-            fields.push(FieldChange::new(&ids, name, old, new));
-        }
+    let before = pos_domain::edit::Content {
+        customer: old_customer,
+        notes: old_notes,
+        totals: pos_domain::Totals {
+            subtotal: currency.from_minor(r.get("subtotal_minor")),
+            discount: currency.from_minor(r.get("discount_minor")),
+            total: currency.from_minor(r.get("total_minor")),
+        },
+        schedule: serde_json::from_value(r.get("schedule"))
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        items,
     };
-    diff(
-        "customer.name",
-        Some(&old_customer.name),
-        Some(&customer.name),
-    );
-    diff(
-        "customer.phone",
-        old_customer.phone.as_deref(),
-        customer.phone.as_deref(),
-    );
-    diff(
-        "customer.email",
-        old_customer.email.as_deref(),
-        customer.email.as_deref(),
-    );
-    diff(
-        "customer.address",
-        old_customer.address.as_deref(),
-        customer.address.as_deref(),
-    );
-    diff("notes", old_notes.as_deref(), notes.as_deref());
-    let items_text = |v: &Vec<LineItem>| serde_json::to_string(v).unwrap_or_default();
-    diff(
-        "items",
-        Some(&items_text(&old_items)),
-        Some(&items_text(&items)),
-    );
-    diff(
-        "total",
-        Some(&currency.from_minor(r.get("total_minor")).to_string()),
-        Some(&totals.total.to_string()),
-    );
-    if fields.is_empty() {
+    let edit = pos_domain::edit::Edit {
+        customer: match req.customer {
+            Some(patch) => patch.apply(before.customer.clone()),
+            None => before.customer.clone(),
+        },
+        notes: req.notes.apply(before.notes.clone()),
+        items: req
+            .items
+            .unwrap_or_else(|| before.items.iter().map(LineItem::to_input).collect()),
+        discount: req.discount.apply(Some(before.totals.discount)),
+    };
+    let edited = pos_domain::edit::apply(
+        pos_domain::edit::Current {
+            content: &before,
+            channel,
+            currency,
+            paid: currency.from_minor(r.get("paid_minor")),
+            completed: r.get::<Option<DateTime<Utc>>, _>("completed_at").is_some(),
+        },
+        edit,
+    )?;
+    if edited.changes.is_empty() {
         let view = view_now(&s, &mut tx, tenant, id)
             .await?
             .ok_or(ApiError::NotFound)?;
         tx.commit().await?;
         return Ok(with_etag(StatusCode::OK, view));
     }
-    let completed = r.get::<Option<DateTime<Utc>>, _>("completed_at").is_some();
-    let status = OrderStatus::derive(false, completed, paid == totals.total);
+    let fields = FieldChange::of_edit(&ids, &edited.changes);
+    let status = edited.status;
+    let pos_domain::edit::Content {
+        customer,
+        notes,
+        items,
+        totals,
+        schedule,
+    } = edited.content;
     let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
     let crate::pii::SearchKeys {
         phone_index,

@@ -1,5 +1,5 @@
 use super::record::{self, seal_customer, OrderDetail};
-use super::{validate_notes, validate_reason, OrderEdit};
+use super::{validate_reason, OrderEdit};
 use crate::audit::{self, NewEvent};
 use crate::db::ts;
 use crate::error::{Result, StoreError};
@@ -8,8 +8,6 @@ use crate::search_index::Searchable;
 use crate::session::Session;
 use crate::staff::ApprovalInput;
 use crate::store::Store;
-use pos_domain::items::price_items;
-use pos_domain::schedule::regenerate;
 use pos_domain::{OrderId, OrderStatus, PaymentId};
 use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody};
 use sqlx::Row;
@@ -47,62 +45,43 @@ impl Store {
             });
         }
         let currency = order.currency;
-        let customer = edit.customer.validated(order.channel)?;
-        let notes = validate_notes(edit.notes)?;
-        let (items, totals) = price_items(edit.items, edit.discount, currency)?;
         let ids = order_id.to_string();
-        let schedule = regenerate(&order.schedule, order.paid, totals.total, currency)?;
-        let old_items = &order.items;
-
-        let mut fields = Vec::new();
-        let mut diff = |name: &str, old: Option<&str>, new: Option<&str>| {
-            if old != new {
-                fields.push(FieldChange::new(&ids, name, old, new));
-            }
+        let before = pos_domain::edit::Content {
+            customer: order.customer.clone(),
+            notes: order.notes.clone(),
+            items: order.items.clone(),
+            totals: order.totals,
+            schedule: order.schedule.clone(),
         };
-        diff(
-            "customer.name",
-            Some(&order.customer.name),
-            Some(&customer.name),
-        );
-        diff(
-            "customer.phone",
-            order.customer.phone.as_deref(),
-            customer.phone.as_deref(),
-        );
-        diff(
-            "customer.email",
-            order.customer.email.as_deref(),
-            customer.email.as_deref(),
-        );
-        diff(
-            "customer.address",
-            order.customer.address.as_deref(),
-            customer.address.as_deref(),
-        );
-        diff("notes", order.notes.as_deref(), notes.as_deref());
-        let items_json =
-            |v: &Vec<pos_domain::LineItem>| serde_json::to_string(v).unwrap_or_default();
-        diff(
-            "items",
-            Some(&items_json(old_items)),
-            Some(&items_json(&items)),
-        );
-        diff(
-            "discount",
-            Some(&order.totals.discount.to_string()),
-            Some(&totals.discount.to_string()),
-        );
-        diff(
-            "total",
-            Some(&order.totals.total.to_string()),
-            Some(&totals.total.to_string()),
-        );
-        if fields.is_empty() {
+        let edited = pos_domain::edit::apply(
+            pos_domain::edit::Current {
+                content: &before,
+                channel: order.channel,
+                currency,
+                paid: order.paid,
+                completed: order.completed_at.is_some(),
+            },
+            pos_domain::edit::Edit {
+                customer: edit.customer,
+                notes: edit.notes,
+                items: edit.items,
+                discount: edit.discount,
+            },
+        )?;
+        if edited.changes.is_empty() {
             // Nothing changed: no new version, but the look is still a read.
             drop(tx);
             return self.get_order(session, order_id).await;
         }
+        let fields = FieldChange::of_edit(&ids, &edited.changes);
+        let status = edited.status;
+        let pos_domain::edit::Content {
+            customer,
+            notes,
+            items,
+            totals,
+            schedule,
+        } = edited.content;
 
         let sealed = seal_customer(
             &self.cipher,
@@ -112,13 +91,6 @@ impl Store {
             &config.phone_country_code,
         )?;
         let version = order.version + 1;
-        let paid_minor = order.paid.to_minor(currency);
-        let total_minor = totals.total.to_minor(currency);
-        let status = OrderStatus::derive(
-            false,
-            order.completed_at.is_some(),
-            paid_minor == total_minor,
-        );
         let hlc = self.next_hlc(now);
         sqlx::query(
             "UPDATE orders SET customer_name = ?, customer_phone = ?, customer_email = ?, customer_address = ?,
@@ -138,7 +110,7 @@ impl Store {
         .bind(record::schedule_json(&schedule, currency)?)
         .bind(totals.subtotal.to_minor(currency))
         .bind(totals.discount.to_minor(currency))
-        .bind(total_minor)
+        .bind(totals.total.to_minor(currency))
         .bind(status.as_str())
         .bind(session.staff_id().to_string())
         .bind(ts(&now))

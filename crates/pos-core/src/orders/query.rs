@@ -9,6 +9,7 @@ use crate::search_index::SearchIndex;
 use crate::session::Session;
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use pos_domain::figures::{self, Overdue};
 use pos_domain::{Channel, Currency, Money, OrderId, OrderStatus, ValidationError};
 use pos_protocol::AuditAction;
 
@@ -113,12 +114,8 @@ fn uuid7_floor(ms: i64) -> String {
 
 const SUMMARY_COLUMNS: &str =
     "SELECT o.id, o.order_number, o.channel, o.status, o.customer_name, o.currency,
-    o.total_minor, o.paid_minor, o.business_date, o.created_at, o.unsynced, o.sync_attention,
-    (SELECT COALESCE(SUM(json_extract(s.value, '$.amount_minor')), 0) FROM json_each(o.schedule) s
-      WHERE json_extract(s.value, '$.due_date') < ";
-
-const SUMMARY_TAIL: &str = ") > o.paid_minor AND o.status <> 'deleted' AS overdue
-    FROM orders o WHERE 1 = 1";
+    o.total_minor, o.paid_minor, o.schedule, o.business_date, o.created_at, o.unsynced,
+    o.sync_attention FROM orders o WHERE 1 = 1";
 
 impl Store {
     /// An order's detail screen; audited as READ.
@@ -209,7 +206,6 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let build = |ids: Option<&[String]>, after: Option<&OrderId>, take: u32| {
             let mut qb = QueryBuilder::<Sqlite>::new(SUMMARY_COLUMNS);
-            qb.push_bind(today.to_string()).push(SUMMARY_TAIL);
             if let Some(s) = query.status {
                 qb.push(" AND o.status = ").push_bind(s.as_str());
             }
@@ -325,7 +321,13 @@ impl Store {
                 total,
                 paid,
                 balance: total - paid,
-                overdue: r.get::<bool, _>("overdue"),
+                overdue: Overdue::of(
+                    status,
+                    &record::parse_schedule(&r.get::<String, _>("schedule"), currency)?,
+                    paid,
+                    today,
+                )
+                .any(),
                 partly_paid: status.is_partly_paid(paid, total - paid),
                 business_date: r
                     .get::<String, _>("business_date")
@@ -423,23 +425,34 @@ impl Store {
         let from_ts = start(from);
         let to_ts = start(to.succ_opt().unwrap_or(to));
         let mut tx = self.begin_write().await?;
-        let r = sqlx::query(
-            "SELECT COALESCE(SUM(status <> 'deleted'), 0) AS order_count,
-                    COALESCE(SUM(status = 'deleted'), 0) AS deleted_count,
-                    COALESCE(SUM(CASE WHEN status <> 'deleted' THEN total_minor END), 0) AS ordered_minor,
-                    COALESCE(SUM(CASE WHEN status <> 'deleted' THEN total_minor - paid_minor END), 0) AS outstanding_minor,
-                    COALESCE(SUM(status IN ('paid', 'completed')), 0) AS paid_count
-             FROM orders WHERE business_date BETWEEN ? AND ?",
+        let groups = sqlx::query(
+            "SELECT status, COUNT(*) AS n, SUM(total_minor) AS total_minor,
+                    SUM(paid_minor) AS paid_minor
+             FROM orders WHERE business_date BETWEEN ? AND ? GROUP BY status",
         )
         .bind(from.to_string())
         .bind(to.to_string())
-        .fetch_one(tx.conn().await?)
+        .fetch_all(tx.conn().await?)
         .await?;
-        let orders: i64 = r.get("order_count");
-        let deleted: i64 = r.get("deleted_count");
-        let ordered: i64 = r.get("ordered_minor");
-        let outstanding: i64 = r.get("outstanding_minor");
-        let paid_orders: i64 = r.get("paid_count");
+        let (mut orders, mut deleted, mut ordered, mut outstanding, mut paid_orders) =
+            (0i64, 0i64, 0i64, 0i64, 0i64);
+        for g in &groups {
+            let status: OrderStatus = g
+                .get::<String, _>("status")
+                .parse()
+                .map_err(StoreError::corrupt)?;
+            let n: i64 = g.get("n");
+            if status == OrderStatus::Deleted {
+                deleted += n;
+                continue;
+            }
+            orders += n;
+            ordered += g.get::<i64, _>("total_minor");
+            outstanding += g.get::<i64, _>("total_minor") - g.get::<i64, _>("paid_minor");
+            if figures::counts_as_paid(status) {
+                paid_orders += n;
+            }
+        }
         let collected: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(p.amount_minor), 0) FROM payments p
              WHERE p.paid_at >= ? AND p.paid_at < ? AND p.not_on_service_at IS NULL",
@@ -448,20 +461,16 @@ impl Store {
         .bind(&to_ts)
         .fetch_one(tx.conn().await?)
         .await?;
-        let overdue = sqlx::query(
-            "SELECT COUNT(*) AS installment_count,
-                    COALESCE(SUM(MIN(amount_minor, cum - paid_minor)), 0) AS overdue_minor FROM (
-                SELECT json_extract(s.value, '$.due_date') AS due_date,
-                       json_extract(s.value, '$.amount_minor') AS amount_minor, o.paid_minor,
-                       SUM(json_extract(s.value, '$.amount_minor'))
-                         OVER (PARTITION BY o.id ORDER BY CAST(s.key AS INTEGER)) AS cum
-                FROM orders o, json_each(o.schedule) s
-                WHERE o.status = 'pending')
-             WHERE due_date < ? AND cum > paid_minor",
-        )
-        .bind(today.to_string())
-        .fetch_one(tx.conn().await?)
-        .await?;
+        let mut overdue = Overdue::default();
+        let pending = sqlx::query("SELECT schedule, paid_minor FROM orders WHERE status = ?")
+            .bind(OrderStatus::Pending.as_str())
+            .fetch_all(tx.conn().await?)
+            .await?;
+        for o in &pending {
+            let schedule = record::parse_schedule(&o.get::<String, _>("schedule"), currency)?;
+            let paid = currency.from_minor(o.get("paid_minor"));
+            overdue = overdue + Overdue::of(OrderStatus::Pending, &schedule, paid, today);
+        }
         let minutes = offset.local_minus_utc() / 60;
         let days = sqlx::query(
             "SELECT d, SUM(n) AS order_count, SUM(ordered) AS ordered_minor,
@@ -513,16 +522,10 @@ impl Store {
             ordered: currency.from_minor(ordered),
             collected: currency.from_minor(collected),
             outstanding: currency.from_minor(outstanding),
-            overdue_installments: overdue.get("installment_count"),
-            overdue_amount: currency.from_minor(overdue.get("overdue_minor")),
+            overdue_installments: overdue.installments,
+            overdue_amount: overdue.amount,
             paid_orders,
-            payment_completion_rate: (orders > 0).then(|| {
-                let mut rate = (Decimal::from(paid_orders) * Decimal::from(100)
-                    / Decimal::from(orders))
-                .round_dp(1);
-                rate.rescale(1);
-                rate
-            }),
+            payment_completion_rate: figures::completion_rate(paid_orders, orders),
             daily,
         })
     }

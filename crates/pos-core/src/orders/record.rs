@@ -4,7 +4,7 @@ use crate::crypto::{Aad, FieldCipher};
 use crate::db::parse_ts;
 use crate::error::{Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
-use pos_domain::schedule::{allocate, EntryStatus};
+use pos_domain::schedule::allocate;
 use pos_domain::{
     Channel, Currency, Customer, LineItem, Money, OrderId, OrderStatus, PaymentId, PaymentMethod,
     PaymentTerms, Role, ScheduleEntry, ScheduleLine, StaffId, Totals,
@@ -280,7 +280,7 @@ fn parse_items(json: &str, currency: Currency) -> Result<Vec<LineItem>> {
         .collect()
 }
 
-fn parse_schedule(json: &str, currency: Currency) -> Result<Vec<ScheduleEntry>> {
+pub(crate) fn parse_schedule(json: &str, currency: Currency) -> Result<Vec<ScheduleEntry>> {
     let v: Vec<StoredEntry> = serde_json::from_str(json).map_err(StoreError::corrupt)?;
     Ok(v.into_iter()
         .map(|e| ScheduleEntry {
@@ -441,7 +441,7 @@ pub(crate) fn detail(
     today: NaiveDate,
 ) -> OrderDetail {
     let lines = allocate(&o.schedule, o.paid, today);
-    let overdue = o.deleted.is_none() && lines.iter().any(|l| l.status == EntryStatus::Overdue);
+    let overdue = pos_domain::figures::Overdue::of(o.status, &o.schedule, o.paid, today).any();
     let balance = o.balance();
     OrderDetail {
         id: o.id,
