@@ -1,6 +1,7 @@
 //! The central order-service: a multi-tenant REST API on PostgreSQL with row-level security.
 
 pub mod admin;
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod config;

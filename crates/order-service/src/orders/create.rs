@@ -3,11 +3,12 @@
 
 use super::idempotency::Idempotency;
 use super::numbers::API_NUMBER_PREFIX;
-use super::payments::{payment_events, NewPayment, PaymentColumns};
+use super::payments::payment_events;
 use super::view::{new_payment_json, view_now, with_etag, CustomerView, OrderView, TermsView};
 use super::CreateOrder;
 use crate::audit::{self, Event};
 use crate::auth::Auth;
+use crate::db::payments::{NewPayment, PaymentColumns};
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;

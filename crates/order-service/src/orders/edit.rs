@@ -3,8 +3,10 @@
 
 use super::view::{view_now, with_etag};
 use super::{aad, DeleteRequest, PatchOrder};
+use crate::app::lifecycle;
 use crate::audit::{self, Event};
 use crate::auth::Auth;
+use crate::db::orders;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
@@ -13,7 +15,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use pos_domain::{Channel, Currency, Customer, LineItem};
-use pos_protocol::{events, DomainEvent};
+
 use pos_protocol::{AuditAction, FieldChange};
 use sqlx::Row;
 use uuid::Uuid;
@@ -52,10 +54,7 @@ pub async fn patch(
     let tenant = auth.tenant();
     let expected = if_match(&headers)?;
     let mut tx = s.tx(tenant).await?;
-    let r = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(&mut *tx)
+    let r = orders::lock_whole(&mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     if r.get::<String, _>("status") == "deleted" {
@@ -145,38 +144,19 @@ pub async fn patch(
         schedule,
     } = edited.content;
     let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
-    let crate::pii::SearchKeys {
-        phone_index,
-        email_index,
-        tokens,
-    } = crate::pii::search_keys(&s.cipher, &customer)?;
-    sqlx::query(
-        "UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5, customer_address = $6, notes = $7,
-            phone_index = $8, email_index = $9, name_tokens = $10, items = $11, schedule = $12, subtotal_minor = $13,
-            discount_minor = $14, total_minor = $15, status = $16, version = version + 1, updated_at = $18,
-            last_modified_by_user_id = $17
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant)
-    .bind(id)
-    .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
-    .bind(phone_index)
-    .bind(email_index)
-    .bind(tokens)
-    .bind(serde_json::to_value(&items).unwrap_or_default())
-    .bind(serde_json::to_value(&schedule).unwrap_or_default())
-    .bind(totals.subtotal.to_minor(currency))
-    .bind(totals.discount.to_minor(currency))
-    .bind(totals.total.to_minor(currency))
-    .bind(status.as_str())
-    .bind(auth.user())
-    .bind(s.now())
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_check_violation() => pos_domain::ValidationError::new("items", "total_below_paid", "The new total is less than what was already paid").into(),
-        other => ApiError::from(other),
-    })?;
+    let content = orders::Content {
+        sealed: &sealed,
+        keys: crate::pii::search_keys(&s.cipher, &customer)?,
+        items: &items,
+        schedule: &schedule,
+        totals,
+        currency,
+        version: version + 1,
+        status,
+        by: auth.user(),
+        now: s.now(),
+    };
+    lifecycle::edit(&mut tx, tenant, id, content, totals.total, None).await?;
     audit::record(
         &mut tx,
         Event::new(
@@ -189,12 +169,7 @@ pub async fn patch(
         .detail(format!("version {version} -> {}", version + 1))
         .fields(fields),
     );
-    tx.outbox(DomainEvent::OrderUpdated(events::OrderUpdated {
-        order_id: id,
-        version: u32::try_from(version + 1).unwrap_or_default(),
-        total: totals.total,
-        device_id: None,
-    }));
+
     let view = view_now(&s, &mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -222,31 +197,27 @@ pub async fn delete(
     let reason = pos_domain::ledger::reason(&req.reason)?;
     let reason = reason.as_str();
     let mut tx = s.tx(tenant).await?;
-    let (status, currency, paid): (String, String, i64) = sqlx::query_as(
-        "SELECT status, currency, paid_minor FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-    )
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(ApiError::NotFound)?;
-    if status == "deleted" {
+    let order = orders::lock(&mut tx, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if order.is_deleted() {
         return Err(ApiError::Conflict {
             code: "order_deleted",
             message: "The order is already deleted".into(),
         });
     }
-    let currency: Currency = currency
-        .parse()
-        .map_err(|_| ApiError::Internal("currency".into()))?;
-    pos_domain::ledger::deletion(currency.from_minor(paid))?;
+    pos_domain::ledger::deletion(order.paid)?;
     let ids = id.to_string();
     let now = s.now();
-    sqlx::query("UPDATE orders SET status = 'deleted', deleted_at = $3, deleted_by = $4, delete_reason = $5, approved_by = $4, approver_role = $6, approved_at = $3, updated_at = $3, last_modified_by_user_id = $4 WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant).bind(id).bind(now).bind(auth.user())
-        .bind(s.cipher.encrypt_str(reason, aad(&ids, "delete_reason")))
-        .bind(auth.role().as_str())
-        .execute(&mut *tx).await?;
+    let deletion = orders::Deletion {
+        at: now,
+        by: auth.user(),
+        sealed_reason: s.cipher.encrypt_str(reason, aad(&ids, "delete_reason")),
+        approver: auth.user(),
+        approver_role: auth.role(),
+        approved_at: now,
+    };
+    lifecycle::delete(&mut tx, tenant, id, deletion, None, now).await?;
     audit::record(
         &mut tx,
         Event::new(
@@ -257,14 +228,11 @@ pub async fn delete(
             "order.delete",
         )
         .fields(vec![
-            FieldChange::new(&ids, "status", Some(&status), Some("deleted")),
+            FieldChange::new(&ids, "status", Some(order.status.as_str()), Some("deleted")),
             FieldChange::new(&ids, "reason", None, Some(reason)),
         ]),
     );
-    tx.outbox(DomainEvent::OrderDeleted(events::OrderChanged {
-        order_id: id,
-        device_id: None,
-    }));
+
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,9 +2,9 @@
 //! payments and its `ETag`; the reads of one order (`GET /offline-orders/{id}`).
 
 use super::aad;
-use super::payments::NewPayment;
 use crate::audit::{self, Event};
 use crate::auth::Auth;
+use crate::db::payments::NewPayment;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;

@@ -1,10 +1,10 @@
 //! Tenant-scoped transactions: every request's work runs in a transaction that first sets
 //! `app.tenant_id`, which the row-level security policies compare with.
 
-use crate::audit::{Head, Streams};
+use super::chain::{self, Head, Streams};
+use super::outbox::{self, OutboxRow};
 use crate::error::{ApiError, ApiResult};
 use pos_protocol::AuditEvent;
-use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// A transaction of one tenant. It dereferences to the connection, so queries run on
 /// `&mut *tx`. The service's audit events recorded in it extend one chain that the transaction
-/// holds alone until it ends (see [`crate::audit`]): committed, the chain's new head goes back
+/// holds alone until it ends (see [`super::chain`]): committed, the chain's new head goes back
 /// to the pool of chains; rolled back, its old head does; ended without knowing (a commit that
 /// was interrupted), the chain is retired and never extended again.
 ///
@@ -32,13 +32,6 @@ pub struct Tx {
     /// Counts to make once the transaction has committed (see [`Tx::count_on_commit`]).
     counts: Vec<crate::metrics::Count>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
-}
-
-struct OutboxRow {
-    id: Uuid,
-    event_type: &'static str,
-    aggregate: Uuid,
-    payload: Value,
 }
 
 /// What was buffered when the savepoint was taken, to forget what came after on a rollback to it.
@@ -160,13 +153,13 @@ impl Tx {
             let mut qb = sqlx::QueryBuilder::<Postgres>::new("");
             if !now_a.is_empty() && !now_o.is_empty() {
                 qb.push("WITH audit AS (");
-                crate::audit::push_insert(&mut qb, tenant, now_a);
+                chain::push_insert(&mut qb, tenant, now_a);
                 qb.push(") ");
             } else if !now_a.is_empty() {
-                crate::audit::push_insert(&mut qb, tenant, now_a);
+                chain::push_insert(&mut qb, tenant, now_a);
             }
             if !now_o.is_empty() {
-                push_outbox_insert(&mut qb, tenant, now_o);
+                outbox::push_insert(&mut qb, tenant, now_o);
             }
             qb.build().execute(&mut **self).await?;
         }
@@ -195,12 +188,12 @@ impl Tx {
         members(&mut qb);
         if !audit.is_empty() {
             qb.push(", audit AS (");
-            crate::audit::push_insert(&mut qb, tenant, &audit);
+            chain::push_insert(&mut qb, tenant, &audit);
             qb.push(")");
         }
         if !outbox.is_empty() {
             qb.push(", outbox AS (");
-            push_outbox_insert(&mut qb, tenant, &outbox);
+            outbox::push_insert(&mut qb, tenant, &outbox);
             qb.push(")");
         }
         qb.push(" ").push(select);
@@ -292,23 +285,3 @@ impl DerefMut for Tx {
 /// one array parameter, so this bounds a statement's size, not its parameter count.
 const AUDIT_ROWS_PER_STATEMENT: usize = 1000;
 const OUTBOX_ROWS_PER_STATEMENT: usize = 5000;
-
-/// `INSERT INTO outbox_events ... SELECT ... FROM unnest(...)`: the same text for any number of
-/// rows (see [`crate::audit::push_insert`]).
-fn push_outbox_insert<'q>(
-    qb: &mut sqlx::QueryBuilder<'q, Postgres>,
-    tenant: Uuid,
-    rows: &'q [OutboxRow],
-) {
-    qb.push("INSERT INTO outbox_events (tenant_id, id, event_type, aggregate_id, payload) SELECT ")
-        .push_bind(tenant)
-        .push(", u.* FROM unnest(");
-    qb.separated(", ")
-        .push_bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-        .push_bind(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
-        .push_bind(rows.iter().map(|r| r.aggregate).collect::<Vec<_>>())
-        .push_bind(rows.iter().map(|r| &r.payload).collect::<Vec<_>>());
-    qb.push(") AS u");
-}
-
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -1,0 +1,244 @@
+//! The `orders` table's writes after an order is recorded, each written once: locking an order
+//! for a change, moving its paid amount, writing an edit, completing and deleting it. (Recording
+//! orders is the batched statement of [`crate::orders::insert_orders`] and sync's new orders.)
+
+use super::Tx;
+use crate::error::{ApiError, ApiResult};
+use crate::pii::{Sealed, SearchKeys};
+use chrono::{DateTime, Utc};
+use pos_domain::{Currency, LineItem, Money, OrderStatus, ScheduleEntry, Totals};
+use uuid::Uuid;
+
+/// An order locked (`FOR UPDATE`) for a change: what every rule on a change reads. Changes of
+/// one order are applied one at a time.
+#[derive(Debug, Clone)]
+pub struct Locked {
+    pub currency: Currency,
+    pub status: OrderStatus,
+    pub version: i32,
+    pub total: Money,
+    pub paid: Money,
+    pub completed: bool,
+}
+
+impl Locked {
+    pub fn is_deleted(&self) -> bool {
+        self.status == OrderStatus::Deleted
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LockedRow {
+    currency: String,
+    status: String,
+    version: i32,
+    total_minor: i64,
+    paid_minor: i64,
+    completed: bool,
+}
+
+/// Locks order `id` of `tenant`; `None` when there is no such order.
+pub async fn lock(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<Option<Locked>> {
+    let row: Option<LockedRow> = sqlx::query_as(
+        "SELECT currency, status, version, total_minor, paid_minor,
+                completed_at IS NOT NULL AS completed
+         FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| {
+        let currency: Currency = r
+            .currency
+            .parse()
+            .map_err(|_| ApiError::Internal("currency".into()))?;
+        Ok(Locked {
+            currency,
+            status: r.status.parse().map_err(ApiError::Internal)?,
+            version: r.version,
+            total: currency.from_minor(r.total_minor),
+            paid: currency.from_minor(r.paid_minor),
+            completed: r.completed,
+        })
+    })
+    .transpose()
+}
+
+/// Locks order `id` and reads its whole row (an edit needs its sealed customer and content).
+pub async fn lock_whole(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+) -> ApiResult<Option<sqlx::postgres::PgRow>> {
+    Ok(
+        sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+/// The order's channel.
+pub async fn channel(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<pos_domain::Channel> {
+    let c: String =
+        sqlx::query_scalar("SELECT channel FROM orders WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+    c.parse().map_err(ApiError::Internal)
+}
+
+/// Sets what order `id` has been paid and the status that follows; `by` (when known) becomes
+/// the order's last modifier.
+pub async fn set_paid(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+    paid: Money,
+    currency: Currency,
+    status: OrderStatus,
+    now: DateTime<Utc>,
+    by: Option<Uuid>,
+) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5,
+                last_modified_by_user_id = COALESCE($6, last_modified_by_user_id)
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(paid.to_minor(currency))
+    .bind(status.as_str())
+    .bind(now)
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An edit's new content as written: sealed customer and notes, their search keys, and the
+/// priced items, totals and schedule.
+pub struct Content<'a> {
+    pub sealed: &'a Sealed,
+    pub keys: SearchKeys,
+    pub items: &'a [LineItem],
+    pub schedule: &'a [ScheduleEntry],
+    pub totals: Totals,
+    pub currency: Currency,
+    pub version: i32,
+    pub status: OrderStatus,
+    pub by: Uuid,
+    pub now: DateTime<Utc>,
+}
+
+/// Writes an edit of order `id`. The new total may not fall below what was paid (the table's
+/// check): that is the items' `total_below_paid`.
+pub async fn write_content(tx: &mut Tx, tenant: Uuid, id: Uuid, c: Content<'_>) -> ApiResult<()> {
+    let json = |v: serde_json::Result<serde_json::Value>| {
+        v.map_err(|e| ApiError::Internal(format!("content: {e}")))
+    };
+    sqlx::query(
+        "UPDATE orders SET customer_name = $3, customer_phone = $4, customer_email = $5,
+            customer_address = $6, notes = $7, phone_index = $8, email_index = $9, name_tokens = $10,
+            items = $11, schedule = $12, subtotal_minor = $13, discount_minor = $14,
+            total_minor = $15, status = $16, version = $17, updated_at = $18,
+            last_modified_by_user_id = $19
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(&c.sealed.name)
+    .bind(&c.sealed.phone)
+    .bind(&c.sealed.email)
+    .bind(&c.sealed.address)
+    .bind(&c.sealed.notes)
+    .bind(c.keys.phone_index)
+    .bind(c.keys.email_index)
+    .bind(c.keys.tokens)
+    .bind(json(serde_json::to_value(c.items))?)
+    .bind(json(serde_json::to_value(c.schedule))?)
+    .bind(c.totals.subtotal.to_minor(c.currency))
+    .bind(c.totals.discount.to_minor(c.currency))
+    .bind(c.totals.total.to_minor(c.currency))
+    .bind(c.status.as_str())
+    .bind(c.version)
+    .bind(c.now)
+    .bind(c.by)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_check_violation() => pos_domain::ValidationError::new(
+            "items",
+            "total_below_paid",
+            "The new total is less than what was already paid",
+        )
+        .into(),
+        other => ApiError::from(other),
+    })?;
+    Ok(())
+}
+
+/// Marks order `id` as handed over at `at`.
+pub async fn complete(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE orders SET status = $3, completed_at = $4, updated_at = $5
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(OrderStatus::Completed.as_str())
+    .bind(at)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A deletion as written: who deleted, who approved with which role and when, and the reason
+/// sealed for the order's `delete_reason` field.
+pub struct Deletion {
+    pub at: DateTime<Utc>,
+    pub by: Uuid,
+    pub sealed_reason: Vec<u8>,
+    pub approver: Uuid,
+    pub approver_role: pos_domain::Role,
+    pub approved_at: DateTime<Utc>,
+}
+
+/// Soft-deletes order `id` (it stays readable as deleted).
+pub async fn delete(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+    d: Deletion,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE orders SET status = $3, deleted_at = $4, deleted_by = $5, delete_reason = $6,
+                approved_by = $7, approver_role = $8, approved_at = $9, updated_at = $10,
+                last_modified_by_user_id = $5
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(OrderStatus::Deleted.as_str())
+    .bind(d.at)
+    .bind(d.by)
+    .bind(d.sealed_reason)
+    .bind(d.approver)
+    .bind(d.approver_role.as_str())
+    .bind(d.approved_at)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
