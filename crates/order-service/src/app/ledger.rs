@@ -36,7 +36,8 @@ pub async fn post(
     let row = payments::insert(tx, tenant, order.currency, entry, now).await?;
     let paid = order.paid + amount;
     let status = OrderStatus::derive(false, order.completed, paid == order.total);
-    orders::set_paid(tx, tenant, order_id, paid, order.currency, status, now, by).await?;
+    let paid_minor = paid.to_minor(order.currency);
+    orders::set_paid(tx, tenant, order_id, paid_minor, status, now, by).await?;
     if reverses.is_none() {
         tx.count_on_commit(Count::Payment {
             paid_in_full: paid == order.total,

@@ -91,14 +91,13 @@ pub async fn channel(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<pos_domai
     c.parse().map_err(ApiError::Internal)
 }
 
-/// Sets what order `id` has been paid and the status that follows; `by` (when known) becomes
+/// Sets what order `id` has been paid (in minor units) and the status that follows; `by` (when known) becomes
 /// the order's last modifier.
 pub async fn set_paid(
     tx: &mut Tx,
     tenant: Uuid,
     id: Uuid,
-    paid: Money,
-    currency: Currency,
+    paid_minor: i64,
     status: OrderStatus,
     now: DateTime<Utc>,
     by: Option<Uuid>,
@@ -110,7 +109,7 @@ pub async fn set_paid(
     )
     .bind(tenant)
     .bind(id)
-    .bind(paid.to_minor(currency))
+    .bind(paid_minor)
     .bind(status.as_str())
     .bind(now)
     .bind(by)
