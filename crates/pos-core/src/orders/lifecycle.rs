@@ -390,27 +390,32 @@ impl Store {
             }
         }
         pos_domain::ledger::deletion(paid)?;
-        let sealed_reason = self
-            .cipher
-            .encrypt_str(&reason, record::aad(&ids, "delete_reason"));
         let hlc = self.next_hlc(now);
-        sqlx::query(
-            "UPDATE orders SET status = 'deleted', deleted_at = ?, deleted_by = ?, delete_reason = ?,
-                approved_by = ?, approver_role = ?, approved_at = ?, updated_at = ?, last_modified_by = ?, hlc = ?
-             WHERE id = ?",
-        )
-        .bind(ts(&now))
-        .bind(session.staff_id().to_string())
-        .bind(sealed_reason)
-        .bind(approver.to_string())
-        .bind(approver_role.as_str())
-        .bind(ts(&now))
-        .bind(ts(&now))
-        .bind(session.staff_id().to_string())
-        .bind(hlc.to_string())
-        .bind(&ids)
-        .execute(tx.conn().await?)
-        .await?;
+        let mut q = sqlx::QueryBuilder::new("");
+        super::rows::push_deletion(
+            &mut q,
+            &self.cipher,
+            &ids,
+            &super::rows::Deletion {
+                at: now,
+                by: session.staff_id(),
+                reason: &reason,
+                approver,
+                approver_role,
+                approved_at: now,
+            },
+        );
+        q.push(", status = ")
+            .push_bind(OrderStatus::Deleted.as_str())
+            .push(", updated_at = ")
+            .push_bind(ts(&now))
+            .push(", last_modified_by = ")
+            .push_bind(session.staff_id().to_string())
+            .push(", hlc = ")
+            .push_bind(hlc.to_string())
+            .push(" WHERE id = ")
+            .push_bind(&ids);
+        q.build().execute(tx.conn().await?).await?;
         audit::append(
             &mut tx,
             self.device_id,

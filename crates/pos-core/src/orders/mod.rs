@@ -6,6 +6,7 @@ mod payments;
 mod preview;
 mod query;
 pub(crate) mod record;
+pub(crate) mod rows;
 
 pub use preview::{OrderPreview, PreviewInput};
 pub use query::{Dashboard, ListQuery, OrderPage, OrderSummary, SearchKind};

@@ -30,18 +30,6 @@ impl Store {
     ) -> Result<()> {
         let pid = p.id.to_string();
         let oid = p.order_id.to_string();
-        let minor = pos_domain::Money(p.amount.abs()).to_minor(currency)
-            * if p.amount.is_sign_negative() { -1 } else { 1 };
-        let approval_reason = approval.as_ref().map(|(a, _)| {
-            self.cipher.encrypt_str(
-                &a.reason,
-                crate::crypto::Aad {
-                    table: "payments",
-                    record_id: &pid,
-                    field: "approval_reason",
-                },
-            )
-        });
         // A new order's first payment is written at commit with the order (nothing reads it
         // back in between); a later payment at once, before the order's paid amount changes.
         let mut now_q = QueryBuilder::new("");
@@ -50,25 +38,15 @@ impl Store {
         } else {
             &mut conn.deferred
         };
-        q.push(
-            "INSERT INTO payments (id, order_id, amount_minor, method, paid_at, recorded_by, reference,
-                reverses, approved_by, approver_role, approval_reason, approved_at, created_at) VALUES (",
+        super::rows::push_payment_insert(
+            q,
+            &self.cipher,
+            &p,
+            approval.as_ref().map(|(a, _)| a),
+            currency,
+            now,
         );
-        q.separated(", ")
-            .push_bind(pid.clone())
-            .push_bind(oid.clone())
-            .push_bind(minor)
-            .push_bind(p.method.as_str())
-            .push_bind(ts(&p.paid_at))
-            .push_bind(p.recorded_by.to_string())
-            .push_bind(p.reference.clone())
-            .push_bind(p.reverses.map(|r| r.to_string()))
-            .push_bind(approval.as_ref().map(|(a, _)| a.approver_id.to_string()))
-            .push_bind(approval.as_ref().map(|(a, _)| a.approver_role.as_str()))
-            .push_bind(approval_reason)
-            .push_bind(approval.as_ref().map(|(a, _)| ts(&a.approved_at)))
-            .push_bind(ts(&now));
-        q.push(");\n");
+        q.push(";\n");
         if update_order {
             now_q.build().execute(conn.conn().await?).await?;
         }

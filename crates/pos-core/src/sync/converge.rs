@@ -215,37 +215,17 @@ impl Store {
             let p = &cp.payment;
             let pid = p.id.to_string();
             let approval = cp.approval.as_ref().filter(|_| p.reverses.is_some());
-            let reason = approval.map(|a| {
-                self.cipher.encrypt_str(
-                    &a.reason,
-                    crate::crypto::Aad {
-                        table: "payments",
-                        record_id: &pid,
-                        field: "approval_reason",
-                    },
-                )
-            });
             let amount = Money(p.amount);
-            sqlx::query(
-                "INSERT INTO payments (id, order_id, amount_minor, method, paid_at, recorded_by, reference,
-                    reverses, approved_by, approver_role, approval_reason, approved_at, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&pid)
-            .bind(&ids)
-            .bind(amount.to_minor(currency))
-            .bind(p.method.as_str())
-            .bind(ts(&p.paid_at))
-            .bind(p.recorded_by.to_string())
-            .bind(&p.reference)
-            .bind(p.reverses.map(|r| r.to_string()))
-            .bind(approval.map(|a| a.approver_id.to_string()))
-            .bind(approval.map(|a| a.approver_role.as_str()))
-            .bind(reason)
-            .bind(approval.map(|a| ts(&a.approved_at)))
-            .bind(ts(&now))
-            .execute(tx.conn().await?)
-            .await?;
+            let mut q = sqlx::QueryBuilder::new("");
+            crate::orders::rows::push_payment_insert(
+                &mut q,
+                &self.cipher,
+                p,
+                approval,
+                currency,
+                now,
+            );
+            q.build().execute(tx.conn().await?).await?;
             fields.push(FieldChange::new(
                 &pid,
                 "amount",
@@ -313,21 +293,22 @@ impl Store {
             }
         }
         if let Some(d) = set_deletion {
-            let reason = self
-                .cipher
-                .encrypt_str(&d.approval.reason, record::aad(&ids, "delete_reason"));
-            sqlx::query(
-                "UPDATE orders SET deleted_at = ?, deleted_by = ?, delete_reason = ?, approved_by = ?, approver_role = ?, approved_at = ? WHERE id = ?",
-            )
-            .bind(ts(&d.deleted_at))
-            .bind(d.deleted_by.to_string())
-            .bind(reason)
-            .bind(d.approval.approver_id.to_string())
-            .bind(d.approval.approver_role.as_str())
-            .bind(ts(&d.approval.approved_at))
-            .bind(&ids)
-            .execute(tx.conn().await?)
-            .await?;
+            let mut q = sqlx::QueryBuilder::new("");
+            crate::orders::rows::push_deletion(
+                &mut q,
+                &self.cipher,
+                &ids,
+                &crate::orders::rows::Deletion {
+                    at: d.deleted_at,
+                    by: d.deleted_by,
+                    reason: &d.approval.reason,
+                    approver: d.approval.approver_id,
+                    approver_role: d.approval.approver_role,
+                    approved_at: d.approval.approved_at,
+                },
+            );
+            q.push(" WHERE id = ").push_bind(&ids);
+            q.build().execute(tx.conn().await?).await?;
         }
         if clear_deletion {
             sqlx::query(

@@ -3,9 +3,11 @@
 //! the needs-attention list, and applying what the service sends back — each change in one
 //! local transaction with its audit event.
 
+mod attention;
 pub mod client;
 mod converge;
 mod local;
+mod transport;
 
 pub use client::{RetryPolicy, SyncClient, SyncError};
 pub use local::Pairing;
