@@ -221,7 +221,7 @@ async fn bad_input_is_a_clear_error_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(split(r).await.0, 404);
-    let big = "x".repeat(order_service::MAX_BODY_BYTES + 10);
+    let big = "x".repeat(order_service::http::MAX_BODY_BYTES + 10);
     let r = app
         .http
         .post(app.url("/api/v1/offline-orders"))

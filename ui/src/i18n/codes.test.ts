@@ -18,7 +18,7 @@ function rustFiles(dir: string): string[] {
 }
 
 const counterSide = ["crates/pos-domain/src", "crates/pos-core/src", "src-tauri/src"].flatMap((d) => rustFiles(join(root, d)));
-const serviceToCounter = [...rustFiles(join(root, "crates/order-service/src/sync")), join(root, "crates/order-service/src/devices.rs")];
+const serviceToCounter = [...rustFiles(join(root, "crates/order-service/src/http/sync")), join(root, "crates/order-service/src/http/devices.rs")];
 
 /** code → the params its errors name (`.with("max", …)`). */
 function codes(): Map<string, Set<string>> {

@@ -96,9 +96,29 @@ pub(super) async fn apply(
             MutationBody::PaymentRecorded { payment }
             | MutationBody::PaymentReversed { payment, .. },
             Some(o),
-        ) => apply_payment(s, tx, ctx, tenant, device, m, payment, &o).await,
-        (MutationBody::OrderUpdated { .. }, Some(o)) => {
-            apply_edit(s, tx, tenant, device, m, &o).await
+        ) => apply_payment(s, tx, ctx, (tenant, device), m, payment, &o).await,
+        (
+            MutationBody::OrderUpdated {
+                base_version,
+                version,
+                customer,
+                items,
+                totals,
+                notes,
+                schedule,
+            },
+            Some(o),
+        ) => {
+            let pushed = Pushed {
+                base_version: *base_version,
+                version: *version,
+                customer,
+                items,
+                totals,
+                notes,
+                schedule,
+            };
+            apply_edit(s, tx, (tenant, device), m, &o, pushed).await
         }
         (MutationBody::OrderCompleted { completed_at }, Some(o)) => match o.status {
             OrderStatus::Completed => Ok(Outcome::Applied),
@@ -154,13 +174,11 @@ pub(super) async fn apply(
 
 /// A payment or reversal recorded on a counter: the same entry again is a replay, and a new
 /// one is posted once the ledger rule accepts it.
-#[allow(clippy::too_many_arguments)]
 async fn apply_payment(
     s: &AppState,
     tx: &mut Tx,
     ctx: &mut PushContext,
-    tenant: Uuid,
-    device: Uuid,
+    (tenant, device): (Uuid, Uuid),
     m: &Mutation,
     payment: &PaymentRecord,
     o: &Locked,
@@ -255,17 +273,28 @@ async fn apply_payment(
     Ok(Outcome::Applied)
 }
 
+/// The content of a pushed `order.updated`.
+struct Pushed<'a> {
+    base_version: u32,
+    version: u32,
+    customer: &'a pos_domain::Customer,
+    items: &'a [LineItem],
+    totals: &'a pos_domain::Totals,
+    notes: &'a Option<String>,
+    schedule: &'a [pos_domain::ScheduleEntry],
+}
+
 /// An edit made on a counter at the order's current version: its content must follow from
 /// its items (the counter priced it with the same rule) and pass the same checks.
 async fn apply_edit(
     s: &AppState,
     tx: &mut Tx,
-    tenant: Uuid,
-    device: Uuid,
+    (tenant, device): (Uuid, Uuid),
     m: &Mutation,
     o: &Locked,
+    pushed: Pushed<'_>,
 ) -> ApiResult<Outcome> {
-    let MutationBody::OrderUpdated {
+    let Pushed {
         base_version,
         version: new_version,
         customer,
@@ -273,10 +302,7 @@ async fn apply_edit(
         totals,
         notes,
         schedule,
-    } = &m.body
-    else {
-        return Ok(rejected("invalid_mutation", "Not an edit"));
-    };
+    } = pushed;
     let (currency, version) = (o.currency, o.version);
     if o.is_deleted() {
         return Ok(Outcome::Conflict(
@@ -284,7 +310,7 @@ async fn apply_edit(
             json!({"status": o.status, "version": version}),
         ));
     }
-    if *base_version as i32 != version {
+    if base_version as i32 != version {
         return Ok(Outcome::Conflict(
             format!("The order is at version {version}, not {base_version}"),
             json!({"status": o.status, "version": version}),
@@ -325,7 +351,7 @@ async fn apply_edit(
         schedule,
         totals: *totals,
         currency,
-        version: *new_version as i32,
+        version: new_version as i32,
         status: OrderStatus::derive(false, o.completed, o.paid == totals.total),
         by: m.actor_id.0,
         now: s.now(),

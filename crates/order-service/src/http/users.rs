@@ -22,10 +22,10 @@ pub struct NewUser {
     pub email: String,
     pub role: Role,
     #[schema(value_type = String, format = Password)]
-    pub password: crate::config::Secret,
+    pub password: crate::secret::Secret,
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Password)]
-    pub pin: Option<crate::config::Secret>,
+    pub pin: Option<crate::secret::Secret>,
 }
 
 fn require_owner(auth: &Auth) -> ApiResult<()> {

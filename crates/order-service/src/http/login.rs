@@ -14,7 +14,7 @@ pub struct LoginRequest {
     pub tenant: String,
     pub email: String,
     #[schema(value_type = String, format = Password)]
-    pub password: crate::config::Secret,
+    pub password: crate::secret::Secret,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -48,7 +48,7 @@ fn decoy_verifier() -> &'static str {
 /// Checks `password` against `verifier`, or against the decoy when there is none.
 async fn check_password(
     s: &AppState,
-    password: crate::config::Secret,
+    password: crate::secret::Secret,
     verifier: Option<String>,
 ) -> ApiResult<bool> {
     s.metrics.count_password_check();
