@@ -64,6 +64,14 @@ ensure_npm_deps() {
   fi
 }
 
+# cargo-modules (the crates' module graphs, for the module-cycle check), pinned to the last
+# release that builds with this toolchain (0.28 needs rustc 1.98).
+ensure_cargo_modules() {
+  if ! cargo modules --version 2>/dev/null | grep -q "0.27.0"; then
+    cargo install cargo-modules --locked --version 0.27.0
+  fi
+}
+
 # tauri-driver (the WebDriver bridge for Tauri apps), pinned.
 ensure_tauri_driver() {
   if ! command -v tauri-driver >/dev/null 2>&1; then

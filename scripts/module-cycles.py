@@ -76,6 +76,9 @@ def main():
             graph[lifted[0]].add(lifted[1])
             graph[lifted[1]]
             why[lifted].append(f"{m.group(1)} -> {m.group(2)}")
+    if not graph:
+        print(f"{name}: no module graph read (did cargo modules fail?)")
+        return 1
     cycles = components(graph)
     if not cycles:
         print(f"{name}: no module cycles ({len(graph)} modules with uses)")

@@ -13,6 +13,7 @@ export NO_COLOR=1 FORCE_COLOR=0
 ensure_packages "${RUST_TEST_PACKAGES[@]}" "${APP_PACKAGES[@]}" "${E2E_PACKAGES[@]}"
 ensure_rust
 ensure_tauri_driver
+ensure_cargo_modules
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -31,6 +32,8 @@ echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== module cycles (cargo-modules)"
+scripts/module-cycles.sh
 echo "== cargo test"
 start_throwaway_pg
 set +e

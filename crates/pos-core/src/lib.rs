@@ -7,14 +7,13 @@ pub mod crypto;
 mod db;
 pub mod error;
 pub mod keystore;
-pub mod orders;
 pub mod outbox;
 pub mod pin;
 mod search_index;
 pub mod session;
 pub mod settings;
-pub mod staff;
 pub mod store;
+pub use store::{orders, staff};
 pub mod sync;
 mod write_tx;
 

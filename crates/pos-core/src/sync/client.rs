@@ -3,13 +3,13 @@
 //! and 5xx with exponential backoff and jitter. One sync at a time; resumable at any point
 //! (every push is idempotent: mutation ids and audit sequence numbers).
 
-use super::local::secret_id;
 use super::transport::{normalize_url, offline, service_error};
 pub use super::transport::{RetryPolicy, SyncError};
-use super::{SyncProgress, SyncReport, SyncStatus, Tally};
 use crate::error::StoreError;
 use crate::keystore::KeyStore;
 use crate::session::Session;
+use crate::store::sync::local::secret_id;
+use crate::store::sync::{SyncProgress, SyncReport, SyncStatus, Tally};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use pos_protocol::{PairRequest, PairResponse, PullResponse, PushRequest, PushResponse};
@@ -23,7 +23,7 @@ type Progress<'a> = &'a (dyn Fn(SyncProgress) + Send + Sync);
 struct ClientState {
     online: Option<bool>,
     syncing: bool,
-    last_error: Option<super::SyncFailure>,
+    last_error: Option<crate::store::sync::SyncFailure>,
     token: Option<(String, Instant)>,
 }
 
@@ -366,7 +366,7 @@ impl SyncClient {
             .await;
         self.with_state(|c| {
             c.syncing = false;
-            c.last_error = outcome.as_ref().err().map(super::SyncFailure::from);
+            c.last_error = outcome.as_ref().err().map(SyncError::failure);
         });
         let pairing = store.pairing().await?;
         let floor = pairing.as_ref().map(|p| p.outbox_floor).unwrap_or(0);
@@ -385,7 +385,7 @@ impl SyncClient {
             // not paired / credentials refused: nothing was exchanged, say so plainly
             Err(e @ (SyncError::NotPaired | SyncError::Unauthorized)) => Err(e),
             Err(e) => {
-                report.error = Some(super::SyncFailure::from(&e));
+                report.error = Some(e.failure());
                 if report.pushed.count + report.already_there.count == 0 && !e.retryable() {
                     return Err(e);
                 }

@@ -131,3 +131,21 @@ pub(super) async fn service_error(r: reqwest::Response) -> SyncError {
         message,
     }
 }
+
+impl SyncError {
+    /// The failure as the counter shows it: its code and a message (an internal store
+    /// failure's own text may name files or SQL, so it shows the shared one).
+    pub fn failure(&self) -> crate::store::sync::SyncFailure {
+        let e = self;
+        let message = match e {
+            SyncError::Store(inner) if inner.is_internal() => {
+                StoreError::INTERNAL_MESSAGE.to_owned()
+            }
+            other => other.to_string(),
+        };
+        crate::store::sync::SyncFailure {
+            code: e.code().to_owned(),
+            message,
+        }
+    }
+}

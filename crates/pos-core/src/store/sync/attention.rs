@@ -7,7 +7,7 @@ use crate::db::parse_ts;
 use crate::error::{Result, StoreError};
 use crate::outbox::{self, OutboxEntry};
 use crate::session::Session;
-use crate::staff::ApprovalInput;
+use crate::store::staff::ApprovalInput;
 use crate::store::Store;
 use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
@@ -160,7 +160,7 @@ impl Store {
         reason: &str,
         approval: Option<ApprovalInput>,
     ) -> Result<()> {
-        let reason = crate::orders::validate_reason(reason)?;
+        let reason = crate::store::orders::validate_reason(reason)?;
         let (e, _) = self.attention_entry(mutation_id).await?;
         let (approver, approver_role) = self
             .resolve_approval(session, approval, "sync.discard")

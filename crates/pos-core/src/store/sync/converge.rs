@@ -7,8 +7,8 @@
 use crate::audit::{self, NewEvent};
 use crate::db::ts;
 use crate::error::{Result, StoreError};
-use crate::orders::record::{self, seal_customer};
 use crate::search_index::Searchable;
+use crate::store::orders::record::{self, seal_customer};
 use crate::store::Store;
 use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
@@ -217,7 +217,7 @@ impl Store {
             let approval = cp.approval.as_ref().filter(|_| p.reverses.is_some());
             let amount = Money(p.amount);
             let mut q = sqlx::QueryBuilder::new("");
-            crate::orders::rows::push_payment_insert(
+            crate::store::orders::rows::push_payment_insert(
                 &mut q,
                 &self.cipher,
                 p,
@@ -294,11 +294,11 @@ impl Store {
         }
         if let Some(d) = set_deletion {
             let mut q = sqlx::QueryBuilder::new("");
-            crate::orders::rows::push_deletion(
+            crate::store::orders::rows::push_deletion(
                 &mut q,
                 &self.cipher,
                 &ids,
-                &crate::orders::rows::Deletion {
+                &crate::store::orders::rows::Deletion {
                     at: d.deleted_at,
                     by: d.deleted_by,
                     reason: &d.approval.reason,

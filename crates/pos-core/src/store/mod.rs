@@ -1,5 +1,10 @@
 //! The store: one SQLite file, its data key, its device identity and shop settings.
 
+mod audit_log;
+pub mod orders;
+pub mod staff;
+pub mod sync;
+
 use crate::audit::{self, NewEvent};
 use crate::clock::{Clock, TimeSource};
 use crate::crypto::{Aad, FieldCipher, MasterKey};
@@ -111,15 +116,15 @@ impl ShopConfig {
 }
 
 pub struct Store {
-    pub(crate) pool: SqlitePool,
-    pub(crate) cipher: FieldCipher,
+    pool: SqlitePool,
+    cipher: FieldCipher,
     /// The store's clock: every id, business day and timestamp it writes comes from it.
-    pub(crate) time: TimeSource,
-    pub(crate) device_id: Uuid,
-    pub(crate) config: Mutex<Option<ShopConfig>>,
-    pub(crate) hlc: Mutex<Hlc>,
-    pub(crate) search: tokio::sync::Mutex<Option<SearchIndex>>,
-    pub(crate) heads: tokio::sync::Mutex<Heads>,
+    time: TimeSource,
+    device_id: Uuid,
+    config: Mutex<Option<ShopConfig>>,
+    hlc: Mutex<Hlc>,
+    search: tokio::sync::Mutex<Option<SearchIndex>>,
+    heads: tokio::sync::Mutex<Heads>,
     /// Held for the store's life: one process at a time owns the file (the chain heads kept
     /// in memory rely on it).
     _lock: std::fs::File,
@@ -295,148 +300,6 @@ impl Store {
         if let Ok(mut g) = self.config.lock() {
             *g = Some(c);
         }
-    }
-
-    /// Verifies the whole audit chain (owner or manager); the check itself is audited.
-    pub async fn verify_audit_chain(&self, session: &Session) -> Result<audit::ChainReport> {
-        crate::staff::require_approver_role(session, "verify the audit log")?;
-        let mut tx = self.begin_write().await?;
-        let report = audit::verify(tx.conn().await?).await?;
-        self.audit_access(
-            &mut tx,
-            session,
-            "audit_log",
-            "audit.verify",
-            if report.ok {
-                format!("ok, {} events", report.events_checked)
-            } else {
-                format!("broken at seq {}", report.first_broken_seq.unwrap_or(0))
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(report)
-    }
-
-    /// Audit events, newest first (owner or manager); the viewing is audited.
-    pub async fn list_audit_events(
-        &self,
-        session: &Session,
-        filter: audit::AuditFilter,
-    ) -> Result<Vec<pos_protocol::AuditEvent>> {
-        crate::staff::require_approver_role(session, "view the audit log")?;
-        let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
-        let mut qb =
-            sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT * FROM audit_events WHERE 1=1");
-        if let Some(a) = filter.action {
-            qb.push(" AND action = ").push_bind(a.as_str());
-        }
-        if let Some(t) = &filter.entity_type {
-            qb.push(" AND entity_type = ").push_bind(t.clone());
-        }
-        if let Some(id) = &filter.entity_id {
-            qb.push(" AND entity_id = ").push_bind(id.clone());
-        }
-        if let Some(a) = filter.actor_id {
-            qb.push(" AND actor_id = ").push_bind(a.to_string());
-        }
-        if let Some(f) = filter.from {
-            qb.push(" AND at >= ").push_bind(ts(&f));
-        }
-        if let Some(t) = filter.to {
-            qb.push(" AND at < ").push_bind(ts(&t));
-        }
-        if let Some(b) = filter.before_seq {
-            qb.push(" AND seq < ").push_bind(b as i64);
-        }
-        qb.push(" ORDER BY seq DESC LIMIT ")
-            .push_bind(i64::from(limit));
-        let mut tx = self.begin_write().await?;
-        let rows = qb.build().fetch_all(tx.conn().await?).await?;
-        let events = rows
-            .iter()
-            .map(audit::row_to_event)
-            .collect::<Result<Vec<_>>>()?;
-        self.audit_access(
-            &mut tx,
-            session,
-            "audit_log",
-            "audit.list",
-            format!("{} events", events.len()),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(events)
-    }
-
-    /// What a person reads for the entities `events` name: an order's number (for an order, a
-    /// payment of it, or a sync change of it) and a staff member's name, by entity id. The
-    /// events were read by [`Store::list_audit_events`], which audited the access.
-    pub async fn audit_entity_labels(
-        &self,
-        events: &[pos_protocol::AuditEvent],
-    ) -> Result<std::collections::BTreeMap<String, String>> {
-        let ids = |t: &str| -> Vec<String> {
-            events
-                .iter()
-                .filter(|e| e.entity_type == t)
-                .filter_map(|e| e.entity_id.clone())
-                .collect()
-        };
-        let mut labels = std::collections::BTreeMap::new();
-        let mut conn = self.pool.acquire().await?;
-        for (kind, sql) in [
-            ("order", "SELECT id, order_number FROM orders WHERE id = ?"),
-            (
-                "payment",
-                "SELECT p.id, o.order_number FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = ?",
-            ),
-            (
-                "sync",
-                "SELECT x.mutation_id, o.order_number FROM outbox x JOIN orders o ON o.id = x.order_id WHERE x.mutation_id = ?",
-            ),
-            ("staff", "SELECT id, name FROM staff WHERE id = ?"),
-        ] {
-            for id in ids(kind) {
-                if labels.contains_key(&id) {
-                    continue;
-                }
-                if let Some((k, v)) = sqlx::query_as::<_, (String, String)>(sql)
-                    .bind(&id)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                {
-                    labels.insert(k, v);
-                }
-            }
-        }
-        Ok(labels)
-    }
-
-    /// Audit events after `after_seq`, oldest first, for the sync client to push. Not itself
-    /// audited: it is the trail leaving the device, not someone looking at it.
-    pub async fn audit_events_after(
-        &self,
-        after_seq: u64,
-        limit: u32,
-    ) -> Result<Vec<pos_protocol::AuditEvent>> {
-        let rows = sqlx::query("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(after_seq as i64)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(audit::row_to_event).collect()
-    }
-
-    /// Pending outbox mutations, oldest first (for the sync client and tests).
-    pub async fn pending_mutations(&self, limit: u32) -> Result<Vec<crate::outbox::OutboxEntry>> {
-        let rows = sqlx::query("SELECT * FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?")
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| crate::outbox::decode(&self.cipher, r))
-            .collect()
     }
 }
 

@@ -5,7 +5,7 @@ use crate::db::ts;
 use crate::error::{Result, StoreError};
 use crate::outbox;
 use crate::session::Session;
-use crate::staff::ApprovalInput;
+use crate::store::staff::ApprovalInput;
 use crate::store::Store;
 use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};

@@ -6,7 +6,7 @@ use crate::error::{Result, StoreError};
 use crate::outbox;
 use crate::search_index::Searchable;
 use crate::session::Session;
-use crate::staff::ApprovalInput;
+use crate::store::staff::ApprovalInput;
 use crate::store::Store;
 use pos_domain::{OrderId, OrderStatus, PaymentId};
 use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody};
