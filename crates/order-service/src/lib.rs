@@ -12,7 +12,6 @@ pub use http::{
     users,
 };
 pub mod metrics;
-pub mod pii;
 pub mod secret;
 pub mod telemetry;
 
@@ -27,6 +26,8 @@ pub struct TenantSettings {
     pub currency: pos_domain::Currency,
     /// Business days, order numbers, filters, figures and overdue installments follow it.
     pub zone: pos_domain::ShopZone,
+    /// Set when the tenant is created, never changed: customers' phone search keys use it.
+    pub phone_country_code: pos_domain::CountryCode,
 }
 
 /// How long an instance trusts the tenant settings it read.
@@ -116,17 +117,20 @@ impl AppState {
         if let Some(c) = self.known_settings(tenant) {
             return Ok(c);
         }
-        let (currency, zone): (String, String) =
-            sqlx::query_as("SELECT currency, time_zone FROM tenants WHERE id = $1")
-                .bind(tenant)
-                .fetch_one(&mut **tx)
-                .await?;
+        let (currency, zone, country): (String, String, String) = sqlx::query_as(
+            "SELECT currency, time_zone, phone_country_code FROM tenants WHERE id = $1",
+        )
+        .bind(tenant)
+        .fetch_one(&mut **tx)
+        .await?;
         let settings = TenantSettings {
             currency: currency
                 .parse()
                 .map_err(|_| error::ApiError::Internal("tenant currency".into()))?,
             zone: pos_domain::ShopZone::parse("time_zone", &zone)
                 .map_err(|_| error::ApiError::Internal("tenant time zone".into()))?,
+            phone_country_code: pos_domain::CountryCode::parse("phone_country_code", &country)
+                .map_err(|_| error::ApiError::Internal("tenant country code".into()))?,
         };
         self.remember_settings(tenant, settings);
         Ok(settings)

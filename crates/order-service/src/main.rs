@@ -34,7 +34,7 @@ enum Command {
     /// Administrative tasks (as the owning role).
     Admin {
         #[command(subcommand)]
-        task: AdminTask,
+        task: Box<AdminTask>,
     },
     /// Serves the API (as the runtime role).
     Serve(Box<config::Serve>),
@@ -57,6 +57,9 @@ enum AdminTask {
         /// The shop's IANA time zone (its business days follow it).
         #[arg(long, default_value = "Asia/Jakarta")]
         time_zone: String,
+        /// The shop's country calling code (its customers' national phone numbers are in it).
+        #[arg(long, default_value = "62")]
+        phone_country_code: String,
         #[arg(long)]
         owner_name: String,
         #[arg(long)]
@@ -112,20 +115,19 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             db::MIGRATOR.run(&pool).await?;
             println!("migrations applied");
         }
-        Command::Admin {
-            task:
-                AdminTask::CreateTenant {
-                    db,
-                    key,
-                    slug,
-                    name,
-                    currency,
-                    time_zone,
-                    owner_name,
-                    owner_email,
-                    owner_password,
-                },
-        } => {
+        Command::Admin { task } => {
+            let AdminTask::CreateTenant {
+                db,
+                key,
+                slug,
+                name,
+                currency,
+                time_zone,
+                phone_country_code,
+                owner_name,
+                owner_email,
+                owner_password,
+            } = *task;
             let pool = PgPoolOptions::new()
                 .max_connections(2)
                 .connect(db.admin_database_url.expose())
@@ -139,6 +141,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     name: &name,
                     currency: currency.parse()?,
                     time_zone: pos_domain::ShopZone::parse("time_zone", &time_zone)?,
+                    phone_country_code: pos_domain::CountryCode::parse(
+                        "phone_country_code",
+                        &phone_country_code,
+                    )?,
                     owner_name: &owner_name,
                     owner_email: &owner_email,
                     owner_password: owner_password.expose(),

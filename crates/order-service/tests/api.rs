@@ -687,3 +687,42 @@ async fn no_plaintext_pii_in_the_database() {
         );
     }
 }
+
+/// Phone search keys follow the tenant's country (issue 18): in a Malaysian shop a national
+/// number is found by its +60 form, and the same digits in an Indonesian shop are another
+/// number.
+#[tokio::test]
+async fn phone_search_keys_follow_the_shops_country() {
+    let app = common::spawn().await;
+    let my = app
+        .tenant_in(
+            "kedai-my",
+            pos_domain::CountryCode::parse("c", "60").unwrap(),
+        )
+        .await;
+    let id = app.tenant("toko-id").await;
+    for t in [&my, &id] {
+        let (st, _, _) = app
+            .post(
+                &t.owner_token,
+                "/api/v1/offline-orders",
+                common::order_body("Aminah", "012-345 6789"),
+            )
+            .await;
+        assert_eq!(st, 201);
+    }
+    let found = |t: &common::Tenant, q: &'static str| {
+        let (app, token) = (&app, t.owner_token.clone());
+        async move {
+            let (st, page, _) = app
+                .get(&token, &format!("/api/v1/offline-orders?q={q}"))
+                .await;
+            assert_eq!(st, 200, "{page}");
+            page["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(found(&my, "%2B60%2012%20345%206789").await, 1);
+    assert_eq!(found(&my, "012-345-6789").await, 1);
+    assert_eq!(found(&id, "%2B60%2012%20345%206789").await, 0);
+    assert_eq!(found(&id, "%2B62%2012%20345%206789").await, 1);
+}

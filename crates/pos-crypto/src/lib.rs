@@ -2,6 +2,7 @@
 //! passwords and PINs, the same on the desktop and in the order-service.
 
 mod cipher;
+pub mod customer;
 mod master_key;
 pub mod password;
 

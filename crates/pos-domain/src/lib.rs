@@ -23,7 +23,7 @@ pub mod text;
 pub mod zone;
 
 pub use clock::{Clock, SystemClock, TimeSource, UuidV7s};
-pub use customer::{Channel, Customer};
+pub use customer::{Channel, CountryCode, Customer};
 pub use error::ValidationError;
 pub use hlc::Hlc;
 pub use ids::{OrderId, PaymentId, StaffId};

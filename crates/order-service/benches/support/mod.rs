@@ -62,6 +62,7 @@ pub async fn service() -> Service {
             name: "Bench",
             currency: pos_domain::Currency::IDR,
             time_zone: pos_domain::ShopZone::DEFAULT,
+            phone_country_code: pos_domain::CountryCode::INDONESIA,
             owner_name: "Owner",
             owner_email: "owner@bench.id",
             owner_password: "bench password 1",

@@ -4,8 +4,8 @@
 
 use super::Tx;
 use crate::error::{ApiError, ApiResult};
-use crate::pii::{Sealed, SearchKeys};
 use chrono::{DateTime, Utc};
+use pos_crypto::customer::{SealedCustomer, SearchKeys};
 use pos_domain::{Currency, LineItem, Money, OrderStatus, ScheduleEntry, Totals};
 use uuid::Uuid;
 
@@ -121,7 +121,7 @@ pub async fn set_paid(
 /// An edit's new content as written: sealed customer and notes, their search keys, and the
 /// priced items, totals and schedule.
 pub struct Content<'a> {
-    pub sealed: &'a Sealed,
+    pub sealed: &'a SealedCustomer,
     pub keys: SearchKeys,
     pub items: &'a [LineItem],
     pub schedule: &'a [ScheduleEntry],
@@ -156,7 +156,7 @@ pub async fn write_content(tx: &mut Tx, tenant: Uuid, id: Uuid, c: Content<'_>) 
     .bind(&c.sealed.notes)
     .bind(c.keys.phone_index)
     .bind(c.keys.email_index)
-    .bind(c.keys.tokens)
+    .bind(c.keys.name_tokens)
     .bind(json(serde_json::to_value(c.items))?)
     .bind(json(serde_json::to_value(c.schedule))?)
     .bind(c.totals.subtotal.to_minor(c.currency))

@@ -12,6 +12,8 @@ pub struct NewTenant<'a> {
     pub currency: pos_domain::Currency,
     /// The shop's time zone ([`pos_domain::ShopZone::DEFAULT`], Asia/Jakarta, unless told).
     pub time_zone: pos_domain::ShopZone,
+    /// The shop's country calling code ([`pos_domain::CountryCode::INDONESIA`] unless told).
+    pub phone_country_code: pos_domain::CountryCode,
     pub owner_name: &'a str,
     pub owner_email: &'a str,
     pub owner_password: &'a str,
@@ -44,13 +46,14 @@ pub async fn create_tenant(
         .ok_or_else(|| ApiError::Internal("password hashing failed".into()))?;
     let mut tx = crate::db::tenant_tx(admin, &streams, tenant_id).await?;
     sqlx::query(
-        "INSERT INTO tenants (id, slug, name, currency, time_zone) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO tenants (id, slug, name, currency, time_zone, phone_country_code) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(tenant_id)
     .bind(t.slug)
     .bind(t.name)
     .bind(t.currency.code())
     .bind(t.time_zone.name())
+    .bind(t.phone_country_code.digits())
     .execute(&mut *tx)
     .await
     .map_err(|e| match e {

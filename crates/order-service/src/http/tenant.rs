@@ -22,6 +22,9 @@ pub struct TenantView {
     /// IANA time zone name; business days, order numbers, date filters, the figures and overdue
     /// installments follow it.
     pub time_zone: String,
+    /// The country calling code customers' national phone numbers are read in (e.g. `62`);
+    /// fixed when the shop is created, as the stored phone search keys depend on it.
+    pub phone_country_code: String,
     /// Today's business day in that zone.
     pub business_date: chrono::NaiveDate,
 }
@@ -38,6 +41,7 @@ async fn view(s: &AppState, tx: &mut crate::db::Tx, tenant: uuid::Uuid) -> ApiRe
         name,
         currency: settings.currency.code().into(),
         time_zone: settings.zone.name().into(),
+        phone_country_code: settings.phone_country_code.digits(),
         business_date: settings.zone.business_date(s.now()),
     })
 }

@@ -197,6 +197,12 @@ impl TestApp {
     }
 
     pub async fn tenant(&self, slug: &str) -> Tenant {
+        self.tenant_in(slug, pos_domain::CountryCode::INDONESIA)
+            .await
+    }
+
+    /// A tenant whose customers' national phone numbers are in country `code`.
+    pub async fn tenant_in(&self, slug: &str, code: pos_domain::CountryCode) -> Tenant {
         let created = create_tenant(
             &self.owner_pool,
             &self.cipher,
@@ -205,6 +211,7 @@ impl TestApp {
                 name: "Toko",
                 currency: pos_domain::Currency::IDR,
                 time_zone: pos_domain::ShopZone::DEFAULT,
+                phone_country_code: code,
                 owner_name: "Ibu Owner",
                 owner_email: &format!("owner@{slug}.id"),
                 owner_password: "correct horse battery",

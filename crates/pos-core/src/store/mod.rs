@@ -92,16 +92,7 @@ impl ShopConfig {
                 "Counter code must be 1 to 8 capital letters or digits, e.g. K01",
             ));
         }
-        if self.phone_country_code.is_empty()
-            || self.phone_country_code.len() > 3
-            || !self.phone_country_code.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(ValidationError::new(
-                "phone_country_code",
-                "invalid",
-                "Country calling code must be 1 to 3 digits, e.g. 62",
-            ));
-        }
+        pos_domain::CountryCode::parse("phone_country_code", &self.phone_country_code)?;
         if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
             return Err(ValidationError::new(
                 "utc_offset_minutes",

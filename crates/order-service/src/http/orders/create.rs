@@ -51,15 +51,7 @@ pub async fn create(
         let settings = s.settings_now(tenant).await?;
         let today = settings.zone.business_date(now);
         let n = s.numbers.next(&s, tenant, today).await?;
-        let order = new_order(
-            &s,
-            &auth,
-            req,
-            s.new_uuid(),
-            settings.currency,
-            n,
-            (now, today),
-        )?;
+        let order = new_order(&s, &auth, req, s.new_uuid(), &settings, n, (now, today))?;
         let view = s.creates.submit(&s, order).await?.view();
         return Ok(with_etag(StatusCode::CREATED, view));
     }
@@ -87,7 +79,7 @@ pub async fn create(
         }
     }
     let id = req.id.unwrap_or_else(|| s.new_uuid());
-    let order = new_order(&s, &auth, req, id, settings.currency, n, (now, today))?;
+    let order = new_order(&s, &auth, req, id, &settings, n, (now, today))?;
     if insert_orders(&mut tx, std::slice::from_ref(&order))
         .await?
         .is_empty()
@@ -126,8 +118,8 @@ pub(crate) struct NewOrder {
     currency: Currency,
     customer: Customer,
     notes: Option<String>,
-    sealed: crate::pii::Sealed,
-    keys: crate::pii::SearchKeys,
+    sealed: pos_crypto::customer::SealedCustomer,
+    keys: pos_crypto::customer::SearchKeys,
     items: Vec<LineItem>,
     schedule: Vec<ScheduleEntry>,
     terms: PaymentTerms,
@@ -210,10 +202,11 @@ fn new_order(
     auth: &Auth,
     req: CreateOrder,
     id: Uuid,
-    currency: Currency,
+    settings: &crate::TenantSettings,
     n: i64,
     (now, today): (DateTime<Utc>, NaiveDate),
 ) -> ApiResult<NewOrder> {
+    let currency = settings.currency;
     let customer = req.customer.validated(req.channel)?;
     let notes = pos_domain::text::notes(req.notes)?;
     let (items, totals) = price_items(req.items, req.discount, currency)?;
@@ -225,10 +218,11 @@ fn new_order(
         totals.total,
     )?;
     let ids = id.to_string();
-    let keys = crate::pii::search_keys(&s.cipher, &customer)?;
+    let country = settings.phone_country_code.digits();
+    let keys = pos_crypto::customer::search_keys(&s.cipher, &customer, &country)?;
     let order_number = format!("{API_NUMBER_PREFIX}-{}-{n:04}", today.format("%Y%m%d"));
     let status = OrderStatus::derive(false, false, paid == totals.total);
-    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
+    let sealed = pos_crypto::customer::seal(&s.cipher, &ids, &customer, notes.as_deref());
     let actor = (auth.user(), auth.role());
     let mut fields = vec![
         FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
@@ -349,11 +343,14 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
         notes.push(o.sealed.notes.clone());
         phone_index.push(o.keys.phone_index.clone());
         email_index.push(o.keys.email_index.clone());
-        tokens.push(bytea_array_literal(&o.keys.tokens));
+        tokens.push(bytea_array_literal(&o.keys.name_tokens));
         // Serialized straight to JSON text (no `Value` tree), cast to jsonb.
-        items.push(serde_json::to_string(&o.items).unwrap_or_default());
-        schedule.push(serde_json::to_string(&o.schedule).unwrap_or_default());
-        terms.push(serde_json::to_string(&o.terms).unwrap_or_default());
+        let text = |v: serde_json::Result<String>| {
+            v.map_err(|e| ApiError::Internal(format!("order content: {e}")))
+        };
+        items.push(text(serde_json::to_string(&o.items))?);
+        schedule.push(text(serde_json::to_string(&o.schedule))?);
+        terms.push(text(serde_json::to_string(&o.terms))?);
         subtotal.push(o.subtotal.to_minor(c));
         discount.push(o.discount.to_minor(c));
         total.push(o.total.to_minor(c));

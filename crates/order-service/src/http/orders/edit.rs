@@ -143,10 +143,11 @@ pub async fn patch(
         totals,
         schedule,
     } = edited.content;
-    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
+    let sealed = pos_crypto::customer::seal(&s.cipher, &ids, &customer, notes.as_deref());
+    let country = s.settings(&mut tx, tenant).await?.phone_country_code;
     let content = orders::Content {
         sealed: &sealed,
-        keys: crate::pii::search_keys(&s.cipher, &customer)?,
+        keys: pos_crypto::customer::search_keys(&s.cipher, &customer, &country.digits())?,
         items: &items,
         schedule: &schedule,
         totals,

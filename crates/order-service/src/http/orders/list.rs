@@ -63,15 +63,14 @@ pub async fn list(
         };
         match SearchKind::detect(q) {
             SearchKind::Email => {
-                let e = pos_domain::customer::normalize_email(q).map_err(in_q)?;
-                qb.push(" AND email_index = ")
-                    .push_bind(s.cipher.blind_index("email", &e));
+                let key = pos_crypto::customer::email_index(&s.cipher, q).map_err(in_q)?;
+                qb.push(" AND email_index = ").push_bind(key);
             }
             SearchKind::Phone => {
-                let ph = pos_domain::customer::normalize_phone(q, crate::pii::PHONE_COUNTRY_CODE)
+                let country = s.settings_now(tenant).await?.phone_country_code;
+                let key = pos_crypto::customer::phone_index(&s.cipher, q, &country.digits())
                     .map_err(in_q)?;
-                qb.push(" AND phone_index = ")
-                    .push_bind(s.cipher.blind_index("phone", &ph));
+                qb.push(" AND phone_index = ").push_bind(key);
             }
             SearchKind::OrderNumber => {
                 qb.push(" AND order_number = ").push_bind(q.to_uppercase());
@@ -89,7 +88,7 @@ pub async fn list(
                             qb.push(" OR ");
                         }
                         qb.push("name_tokens @> ")
-                            .push_bind(crate::pii::blind_words(&s.cipher, words));
+                            .push_bind(pos_crypto::customer::blind_words(&s.cipher, words));
                     }
                     qb.push(")");
                 }

@@ -343,10 +343,11 @@ async fn apply_edit(
         Err(e) => return Ok(rejected("invalid_text", e.to_string())),
     };
     let ids = oid.to_string();
-    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
+    let sealed = pos_crypto::customer::seal(&s.cipher, &ids, &customer, notes.as_deref());
+    let country = s.settings(tx, tenant).await?.phone_country_code;
     let content = Content {
         sealed: &sealed,
-        keys: crate::pii::search_keys(&s.cipher, &customer)?,
+        keys: pos_crypto::customer::search_keys(&s.cipher, &customer, &country.digits())?,
         items,
         schedule,
         totals: *totals,

@@ -75,12 +75,13 @@ pub(super) async fn insert_order(
         o.created_at
     };
     let ids = o.id.to_string();
-    let sealed = crate::pii::seal(&s.cipher, &ids, &customer, notes.as_deref());
-    let crate::pii::SearchKeys {
+    let sealed = pos_crypto::customer::seal(&s.cipher, &ids, &customer, notes.as_deref());
+    let country = s.settings(tx, tenant).await?.phone_country_code;
+    let pos_crypto::customer::SearchKeys {
         phone_index,
         email_index,
-        tokens,
-    } = crate::pii::search_keys(&s.cipher, &customer)?;
+        name_tokens,
+    } = pos_crypto::customer::search_keys(&s.cipher, &customer, &country.digits())?;
     // Twice at most: a number taken meanwhile by a concurrent push gets the next free one.
     for attempt in 0..2 {
         let inserted = sqlx::query(
@@ -93,10 +94,10 @@ pub(super) async fn insert_order(
         )
         .bind(tenant).bind(o.id.0).bind(&number).bind(o.channel.as_str()).bind(o.currency.code())
         .bind(&sealed.name).bind(&sealed.phone).bind(&sealed.email).bind(&sealed.address).bind(&sealed.notes)
-        .bind(&phone_index).bind(&email_index).bind(&tokens)
-        .bind(serde_json::to_value(&items).unwrap_or_default())
-        .bind(serde_json::to_value(&o.schedule).unwrap_or_default())
-        .bind(serde_json::to_value(&o.payment_terms).unwrap_or_default())
+        .bind(&phone_index).bind(&email_index).bind(&name_tokens)
+        .bind(sqlx::types::Json(&items))
+        .bind(sqlx::types::Json(&o.schedule))
+        .bind(sqlx::types::Json(&o.payment_terms))
         .bind(totals.subtotal.to_minor(o.currency)).bind(totals.discount.to_minor(o.currency)).bind(totals.total.to_minor(o.currency))
         .bind(o.business_date).bind(device).bind(o.recorded_by.0).bind(created_at).bind(o.version as i32)
         .bind(if totals.total.is_zero() { "paid" } else { "pending" })

@@ -124,7 +124,8 @@ async fn apply_one(
         ));
     }
     if let Some(stored) = ctx.seen.get(&m.mutation_id) {
-        if stored.as_ref().is_some_and(|h| *h != body_hash(m)) {
+        let hash = body_hash(m)?;
+        if stored.as_ref().is_some_and(|h| *h != hash) {
             return Ok(result(
                 MutationStatus::Rejected,
                 Some("mutation_id_reused"),
@@ -149,7 +150,7 @@ async fn apply_one(
             None,
         ));
     }
-    ctx.seen.insert(m.mutation_id, Some(body_hash(m)));
+    ctx.seen.insert(m.mutation_id, Some(body_hash(m)?));
     let outcome = apply_one_unblocked(s, tx, ctx, tenant, device, m, &result).await?;
     if matches!(
         outcome.status,
@@ -210,7 +211,7 @@ async fn apply_one_unblocked(
                 .bind(device)
                 .bind(m.seq as i64)
                 .bind(json!({"status": "applied"}))
-                .bind(body_hash(m))
+                .bind(body_hash(m)?)
                 .execute(&mut **tx)
                 .await;
             match recorded {
@@ -286,10 +287,11 @@ async fn duplicate(
 }
 
 /// What a mutation id names: the SHA-256 of the order, actor and change it carries.
-fn body_hash(m: &Mutation) -> Vec<u8> {
+fn body_hash(m: &Mutation) -> ApiResult<Vec<u8>> {
     use sha2::Digest;
-    let bytes = serde_json::to_vec(&(m.order_id, m.actor_id, &m.body)).unwrap_or_default();
-    sha2::Sha256::digest(bytes).to_vec()
+    let bytes = serde_json::to_vec(&(m.order_id, m.actor_id, &m.body))
+        .map_err(|e| ApiError::Internal(format!("mutation body: {e}")))?;
+    Ok(sha2::Sha256::digest(bytes).to_vec())
 }
 
 async fn record_applied(tx: &mut Tx, tenant: Uuid, device: Uuid, m: &Mutation) -> ApiResult<()> {
@@ -299,7 +301,7 @@ async fn record_applied(tx: &mut Tx, tenant: Uuid, device: Uuid, m: &Mutation) -
         .bind(device)
         .bind(m.seq as i64)
         .bind(json!({"status": "applied"}))
-        .bind(body_hash(m))
+        .bind(body_hash(m)?)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -176,19 +176,22 @@ impl Store {
         let mut name_needle: Option<Vec<Vec<Vec<String>>>> = None;
         match (kind, q) {
             (Some(SearchKind::Phone), Some(q)) => {
-                let p = pos_domain::customer::normalize_phone(q, &config.phone_country_code)
-                    .map_err(|e| ValidationError {
-                        field: "q".into(),
-                        ..e
-                    })?;
-                exact = Some(("phone_index", self.cipher.blind_index("phone", &p)));
+                let key =
+                    pos_crypto::customer::phone_index(&self.cipher, q, &config.phone_country_code)
+                        .map_err(|e| ValidationError {
+                            field: "q".into(),
+                            ..e
+                        })?;
+                exact = Some(("phone_index", key));
             }
             (Some(SearchKind::Email), Some(q)) => {
-                let e = pos_domain::customer::normalize_email(q).map_err(|e| ValidationError {
-                    field: "q".into(),
-                    ..e
+                let key = pos_crypto::customer::email_index(&self.cipher, q).map_err(|e| {
+                    ValidationError {
+                        field: "q".into(),
+                        ..e
+                    }
                 })?;
-                exact = Some(("email_index", self.cipher.blind_index("email", &e)));
+                exact = Some(("email_index", key));
             }
             (Some(SearchKind::OrderNumber), Some(q)) => order_number = Some(q.to_uppercase()),
             (Some(SearchKind::Name), Some(q)) => {
@@ -234,7 +237,7 @@ impl Store {
             }
             if let Some(ids) = ids {
                 qb.push(" AND o.id IN (SELECT value FROM json_each(")
-                    .push_bind(serde_json::to_string(ids).unwrap_or_default())
+                    .push_bind(sqlx::types::Json(ids.to_vec()))
                     .push("))");
             }
             if let Some(id) = after {

@@ -14,11 +14,7 @@ use sqlx::{Row, SqliteConnection};
 use std::collections::HashMap;
 
 pub(crate) fn aad<'a>(order_id: &'a str, field: &'a str) -> Aad<'a> {
-    Aad {
-        table: "orders",
-        record_id: order_id,
-        field,
-    }
+    pos_crypto::customer::order_aad(order_id, field)
 }
 
 /// An order as stored, decrypted.
@@ -82,21 +78,13 @@ pub(crate) fn seal_customer(
     country_code: &str,
 ) -> Result<SealedCustomer> {
     let (phone_index, email_index) = blind_indexes(cipher, c, country_code)?;
+    let sealed = pos_crypto::customer::seal(cipher, id, c, notes);
     Ok(SealedCustomer {
-        name: cipher.encrypt_str(&c.name, aad(id, "customer_name")),
-        phone: c
-            .phone
-            .as_deref()
-            .map(|v| cipher.encrypt_str(v, aad(id, "customer_phone"))),
-        email: c
-            .email
-            .as_deref()
-            .map(|v| cipher.encrypt_str(v, aad(id, "customer_email"))),
-        address: c
-            .address
-            .as_deref()
-            .map(|v| cipher.encrypt_str(v, aad(id, "customer_address"))),
-        notes: notes.map(|v| cipher.encrypt_str(v, aad(id, "notes"))),
+        name: sealed.name,
+        phone: sealed.phone,
+        email: sealed.email,
+        address: sealed.address,
+        notes: sealed.notes,
         phone_index,
         email_index,
     })
@@ -105,24 +93,24 @@ pub(crate) fn seal_customer(
 /// A customer's phone and e-mail blind indexes.
 pub(crate) type BlindIndexes = (Option<Vec<u8>>, Option<Vec<u8>>);
 
-/// The blind indexes of a customer's phone and e-mail (exact search keys).
+/// The blind indexes of a customer's phone and e-mail (exact search keys), phone numbers
+/// read in the shop's country `country_code`.
 pub(crate) fn blind_indexes(
     cipher: &FieldCipher,
     c: &Customer,
     country_code: &str,
 ) -> Result<BlindIndexes> {
+    use pos_crypto::customer::{email_index, phone_index};
     let phone = c
         .phone
         .as_deref()
-        .map(|p| pos_domain::customer::normalize_phone(p, country_code))
-        .transpose()?
-        .map(|p| cipher.blind_index("phone", &p));
+        .map(|p| phone_index(cipher, p, country_code))
+        .transpose()?;
     let email = c
         .email
         .as_deref()
-        .map(pos_domain::customer::normalize_email)
-        .transpose()?
-        .map(|e| cipher.blind_index("email", &e));
+        .map(|e| email_index(cipher, e))
+        .transpose()?;
     Ok((phone, email))
 }
 
