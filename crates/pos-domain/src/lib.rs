@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod customer;
 pub mod dates;
+pub mod draft;
 pub mod edit;
 pub mod error;
 pub mod figures;

@@ -8,11 +8,12 @@ import type { PaymentInput } from "./PaymentInput";
 import type { PaymentTerms } from "./PaymentTerms";
 
 /**
- * A new order as entered at the counter. Amounts are decimal strings, checked against the
- * shop's currency.
+ * A new order as entered. Amounts are decimal strings, checked against the shop's currency.
+ * (The order-service's API document names it `CreateOrder`.)
  */
 export type NewOrder = { 
 /**
- * The client may choose the id; creating the same id again returns the first result.
+ * The client may choose the id (a UUIDv7 made today); creating the same id again returns
+ * the first result.
  */
 id: OrderId | null, channel: Channel, customer: Customer, items: Array<ItemInput>, discount: Money | null, notes: string | null, payment_terms: PaymentTerms, initial_payment: PaymentInput | null, };

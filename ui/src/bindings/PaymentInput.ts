@@ -4,7 +4,7 @@ import type { PaymentId } from "./PaymentId";
 import type { PaymentMethod } from "./PaymentMethod";
 
 /**
- * A payment taken at the counter.
+ * A payment as entered.
  */
 export type PaymentInput = { 
 /**

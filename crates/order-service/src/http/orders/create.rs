@@ -16,8 +16,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
-use pos_domain::items::price_items;
-use pos_domain::schedule::generate;
 use pos_domain::{
     Channel, Currency, Customer, LineItem, Money, OrderStatus, PaymentTerms, ScheduleEntry,
 };
@@ -68,7 +66,7 @@ pub async fn create(
         }
     }
     // The same order id again is the same order, not a duplicate.
-    if let Some(id) = req.id {
+    if let Some(id) = req.id.map(|i| i.0) {
         if let Some(view) = view_now(&s, &mut tx, tenant, id).await? {
             if let Some(k) = &key {
                 k.remember(&s, &mut tx, tenant, StatusCode::CREATED, &view)
@@ -78,7 +76,7 @@ pub async fn create(
             return Ok(with_etag(StatusCode::CREATED, view));
         }
     }
-    let id = req.id.unwrap_or_else(|| s.new_uuid());
+    let id = req.id.map_or_else(|| s.new_uuid(), |i| i.0);
     let order = new_order(&s, &auth, req, id, &settings, n, (now, today))?;
     if insert_orders(&mut tx, std::slice::from_ref(&order))
         .await?
@@ -207,30 +205,28 @@ fn new_order(
     (now, today): (DateTime<Utc>, NaiveDate),
 ) -> ApiResult<NewOrder> {
     let currency = settings.currency;
-    let customer = req.customer.validated(req.channel)?;
-    let notes = pos_domain::text::notes(req.notes)?;
-    let (items, totals) = price_items(req.items, req.discount, currency)?;
-    let schedule = generate(&req.payment_terms, totals.total, currency, today)?;
-    let paid = pos_domain::ledger::initial_payment(
-        currency,
-        &req.payment_terms,
-        req.initial_payment.as_ref().map(|p| p.amount.0),
-        totals.total,
-    )?;
+    let valid = req.validate(currency, today)?;
     let ids = id.to_string();
     let country = settings.phone_country_code.digits();
-    let keys = pos_crypto::customer::search_keys(&s.cipher, &customer, &country)?;
     let order_number = format!("{API_NUMBER_PREFIX}-{}-{n:04}", today.format("%Y%m%d"));
-    let status = OrderStatus::derive(false, false, paid == totals.total);
-    let sealed = pos_crypto::customer::seal(&s.cipher, &ids, &customer, notes.as_deref());
     let actor = (auth.user(), auth.role());
-    let mut fields = vec![
-        FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
-        FieldChange::new(&ids, "total", None, Some(&totals.total.to_string())),
-    ];
-    if let Some(p) = &customer.phone {
-        fields.push(FieldChange::new(&ids, "customer.phone", None, Some(p)));
-    }
+    let fields = FieldChange::of_edit(&ids, &valid.created_fields());
+    let keys = pos_crypto::customer::search_keys(&s.cipher, &valid.customer, &country)?;
+    let sealed =
+        pos_crypto::customer::seal(&s.cipher, &ids, &valid.customer, valid.notes.as_deref());
+    let pos_domain::draft::ValidOrder {
+        channel,
+        customer,
+        notes,
+        items,
+        totals,
+        terms,
+        schedule,
+        first_payment,
+        paid,
+        status,
+        ..
+    } = valid;
     let mut events = vec![Event::new(
         actor,
         AuditAction::Create,
@@ -246,12 +242,14 @@ fn new_order(
         total: totals.total,
         device_id: None,
     })];
-    let payment = req.initial_payment.map(|p| NewPayment {
+    // The service draws the first payment's id (a client's is not taken: the order's own id
+    // is what makes a create idempotent here).
+    let payment = first_payment.map(|p| NewPayment {
         id: s.new_uuid(),
         order_id: id,
-        amount: paid,
+        amount: p.amount,
         method: p.method,
-        reference: None,
+        reference: p.reference,
         at: now,
     });
     if let Some(p) = &payment {
@@ -265,7 +263,7 @@ fn new_order(
         payment,
         actor,
         order_number,
-        channel: req.channel,
+        channel,
         status,
         currency,
         customer,
@@ -274,7 +272,7 @@ fn new_order(
         keys,
         items,
         schedule,
-        terms: req.payment_terms,
+        terms,
         subtotal: totals.subtotal,
         discount: totals.discount,
         total: totals.total,

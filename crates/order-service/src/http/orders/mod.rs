@@ -27,32 +27,14 @@ pub(crate) use view::json_column;
 pub use view::{__path_get, get, OrderView, PaymentView};
 
 use pos_crypto::Aad;
-use pos_domain::{Channel, Customer, ItemInput, Money, OrderStatus, PaymentMethod, PaymentTerms};
+use pos_domain::{Channel, ItemInput, Money, OrderStatus, PaymentMethod};
 use pos_protocol::AuditAction;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct InitialPayment {
-    pub method: PaymentMethod,
-    pub amount: Money,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateOrder {
-    #[serde(default)]
-    pub id: Option<Uuid>,
-    pub channel: Channel,
-    pub customer: Customer,
-    pub items: Vec<ItemInput>,
-    #[serde(default)]
-    pub discount: Option<Money>,
-    #[serde(default)]
-    pub notes: Option<String>,
-    pub payment_terms: PaymentTerms,
-    #[serde(default)]
-    pub initial_payment: Option<InitialPayment>,
-}
+/// `POST /offline-orders`'s body: the shared draft of a new order ([`pos_domain::draft`]),
+/// named `CreateOrder` in the API document.
+pub use pos_domain::draft::NewOrder as CreateOrder;
 
 pub(crate) fn aad<'a>(id: &'a str, field: &'a str) -> Aad<'a> {
     Aad {

@@ -1,5 +1,5 @@
 use super::record::{self, seal_customer, OrderRow, PaymentView, StaffRef};
-use super::{validate_notes, validate_reference, NewOrder, OrderDetail};
+use super::{NewOrder, OrderDetail};
 use crate::audit::{self, NewEvent};
 use crate::db::ts;
 use crate::error::{Result, StoreError};
@@ -8,9 +8,7 @@ use crate::search_index::Searchable;
 use crate::session::Session;
 use crate::store::Store;
 use crate::write_tx::WriteTx;
-use pos_domain::items::price_items;
-use pos_domain::schedule::generate;
-use pos_domain::{Money, OrderId, OrderStatus, ValidationError};
+use pos_domain::{Money, OrderId, ValidationError};
 use pos_protocol::{AuditAction, FieldChange, MutationBody, OrderSnapshot, PaymentRecord};
 use std::collections::HashMap;
 
@@ -74,27 +72,28 @@ impl Store {
             None => OrderId::from(self.uuid_at(now)),
         };
 
-        let customer = input.customer.validated(input.channel)?;
-        let notes = validate_notes(input.notes)?;
-        let (items, totals) = price_items(input.items, input.discount, currency)?;
-        let schedule = generate(&input.payment_terms, totals.total, currency, today)?;
-        let paid = pos_domain::ledger::initial_payment(
-            currency,
-            &input.payment_terms,
-            input.initial_payment.as_ref().map(|p| p.amount.0),
-            totals.total,
-        )?;
-        let payment = match input.initial_payment {
-            Some(p) => Some((
+        let valid = input.validate(currency, today)?;
+        let pos_domain::draft::ValidOrder {
+            channel,
+            customer,
+            notes,
+            items,
+            totals,
+            terms,
+            schedule,
+            first_payment,
+            paid,
+            status,
+            ..
+        } = valid.clone();
+        let payment = first_payment.map(|p| {
+            (
                 p.id.unwrap_or_else(|| self.uuid_at(now).into()),
-                paid,
+                p.amount,
                 p.method,
-                validate_reference(p.reference)?,
-            )),
-            None => None,
-        };
-
-        let status = OrderStatus::derive(false, false, paid == totals.total);
+                p.reference,
+            )
+        });
 
         let ids = id.to_string();
         let sealed = seal_customer(
@@ -120,7 +119,7 @@ impl Store {
         q.separated(", ")
             .push_bind(ids.clone())
             .push_bind(order_number.clone())
-            .push_bind(input.channel.as_str())
+            .push_bind(channel.as_str())
             .push_bind(status.as_str())
             .push_bind(currency.code())
             .push_bind(sealed.name)
@@ -136,7 +135,7 @@ impl Store {
             .push_bind(totals.discount.to_minor(currency))
             .push_bind(totals.total.to_minor(currency))
             .push_bind(paid.to_minor(currency))
-            .push_bind(serde_json::to_string(&input.payment_terms).map_err(StoreError::corrupt)?)
+            .push_bind(serde_json::to_string(&terms).map_err(StoreError::corrupt)?)
             .push_bind(today.to_string())
             .push_bind(session.staff_id().to_string())
             .push_bind(session.staff_id().to_string())
@@ -146,26 +145,7 @@ impl Store {
             .push_bind(hlc.to_string());
         q.push(");\n");
 
-        let mut fields = vec![
-            FieldChange::new(&ids, "customer.name", None, Some(&customer.name)),
-            FieldChange::new(&ids, "total", None, Some(&totals.total.to_string())),
-            FieldChange::new(
-                &ids,
-                "payment_terms",
-                None,
-                Some(input.payment_terms.kind()),
-            ),
-        ];
-        for (name, v) in [
-            ("customer.phone", &customer.phone),
-            ("customer.email", &customer.email),
-            ("customer.address", &customer.address),
-            ("notes", &notes),
-        ] {
-            if let Some(v) = v {
-                fields.push(FieldChange::new(&ids, name, None, Some(v)));
-            }
-        }
+        let fields = FieldChange::of_edit(&ids, &valid.created_fields());
         audit::append(
             &mut tx,
             self.device_id,
@@ -184,13 +164,13 @@ impl Store {
         let snapshot = OrderSnapshot {
             id,
             order_number: order_number.clone(),
-            channel: input.channel,
+            channel,
             currency,
             customer: customer.clone(),
             items: items.clone(),
             totals,
             notes: notes.clone(),
-            payment_terms: input.payment_terms.clone(),
+            payment_terms: terms.clone(),
             schedule: schedule.clone(),
             business_date: today,
             created_at: now,
@@ -262,14 +242,14 @@ impl Store {
             id,
             order_number,
             counter_number: None,
-            channel: input.channel,
+            channel,
             status,
             currency,
             customer,
             notes,
             totals,
             paid,
-            terms: input.payment_terms,
+            terms,
             items,
             schedule,
             business_date: today,
