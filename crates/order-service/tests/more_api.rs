@@ -237,13 +237,13 @@ async fn concurrent_creates_get_distinct_numbers_and_verified_audit_chains() {
 /// savepoint, as a sync push does for a refused mutation), and the whole log verifies.
 #[tokio::test]
 async fn a_rolled_back_audit_event_leaves_its_chain_unbroken() {
-    use order_service::audit::{self, Event, Streams};
+    use order_service::audit::{self, NewEvent, Streams};
     let app = spawn().await;
     let t = app.tenant("toko-rollback").await;
     let streams = std::sync::Arc::new(Streams::default());
     let actor = (uuid::Uuid::now_v7(), pos_domain::Role::Owner);
     let ev = || {
-        Event::new(
+        NewEvent::by(
             actor,
             pos_protocol::AuditAction::Access,
             "test",

@@ -5,53 +5,14 @@ use crate::db::{parse_ts, ts};
 use crate::error::{Result, StoreError};
 use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
-use pos_domain::{Role, StaffId};
-use pos_protocol::{AuditAction, AuditEvent, FieldChange, GENESIS_HASH};
+use pos_domain::StaffId;
+use pos_protocol::{AuditAction, AuditEvent, GENESIS_HASH};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
-/// An event about to be written; the chain fields are filled in by [`append`].
-#[derive(Debug, Clone)]
-pub(crate) struct NewEvent {
-    pub actor: Option<(StaffId, Role)>,
-    pub action: AuditAction,
-    pub entity_type: &'static str,
-    pub entity_id: Option<String>,
-    pub operation: &'static str,
-    pub detail: Option<String>,
-    pub fields: Vec<FieldChange>,
-}
-
-impl NewEvent {
-    pub fn new(
-        actor: Option<(StaffId, Role)>,
-        action: AuditAction,
-        entity_type: &'static str,
-        entity_id: Option<String>,
-        operation: &'static str,
-    ) -> Self {
-        NewEvent {
-            actor,
-            action,
-            entity_type,
-            entity_id,
-            operation,
-            detail: None,
-            fields: Vec::new(),
-        }
-    }
-
-    pub fn detail(mut self, d: impl Into<String>) -> Self {
-        self.detail = Some(d.into());
-        self
-    }
-
-    pub fn fields(mut self, f: Vec<FieldChange>) -> Self {
-        self.fields = f;
-        self
-    }
-}
+/// An event about to be written; [`append`] puts it in the device's chain.
+pub(crate) use pos_protocol::audit::NewEvent;
 
 /// Appends `ev` after the device's last event, inside the caller's transaction.
 pub(crate) async fn append(
@@ -72,23 +33,7 @@ pub(crate) async fn append(
             }
         }
     };
-    let mut event = AuditEvent {
-        id: tx.uuid_at(at),
-        device_id,
-        seq: prev_seq + 1,
-        at: pos_protocol::time::truncate(at),
-        actor_id: ev.actor.map(|a| a.0),
-        actor_role: ev.actor.map(|a| a.1),
-        action: ev.action,
-        entity_type: ev.entity_type.to_owned(),
-        entity_id: ev.entity_id,
-        operation: ev.operation.to_owned(),
-        detail: ev.detail,
-        fields: ev.fields,
-        prev_hash: String::new(),
-        hash: String::new(),
-    };
-    event.seal(&prev_hash);
+    let event = ev.chained(tx.uuid_at(at), device_id, at, (prev_seq, &prev_hash));
     // Written with the transaction's other events when it commits (one statement for all).
     tx.audit_rows.push(event.clone());
     tx.heads.audit = Some((event.seq, event.hash.clone()));

@@ -30,14 +30,18 @@ pub struct Current<'a> {
     pub completed: bool,
 }
 
-/// The content an edit asks for, whole (a merge patch is merged with the current content
-/// before this; see [`crate::Patch`]).
-#[derive(Debug, Clone)]
-pub struct Edit {
+/// The content an edit asks for, whole, as the counter's edit form sends it back (the
+/// service merges a `PATCH`'s merge patch with the current content into one; see
+/// [`crate::Patch`]).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct OrderEdit {
     pub customer: Customer,
-    pub notes: Option<String>,
     pub items: Vec<ItemInput>,
+    #[serde(default)]
     pub discount: Option<Money>,
+    #[serde(default)]
+    pub notes: Option<String>,
 }
 
 /// One changed field for the audit trail: its name (`customer.phone`, `items`, `discount`,
@@ -64,7 +68,7 @@ pub struct Edited {
 /// The field's [`ValidationError`]: the customer (for the order's channel), the notes, the
 /// items and discount ([`price_items`]), and `total_below_paid` when the new total is less
 /// than what was already paid ([`regenerate`]).
-pub fn apply(current: Current<'_>, edit: Edit) -> Result<Edited, ValidationError> {
+pub fn apply(current: Current<'_>, edit: OrderEdit) -> Result<Edited, ValidationError> {
     let customer = edit.customer.validated(current.channel)?;
     let notes = crate::text::notes(edit.notes)?;
     let (items, totals) = price_items(edit.items, edit.discount, current.currency)?;
@@ -161,8 +165,8 @@ mod tests {
         }
     }
 
-    fn edit(c: &Content, items: Vec<ItemInput>, discount: Option<Money>) -> Edit {
-        Edit {
+    fn edit(c: &Content, items: Vec<ItemInput>, discount: Option<Money>) -> OrderEdit {
+        OrderEdit {
             customer: c.customer.clone(),
             notes: c.notes.clone(),
             items,

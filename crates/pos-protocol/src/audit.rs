@@ -137,6 +137,98 @@ struct Canonical<'a> {
     prev_hash: &'a str,
 }
 
+/// An audit event as a program records it (SPEC §5.3), before it takes its place in a chain:
+/// who did what to which entity, with the changed fields. [`NewEvent::chained`] gives it its
+/// id, device, sequence number, time and hashes. The counter and the service build their
+/// events with it alike.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub actor: Option<(StaffId, Role)>,
+    pub action: AuditAction,
+    pub entity_type: &'static str,
+    pub entity_id: Option<String>,
+    pub operation: &'static str,
+    pub detail: Option<String>,
+    pub fields: Vec<FieldChange>,
+}
+
+impl NewEvent {
+    pub fn new(
+        actor: Option<(StaffId, Role)>,
+        action: AuditAction,
+        entity_type: &'static str,
+        entity_id: Option<String>,
+        operation: &'static str,
+    ) -> Self {
+        NewEvent {
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            operation,
+            detail: None,
+            fields: Vec::new(),
+        }
+    }
+
+    /// An event whose actor is the staff member `actor` (id, role).
+    pub fn by(
+        actor: (Uuid, Role),
+        action: AuditAction,
+        entity_type: &'static str,
+        entity_id: Option<String>,
+        operation: &'static str,
+    ) -> Self {
+        Self::new(
+            Some((StaffId(actor.0), actor.1)),
+            action,
+            entity_type,
+            entity_id,
+            operation,
+        )
+    }
+
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+
+    pub fn fields(mut self, f: Vec<FieldChange>) -> Self {
+        self.fields = f;
+        self
+    }
+
+    /// The event as the next of a chain on `device_id` whose last event is `prev` (its
+    /// sequence number and hash; `(0, GENESIS_HASH)` for a new chain): numbered and sealed.
+    /// `at` is kept to the precision the chain stores ([`crate::time::truncate`]).
+    pub fn chained(
+        self,
+        id: Uuid,
+        device_id: Uuid,
+        at: DateTime<Utc>,
+        prev: (u64, &str),
+    ) -> AuditEvent {
+        let mut e = AuditEvent {
+            id,
+            device_id,
+            seq: prev.0 + 1,
+            at: crate::time::truncate(at),
+            actor_id: self.actor.map(|a| a.0),
+            actor_role: self.actor.map(|a| a.1),
+            action: self.action,
+            entity_type: self.entity_type.to_owned(),
+            entity_id: self.entity_id,
+            operation: self.operation.to_owned(),
+            detail: self.detail,
+            fields: self.fields,
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        e.seal(prev.1);
+        e
+    }
+}
+
 impl AuditEvent {
     /// The hash this event must carry: SHA-256 over its canonical form (which includes
     /// `prev_hash`).

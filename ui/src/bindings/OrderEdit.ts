@@ -4,6 +4,8 @@ import type { ItemInput } from "./ItemInput";
 import type { Money } from "./Money";
 
 /**
- * The editable part of an order, as the edit form sends it back (the whole of it).
+ * The content an edit asks for, whole, as the counter's edit form sends it back (the
+ * service merges a `PATCH`'s merge patch with the current content into one; see
+ * [`crate::Patch`]).
  */
 export type OrderEdit = { customer: Customer, items: Array<ItemInput>, discount: Money | null, notes: string | null, };

@@ -80,7 +80,7 @@ pub async fn create_tenant(
         .await?;
     crate::audit::record(
         &mut tx,
-        crate::audit::Event::new(
+        crate::audit::NewEvent::by(
             (owner_id, pos_domain::Role::Owner),
             pos_protocol::AuditAction::Create,
             "tenant",

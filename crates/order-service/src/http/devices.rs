@@ -2,7 +2,7 @@
 //! it (its local staff are adopted into the roster) and gets a device secret, shown once, that
 //! it trades for short-lived device tokens.
 
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -66,7 +66,7 @@ pub async fn pairing_code(
         .await?;
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Create,
             "device",
@@ -236,7 +236,7 @@ pub async fn pair(
     }
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (paired_by, pairer_role),
             AuditAction::Create,
             "device",
@@ -294,7 +294,7 @@ pub async fn device_token(
     if !same {
         audit::record(
             &mut tx,
-            Event {
+            NewEvent {
                 actor: None,
                 action: AuditAction::Access,
                 entity_type: "device",
@@ -344,7 +344,7 @@ pub async fn revoke(
     }
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Delete,
             "device",

@@ -1,6 +1,6 @@
 //! The outbox as a feed for downstream consumers, and the analytics summary.
 
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -70,7 +70,7 @@ pub async fn events(
         .unwrap_or(p.after);
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Access,
             "events",
@@ -162,7 +162,7 @@ pub async fn summary(
     let rate = figures::completion_rate(paid_orders, orders).map(|r| r.to_string());
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Access,
             "analytics",

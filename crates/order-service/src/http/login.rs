@@ -1,4 +1,4 @@
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -172,8 +172,8 @@ pub async fn login(
         }
         None => None,
     };
-    let failed_event = |detail: &str| Event {
-        actor: user,
+    let failed_event = |detail: &str| NewEvent {
+        actor: user.map(|(id, role)| (pos_domain::StaffId(id), role)),
         action: AuditAction::Access,
         entity_type: "session",
         entity_id: user.map(|(id, _)| id.to_string()),
@@ -222,7 +222,7 @@ pub async fn login(
     }
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (id, role),
             AuditAction::Access,
             "session",

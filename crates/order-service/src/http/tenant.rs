@@ -1,7 +1,7 @@
 //! `/tenant`: the shop's own settings. Every staff member reads them; the owner changes the
 //! time zone the shop's business days follow (issue 15, item 5).
 
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -103,7 +103,7 @@ pub async fn patch(
             let ids = tenant.to_string();
             audit::record(
                 &mut tx,
-                Event::new(
+                NewEvent::by(
                     (auth.user(), auth.role()),
                     AuditAction::Update,
                     "tenant",

@@ -1,6 +1,6 @@
 //! `/users`: the owner manages staff (role, password for the API, PIN for the counters).
 
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -125,7 +125,7 @@ pub async fn create(
         })?;
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Create,
             "staff",
@@ -182,7 +182,7 @@ pub async fn list(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Value
     }
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Access,
             "staff",

@@ -2,7 +2,7 @@
 //! `GET /audit-events/verify`.
 
 use super::AuditParams;
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::AppState;
@@ -53,7 +53,7 @@ pub async fn audit_events(
     let events: Vec<_> = rows.iter().filter_map(audit::row_to_event).collect();
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Access,
             "audit_log",
@@ -113,7 +113,7 @@ pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<ax
     let ok = broken == 0;
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Access,
             "audit_log",

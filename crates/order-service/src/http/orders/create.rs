@@ -6,7 +6,7 @@ use super::numbers::API_NUMBER_PREFIX;
 use super::payments::payment_events;
 use super::view::{new_payment_json, view_now, with_etag, CustomerView, OrderView, TermsView};
 use super::CreateOrder;
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::db::payments::{NewPayment, PaymentColumns};
 use crate::db::Tx;
@@ -128,7 +128,7 @@ pub(crate) struct NewOrder {
     at: DateTime<Utc>,
     /// The day `at` falls on in the tenant's time zone.
     business_date: NaiveDate,
-    events: Vec<Event<'static>>,
+    events: Vec<NewEvent>,
     outbox: Vec<DomainEvent>,
 }
 
@@ -227,7 +227,7 @@ fn new_order(
         status,
         ..
     } = valid;
-    let mut events = vec![Event::new(
+    let mut events = vec![NewEvent::by(
         actor,
         AuditAction::Create,
         "order",

@@ -4,7 +4,7 @@
 use super::view::{view_now, with_etag};
 use super::{aad, DeleteRequest, PatchOrder};
 use crate::app::lifecycle;
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::db::orders;
 use crate::error::{ApiError, ApiResult};
@@ -106,7 +106,7 @@ pub async fn patch(
             .map_err(|e| ApiError::Internal(e.to_string()))?,
         items,
     };
-    let edit = pos_domain::edit::Edit {
+    let edit = pos_domain::edit::OrderEdit {
         customer: match req.customer {
             Some(patch) => patch.apply(before.customer.clone()),
             None => before.customer.clone(),
@@ -160,7 +160,7 @@ pub async fn patch(
     lifecycle::edit(&mut tx, tenant, id, content, totals.total, None).await?;
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Update,
             "order",
@@ -221,7 +221,7 @@ pub async fn delete(
     lifecycle::delete(&mut tx, tenant, id, deletion, None, now).await?;
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Delete,
             "order",

@@ -3,7 +3,7 @@
 
 use super::view::{payment_json, view_of};
 use super::{ListParams, ListResponse};
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::AppState;
@@ -133,7 +133,7 @@ pub async fn list(
         .collect::<ApiResult<Vec<_>>>()?;
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Access,
             "order",

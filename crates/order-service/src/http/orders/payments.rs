@@ -5,7 +5,7 @@ use super::idempotency::Idempotency;
 use super::view::{payment_json, view_now};
 use super::{PaymentRequest, ReversalRequest};
 use crate::app::ledger;
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::db::payments::{self, NewEntry, NewPayment};
 use crate::db::{orders, Tx};
@@ -91,7 +91,7 @@ pub async fn pay(
     let posted = ledger::post(&mut tx, tenant, &order, entry, None, None, now).await?;
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Payment,
             "payment",
@@ -208,7 +208,7 @@ pub async fn reverse(
     let posted = ledger::post(&mut tx, tenant, &order, entry, Some(auth.user()), None, now).await?;
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Payment,
             "payment",
@@ -227,9 +227,9 @@ pub async fn reverse(
 pub(super) fn payment_events(
     actor: (Uuid, pos_domain::Role),
     p: &NewPayment,
-) -> (Event<'static>, DomainEvent) {
+) -> (NewEvent, DomainEvent) {
     (
-        Event::new(
+        NewEvent::by(
             actor,
             AuditAction::Payment,
             "payment",

@@ -2,7 +2,7 @@
 //! payments and its `ETag`; the reads of one order (`GET /offline-orders/{id}`).
 
 use super::aad;
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::db::payments::NewPayment;
 use crate::db::Tx;
@@ -305,7 +305,7 @@ pub async fn get(
         .ok_or(ApiError::NotFound)?;
     audit::record(
         &mut tx,
-        Event::new(
+        NewEvent::by(
             (auth.user(), auth.role()),
             AuditAction::Read,
             "order",

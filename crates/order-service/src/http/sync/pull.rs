@@ -1,7 +1,7 @@
 //! `GET /sync/pull` and `POST /sync/orders`: central changes, the roster and whole orders
 //! sent to a paired counter.
 
-use crate::audit::{self, Event};
+use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
@@ -220,7 +220,7 @@ fn audit_orders_sent(tx: &mut Tx, device: Uuid, n: usize) {
     if n > 0 {
         audit::record(
             tx,
-            Event::new(
+            NewEvent::by(
                 (device, Role::Cashier),
                 pos_protocol::AuditAction::Access,
                 "order",

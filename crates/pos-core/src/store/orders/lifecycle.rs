@@ -61,12 +61,7 @@ impl Store {
                 paid: order.paid,
                 completed: order.completed_at.is_some(),
             },
-            pos_domain::edit::Edit {
-                customer: edit.customer,
-                notes: edit.notes,
-                items: edit.items,
-                discount: edit.discount,
-            },
+            edit,
         )?;
         if edited.changes.is_empty() {
             // Nothing changed: no new version, but the look is still a read.

@@ -12,22 +12,10 @@ pub use preview::{OrderPreview, PreviewInput};
 pub use query::{Dashboard, ListQuery, OrderPage, OrderSummary, SearchKind};
 pub use record::{OrderDetail, PaymentView, StaffRef};
 
-use pos_domain::{Customer, ItemInput, Money};
-use serde::Deserialize;
 
 pub use pos_domain::draft::{NewOrder, PaymentInput};
 
-/// The editable part of an order, as the edit form sends it back (the whole of it).
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, Deserialize)]
-pub struct OrderEdit {
-    pub customer: Customer,
-    pub items: Vec<ItemInput>,
-    #[serde(default)]
-    pub discount: Option<Money>,
-    #[serde(default)]
-    pub notes: Option<String>,
-}
+pub use pos_domain::edit::OrderEdit;
 
 pub(crate) fn validate_reference(
     r: Option<String>,
