@@ -85,7 +85,7 @@ async fn money_moves_only_by_the_ledger_rules_on_every_path() {
     let reversal =
         |of: &pos_protocol::PaymentRecord, amount: &str, n: u128| pos_protocol::PaymentRecord {
             id: PaymentId::from(uuid::Uuid::from_u128(0x2000 + n)),
-            amount: amount.parse().unwrap(),
+            amount: wire_money(amount),
             reverses: Some(of.id),
             reference: None,
             ..of.clone()
@@ -235,7 +235,7 @@ async fn money_moves_only_by_the_ledger_rules_on_every_path() {
         )
         .await
         .unwrap();
-    assert_eq!(refunded.paid.0, 0.into());
+    assert_eq!(refunded.paid.amount(), 0.into());
     let mut own: Vec<Mutation> = s
         .pending_mutations(100)
         .await
@@ -271,7 +271,7 @@ async fn money_moves_only_by_the_ledger_rules_on_every_path() {
     let mut reused = own[0].clone();
     reused.mutation_id = uuid::Uuid::from_u128(0x3000);
     if let MutationBody::PaymentReversed { payment, .. } = &mut reused.body {
-        payment.amount = "-1".parse().unwrap();
+        payment.amount = wire_money("-1");
     }
     let res = push(&app, &token, vec![reused.clone()]).await;
     assert_eq!(

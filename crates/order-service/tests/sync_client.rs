@@ -95,7 +95,7 @@ async fn two_counters_sync_their_offline_days_exactly_once() {
         assert!(r.complete, "{r:?}");
         assert!(r.error.is_none());
         assert_eq!(r.pushed.count, 9, "{r:?}");
-        assert_eq!(r.pushed.orders_total.0, 3_000_000.into());
+        assert_eq!(r.pushed.orders_total.amount(), 3_000_000.into());
         assert_eq!(r.already_there.count, 0);
         assert_eq!(r.needs_attention.count, 0);
         assert_eq!(r.still_pending.count, 0);
@@ -214,9 +214,9 @@ async fn a_refused_change_needs_attention_while_the_rest_keeps_flowing() {
     let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
     assert!(!r.complete);
     assert_eq!(r.needs_attention.count, 1, "{r:?}");
-    assert_eq!(r.needs_attention.payments_total.0, (-100_000).into());
+    assert_eq!(r.needs_attention.payments_total.amount(), (-100_000).into());
     assert_eq!(r.still_pending.count, 1, "X's later payment waits: {r:?}");
-    assert_eq!(r.still_pending.payments_total.0, 250_000.into());
+    assert_eq!(r.still_pending.payments_total.amount(), 250_000.into());
     assert_eq!(
         r.pushed.count, 4,
         "X created + down payment, Y + down payment: {r:?}"
@@ -351,14 +351,14 @@ async fn changes_made_elsewhere_arrive_through_pull() {
     let r = c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
     assert_eq!(r.pulled_changes, 2, "{r:?}");
     let got = s.get_order(&cashier, x.id).await.unwrap();
-    assert_eq!(got.paid.0, 300_000.into());
-    assert_eq!(got.balance.0, 700_000.into());
+    assert_eq!(got.paid.amount(), 300_000.into());
+    assert_eq!(got.balance.amount(), 700_000.into());
     assert_eq!(got.payments.len(), 2);
     assert!(got.partly_paid);
     let got = s.get_order(&cashier, y.id).await.unwrap();
     assert_eq!(got.status, pos_domain::OrderStatus::Deleted);
     // the office's refund came first, with its approval: the counter holds no money for Y
-    assert_eq!(got.paid.0, 0.into());
+    assert_eq!(got.paid.amount(), 0.into());
     assert_eq!(got.payments.len(), 2);
     assert_eq!(got.payments[1].amount, (-100_000).into());
     assert_eq!(got.payments[1].reverses, Some(got.payments[0].id));

@@ -8,7 +8,7 @@ mod common;
 use common::desk::*;
 use common::*;
 use pos_core::{ApprovalInput, Pin};
-use pos_domain::{Customer, ItemInput, Money, PaymentMethod, Role};
+use pos_domain::{Customer, ItemInput, PaymentMethod, Role};
 use pos_protocol::{MutationBody, MutationStatus, PushRequest, PushResponse};
 use serde_json::json;
 
@@ -86,7 +86,7 @@ async fn day() -> Day {
         a.id,
         pos_core::PaymentInput {
             id: None,
-            amount: Money(300_000.into()),
+            amount: pos_domain::Currency::IDR.from_minor(300_000),
             method: PaymentMethod::Card,
             reference: None,
         },
@@ -272,7 +272,7 @@ async fn the_service_re_checks_rules_approvals_and_the_shop_of_every_change() {
     over.mutation_id = ids.at(s.now());
     if let MutationBody::PaymentRecorded { payment } = &mut over.body {
         payment.id = pos_domain::PaymentId::from(ids.at(s.now()));
-        payment.amount = 1_000_001.into(); // the initial payment is not pushed: the whole total is open
+        payment.amount = wire_money("1000001"); // the initial payment is not pushed: the whole total is open
     }
     let mut forged = mutations
         .iter()

@@ -11,9 +11,7 @@ use pos_core::{
     KeyStore, KeyringBackend, ListQuery, NewOrder, OsKeyring, PaymentInput, Pin, SearchKind,
     SetupInput, Store, SystemClock,
 };
-use pos_domain::{
-    Channel, Currency, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms,
-};
+use pos_domain::{Channel, Currency, Customer, Interval, ItemInput, PaymentMethod, PaymentTerms};
 use rand::{Rng, SeedableRng};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::sync::Arc;
@@ -56,7 +54,7 @@ fn unpaid(mut o: NewOrder) -> NewOrder {
 }
 
 fn order(i: usize, today: chrono::NaiveDate) -> NewOrder {
-    let money = |v: i64| Money(rust_decimal::Decimal::from(v));
+    let money = |v: i64| pos_domain::Currency::IDR.from_minor(v);
     NewOrder {
         id: None,
         channel: if i.is_multiple_of(3) {

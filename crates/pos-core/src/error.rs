@@ -99,8 +99,8 @@ impl StoreError {
             }
             StoreError::LockedOut { until } => vec![named("until", until.to_rfc3339())],
             StoreError::Overpayment { amount, balance } => vec![
-                named("amount", amount.0.to_string()),
-                named("balance", balance.0.to_string()),
+                named("amount", amount.to_string()),
+                named("balance", balance.to_string()),
             ],
             _ => Vec::new(),
         }

@@ -168,7 +168,7 @@ impl FromStr for Currency {
 pub struct Money(
     #[serde(with = "rust_decimal::serde::str")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
-    pub Decimal,
+    pub(crate) Decimal,
 );
 
 impl Money {
@@ -206,6 +206,14 @@ impl Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {
         Money(self.0 + rhs.0)
+    }
+}
+
+impl std::ops::Neg for Money {
+    type Output = Money;
+    /// The reversing amount of an entry.
+    fn neg(self) -> Money {
+        Money(-self.0)
     }
 }
 

@@ -120,7 +120,7 @@ mod tests {
         let e = DomainEvent::payment(PaymentMoved {
             order_id: id,
             payment_id: Uuid::from_u128(2),
-            amount: Money("-50000".parse().unwrap()),
+            amount: pos_domain::Currency::IDR.from_minor(-50000),
             reverses: Some(Uuid::from_u128(3)),
             device_id: None,
         });

@@ -25,8 +25,7 @@ pub struct Approval {
 pub struct PaymentRecord {
     pub id: PaymentId,
     pub order_id: OrderId,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub amount: rust_decimal::Decimal,
+    pub amount: pos_domain::Money,
     pub method: PaymentMethod,
     #[serde(with = "crate::time")]
     pub paid_at: DateTime<Utc>,

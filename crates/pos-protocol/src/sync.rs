@@ -119,10 +119,8 @@ pub struct PushResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CentralOrderState {
     pub status: pos_domain::OrderStatus,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub total: rust_decimal::Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub paid: rust_decimal::Decimal,
+    pub total: pos_domain::Money,
+    pub paid: pos_domain::Money,
     pub version: u32,
 }
 
@@ -179,8 +177,7 @@ pub struct CentralOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     pub schedule: Vec<pos_domain::ScheduleEntry>,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub paid: rust_decimal::Decimal,
+    pub paid: pos_domain::Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,7 @@
 use order_service::{admin, auth::JwtKeys, AppState};
 use pos_core::{KeyringBackend, ListQuery, OsKeyring, Pin, SetupInput, Store, SystemClock};
 use pos_crypto::{FieldCipher, MasterKey};
-use pos_domain::{Channel, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms};
+use pos_domain::{Channel, Customer, Interval, ItemInput, PaymentMethod, PaymentTerms};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Executor;
@@ -156,7 +156,7 @@ pub async fn filled_store(
         )
         .await
         .unwrap();
-    let m = |v: i64| Money(rust_decimal::Decimal::from(v));
+    let m = |v: i64| pos_domain::Currency::IDR.from_minor(v);
     let today = chrono::Utc::now().date_naive();
     for i in 0..orders {
         store

@@ -69,7 +69,7 @@ pub async fn desk() -> (Desk, pos_core::Session) {
 }
 
 pub fn money(v: i64) -> Money {
-    Money(rust_decimal::Decimal::from(v))
+    pos_domain::Currency::IDR.from_minor(v)
 }
 
 /// A phone order of 1,000,000: 100,000 down (paid now) and three monthly installments.

@@ -423,3 +423,8 @@ impl pos_domain::Clock for TestClock {
         *self.0.lock().unwrap()
     }
 }
+
+/// An amount as a counter could put it on the wire, unchecked (the service checks it).
+pub fn wire_money(amount: &str) -> pos_domain::Money {
+    serde_json::from_value(serde_json::Value::String(amount.into())).unwrap()
+}

@@ -175,7 +175,7 @@ pub async fn dump(path: &Path) -> Vec<String> {
 }
 
 pub fn m(v: &str) -> Money {
-    Money(v.parse().unwrap())
+    serde_json::from_value(serde_json::Value::String(v.into())).unwrap()
 }
 
 pub fn d(s: &str) -> NaiveDate {

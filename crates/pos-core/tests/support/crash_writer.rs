@@ -3,7 +3,7 @@
 //! Usage: pos-crash-writer DB_PATH KEYRING_SERVICE BACKEND(secret-service|keyutils) STAFF_ID PIN
 
 use pos_core::{KeyringBackend, NewOrder, OsKeyring, PaymentInput, Pin, Store, SystemClock};
-use pos_domain::{Channel, Customer, Interval, ItemInput, Money, PaymentMethod, PaymentTerms};
+use pos_domain::{Channel, Customer, Interval, ItemInput, PaymentMethod, PaymentTerms};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = store.login(staff.parse()?, Pin::new(pin)?).await?;
     let today = pos_core::Clock::now(&SystemClock).date_naive();
     let mut out = std::io::stdout().lock();
-    let money = |v: i64| Money(rust_decimal::Decimal::from(v));
+    let money = |v: i64| pos_domain::Currency::IDR.from_minor(v);
     for i in 0u64.. {
         let order = NewOrder {
             id: None,

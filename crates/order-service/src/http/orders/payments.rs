@@ -73,8 +73,13 @@ pub async fn pay(
             message: "The order is deleted and cannot take payments".into(),
         });
     }
-    let amount =
-        pos_domain::ledger::payment(currency, "amount", req.amount.0, order.paid, order.total)?;
+    let amount = pos_domain::ledger::payment(
+        currency,
+        "amount",
+        req.amount.amount(),
+        order.paid,
+        order.total,
+    )?;
     let reference = pos_domain::text::reference(req.reference, "reference")?;
     let now = s.now();
     let entry = NewEntry {

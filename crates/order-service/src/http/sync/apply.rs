@@ -202,7 +202,7 @@ async fn apply_payment(
         let e = same.entry;
         return Ok(
             if e.order_id == m.order_id
-                && e.amount.0 == payment.amount
+                && e.amount == payment.amount
                 && e.reverses == payment.reverses
             {
                 Outcome::Applied
@@ -233,13 +233,17 @@ async fn apply_payment(
                 original.as_ref().map(|r| &r.entry),
                 original.as_ref().is_some_and(|r| r.reversed),
                 Some(approval.approver_role),
-                Some(payment.amount),
+                Some(payment.amount.amount()),
             )
         }
         (None, Some(_)) => Err(pos_domain::LedgerError::ReversalNeedsApproval),
-        (None, None) => {
-            pos_domain::ledger::payment(currency, "amount", payment.amount, o.paid, o.total)
-        }
+        (None, None) => pos_domain::ledger::payment(
+            currency,
+            "amount",
+            payment.amount.amount(),
+            o.paid,
+            o.total,
+        ),
     };
     let amount = match checked {
         Ok(a) => a,

@@ -86,7 +86,7 @@ pub async fn pull(
             Some(pid) => Some(PaymentRecord {
                 id: pos_domain::PaymentId(pid),
                 order_id: pos_domain::OrderId(r.get("payment_order")),
-                amount: currency.from_minor(r.get("amount_minor")).0,
+                amount: currency.from_minor(r.get("amount_minor")),
                 method: r
                     .get::<String, _>("method")
                     .parse()
@@ -106,8 +106,8 @@ pub async fn pull(
             order_id: pos_domain::OrderId(order_id),
             order: pos_protocol::CentralOrderState {
                 status,
-                total: currency.from_minor(r.get("total_minor")).0,
-                paid: currency.from_minor(r.get("paid_minor")).0,
+                total: currency.from_minor(r.get("total_minor")),
+                paid: currency.from_minor(r.get("paid_minor")),
                 version: r.get::<i32, _>("version") as u32,
             },
             reversal_approval: payment
@@ -298,7 +298,7 @@ async fn central_orders(
                 payment: PaymentRecord {
                     id: pos_domain::PaymentId(pid),
                     order_id: pos_domain::OrderId(id),
-                    amount: currency.from_minor(p.get("amount_minor")).0,
+                    amount: currency.from_minor(p.get("amount_minor")),
                     method: p
                         .get::<String, _>("method")
                         .parse()
@@ -335,7 +335,7 @@ async fn central_orders(
             },
             notes: open("notes")?,
             schedule: crate::orders::json_column(r, "schedule")?,
-            paid: m("paid_minor").0,
+            paid: m("paid_minor"),
             completed_at: r.get("completed_at"),
             deletion: deletion_of(s, r, id),
             payments,

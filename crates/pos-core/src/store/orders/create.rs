@@ -194,7 +194,7 @@ impl Store {
                 PaymentRecord {
                     id: *pid,
                     order_id: id,
-                    amount: amount.0,
+                    amount: *amount,
                     method: *method,
                     paid_at: now,
                     recorded_by: session.staff_id(),
@@ -227,7 +227,7 @@ impl Store {
             .into_iter()
             .map(|(pid, amount, method, reference)| PaymentView {
                 id: pid,
-                amount: amount.0,
+                amount: amount.amount(),
                 method,
                 paid_at: now,
                 recorded_by: StaffRef::of(session.staff_id(), &names),

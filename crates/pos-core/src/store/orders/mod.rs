@@ -12,7 +12,6 @@ pub use preview::{OrderPreview, PreviewInput};
 pub use query::{Dashboard, ListQuery, OrderPage, OrderSummary, SearchKind};
 pub use record::{OrderDetail, PaymentView, StaffRef};
 
-
 pub use pos_domain::draft::{NewOrder, PaymentInput};
 
 pub use pos_domain::edit::OrderEdit;

@@ -50,7 +50,7 @@ impl Store {
         if update_order {
             now_q.build().execute(conn.conn().await?).await?;
         }
-        let paid = paid_before + Money(p.amount);
+        let paid = paid_before + p.amount;
         let status = OrderStatus::derive(false, completed, paid == total);
         // A new order is inserted already paid; later payments update it here.
         let updated = if !update_order {
@@ -170,7 +170,7 @@ impl Store {
         let amount = pos_domain::ledger::payment(
             order.currency,
             "amount",
-            input.amount.0,
+            input.amount.amount(),
             order.paid,
             order.totals.total,
         )?;
@@ -181,7 +181,7 @@ impl Store {
             PaymentRecord {
                 id: input.id.unwrap_or_else(|| self.uuid_at(now).into()),
                 order_id,
-                amount: amount.0,
+                amount,
                 method: input.method,
                 paid_at: now,
                 recorded_by: session.staff_id(),
@@ -323,7 +323,7 @@ impl Store {
             PaymentRecord {
                 id: self.uuid_at(now).into(),
                 order_id: order.id,
-                amount: amount.0,
+                amount,
                 method: reversed.method,
                 paid_at: now,
                 recorded_by: session.staff_id(),

@@ -5,7 +5,7 @@
 use crate::crypto::{Aad, FieldCipher};
 use crate::db::ts;
 use chrono::{DateTime, Utc};
-use pos_domain::{Currency, Money, Role, StaffId};
+use pos_domain::{Currency, Role, StaffId};
 use pos_protocol::{Approval, PaymentRecord};
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -37,7 +37,7 @@ pub(crate) fn push_payment_insert(
     q.separated(", ")
         .push_bind(pid)
         .push_bind(p.order_id.to_string())
-        .push_bind(Money(p.amount).to_minor(currency))
+        .push_bind(p.amount.to_minor(currency))
         .push_bind(p.method.as_str())
         .push_bind(ts(&p.paid_at))
         .push_bind(p.recorded_by.to_string())

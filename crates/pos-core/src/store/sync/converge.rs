@@ -114,7 +114,7 @@ impl Store {
                         original.as_ref(),
                         reversed,
                         cp.approval.as_ref().map(|a| a.approver_role),
-                        Some(p.amount),
+                        Some(p.amount.amount()),
                     )
                 }
                 // the service took it: only its exactness is this counter's to check, and the
@@ -122,11 +122,13 @@ impl Store {
                 None if waiting => pos_domain::ledger::payment(
                     currency,
                     "amount",
-                    p.amount,
+                    p.amount.amount(),
                     paid_of(&counting),
                     total,
                 ),
-                None => currency.check("amount", p.amount).map_err(Into::into),
+                None => currency
+                    .check("amount", p.amount.amount())
+                    .map_err(Into::into),
             };
             match checked {
                 Ok(amount) => {
@@ -166,7 +168,7 @@ impl Store {
         let mut set_deletion = None;
         let mut clear_deletion = false;
         match (&local.deleted, &c.deletion) {
-            (None, Some(d)) if paid.0.is_zero() => {
+            (None, Some(d)) if paid.is_zero() => {
                 deletion = true;
                 set_deletion = Some(d);
             }
@@ -177,11 +179,11 @@ impl Store {
             }
             _ => {}
         }
-        if !waiting && paid != Money(c.paid) {
+        if !waiting && paid != c.paid {
             // the two ledgers should now sum alike; if not, this counter's copy is not whole
             out.deferred = true;
         }
-        if paid.0.is_sign_negative() || paid > order_total || (deletion && !paid.0.is_zero()) {
+        if paid < Money::ZERO || paid > order_total || (deletion && !paid.is_zero()) {
             // never write a state the rules forbid: leave the order as it is, deferred
             tracing::warn!(order = %ids, "the service's state of this order does not fit this counter's copy; left for later");
             return self.defer(tx, c, &ids, true).await.map(|_| Converged {
@@ -215,7 +217,7 @@ impl Store {
             let p = &cp.payment;
             let pid = p.id.to_string();
             let approval = cp.approval.as_ref().filter(|_| p.reverses.is_some());
-            let amount = Money(p.amount);
+            let amount = p.amount;
             let mut q = sqlx::QueryBuilder::new("");
             crate::store::orders::rows::push_payment_insert(
                 &mut q,
@@ -382,7 +384,7 @@ impl Store {
                 "status": c.status.as_str(),
                 "version": c.version,
                 "total": c.totals.total,
-                "paid": pos_domain::Money(c.paid),
+                "paid": c.paid,
             })
             .to_string();
             sqlx::query("UPDATE outbox SET server_state = ? WHERE order_id = ? AND state = 'needs_attention'")

@@ -81,7 +81,7 @@ pub(crate) fn carried(m: &pos_protocol::Mutation) -> Carried {
         pos_protocol::MutationBody::OrderCreated { order } => Carried::Order(order.totals.total),
         pos_protocol::MutationBody::PaymentRecorded { payment }
         | pos_protocol::MutationBody::PaymentReversed { payment, .. } => {
-            Carried::Payment(Money(payment.amount))
+            Carried::Payment(payment.amount)
         }
         _ => Carried::Nothing,
     }
