@@ -374,7 +374,7 @@ async fn the_runtime_role_owns_nothing_and_cannot_rewrite_history() {
         .fetch_one(&app.app_pool)
         .await
         .unwrap();
-    assert!(!r.get::<bool, _>(0) && !r.get::<bool, _>(1));
+    assert!(!r.get::<bool, _>("rolsuper") && !r.get::<bool, _>("rolbypassrls"));
     let owned: i64 =
         sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
             .fetch_one(&app.app_pool)

@@ -628,3 +628,82 @@ async fn once_paired_staff_are_added_at_the_service_and_reach_the_counter() {
     let r = c.sync(&d.store, d.keys.as_ref(), &|_| {}).await.unwrap();
     assert!(r.complete && r.needs_attention.count == 0, "{r:?}");
 }
+
+/// The owner's figures follow one rule (`pos_domain::figures`): for the same day of orders,
+/// the counter's dashboard and the service's summary count the same overdue installments,
+/// owe the same overdue amount and give the same completion rate — also once the day has
+/// moved on and installments fell due.
+#[tokio::test]
+async fn the_counter_and_the_service_count_overdue_and_completion_alike() {
+    let clock = TestClock::at("2027-03-01T03:00:00Z");
+    let app = spawn_with_state({
+        let c = clock.clone();
+        move |s| s.with_clock(c)
+    })
+    .await;
+    let t = app.tenant("toko-angka").await;
+    let (d, owner) = desk_on("K01", clock.clone()).await;
+    let c = common::sync::fast_client();
+    common::sync::pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let day: chrono::NaiveDate = "2027-03-01".parse().unwrap();
+    // three installment orders with their down payment; one is then paid in full
+    let mut ids = Vec::new();
+    for name in ["Ani", "Budi", "Citra"] {
+        let o = d
+            .store
+            .create_order(&owner, new_order_on(name, day))
+            .await
+            .unwrap();
+        ids.push(o.id);
+    }
+    d.store
+        .record_payment(&owner, ids[1], cash(900_000))
+        .await
+        .unwrap();
+    let r = c.sync(&d.store, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(r.complete && r.needs_attention.count == 0, "{r:?}");
+
+    let figures = |at: &'static str| {
+        let (app, d, owner) = (&app, &d, &owner);
+        let clock = clock.clone();
+        async move {
+            clock.set(at);
+            // a token from weeks ago has expired: the owner logs in again
+            let token = app
+                .login("toko-angka", "owner@toko-angka.id", "correct horse battery")
+                .await;
+            let counter = d.store.dashboard(owner, day, day).await.unwrap();
+            let (st, service, _) = app
+                .get(
+                    &token,
+                    "/api/v1/analytics/offline-orders/summary?from=2027-03-01&to=2027-03-01",
+                )
+                .await;
+            assert_eq!(st, 200, "{service}");
+            (counter, service)
+        }
+    };
+    // on the day: nothing is overdue; one order of three is paid
+    // 75 days on: the first two monthly installments of the two open orders are overdue
+    for (at, overdue) in [("2027-03-01T04:00:00Z", 0), ("2027-05-15T04:00:00Z", 4)] {
+        let (counter, service) = figures(at).await;
+        assert_eq!(counter.overdue_installments, overdue, "{at}");
+        assert_eq!(
+            service["overdue_installments"],
+            json!(counter.overdue_installments),
+            "{at}"
+        );
+        assert_eq!(
+            service["overdue_amount"],
+            json!(counter.overdue_amount),
+            "{at}"
+        );
+        assert_eq!(counter.orders, 3);
+        assert_eq!(service["orders"], json!(counter.orders));
+        assert_eq!(
+            service["payment_completion_rate"],
+            json!(counter.payment_completion_rate.map(|r| r.to_string())),
+            "{at}"
+        );
+    }
+}

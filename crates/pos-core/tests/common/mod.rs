@@ -164,11 +164,13 @@ pub async fn dump(path: &Path) -> Vec<String> {
             .map(|c| format!("quote(\"{c}\")"))
             .collect::<Vec<_>>()
             .join(" || '|' || ");
-        let rows = sqlx::query(&format!("SELECT '{t}: ' || {expr} FROM \"{t}\" ORDER BY 1"))
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
-        out.extend(rows.iter().map(|r| r.get::<String, _>(0)));
+        let rows = sqlx::query(&format!(
+            "SELECT '{t}: ' || {expr} AS line FROM \"{t}\" ORDER BY 1"
+        ))
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        out.extend(rows.iter().map(|r| r.get::<String, _>("line")));
     }
     c.close().await.unwrap();
     out
