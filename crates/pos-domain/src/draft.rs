@@ -149,7 +149,7 @@ impl NewOrder {
             customer,
             notes,
             items,
-            status: OrderStatus::derive(false, false, paid == totals.total),
+            status: OrderStatus::of(crate::Standing::live(paid, totals.total, false)),
             totals,
             schedule,
             first_payment,

@@ -86,7 +86,11 @@ pub fn apply(current: Current<'_>, edit: OrderEdit) -> Result<Edited, Validation
         schedule,
     };
     let changes = changes(current.content, &content);
-    let status = OrderStatus::derive(false, current.completed, current.paid == totals.total);
+    let status = OrderStatus::of(crate::Standing::live(
+        current.paid,
+        totals.total,
+        current.completed,
+    ));
     Ok(Edited {
         content,
         status,

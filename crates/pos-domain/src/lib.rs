@@ -36,6 +36,6 @@ pub use patch::Patch;
 pub use role::Role;
 pub use schedule::{EntryKind, EntryStatus, ScheduleEntry, ScheduleLine};
 pub use search::SearchKind;
-pub use status::{OrderStatus, PaymentMethod};
+pub use status::{OrderStatus, PaymentMethod, Standing};
 pub use terms::{Interval, PaymentTerms};
 pub use zone::ShopZone;

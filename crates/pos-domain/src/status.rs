@@ -30,18 +30,41 @@ impl OrderStatus {
         self == OrderStatus::Pending && paid.is_positive() && balance.is_positive()
     }
 
-    /// The status that follows from the ledger: deleted wins; an outstanding balance is
-    /// pending (even after hand-over, e.g. after a reversed payment); otherwise completed once
-    /// handed over, else paid.
-    pub fn derive(deleted: bool, completed: bool, balance_is_zero: bool) -> Self {
-        if deleted {
+    /// The status an order's standing gives it (SPEC §4.5, never set by hand): deleted wins;
+    /// what is paid short of the total is pending (even after hand-over, e.g. after a reversed
+    /// payment); otherwise completed once handed over, else paid.
+    pub fn of(s: Standing) -> Self {
+        if s.deleted {
             OrderStatus::Deleted
-        } else if !balance_is_zero {
+        } else if s.paid != s.total {
             OrderStatus::Pending
-        } else if completed {
+        } else if s.handed_over {
             OrderStatus::Completed
         } else {
             OrderStatus::Paid
+        }
+    }
+}
+
+/// Where an order stands, which its status follows from ([`OrderStatus::of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// The net of its ledger (payments less reversals).
+    pub paid: crate::Money,
+    pub total: crate::Money,
+    /// Whether the goods were handed over (`completed_at` is set).
+    pub handed_over: bool,
+    pub deleted: bool,
+}
+
+impl Standing {
+    /// A live (not deleted) order's standing.
+    pub fn live(paid: crate::Money, total: crate::Money, handed_over: bool) -> Self {
+        Standing {
+            paid,
+            total,
+            handed_over,
+            deleted: false,
         }
     }
 }
@@ -116,5 +139,24 @@ mod tests {
         assert!(!OrderStatus::Pending.is_partly_paid(m(0), m(1500)));
         assert!(!OrderStatus::Paid.is_partly_paid(m(1500), m(0)));
         assert!(!OrderStatus::Deleted.is_partly_paid(m(300), m(1200)));
+    }
+
+    #[test]
+    fn the_status_follows_from_the_standing() {
+        let m = |v: i64| Money(Decimal::from(v));
+        let of = |paid: i64, handed_over: bool, deleted: bool| {
+            OrderStatus::of(Standing {
+                paid: m(paid),
+                total: m(1500),
+                handed_over,
+                deleted,
+            })
+        };
+        assert_eq!(of(300, false, false), OrderStatus::Pending);
+        assert_eq!(of(1500, false, false), OrderStatus::Paid);
+        assert_eq!(of(1500, true, false), OrderStatus::Completed);
+        // handed over, then a payment reversed: open again
+        assert_eq!(of(1000, true, false), OrderStatus::Pending);
+        assert_eq!(of(0, false, true), OrderStatus::Deleted);
     }
 }

@@ -7,7 +7,7 @@ use crate::db::Tx;
 use crate::error::ApiResult;
 use crate::metrics::Count;
 use chrono::{DateTime, Utc};
-use pos_domain::{Money, OrderStatus};
+use pos_domain::{Money, OrderStatus, Standing};
 use pos_protocol::{events, DomainEvent};
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
@@ -35,7 +35,7 @@ pub async fn post(
     let (id, order_id, amount, reverses) = (entry.id, entry.order_id, entry.amount, entry.reverses);
     let row = payments::insert(tx, tenant, order.currency, entry, now).await?;
     let paid = order.paid + amount;
-    let status = OrderStatus::derive(false, order.completed, paid == order.total);
+    let status = OrderStatus::of(Standing::live(paid, order.total, order.completed));
     let paid_minor = paid.to_minor(order.currency);
     orders::set_paid(tx, tenant, order_id, paid_minor, status, now, by).await?;
     if reverses.is_none() {

@@ -357,7 +357,11 @@ async fn apply_edit(
         totals: *totals,
         currency,
         version: new_version as i32,
-        status: OrderStatus::derive(false, o.completed, o.paid == totals.total),
+        status: OrderStatus::of(pos_domain::Standing::live(
+            o.paid,
+            totals.total,
+            o.completed,
+        )),
         by: m.actor_id.0,
         now: s.now(),
     };

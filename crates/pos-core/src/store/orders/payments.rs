@@ -9,7 +9,7 @@ use crate::store::staff::ApprovalInput;
 use crate::store::Store;
 use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
-use pos_domain::{Currency, Money, OrderId, OrderStatus, PaymentId, Role, StaffId};
+use pos_domain::{Currency, Money, OrderId, OrderStatus, PaymentId, Role, StaffId, Standing};
 use pos_protocol::{Approval, AuditAction, FieldChange, MutationBody, PaymentRecord};
 use sqlx::{QueryBuilder, Row};
 
@@ -51,7 +51,7 @@ impl Store {
             now_q.build().execute(conn.conn().await?).await?;
         }
         let paid = paid_before + p.amount;
-        let status = OrderStatus::derive(false, completed, paid == total);
+        let status = OrderStatus::of(Standing::live(paid, total, completed));
         // A new order is inserted already paid; later payments update it here.
         let updated = if !update_order {
             1

@@ -12,7 +12,7 @@ use crate::store::orders::record::{self, seal_customer};
 use crate::store::Store;
 use crate::write_tx::WriteTx;
 use chrono::{DateTime, Utc};
-use pos_domain::{Money, OrderId, OrderStatus};
+use pos_domain::{Money, OrderId, OrderStatus, Standing};
 use pos_protocol::{AuditAction, CentralOrder, FieldChange};
 use std::collections::HashSet;
 
@@ -192,7 +192,12 @@ impl Store {
             });
         }
         let completed_at = local.completed_at.or(c.completed_at);
-        let status = OrderStatus::derive(deletion, completed_at.is_some(), paid == order_total);
+        let status = OrderStatus::of(Standing {
+            paid,
+            total: order_total,
+            handed_over: completed_at.is_some(),
+            deleted: deletion,
+        });
 
         // Write.
         let mut fields = Vec::new();

@@ -1,4 +1,5 @@
-//! Edits with If-Match, staff, the event feed and analytics.
+//! What the shop's office does through the API: edits with If-Match, staff, the event feed
+//! and analytics; and the order numbers and audit chains those requests draw on.
 #![allow(clippy::unwrap_used)]
 mod common;
 
