@@ -56,6 +56,29 @@ pub fn seal(
     }
 }
 
+/// Opens what [`seal`] sealed for order `order_id`: the customer and the notes, or `None`
+/// when a field does not decrypt (another key, another order or field, or tampering).
+pub fn open(
+    cipher: &FieldCipher,
+    order_id: &str,
+    s: &SealedCustomer,
+) -> Option<(Customer, Option<String>)> {
+    let dec = |v: &[u8], field: &str| cipher.decrypt_string(v, order_aad(order_id, field));
+    let opt = |v: &Option<Vec<u8>>, field: &str| match v {
+        Some(b) => dec(b, field).map(Some),
+        None => Some(None),
+    };
+    Some((
+        Customer {
+            name: dec(&s.name, "customer_name")?,
+            phone: opt(&s.phone, "customer_phone")?,
+            email: opt(&s.email, "customer_email")?,
+            address: opt(&s.address, "customer_address")?,
+        },
+        opt(&s.notes, "notes")?,
+    ))
+}
+
 /// The search keys of `c` for a shop whose phone numbers are in country `country_code` (the
 /// calling code without `+`, e.g. `"62"`).
 ///
@@ -164,5 +187,9 @@ mod tests {
             c.decrypt_string(&s.name, order_aad("order-1", "notes")),
             None
         );
+        let (customer, notes) = open(&c, "order-1", &s).expect("opens");
+        assert_eq!(customer, self::tests::customer("0812"));
+        assert_eq!(notes.as_deref(), Some("gift"));
+        assert!(open(&c, "order-2", &s).is_none());
     }
 }

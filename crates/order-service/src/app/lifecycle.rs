@@ -5,28 +5,50 @@
 use crate::db::orders::{self, Content, Deletion};
 use crate::db::Tx;
 use crate::error::ApiResult;
+use crate::AppState;
 use chrono::{DateTime, Utc};
-use pos_domain::Money;
+use pos_crypto::customer;
+use pos_domain::{Currency, OrderStatus};
 use pos_protocol::{events, DomainEvent};
 use uuid::Uuid;
 
-/// Writes an edit of order `id` as `content` (its version and status included) and publishes
-/// `order.updated` with the new total.
-pub async fn edit(
-    tx: &mut Tx,
-    tenant: Uuid,
-    id: Uuid,
-    content: Content<'_>,
-    total: Money,
-    device: Option<Uuid>,
-) -> ApiResult<()> {
-    let version = u32::try_from(content.version).unwrap_or_default();
-    orders::write_content(tx, tenant, id, content).await?;
+/// An edit to write: the order's new content (accepted by `pos_domain::edit`), the status
+/// and version it takes, who made it and, for a counter's edit, on which device.
+pub struct Edit<'a> {
+    pub content: &'a pos_domain::edit::Content,
+    pub currency: Currency,
+    pub status: OrderStatus,
+    pub version: i32,
+    pub by: Uuid,
+    pub device: Option<Uuid>,
+}
+
+/// Writes an edit of order `id`: the customer and notes sealed and indexed in the shop's
+/// country, the content, and `order.updated` with the new version and total.
+pub async fn edit(s: &AppState, tx: &mut Tx, tenant: Uuid, id: Uuid, e: Edit<'_>) -> ApiResult<()> {
+    let ids = id.to_string();
+    let c = e.content;
+    let country = s.settings(tx, tenant).await?.phone_country_code;
+    let sealed = customer::seal(&s.cipher, &ids, &c.customer, c.notes.as_deref());
+    let keys = customer::search_keys(&s.cipher, &c.customer, &country.digits())?;
+    let written = Content {
+        sealed: &sealed,
+        keys,
+        items: &c.items,
+        schedule: &c.schedule,
+        totals: c.totals,
+        currency: e.currency,
+        version: e.version,
+        status: e.status,
+        by: e.by,
+        now: s.now(),
+    };
+    orders::write_content(tx, tenant, id, written).await?;
     tx.outbox(DomainEvent::OrderUpdated(events::OrderUpdated {
         order_id: id,
-        version,
-        total,
-        device_id: device,
+        version: u32::try_from(e.version).unwrap_or_default(),
+        total: c.totals.total,
+        device_id: e.device,
     }));
     Ok(())
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 /// one order are applied one at a time.
 #[derive(Debug, Clone)]
 pub struct Locked {
+    pub channel: pos_domain::Channel,
     pub currency: Currency,
     pub status: OrderStatus,
     pub version: i32,
@@ -29,6 +30,7 @@ impl Locked {
 
 #[derive(sqlx::FromRow)]
 struct LockedRow {
+    channel: String,
     currency: String,
     status: String,
     version: i32,
@@ -40,7 +42,7 @@ struct LockedRow {
 /// Locks order `id` of `tenant`; `None` when there is no such order.
 pub async fn lock(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<Option<Locked>> {
     let row: Option<LockedRow> = sqlx::query_as(
-        "SELECT currency, status, version, total_minor, paid_minor,
+        "SELECT channel, currency, status, version, total_minor, paid_minor,
                 completed_at IS NOT NULL AS completed
          FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
     )
@@ -48,12 +50,17 @@ pub async fn lock(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<Option<Locke
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|r| {
+    row.map(locked).transpose()
+}
+
+fn locked(r: LockedRow) -> ApiResult<Locked> {
+    {
         let currency: Currency = r
             .currency
             .parse()
             .map_err(|_| ApiError::Internal("currency".into()))?;
         Ok(Locked {
+            channel: r.channel.parse().map_err(ApiError::Internal)?,
             currency,
             status: r.status.parse().map_err(ApiError::Internal)?,
             version: r.version,
@@ -61,34 +68,89 @@ pub async fn lock(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<Option<Locke
             paid: currency.from_minor(r.paid_minor),
             completed: r.completed,
         })
-    })
-    .transpose()
+    }
 }
 
-/// Locks order `id` and reads its whole row (an edit needs its sealed customer and content).
-pub async fn lock_whole(
+/// An order locked for an edit: where it stands, and its content opened.
+pub struct Editable {
+    pub order: Locked,
+    pub content: pos_domain::edit::Content,
+}
+
+impl Editable {
+    /// The order as the edit rule ([`pos_domain::edit::apply`]) reads it.
+    pub fn current(&self) -> pos_domain::edit::Current<'_> {
+        pos_domain::edit::Current {
+            content: &self.content,
+            channel: self.order.channel,
+            currency: self.order.currency,
+            paid: self.order.paid,
+            completed: self.order.completed,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EditableRow {
+    #[sqlx(flatten)]
+    order: LockedRow,
+    customer_name: Vec<u8>,
+    customer_phone: Option<Vec<u8>>,
+    customer_email: Option<Vec<u8>>,
+    customer_address: Option<Vec<u8>>,
+    notes: Option<Vec<u8>>,
+    items: sqlx::types::Json<Vec<LineItem>>,
+    schedule: sqlx::types::Json<Vec<ScheduleEntry>>,
+    subtotal_minor: i64,
+    discount_minor: i64,
+}
+
+/// Locks order `id` of `tenant` for an edit and opens its content with `cipher`.
+pub async fn lock_for_edit(
     tx: &mut Tx,
+    cipher: &pos_crypto::FieldCipher,
     tenant: Uuid,
     id: Uuid,
-) -> ApiResult<Option<sqlx::postgres::PgRow>> {
-    Ok(
-        sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?,
+) -> ApiResult<Option<Editable>> {
+    let row: Option<EditableRow> = sqlx::query_as(
+        "SELECT channel, currency, status, version, total_minor, paid_minor,
+                completed_at IS NOT NULL AS completed, customer_name, customer_phone,
+                customer_email, customer_address, notes, items, schedule, subtotal_minor,
+                discount_minor
+         FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
     )
-}
-
-/// The order's channel.
-pub async fn channel(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<pos_domain::Channel> {
-    let c: String =
-        sqlx::query_scalar("SELECT channel FROM orders WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
-    c.parse().map_err(ApiError::Internal)
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let order = locked(r.order)?;
+    let sealed = SealedCustomer {
+        name: r.customer_name,
+        phone: r.customer_phone,
+        email: r.customer_email,
+        address: r.customer_address,
+        notes: r.notes,
+    };
+    let (customer, notes) = pos_crypto::customer::open(cipher, &id.to_string(), &sealed)
+        .ok_or_else(|| ApiError::Internal("decrypt".into()))?;
+    let c = order.currency;
+    Ok(Some(Editable {
+        content: pos_domain::edit::Content {
+            customer,
+            notes,
+            items: r.items.0,
+            totals: Totals {
+                subtotal: c.from_minor(r.subtotal_minor),
+                discount: c.from_minor(r.discount_minor),
+                total: order.total,
+            },
+            schedule: r.schedule.0,
+        },
+        order,
+    }))
 }
 
 /// Sets what order `id` has been paid (in minor units) and the status that follows; `by` (when known) becomes

@@ -13,11 +13,8 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{DateTime, Utc};
-use pos_domain::{Channel, Currency, Customer, LineItem};
 
 use pos_protocol::{AuditAction, FieldChange};
-use sqlx::Row;
 use uuid::Uuid;
 
 fn if_match(headers: &HeaderMap) -> ApiResult<i32> {
@@ -54,123 +51,44 @@ pub async fn patch(
     let tenant = auth.tenant();
     let expected = if_match(&headers)?;
     let mut tx = s.tx(tenant).await?;
-    let r = orders::lock_whole(&mut tx, tenant, id)
+    let order = orders::lock_for_edit(&mut tx, &s.cipher, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if r.get::<String, _>("status") == "deleted" {
+    if order.order.is_deleted() {
         return Err(ApiError::Conflict {
             code: "order_deleted",
             message: "The order is deleted and cannot be edited".into(),
         });
     }
-    let version: i32 = r.get("version");
+    let version = order.order.version;
     if version != expected {
         return Err(ApiError::PreconditionFailed { current: version });
     }
-    let ids = id.to_string();
-    let dec = |col: &str, field: &str| -> ApiResult<Option<String>> {
-        r.get::<Option<Vec<u8>>, _>(col)
-            .map(|b| {
-                s.cipher
-                    .decrypt_string(&b, aad(&ids, field))
-                    .ok_or_else(|| ApiError::Internal("decrypt".into()))
-            })
-            .transpose()
-    };
-    let currency: Currency = r
-        .get::<String, _>("currency")
-        .parse()
-        .map_err(|_| ApiError::Internal("currency".into()))?;
-    let channel: Channel = r
-        .get::<String, _>("channel")
-        .parse()
-        .map_err(ApiError::Internal)?;
-    let old_customer = Customer {
-        name: dec("customer_name", "customer_name")?.unwrap_or_default(),
-        phone: dec("customer_phone", "customer_phone")?,
-        email: dec("customer_email", "customer_email")?,
-        address: dec("customer_address", "customer_address")?,
-    };
-    let old_notes = dec("notes", "notes")?;
-    let items: Vec<LineItem> =
-        serde_json::from_value(r.get("items")).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let before = pos_domain::edit::Content {
-        customer: old_customer,
-        notes: old_notes,
-        totals: pos_domain::Totals {
-            subtotal: currency.from_minor(r.get("subtotal_minor")),
-            discount: currency.from_minor(r.get("discount_minor")),
-            total: currency.from_minor(r.get("total_minor")),
-        },
-        schedule: serde_json::from_value(r.get("schedule"))
-            .map_err(|e| ApiError::Internal(e.to_string()))?,
-        items,
-    };
-    let edit = pos_domain::edit::OrderEdit {
-        customer: match req.customer {
-            Some(patch) => patch.apply(before.customer.clone()),
-            None => before.customer.clone(),
-        },
-        notes: req.notes.apply(before.notes.clone()),
-        items: req
-            .items
-            .unwrap_or_else(|| before.items.iter().map(LineItem::to_input).collect()),
-        discount: req.discount.apply(Some(before.totals.discount)),
-    };
-    let edited = pos_domain::edit::apply(
-        pos_domain::edit::Current {
-            content: &before,
-            channel,
-            currency,
-            paid: currency.from_minor(r.get("paid_minor")),
-            completed: r.get::<Option<DateTime<Utc>>, _>("completed_at").is_some(),
-        },
-        edit,
-    )?;
-    if edited.changes.is_empty() {
-        let view = view_now(&s, &mut tx, tenant, id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        tx.commit().await?;
-        return Ok(with_etag(StatusCode::OK, view));
+    let edited = pos_domain::edit::apply(order.current(), req.merged_with(&order.content))?;
+    if !edited.changes.is_empty() {
+        let e = lifecycle::Edit {
+            content: &edited.content,
+            currency: order.order.currency,
+            status: edited.status,
+            version: version + 1,
+            by: auth.user(),
+            device: None,
+        };
+        lifecycle::edit(&s, &mut tx, tenant, id, e).await?;
+        let ids = id.to_string();
+        audit::record(
+            &mut tx,
+            NewEvent::by(
+                (auth.user(), auth.role()),
+                AuditAction::Update,
+                "order",
+                Some(ids.clone()),
+                "order.update",
+            )
+            .detail(format!("version {version} -> {}", version + 1))
+            .fields(FieldChange::of_edit(&ids, &edited.changes)),
+        );
     }
-    let fields = FieldChange::of_edit(&ids, &edited.changes);
-    let status = edited.status;
-    let pos_domain::edit::Content {
-        customer,
-        notes,
-        items,
-        totals,
-        schedule,
-    } = edited.content;
-    let sealed = pos_crypto::customer::seal(&s.cipher, &ids, &customer, notes.as_deref());
-    let country = s.settings(&mut tx, tenant).await?.phone_country_code;
-    let content = orders::Content {
-        sealed: &sealed,
-        keys: pos_crypto::customer::search_keys(&s.cipher, &customer, &country.digits())?,
-        items: &items,
-        schedule: &schedule,
-        totals,
-        currency,
-        version: version + 1,
-        status,
-        by: auth.user(),
-        now: s.now(),
-    };
-    lifecycle::edit(&mut tx, tenant, id, content, totals.total, None).await?;
-    audit::record(
-        &mut tx,
-        NewEvent::by(
-            (auth.user(), auth.role()),
-            AuditAction::Update,
-            "order",
-            Some(ids.clone()),
-            "order.update",
-        )
-        .detail(format!("version {version} -> {}", version + 1))
-        .fields(fields),
-    );
-
     let view = view_now(&s, &mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;

@@ -114,3 +114,25 @@ pub struct PatchOrder {
     #[schema(value_type = Option<String>, nullable)]
     pub notes: pos_domain::Patch<String>,
 }
+
+impl PatchOrder {
+    /// The whole edit this merge patch asks of an order whose content is `before`: absent
+    /// members keep theirs, `null` clears, a value sets (RFC 7396).
+    pub fn merged_with(self, before: &pos_domain::edit::Content) -> pos_domain::edit::OrderEdit {
+        pos_domain::edit::OrderEdit {
+            customer: match self.customer {
+                Some(patch) => patch.apply(before.customer.clone()),
+                None => before.customer.clone(),
+            },
+            notes: self.notes.apply(before.notes.clone()),
+            items: self.items.unwrap_or_else(|| {
+                before
+                    .items
+                    .iter()
+                    .map(pos_domain::LineItem::to_input)
+                    .collect()
+            }),
+            discount: self.discount.apply(Some(before.totals.discount)),
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use super::new_order::insert_order;
 use super::{rejected, Outcome, PushContext};
 use crate::app::{ledger, lifecycle};
-use crate::db::orders::{self, Content, Deletion, Locked};
+use crate::db::orders::{self, Deletion, Locked};
 use crate::db::payments::{self, NewEntry};
 use crate::db::Tx;
 use crate::error::ApiResult;
@@ -335,10 +335,7 @@ async fn apply_edit(
         ));
     }
     let oid = m.order_id.0;
-    let customer = match customer
-        .clone()
-        .validated(orders::channel(tx, tenant, oid).await?)
-    {
+    let customer = match customer.clone().validated(o.channel) {
         Ok(c) => c,
         Err(e) => return Ok(rejected("invalid_customer", e.to_string())),
     };
@@ -346,26 +343,26 @@ async fn apply_edit(
         Ok(n) => n,
         Err(e) => return Ok(rejected("invalid_text", e.to_string())),
     };
-    let ids = oid.to_string();
-    let sealed = pos_crypto::customer::seal(&s.cipher, &ids, &customer, notes.as_deref());
-    let country = s.settings(tx, tenant).await?.phone_country_code;
-    let content = Content {
-        sealed: &sealed,
-        keys: pos_crypto::customer::search_keys(&s.cipher, &customer, &country.digits())?,
-        items,
-        schedule,
+    let content = pos_domain::edit::Content {
+        customer,
+        notes,
+        items: items.to_vec(),
         totals: *totals,
+        schedule: schedule.to_vec(),
+    };
+    let e = lifecycle::Edit {
+        content: &content,
         currency,
-        version: new_version as i32,
         status: OrderStatus::of(pos_domain::Standing::live(
             o.paid,
             totals.total,
             o.completed,
         )),
+        version: new_version as i32,
         by: m.actor_id.0,
-        now: s.now(),
+        device: Some(device),
     };
-    lifecycle::edit(tx, tenant, oid, content, totals.total, Some(device)).await?;
+    lifecycle::edit(s, tx, tenant, oid, e).await?;
     Ok(Outcome::Applied)
 }
 
