@@ -23,6 +23,26 @@ pub async fn find(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<Option<PgRow
     )
 }
 
+/// The ledger entries of `orders` (one query for a page), by order, oldest first.
+pub async fn of_orders(
+    tx: &mut Tx,
+    tenant: Uuid,
+    orders: &[Uuid],
+) -> ApiResult<std::collections::HashMap<Uuid, Vec<PgRow>>> {
+    let mut by_order: std::collections::HashMap<Uuid, Vec<PgRow>> = Default::default();
+    for p in sqlx::query(
+        "SELECT * FROM payments WHERE tenant_id = $1 AND order_id = ANY($2) ORDER BY created_at, id",
+    )
+    .bind(tenant)
+    .bind(orders)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        by_order.entry(p.get("order_id")).or_default().push(p);
+    }
+    Ok(by_order)
+}
+
 /// A ledger entry as the ledger rule reads it (`pos_domain::ledger`), whether a reversal of
 /// it is recorded, and its method (a reversal repeats it).
 pub struct Recorded {

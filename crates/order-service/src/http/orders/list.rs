@@ -56,44 +56,8 @@ pub async fn list(
     }
     let q = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if let Some(q) = q {
-        use pos_domain::SearchKind;
-        let in_q = |e: pos_domain::ValidationError| pos_domain::ValidationError {
-            field: "q".into(),
-            ..e
-        };
-        match SearchKind::detect(q) {
-            SearchKind::Email => {
-                let key = pos_crypto::customer::email_index(&s.cipher, q).map_err(in_q)?;
-                qb.push(" AND email_index = ").push_bind(key);
-            }
-            SearchKind::Phone => {
-                let country = s.settings_now(tenant).await?.phone_country_code;
-                let key = pos_crypto::customer::phone_index(&s.cipher, q, &country.digits())
-                    .map_err(in_q)?;
-                qb.push(" AND phone_index = ").push_bind(key);
-            }
-            SearchKind::OrderNumber => {
-                qb.push(" AND order_number = ").push_bind(q.to_uppercase());
-            }
-            SearchKind::Name => {
-                let terms = pos_domain::search::query_terms(q);
-                if terms.is_empty() {
-                    // no letter or digit: nothing is found (not everything)
-                    qb.push(" AND false");
-                }
-                for alternatives in terms {
-                    qb.push(" AND (");
-                    for (i, words) in alternatives.iter().enumerate() {
-                        if i > 0 {
-                            qb.push(" OR ");
-                        }
-                        qb.push("name_tokens @> ")
-                            .push_bind(pos_crypto::customer::blind_words(&s.cipher, words));
-                    }
-                    qb.push(")");
-                }
-            }
-        }
+        let country = s.settings_now(tenant).await?.phone_country_code;
+        push_search(&mut qb, &s.cipher, q, &country.digits())?;
     }
     if let Some(c) = p.cursor {
         qb.push(" AND id < ").push_bind(c);
@@ -107,20 +71,8 @@ pub async fn list(
     } else {
         None
     };
-    // The page's payments in one query (not one per order).
     let ids: Vec<Uuid> = rows.iter().map(|r| r.get("id")).collect();
-    let mut payments: std::collections::HashMap<Uuid, Vec<sqlx::postgres::PgRow>> =
-        Default::default();
-    for p in sqlx::query(
-        "SELECT * FROM payments WHERE tenant_id = $1 AND order_id = ANY($2) ORDER BY created_at, id",
-    )
-    .bind(tenant)
-    .bind(&ids)
-    .fetch_all(&mut *tx)
-    .await?
-    {
-        payments.entry(p.get("order_id")).or_default().push(p);
-    }
+    let payments = crate::db::payments::of_orders(&mut tx, tenant, &ids).await?;
     let today = s.today_in(&mut tx, tenant).await?;
     let items = rows
         .iter()
@@ -148,4 +100,54 @@ pub async fn list(
     );
     tx.commit().await?;
     Ok(axum::Json(ListResponse { items, next_cursor }))
+}
+
+/// Appends the condition of search text `q` ([`pos_domain::SearchKind`]): a phone number
+/// (read in the shop's country `country`) or an e-mail address by its blind index, an order
+/// number as typed, or a name by all of its words' blind indexes (each word may match any
+/// of its spellings).
+fn push_search(
+    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    cipher: &pos_crypto::FieldCipher,
+    q: &str,
+    country: &str,
+) -> ApiResult<()> {
+    use pos_crypto::customer::{blind_words, email_index, phone_index};
+    use pos_domain::SearchKind;
+    let in_q = |e: pos_domain::ValidationError| pos_domain::ValidationError {
+        field: "q".into(),
+        ..e
+    };
+    match SearchKind::detect(q) {
+        SearchKind::Email => {
+            let key = email_index(cipher, q).map_err(in_q)?;
+            qb.push(" AND email_index = ").push_bind(key);
+        }
+        SearchKind::Phone => {
+            let key = phone_index(cipher, q, country).map_err(in_q)?;
+            qb.push(" AND phone_index = ").push_bind(key);
+        }
+        SearchKind::OrderNumber => {
+            qb.push(" AND order_number = ").push_bind(q.to_uppercase());
+        }
+        SearchKind::Name => {
+            let terms = pos_domain::search::query_terms(q);
+            if terms.is_empty() {
+                // no letter or digit: nothing is found (not everything)
+                qb.push(" AND false");
+            }
+            for alternatives in terms {
+                qb.push(" AND (");
+                for (i, words) in alternatives.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(" OR ");
+                    }
+                    qb.push("name_tokens @> ")
+                        .push_bind(blind_words(cipher, words));
+                }
+                qb.push(")");
+            }
+        }
+    }
+    Ok(())
 }

@@ -49,13 +49,10 @@ async fn load_view(
     else {
         return Ok(None);
     };
-    let payments = sqlx::query(
-        "SELECT * FROM payments WHERE tenant_id = $1 AND order_id = $2 ORDER BY created_at, id",
-    )
-    .bind(tenant)
-    .bind(id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let payments = crate::db::payments::of_orders(tx, tenant, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
     view_of(cipher, &r, today, |c| {
         payments.iter().map(payment_json(c)).collect()
     })
