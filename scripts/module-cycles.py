@@ -7,7 +7,8 @@ Usage: cargo modules dependencies --package P --lib --no-externs --no-sysroot --
 cargo-modules draws every module and its "uses" edges (a `use` of another module's item).
 Its own `--acyclic` check also counts an item and its methods as a cycle, so this reads the
 graph instead. A use between a module and one of its ancestors is a module's own facade (a
-parent re-exporting its children, a child reading the crate's state) and is not counted; any
+parent re-exporting its children, or implementing a type its children extend) and is not
+counted — so a crate root holds declarations and re-exports only, never shared state; any
 other use `a -> b` is lifted to the two siblings under their nearest common ancestor that
 contain `a` and `b`, and a cycle among siblings (Tarjan's strongly connected components) is
 reported. Exits 1 when there is one.

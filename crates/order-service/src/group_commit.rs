@@ -18,12 +18,11 @@
 //! the turns of the hundred connections' tasks on the server's runtime (6 % more creates a
 //! second at 100 clients, `docs/benchmarks.md`).
 
+use crate::app::create::{insert_orders, NewOrder};
 use crate::audit::Streams;
 use crate::db::tenant_tx;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
-use crate::orders::{insert_orders, NewOrder};
-use crate::AppState;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::sync::{Arc, OnceLock};
@@ -61,19 +60,25 @@ struct Writer {
 
 impl Creates {
     /// Queues `order` and waits until it is committed; hands it back.
-    pub(crate) async fn submit(&self, s: &AppState, order: NewOrder) -> ApiResult<NewOrder> {
+    /// `pool` names the database the writers connect to; `streams` and `metrics` are the
+    /// instance's.
+    pub(crate) async fn submit(
+        &self,
+        (pool, streams, metrics): (&PgPool, &Arc<Streams>, &Arc<Metrics>),
+        order: NewOrder,
+    ) -> ApiResult<NewOrder> {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             start_writers(
                 Arc::new(Mutex::new(rx)),
-                s.pool.connect_options().as_ref().clone(),
-                s.streams.clone(),
-                s.metrics.clone(),
+                pool.connect_options().as_ref().clone(),
+                streams.clone(),
+                metrics.clone(),
             );
             tx
         });
         // Counted until answered, or until the request is dropped (its client went away).
-        let _waiting = Waiting::count(&s.metrics);
+        let _waiting = Waiting::count(metrics);
         let (done, answer) = oneshot::channel();
         queue
             .send(Job { order, done })

@@ -194,7 +194,7 @@ impl Metrics {
 /// Middleware: counts the request in flight and times it under its route template (never the
 /// raw path).
 pub async fn track(
-    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<Metrics>>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -211,7 +211,7 @@ pub async fn track(
             self.0.decrement(1.0);
         }
     }
-    let gauge = state.metrics.gauge("http_requests_in_flight");
+    let gauge = metrics.gauge("http_requests_in_flight");
     gauge.increment(1.0);
     let _in_flight = InFlight(gauge);
     let start = Instant::now();
@@ -221,8 +221,7 @@ pub async fn track(
         Label::new("route", route),
         Label::new("status", res.status().as_u16().to_string()),
     ];
-    state
-        .metrics
+    metrics
         .recorder
         .register_histogram(
             &Key::from_parts("http_request_duration_seconds", labels),

@@ -45,7 +45,9 @@ pub struct NewOrder {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct PaymentInput {
-    /// The client may choose the id; recording the same id again returns the first result.
+    /// The counter may choose the id; recording the same id again returns the first result.
+    /// (The order-service draws a new order's first payment id itself: a create through the
+    /// API is made idempotent by the order's id.)
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub id: Option<PaymentId>,
@@ -138,7 +140,7 @@ impl NewOrder {
                 id: p.id,
                 amount: paid,
                 method: p.method,
-                reference: crate::text::reference(p.reference, "reference")?,
+                reference: crate::text::reference(p.reference, "initial_payment.reference")?,
             }),
             None => None,
         };

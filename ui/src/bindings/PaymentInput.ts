@@ -8,6 +8,8 @@ import type { PaymentMethod } from "./PaymentMethod";
  */
 export type PaymentInput = { 
 /**
- * The client may choose the id; recording the same id again returns the first result.
+ * The counter may choose the id; recording the same id again returns the first result.
+ * (The order-service draws a new order's first payment id itself: a create through the
+ * API is made idempotent by the order's id.)
  */
 id: PaymentId | null, amount: Money, method: PaymentMethod, reference: string | null, };

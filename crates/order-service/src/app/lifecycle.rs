@@ -5,10 +5,10 @@
 use crate::db::orders::{self, Content, Deletion};
 use crate::db::Tx;
 use crate::error::ApiResult;
-use crate::AppState;
 use chrono::{DateTime, Utc};
 use pos_crypto::customer;
-use pos_domain::{Currency, OrderStatus};
+use pos_crypto::FieldCipher;
+use pos_domain::{CountryCode, Currency, OrderStatus};
 use pos_protocol::{events, DomainEvent};
 use uuid::Uuid;
 
@@ -21,16 +21,24 @@ pub struct Edit<'a> {
     pub version: i32,
     pub by: Uuid,
     pub device: Option<Uuid>,
+    /// The shop's country (its customers' phone search keys use it).
+    pub country: CountryCode,
+    pub now: DateTime<Utc>,
 }
 
 /// Writes an edit of order `id`: the customer and notes sealed and indexed in the shop's
 /// country, the content, and `order.updated` with the new version and total.
-pub async fn edit(s: &AppState, tx: &mut Tx, tenant: Uuid, id: Uuid, e: Edit<'_>) -> ApiResult<()> {
+pub async fn edit(
+    cipher: &FieldCipher,
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+    e: Edit<'_>,
+) -> ApiResult<()> {
     let ids = id.to_string();
     let c = e.content;
-    let country = s.settings(tx, tenant).await?.phone_country_code;
-    let sealed = customer::seal(&s.cipher, &ids, &c.customer, c.notes.as_deref());
-    let keys = customer::search_keys(&s.cipher, &c.customer, &country.digits())?;
+    let sealed = customer::seal(cipher, &ids, &c.customer, c.notes.as_deref());
+    let keys = customer::search_keys(cipher, &c.customer, &e.country.digits())?;
     let written = Content {
         sealed: &sealed,
         keys,
@@ -41,7 +49,7 @@ pub async fn edit(s: &AppState, tx: &mut Tx, tenant: Uuid, id: Uuid, e: Edit<'_>
         version: e.version,
         status: e.status,
         by: e.by,
-        now: s.now(),
+        now: e.now,
     };
     orders::write_content(tx, tenant, id, written).await?;
     tx.outbox(DomainEvent::OrderUpdated(events::OrderUpdated {

@@ -6,7 +6,9 @@ pub mod chain;
 pub mod orders;
 mod outbox;
 pub mod payments;
+pub mod tenants;
 mod tx;
+pub mod users;
 
 pub use tx::{tenant_tx, Tx};
 

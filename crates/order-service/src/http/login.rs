@@ -52,7 +52,7 @@ async fn check_password(
     verifier: Option<String>,
 ) -> ApiResult<bool> {
     s.metrics.count_password_check();
-    crate::on_hash_thread(move || {
+    crate::hashing::on_hash_thread(move || {
         let known = verifier.is_some();
         let v = verifier.unwrap_or_else(|| decoy_verifier().to_owned());
         pos_crypto::password::verify(password.expose().as_bytes(), &v) && known

@@ -12,6 +12,7 @@ pub mod login;
 pub mod openapi;
 pub mod orders;
 pub mod request;
+pub mod state;
 pub mod sync;
 pub mod tenant;
 pub mod users;
@@ -88,7 +89,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { error::ApiError::NotFound })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         // outside the deadlines, so a request that ran out of time is timed and counted too
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A handler that panics answers 500 problem+json (and is logged) instead of dropping
         // the connection.

@@ -97,7 +97,7 @@ pub async fn create(
     let password = req.password;
     let pin = req.pin;
     let (pw_hash, pin_hash) =
-        crate::on_hash_thread(move || -> ApiResult<(String, Option<String>)> {
+        crate::hashing::on_hash_thread(move || -> ApiResult<(String, Option<String>)> {
             Ok((
                 hash(password.expose())?,
                 pin.map(|p| hash(p.expose())).transpose()?,

@@ -73,8 +73,10 @@ pub async fn patch(
             version: version + 1,
             by: auth.user(),
             device: None,
+            country: s.settings(&mut tx, tenant).await?.phone_country_code,
+            now: s.now(),
         };
-        lifecycle::edit(&s, &mut tx, tenant, id, e).await?;
+        lifecycle::edit(&s.cipher, &mut tx, tenant, id, e).await?;
         let ids = id.to_string();
         audit::record(
             &mut tx,

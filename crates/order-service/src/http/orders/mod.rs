@@ -12,16 +12,14 @@ mod create;
 mod edit;
 mod idempotency;
 mod list;
-mod numbers;
 mod payments;
 mod view;
 
+pub use crate::numbers::{OrderNumbers, API_NUMBER_PREFIX};
 pub use audit_feed::{__path_audit_events, __path_audit_verify, audit_events, audit_verify};
 pub use create::{__path_create, create};
-pub(crate) use create::{insert_orders, NewOrder};
 pub use edit::{__path_delete, __path_patch, delete, patch};
 pub use list::{__path_list, list};
-pub use numbers::{OrderNumbers, API_NUMBER_PREFIX};
 pub use payments::{__path_pay, __path_reverse, pay, reverse};
 pub(crate) use view::json_column;
 pub use view::{__path_get, get, OrderView, PaymentView};

@@ -25,13 +25,7 @@ async fn staff_role(
     if let Some(r) = ctx.roles.get(&id) {
         return Ok(*r);
     }
-    let r: Option<String> =
-        sqlx::query_scalar("SELECT role FROM users WHERE tenant_id = $1 AND id = $2 AND active")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let role = r.and_then(|r| r.parse().ok());
+    let role = crate::db::users::active_role(tx, tenant, id).await?;
     ctx.roles.insert(id, role);
     Ok(role)
 }
@@ -361,8 +355,10 @@ async fn apply_edit(
         version: new_version as i32,
         by: m.actor_id.0,
         device: Some(device),
+        country: s.settings(tx, tenant).await?.phone_country_code,
+        now: s.now(),
     };
-    lifecycle::edit(s, tx, tenant, oid, e).await?;
+    lifecycle::edit(&s.cipher, tx, tenant, oid, e).await?;
     Ok(Outcome::Applied)
 }
 

@@ -324,13 +324,9 @@ impl Store {
                 total,
                 paid,
                 balance: total - paid,
-                overdue: Overdue::of(
-                    status,
-                    &record::parse_schedule(&r.get::<String, _>("schedule"), currency)?,
-                    paid,
-                    today,
-                )
-                .any(),
+                // a schedule that does not read marks no row overdue (its detail shows the fault)
+                overdue: record::parse_schedule(&r.get::<String, _>("schedule"), currency)
+                    .is_ok_and(|schedule| Overdue::of(status, &schedule, paid, today).any()),
                 partly_paid: status.is_partly_paid(paid, total - paid),
                 business_date: r
                     .get::<String, _>("business_date")
@@ -470,9 +466,13 @@ impl Store {
             .fetch_all(tx.conn().await?)
             .await?;
         for o in &pending {
-            let schedule = record::parse_schedule(&o.get::<String, _>("schedule"), currency)?;
-            let paid = currency.from_minor(o.get("paid_minor"));
-            overdue = overdue + Overdue::of(OrderStatus::Pending, &schedule, paid, today);
+            // a schedule that does not read counts as not overdue rather than failing the
+            // figures (the order's detail shows the fault)
+            if let Ok(schedule) = record::parse_schedule(&o.get::<String, _>("schedule"), currency)
+            {
+                let paid = currency.from_minor(o.get("paid_minor"));
+                overdue = overdue + Overdue::of(OrderStatus::Pending, &schedule, paid, today);
+            }
         }
         let minutes = offset.local_minus_utc() / 60;
         let days = sqlx::query(

@@ -1,8 +1,10 @@
 //! The API's order numbers: [`OrderNumbers`] hands them out from blocks reserved in the
 //! database, in the series [`API_NUMBER_PREFIX`].
 
+use crate::audit::Streams;
 use crate::error::ApiResult;
-use crate::AppState;
+use sqlx::PgPool;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// API order numbers (`API-<day>-<n>`, unique per tenant and day), handed out from blocks
@@ -44,9 +46,9 @@ impl OrderNumbers {
         size.clamp(Self::MIN_BLOCK, Self::MAX_BLOCK)
     }
 
-    pub(super) async fn next(
+    pub async fn next(
         &self,
-        s: &AppState,
+        (pool, streams): (&PgPool, &Arc<Streams>),
         tenant: Uuid,
         day: chrono::NaiveDate,
     ) -> ApiResult<i64> {
@@ -62,7 +64,7 @@ impl OrderNumbers {
         let size = self.lock_blocks().get(&key).map_or(Self::MIN_BLOCK, |b| {
             Self::next_block_size(b.size, b.reserved.elapsed())
         });
-        let mut tx = s.tx(tenant).await?;
+        let mut tx = crate::db::tenant_tx(pool, streams, tenant).await?;
         let last: i64 = sqlx::query_scalar(
             "INSERT INTO order_number_counters (tenant_id, day, last) VALUES ($1, $2, $3)
              ON CONFLICT (tenant_id, day) DO UPDATE SET last = order_number_counters.last + $3
