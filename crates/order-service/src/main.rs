@@ -171,6 +171,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             state.limits = cfg.limits();
             state.request_timeout = std::time::Duration::from_secs(cfg.request_timeout_secs);
             state.sync_timeout = std::time::Duration::from_secs(cfg.sync_timeout_secs);
+            state.office_dir = cfg.office_dir.clone();
             let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
             tracing::info!(addr = %listener.local_addr()?, "serving");
             order_service::serve(listener, state).await?;

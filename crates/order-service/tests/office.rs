@@ -331,3 +331,106 @@ async fn a_rolled_back_audit_event_leaves_its_chain_unbroken() {
         .unwrap_or_else(|| panic!("{v}"));
     assert_eq!(chain["events"], 3, "{v}");
 }
+
+/// The office's counters screen reads `GET /devices`: each paired counter with its code, when
+/// it last pushed and pulled (by the service's clock) and what its last push carried; only an
+/// owner or a manager sees it.
+#[tokio::test]
+async fn the_counters_list_shows_each_counters_last_sync() {
+    let clock = TestClock::at("2027-04-01T02:00:00Z");
+    let app = spawn_with_state({
+        let c = clock.clone();
+        move |s| s.with_clock(c)
+    })
+    .await;
+    let t = app.tenant("toko-kasir").await;
+    let (d, owner) = common::desk::desk_on("K07", clock.clone()).await;
+    let c = common::sync::fast_client();
+    common::sync::pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let (_, before, _) = app.get(&t.owner_token, "/api/v1/devices").await;
+    assert_eq!(before[0]["device_code"], "K07", "{before}");
+    assert_eq!(before[0]["last_push_mutations"], 0);
+
+    clock.set("2027-04-01T03:30:00Z");
+    d.store
+        .create_order(
+            &owner,
+            common::desk::new_order_on("Wati", "2027-04-01".parse().unwrap()),
+        )
+        .await
+        .unwrap();
+    c.sync(&d.store, d.keys.as_ref(), &|_| {}).await.unwrap();
+    let token = app
+        .login("toko-kasir", "owner@toko-kasir.id", "correct horse battery")
+        .await;
+    let (st, after, _) = app.get(&token, "/api/v1/devices").await;
+    assert_eq!(st, 200, "{after}");
+    let counters = after.as_array().unwrap();
+    assert_eq!(counters.len(), 1);
+    assert_eq!(counters[0]["last_push_at"], "2027-04-01T03:30:00Z");
+    assert_eq!(counters[0]["last_pull_at"], "2027-04-01T03:30:00Z");
+    // the order and its first payment
+    assert_eq!(counters[0]["last_push_mutations"], 2);
+    assert_eq!(counters[0]["last_push_refused"], 0);
+    assert!(counters[0]["revoked_at"].is_null());
+
+    let cashier = app.staff(&t, "cashier").await;
+    let (st, _, _) = app.get(&cashier, "/api/v1/devices").await;
+    assert_eq!(st, 403);
+}
+
+/// The office is served at `/` from the directory the configuration names, and every response
+/// — the office's and the API's — carries the strict security headers; nothing outside that
+/// directory is served, and an unknown API path is still a problem+json 404.
+#[tokio::test]
+async fn the_office_is_served_with_strict_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>Office</title><script type=\"module\" src=\"/assets/office.js\"></script>",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/office.js"), "console.log(1)").unwrap();
+    let office = dir.path().to_owned();
+    let app = spawn_with_state(move |mut s| {
+        s.office_dir = Some(office);
+        s
+    })
+    .await;
+    let get = |path: &'static str| {
+        let (http, url) = (app.http.clone(), app.url(path));
+        async move { http.get(url).send().await.unwrap() }
+    };
+    for (path, status, kind) in [
+        ("/", 200, "text/html"),
+        ("/assets/office.js", 200, "javascript"),
+        ("/api/v1/openapi.json", 200, "application/json"),
+        ("/assets/../../etc/passwd", 404, "application/problem+json"),
+        ("/nothing-here", 404, "application/problem+json"),
+        ("/api/v1/nothing-here", 404, "application/problem+json"),
+    ] {
+        let r = get(path).await;
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let h = r.headers();
+        let header = |name: &str| {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(
+            header("content-type").contains(kind),
+            "{path}: {}",
+            header("content-type")
+        );
+        let csp = header("content-security-policy");
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+    }
+}

@@ -22,12 +22,14 @@ pub struct ItemInput {
 
 /// A checked line with its derived total.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineItem {
     pub name: String,
     pub sku: Option<String>,
     #[serde(with = "rust_decimal::serde::str")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub quantity: Decimal,
     pub unit_price: Money,
     pub discount: Money,

@@ -11,6 +11,7 @@ use std::str::FromStr;
 /// The currencies a shop can choose. Rupiah is the default and, as on every receipt and price
 /// tag in Indonesia, has no minor unit in use.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum Currency {
     #[default]

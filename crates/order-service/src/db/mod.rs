@@ -3,6 +3,7 @@
 //! payments is written once for every path that needs it (the HTTP handlers and sync apply).
 
 pub mod chain;
+pub mod devices;
 pub mod orders;
 mod outbox;
 pub mod payments;

@@ -14,6 +14,7 @@ use base64::Engine;
 use pos_domain::{Role, ValidationError};
 use pos_protocol::{AuditAction, DeviceTokenRequest, PairRequest, PairResponse};
 use rand::RngCore;
+use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -35,18 +36,25 @@ fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// A one-time pairing code and when it stops working.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PairingCode {
+    pub code: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// `POST /devices/pairing-codes` (owner, manager) → `{code, expires_at}`.
 #[utoipa::path(
     post,
     path = "/devices/pairing-codes",
     tag = "devices",
-    responses((status = 201, description = "{code, expires_at}", body = Object)),
+    responses((status = 201, description = "a one-time pairing code", body = PairingCode)),
     security(("bearer" = []))
 )]
 pub async fn pairing_code(
     State(s): State<AppState>,
     auth: Auth,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<PairingCode>)> {
     auth.require_approver("pair devices")?;
     let mut raw = [0u8; 10];
     rand::rngs::OsRng.fill_bytes(&mut raw);
@@ -77,7 +85,10 @@ pub async fn pairing_code(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"code": code, "expires_at": expires})),
+        Json(PairingCode {
+            code,
+            expires_at: expires,
+        }),
     ))
 }
 
@@ -313,6 +324,37 @@ pub async fn device_token(
         "token_type": "Bearer",
         "expires_in": crate::auth::TOKEN_TTL_SECONDS,
     })))
+}
+
+/// `GET /devices` (owner, manager): the shop's counters, with when each last pushed and pulled
+/// and what its last push carried.
+#[utoipa::path(
+    get,
+    path = "/devices",
+    tag = "devices",
+    responses((status = 200, description = "the counters, paired ones first", body = Vec<crate::db::devices::Counter>)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(s): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<crate::db::devices::Counter>>> {
+    auth.require_approver("see the counters")?;
+    let tenant = auth.tenant();
+    let mut tx = s.tx(tenant).await?;
+    let counters = crate::db::devices::list(&mut tx, tenant).await?;
+    audit::record(
+        &mut tx,
+        NewEvent::by(
+            (auth.user(), auth.role()),
+            AuditAction::Access,
+            "device",
+            None,
+            "device.list",
+        ),
+    );
+    tx.commit().await?;
+    Ok(Json(counters))
 }
 
 /// `DELETE /devices/{id}` (owner, manager): unpairs a device. Its secret stops working at once;

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod feeds;
 pub mod limits;
 pub mod login;
+pub mod office;
 pub mod openapi;
 pub mod orders;
 pub mod request;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
                 state.limits.trust_forwarded,
             )),
         )
+        .route("/devices", get(devices::list))
         .route("/devices/pairing-codes", post(devices::pairing_code))
         .route(
             "/devices/pair",
@@ -85,12 +87,19 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(|axum::extract::State(s): axum::extract::State<AppState>| async move { s.metrics.render() }))
         .route("/readyz", get(readyz))
         .route_layer(deadline(state.request_timeout))
-        .nest("/api/v1", api)
-        .fallback(|| async { error::ApiError::NotFound })
+        .nest(
+            "/api/v1",
+            api.fallback(|| async { error::ApiError::NotFound }),
+        )
+        .merge(match &state.office_dir {
+            Some(dir) => office::files(dir),
+            None => Router::new().fallback(|| async { error::ApiError::NotFound }),
+        })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         // outside the deadlines, so a request that ran out of time is timed and counted too
         .route_layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(office::headers))
         // A handler that panics answers 500 problem+json (and is logged) instead of dropping
         // the connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

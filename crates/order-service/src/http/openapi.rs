@@ -31,6 +31,7 @@ use utoipa::{Modify, OpenApi};
         crate::devices::pair,
         crate::devices::device_token,
         crate::devices::revoke,
+        crate::devices::list,
         crate::feeds::events,
         crate::feeds::summary,
         crate::sync::push,

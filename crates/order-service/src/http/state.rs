@@ -42,6 +42,8 @@ pub struct AppState {
     pub request_timeout: std::time::Duration,
     /// Longest time a `POST /sync/push` may take, its upload included ([`SYNC_TIMEOUT`]).
     pub sync_timeout: std::time::Duration,
+    /// The office's built files, served at `/` (see [`super::office`]); none: API only.
+    pub office_dir: Option<std::path::PathBuf>,
 }
 
 /// Longest time a sync push may take, by default: 4 MiB at 128 kbit/s.
@@ -67,6 +69,7 @@ impl AppState {
             limits: limits::RateLimits::default(),
             request_timeout: REQUEST_TIMEOUT,
             sync_timeout: SYNC_TIMEOUT,
+            office_dir: None,
         }
     }
 

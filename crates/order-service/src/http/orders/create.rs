@@ -26,7 +26,7 @@ use uuid::Uuid;
     tag = "orders",
     request_body = CreateOrder,
     params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same key")),
-    responses((status = 201, description = "the order", body = Object)),
+    responses((status = 201, description = "the order", body = super::OrderView)),
     security(("bearer" = []))
 )]
 pub async fn create(

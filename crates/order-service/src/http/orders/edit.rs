@@ -37,7 +37,7 @@ fn if_match(headers: &HeaderMap) -> ApiResult<i32> {
     tag = "orders",
     request_body = PatchOrder,
     params(("id" = uuid::Uuid, Path, description = "the id"), ("If-Match" = String, Header, description = "the order's ETag, e.g. \"3\"")),
-    responses((status = 200, description = "the order", body = Object)),
+    responses((status = 200, description = "the order", body = super::OrderView)),
     security(("bearer" = []))
 )]
 pub async fn patch(

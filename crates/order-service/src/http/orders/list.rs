@@ -17,7 +17,7 @@ use uuid::Uuid;
     path = "/offline-orders",
     tag = "orders",
     params(ListParams),
-    responses((status = 200, description = "a page of orders", body = Object)),
+    responses((status = 200, description = "a page of orders", body = super::ListResponse)),
     security(("bearer" = []))
 )]
 pub async fn list(

@@ -54,7 +54,7 @@ pub struct ListParams {
     pub cursor: Option<Uuid>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ListResponse {
     pub items: Vec<OrderView>,
     pub next_cursor: Option<Uuid>,

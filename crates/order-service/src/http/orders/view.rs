@@ -140,7 +140,7 @@ pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
 /// An order as the API shows it — read from a row ([`view_of`]) or taken from an order just
 /// written ([`NewOrder::view`](super::NewOrder::view)) — serialized straight from these values
 /// (no `Value` tree).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub(super) id: Uuid,
     pub(super) order_number: String,
@@ -168,11 +168,13 @@ pub struct OrderView {
     pub(super) created_at: DateTime<Utc>,
     pub(super) updated_at: DateTime<Utc>,
     pub(super) version: i32,
+    /// Who deleted the order, when and why (`null` while it stands).
+    #[schema(value_type = Option<Object>)]
     pub(super) deleted: Option<Value>,
 }
 
 /// The customer with every field present (`null` when not given).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct CustomerView {
     pub(super) name: String,
     pub(super) phone: Option<String>,
@@ -181,7 +183,7 @@ pub(super) struct CustomerView {
 }
 
 /// The terms as agreed, with the schedule as paid so far.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct TermsView {
     #[serde(flatten)]
     terms: PaymentTerms,
@@ -204,7 +206,7 @@ impl TermsView {
 }
 
 /// A payment as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PaymentView {
     id: Uuid,
     amount: String,
@@ -286,7 +288,7 @@ pub(super) fn with_etag(status: StatusCode, view: OrderView) -> Response {
     path = "/offline-orders/{id}",
     tag = "orders",
     params(("id" = uuid::Uuid, Path, description = "the id")),
-    responses((status = 200, description = "the order, with its version as ETag", body = Object)),
+    responses((status = 200, description = "the order, with its version as ETag", body = OrderView)),
     security(("bearer" = []))
 )]
 pub async fn get(

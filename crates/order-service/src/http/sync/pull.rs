@@ -163,6 +163,7 @@ pub async fn pull(
         orders.retain(|o| kept.contains(&o.id.0));
     }
     audit_orders_sent(&mut tx, device, orders.len());
+    crate::db::devices::record_pull(&mut tx, tenant, device, s.now()).await?;
     tx.commit().await?;
     Ok(Json(pos_protocol::PullResponse {
         changes,

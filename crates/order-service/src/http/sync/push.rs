@@ -88,6 +88,17 @@ async fn run_push(
         results.push(apply_one(s, &mut tx, &mut ctx, tenant, device, m).await?);
     }
     let audit = store_audit(&mut tx, tenant, device, &req.audit_events).await?;
+    let refused = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.status,
+                MutationStatus::Rejected | MutationStatus::Conflict
+            )
+        })
+        .count();
+    crate::db::devices::record_push(&mut tx, tenant, device, s.now(), (results.len(), refused))
+        .await?;
     tx.commit().await?;
     for r in &results {
         s.metrics.count_sync(r.status);
