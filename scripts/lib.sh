@@ -41,6 +41,8 @@ export FAKETIME_LIB="/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-
 APP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
   librsvg2-dev libxdo-dev libdbus-1-dev dbus dbus-x11 gnome-keyring)
 E2E_PACKAGES=(xvfb xauth webkit2gtk-driver curl procps)
+# The office's end-to-end suite: Debian's Chromium, driven headless by playwright-core.
+OFFICE_E2E_PACKAGES=(chromium curl procps)
 
 # Node.js ≥ 20.19 and npm (Vite 8 needs it). Debian 12's own nodejs is 18: install NodeSource's
 # only if no suitable node is present.

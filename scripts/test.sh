@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 . scripts/pg.sh
 export NO_COLOR=1 FORCE_COLOR=0
 
-ensure_packages "${RUST_TEST_PACKAGES[@]}" "${APP_PACKAGES[@]}" "${E2E_PACKAGES[@]}"
+ensure_packages "${RUST_TEST_PACKAGES[@]}" "${APP_PACKAGES[@]}" "${E2E_PACKAGES[@]}" "${OFFICE_E2E_PACKAGES[@]}"
 ensure_rust
 ensure_tauri_driver
 ensure_cargo_modules
@@ -26,6 +26,14 @@ echo "== ui: install, typecheck, lint, component tests, build"
   npm run lint
   npx vitest run 2>&1 | tee "$logs/vitest.log"
   npx vite build
+  npm run build:office
+  # the office's API types are what openapi-typescript makes of the committed document (a Rust
+  # test keeps that document equal to the one the service generates)
+  cd openapi
+  ensure_npm_deps
+  npx openapi-typescript ../src/office/api/openapi.json -o "$logs/schema.d.ts" >/dev/null
+  diff -u ../src/office/api/schema.d.ts "$logs/schema.d.ts" \
+    || { echo "ui/src/office/api/schema.d.ts is stale: run npm run generate in ui/openapi" >&2; exit 1; }
 )
 
 echo "== cargo fmt"
@@ -78,15 +86,27 @@ scripts/e2e.sh 2>&1 | tee "$logs/e2e.log"
 e2e_status=${PIPESTATUS[0]}
 set -e
 
+echo "== the shop's office in a real browser (Chromium)"
+cargo build -p pos-core --bin pos-paired-counter --locked
+set +e
+scripts/office-e2e.sh 2>&1 | tee "$logs/office.log"
+office_status=${PIPESTATUS[0]}
+set -e
+
 # One closing line over every suite (cargo's own last line is often a doc-test run of 0).
 passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$logs/cargo.log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '; [0-9]+ failed;' "$logs/cargo.log" | awk '{s += $2} END {print s + 0}')
 ui_passed=$(grep -Eo 'Tests +[0-9]+ passed' "$logs/vitest.log" | awk '{s += $2} END {print s + 0}')
 e2e_passed=$(grep -Eo '^ℹ pass [0-9]+' "$logs/e2e.log" | awk '{s += $3} END {print s + 0}')
 e2e_failed=$(grep -Eo '^ℹ fail [0-9]+' "$logs/e2e.log" | awk '{s += $3} END {print s + 0}')
+office_passed=$(grep -Eo '^ℹ pass [0-9]+' "$logs/office.log" | awk '{s += $3} END {print s + 0}')
+office_failed=$(grep -Eo '^ℹ fail [0-9]+' "$logs/office.log" | awk '{s += $3} END {print s + 0}')
+[ "$office_status" -eq 0 ] || [ "$office_failed" -gt 0 ] || office_failed=1
 [ "$e2e_status" -eq 0 ] || [ "$e2e_failed" -gt 0 ] || e2e_failed=1
 st_passed=0 st_failed=0
 if [ "$st_status" -eq 0 ]; then st_passed=1; else st_failed=1; fi
-echo "tests: $((passed + ui_passed + e2e_passed + st_passed)) passed, $((failed + e2e_failed + st_failed)) failed" \
-  "(rust $passed, ui components $ui_passed, end-to-end $e2e_passed, schemathesis run $st_passed)"
-[ "$cargo_status" -eq 0 ] && [ "$fake_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$st_status" -eq 0 ]
+echo "tests: $((passed + ui_passed + e2e_passed + office_passed + st_passed)) passed," \
+  "$((failed + e2e_failed + office_failed + st_failed)) failed" \
+  "(rust $passed, ui components $ui_passed, end-to-end $e2e_passed, office in Chromium $office_passed, schemathesis run $st_passed)"
+[ "$cargo_status" -eq 0 ] && [ "$fake_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$st_status" -eq 0 ] \
+  && [ "$office_status" -eq 0 ]

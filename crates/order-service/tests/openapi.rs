@@ -127,3 +127,25 @@ async fn nul_characters_in_json_text_are_refused_not_500() {
         .unwrap();
     assert_eq!(r.status(), 422);
 }
+
+/// The office's API client is typed from this very document: `ui/src/office/api/openapi.json`
+/// is the document as the code generates it (run with `UPDATE_BINDINGS=1` to rewrite it, then
+/// `npm run generate` in `ui/openapi` for the TypeScript types; `scripts/test.sh` checks both).
+#[test]
+fn the_office_client_is_typed_from_the_current_document() {
+    use utoipa::OpenApi;
+    let doc =
+        serde_json::to_string_pretty(&order_service::openapi::ApiDoc::openapi()).unwrap() + "\n";
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../ui/src/office/api/openapi.json");
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, &doc).unwrap();
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        committed == doc,
+        "{} is not the current API document: run UPDATE_BINDINGS=1 cargo test -p order-service --test openapi, then npm run generate in ui/openapi",
+        file.display()
+    );
+}

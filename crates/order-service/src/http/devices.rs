@@ -331,6 +331,7 @@ pub async fn device_token(
 #[utoipa::path(
     get,
     path = "/devices",
+    operation_id = "list_counters",
     tag = "devices",
     responses((status = 200, description = "the counters, paired ones first", body = Vec<crate::db::devices::Counter>)),
     security(("bearer" = []))

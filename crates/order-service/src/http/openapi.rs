@@ -38,6 +38,8 @@ use utoipa::{Modify, OpenApi};
         crate::sync::pull,
         crate::sync::orders,
     ),
+    // types that only query parameters name (not collected from the paths)
+    components(schemas(pos_domain::OrderStatus, pos_protocol::AuditAction)),
     modifiers(&Conventions)
 )]
 pub struct ApiDoc;
@@ -55,6 +57,12 @@ fn problem_schema() -> Schema {
             .property("status", ObjectBuilder::new().schema_type(Type::Integer))
             .property("detail", string())
             .property("code", string())
+            .property("field", string())
+            .property(
+                "retry_after",
+                ObjectBuilder::new().schema_type(Type::Integer),
+            )
+            .property("request_id", string())
             .required("title")
             .required("status")
             .required("code")

@@ -49,6 +49,7 @@ async fn view(s: &AppState, tx: &mut crate::db::Tx, tenant: uuid::Uuid) -> ApiRe
 #[utoipa::path(
     get,
     path = "/tenant",
+    operation_id = "get_tenant",
     tag = "tenant",
     responses((status = 200, description = "the shop's settings", body = TenantView)),
     security(("bearer" = []))
@@ -73,6 +74,7 @@ pub struct TenantPatch {
 #[utoipa::path(
     patch,
     path = "/tenant",
+    operation_id = "patch_tenant",
     tag = "tenant",
     request_body = TenantPatch,
     responses((status = 200, description = "the shop's settings", body = TenantView)),

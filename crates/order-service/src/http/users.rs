@@ -45,6 +45,7 @@ fn hash(secret: &str) -> ApiResult<String> {
 #[utoipa::path(
     post,
     path = "/users",
+    operation_id = "create_user",
     tag = "staff",
     request_body = NewUser,
     params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same key")),
@@ -144,6 +145,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/users",
+    operation_id = "list_users",
     tag = "staff",
     responses((status = 200, description = "the tenant's staff", body = Object)),
     security(("bearer" = []))

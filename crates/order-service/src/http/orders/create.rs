@@ -23,6 +23,7 @@ use uuid::Uuid;
 #[utoipa::path(
     post,
     path = "/offline-orders",
+    operation_id = "create_order",
     tag = "orders",
     request_body = CreateOrder,
     params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same key")),
@@ -130,6 +131,9 @@ fn view_of_new(o: NewOrder) -> OrderView {
         currency: o.currency,
         paid: o.paid,
         balance: o.total - o.paid,
+        // recorded today: nothing is due before today yet
+        overdue: false,
+        partly_paid: o.status.is_partly_paid(o.paid, o.total - o.paid),
         payment_terms: TermsView::as_paid(o.terms, &o.schedule, o.paid, o.business_date),
         payments,
         recorded_by: o.actor.0,

@@ -34,6 +34,7 @@ fn if_match(headers: &HeaderMap) -> ApiResult<i32> {
 #[utoipa::path(
     patch,
     path = "/offline-orders/{id}",
+    operation_id = "patch_order",
     tag = "orders",
     request_body = PatchOrder,
     params(("id" = uuid::Uuid, Path, description = "the id"), ("If-Match" = String, Header, description = "the order's ETag, e.g. \"3\"")),

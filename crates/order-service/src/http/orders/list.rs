@@ -15,6 +15,7 @@ use uuid::Uuid;
 #[utoipa::path(
     get,
     path = "/offline-orders",
+    operation_id = "list_orders",
     tag = "orders",
     params(ListParams),
     responses((status = 200, description = "a page of orders", body = super::ListResponse)),

@@ -86,6 +86,10 @@ pub(super) fn view_of(
     let deleted_at: Option<DateTime<Utc>> = r.get("deleted_at");
     let (total, paid) = (m("total_minor"), m("paid_minor"));
     let schedule: Vec<ScheduleEntry> = json_column(r, "schedule")?;
+    let status: pos_domain::OrderStatus = r
+        .get::<String, _>("status")
+        .parse()
+        .map_err(ApiError::Internal)?;
     let view = OrderView {
         id,
         business_date: r.get("business_date"),
@@ -108,6 +112,8 @@ pub(super) fn view_of(
         currency,
         paid,
         balance: total - paid,
+        overdue: pos_domain::figures::Overdue::of(status, &schedule, paid, today).any(),
+        partly_paid: status.is_partly_paid(paid, total - paid),
         payment_terms: TermsView::as_paid(json_column(r, "terms")?, &schedule, paid, today),
         payments: payments(currency),
         recorded_by: r.get("recorded_by_user_id"),
@@ -156,6 +162,10 @@ pub struct OrderView {
     pub(super) currency: Currency,
     pub(super) paid: Money,
     pub(super) balance: Money,
+    /// Some installment is overdue on the shop's business day (`pos_domain::figures`).
+    pub(super) overdue: bool,
+    /// Open, with some but not all of the total paid (`OrderStatus::is_partly_paid`).
+    pub(super) partly_paid: bool,
     pub(super) payment_terms: TermsView,
     pub(super) payments: Vec<PaymentView>,
     /// The shop's day the order belongs to (in the tenant's time zone, or the counter's).
@@ -286,6 +296,7 @@ pub(super) fn with_etag(status: StatusCode, view: OrderView) -> Response {
 #[utoipa::path(
     get,
     path = "/offline-orders/{id}",
+    operation_id = "get_order",
     tag = "orders",
     params(("id" = uuid::Uuid, Path, description = "the id")),
     responses((status = 200, description = "the order, with its version as ETag", body = OrderView)),

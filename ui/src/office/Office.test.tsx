@@ -1,0 +1,110 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { makeClient } from "./api/client";
+import { Office } from "./Office";
+import { addDecimal } from "./Orders";
+
+type Answer = { status: number; body: unknown };
+
+/** A stand-in for the service's HTTP answers (the real service is the end-to-end suite's). */
+function service(routes: Record<string, (req: Request) => Answer>) {
+  const seen: Request[] = [];
+  const fetchImpl = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = input instanceof Request ? input : new Request(input, init);
+    seen.push(req);
+    const url = new URL(req.url);
+    const key = `${req.method} ${url.pathname.replace("/api/v1", "")}`;
+    const route = routes[key];
+    const a = route ? route(req) : { status: 404, body: { code: "not_found", title: "Not Found", status: 404 } };
+    const type = a.status >= 400 ? "application/problem+json" : "application/json";
+    return new Response(a.status === 204 ? null : JSON.stringify(a.body), { status: a.status, headers: { "content-type": type } });
+  };
+  const client = (token: () => string | null) => makeClient(token, "http://office.test/api/v1", fetchImpl as typeof fetch);
+  return { client, seen };
+}
+
+const owner = { id: "u1", name: "Ibu Owner", email: "owner@toko.id", role: "owner", active: true };
+const signedIn = { status: 200, body: { access_token: "tok-1", token_type: "Bearer", expires_in: 900, user: owner } };
+
+async function signIn(user: ReturnType<typeof userEvent.setup>) {
+  await user.type(screen.getByLabelText("Shop (tenant)"), "toko");
+  await user.type(screen.getByLabelText("E-mail"), "owner@toko.id");
+  await user.type(screen.getByLabelText("Password"), "correct horse battery");
+  await user.click(screen.getByRole("button", { name: "Sign in" }));
+}
+
+describe("the shop's office", () => {
+  it("says a wrong sign-in plainly, without telling which part was wrong", async () => {
+    const s = service({ "POST /auth/login": () => ({ status: 401, body: { code: "unauthorized", title: "Unauthorized", status: 401, detail: "authentication required" } }) });
+    const user = userEvent.setup();
+    render(<Office client={s.client} />);
+    await signIn(user);
+    expect(await screen.findByText("The shop, e-mail or password is not right.")).toBeTruthy();
+    // the password is not kept in the form after a try
+    expect((screen.getByLabelText("Password") as HTMLInputElement).value).toBe("");
+  });
+
+  it("sends the token it was given, in memory only, and shows a pairing code with its QR code and expiry", async () => {
+    const now = new Date("2027-01-05T03:00:00Z");
+    const s = service({
+      "POST /auth/login": () => signedIn,
+      "GET /offline-orders": () => ({ status: 200, body: { items: [], next_cursor: null } }),
+      "GET /devices": () => ({ status: 200, body: [] }),
+      "POST /devices/pairing-codes": () => ({ status: 201, body: { code: "ABCD-2345", expires_at: "2027-01-05T03:10:00Z" } }),
+    });
+    const user = userEvent.setup();
+    render(<Office client={s.client} now={() => now} />);
+    await signIn(user);
+    await user.click(await screen.findByRole("button", { name: "Counters" }));
+    await user.click(await screen.findByRole("button", { name: "Make a pairing code" }));
+    expect((await screen.findByTestId("pairing-code-value")).textContent).toBe("ABCD-2345");
+    expect(screen.getByTestId("pairing-qr").querySelector("path")?.getAttribute("d")).toMatch(/^M/);
+    expect(screen.getByTestId("pairing-expiry").textContent).toBe("Works once, for 10:00 more.");
+    const devices = s.seen.find((r) => r.url.endsWith("/devices"));
+    expect(devices?.headers.get("Authorization")).toBe("Bearer tok-1");
+    expect(window.localStorage.length + window.sessionStorage.length).toBe(0);
+  });
+
+  it("goes back to the sign-in form when the service no longer takes the token", async () => {
+    const s = service({
+      "POST /auth/login": () => signedIn,
+      "GET /offline-orders": () => ({ status: 401, body: { code: "unauthorized", title: "Unauthorized", status: 401 } }),
+    });
+    const user = userEvent.setup();
+    render(<Office client={s.client} />);
+    await signIn(user);
+    expect(await screen.findByText("Your sign-in has ended: sign in again.")).toBeTruthy();
+    expect(screen.getByTestId("office-signin")).toBeTruthy();
+  });
+
+  it("lists orders in Bahasa, with what the shown orders add up to", async () => {
+    const order = (n: string, total: string, paid: string) => ({
+      id: n, order_number: n, order_type: "offline", channel: "phone", status: "pending", customer: { name: "Sari", phone: null, email: null, address: null },
+      notes: null, items: [], subtotal: total, discount: "0", total, currency: "IDR", paid, balance: addDecimal(total, `-${paid}`), overdue: n === "K01-20270105-0001",
+      partly_paid: true, payment_terms: { type: "full", schedule: [] }, payments: [], business_date: "2027-01-05", recorded_by: "u1", last_modified_by: "u1",
+      created_at: "2027-01-05T03:00:00Z", updated_at: "2027-01-05T03:00:00Z", version: 1, deleted: null,
+    });
+    const s = service({
+      "POST /auth/login": () => ({ status: 200, body: { ...signedIn.body, user: { ...owner, role: "cashier" } } }),
+      "GET /offline-orders": () => ({ status: 200, body: { items: [order("K01-20270105-0001", "1500000", "500000"), order("K02-20270105-0001", "250000", "0")], next_cursor: null } }),
+    });
+    const user = userEvent.setup();
+    render(<Office client={s.client} />);
+    fireEvent.change(screen.getByRole("combobox", { name: "Language" }), { target: { value: "id" } });
+    await user.type(screen.getByLabelText("Toko (tenant)"), "toko");
+    await user.type(screen.getByLabelText("Email"), "kasir@toko.id");
+    await user.type(screen.getByLabelText("Kata sandi"), "kata sandi kasir");
+    await user.click(screen.getByRole("button", { name: "Masuk" }));
+    await waitFor(() => expect(screen.getAllByRole("row")).toHaveLength(3));
+    expect(screen.getByTestId("orders-summary").textContent).toMatch(/2 ditampilkan · total Rp\s?1\.750\.000 · dibayar Rp\s?500\.000/);
+    // a cashier has no counters screen, as the API allows
+    expect(screen.queryByRole("button", { name: "Kasir" })).toBeNull();
+  });
+
+  it("adds exact decimal strings", () => {
+    expect(addDecimal("0.1", "0.2")).toBe("0.3");
+    expect(addDecimal("1500000", "-500000")).toBe("1000000");
+    expect(addDecimal("-1.50", "0.25")).toBe("-1.25");
+  });
+});
