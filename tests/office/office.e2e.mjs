@@ -114,11 +114,18 @@ test("the owner makes a pairing code, a desktop counter pairs with it and its or
   await page.getByRole("combobox", { name: "Channel" }).selectOption("phone");
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByTestId("orders-summary").getByText(/^2 shown/).waitFor();
+
+  // a search by the customer's phone number, written another way than it was recorded
+  await page.getByRole("combobox", { name: "Channel" }).selectOption("");
+  await page.getByRole("searchbox", { name: "Search" }).fill("0812-0001-0003");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByTestId("orders-summary").getByText(/^1 shown/).waitFor();
+  await page.locator(`tr[data-order="${counter.order_numbers[3]}"]`).waitFor();
 });
 
 test("in Bahasa Indonesia, every word on the orders screen is Indonesian", async () => {
   await page.getByRole("combobox", { name: "Language" }).selectOption("id");
-  await page.getByRole("heading", { name: "Pesanan dari semua kasir" }).waitFor();
+  await page.getByRole("heading", { name: "Pesanan dari semua perangkat kasir" }).waitFor();
   assert.match(await page.getByTestId("orders-summary").textContent(), /ditampilkan · total Rp\s?[\d.]+ · dibayar Rp/);
   await shot("orders-id");
   await page.getByRole("combobox", { name: "Bahasa" }).selectOption("en");

@@ -55,11 +55,11 @@ pub struct Serve {
     pub jwt_secret: Secret,
     #[command(flatten)]
     pub data_key: DataKey,
-    /// Database connections of this instance.
     /// The shop's office (the web back-office) to serve at `/`: the directory `npm run
     /// build:office` writes (`ui/dist-office`). Without it, only the API is served.
     #[arg(long, env = "ORDER_SERVICE_OFFICE_DIR")]
     pub office_dir: Option<std::path::PathBuf>,
+    /// Database connections of this instance.
     #[arg(long, env = "ORDER_SERVICE_DB_POOL_SIZE", default_value_t = 20)]
     pub db_pool_size: u32,
     /// How long a request waits for a database connection before it is answered 503

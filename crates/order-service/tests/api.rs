@@ -722,6 +722,16 @@ async fn phone_search_keys_follow_the_shops_country() {
         }
     };
     assert_eq!(found(&my, "%2B60%2012%20345%206789").await, 1);
+    // the office's search: the same filters in a body, so the number stays out of the URL
+    let (st, page, _) = app
+        .post(
+            &my.owner_token,
+            "/api/v1/offline-orders/search",
+            serde_json::json!({"q": "+60 12 345 6789"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(found(&my, "012-345-6789").await, 1);
     assert_eq!(found(&id, "%2B60%2012%20345%206789").await, 0);
     assert_eq!(found(&id, "%2B62%2012%20345%206789").await, 1);

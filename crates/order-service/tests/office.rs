@@ -406,7 +406,13 @@ async fn the_office_is_served_with_strict_headers() {
         ("/", 200, "text/html"),
         ("/assets/office.js", 200, "javascript"),
         ("/api/v1/openapi.json", 200, "application/json"),
-        ("/assets/../../etc/passwd", 404, "application/problem+json"),
+        // percent-encoded, so the client sends it as it is
+        (
+            "/assets/%2e%2e/%2e%2e/etc/passwd",
+            404,
+            "application/problem+json",
+        ),
+        ("/%2e%2e/Cargo.toml", 404, "application/problem+json"),
         ("/nothing-here", 404, "application/problem+json"),
         ("/api/v1/nothing-here", 404, "application/problem+json"),
     ] {
@@ -432,5 +438,11 @@ async fn the_office_is_served_with_strict_headers() {
         assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
         assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
         assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        // the page is always revalidated; content-hashed assets are kept
+        match path {
+            "/" => assert_eq!(header("cache-control"), "no-cache"),
+            "/assets/office.js" => assert!(header("cache-control").contains("immutable")),
+            _ => {}
+        }
     }
 }

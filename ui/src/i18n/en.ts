@@ -384,6 +384,7 @@ export const en = {
   "office.orders.title": "Orders of every counter",
   "office.orders.counter": "Counter",
   "office.orders.shown": "{count} shown · total {total} · paid {paid}",
+  "error.offline": "The shop's service cannot be reached: check the connection and try again.",
   "error.other": "This was refused (code {code}).",
 } as const;
 

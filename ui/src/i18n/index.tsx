@@ -95,6 +95,7 @@ export function makeI18n(lang: Language, minor: MinorUnits = {}): I18n {
       if (e instanceof LocalError) return e.message;
       const err = BackendError.from(e);
       if (err.code === "not_logged_in") return t("error.not_logged_in");
+      if (err.code === "offline") return t("error.offline");
       if (err.code === "unexpected") return t("error.unexpected", { message: err.message });
       if (lang === "id") {
         // a code this version does not know (a newer service's): said in Bahasa, with the code

@@ -24,6 +24,14 @@ export function Counters(props: { now: () => Date }) {
     void load();
   }, [load]);
 
+  // While a pairing code is shown, the list looks again now and then, so the counter that
+  // uses it appears without leaving the screen.
+  useEffect(() => {
+    if (!code) return;
+    const timer = window.setInterval(() => void load(), 5000);
+    return () => window.clearInterval(timer);
+  }, [code, load]);
+
   async function makeCode() {
     const c = await run(() => answer(client.POST("/devices/pairing-codes")));
     if (c) setCode(c);
@@ -45,7 +53,7 @@ export function Counters(props: { now: () => Date }) {
         </button>
       </div>
       <FormError error={error} />
-      {code ? <PairingCodeCard code={code} now={props.now} /> : null}
+      {code ? <PairingCodeCard key={code.code} code={code} now={props.now} /> : null}
       {counters && counters.length === 0 ? <p className="muted">{t("office.counters.none")}</p> : null}
       {counters && counters.length > 0 ? (
         <table className="list" data-testid="counters">
@@ -90,11 +98,14 @@ export function Counters(props: { now: () => Date }) {
 function PairingCodeCard(props: { code: PairingCode; now: () => Date }) {
   const { t } = useI18n();
   const server = window.location.origin;
-  const [left, setLeft] = useState(() => secondsLeft(props.code.expires_at, props.now()));
+  // counted from the service's `expires_in` as the code arrived, not from `expires_at`
+  // against this computer's clock (which may be off)
+  const [until] = useState(() => props.now().getTime() + props.code.expires_in * 1000);
+  const [left, setLeft] = useState(() => secondsLeft(until, props.now()));
   useEffect(() => {
-    const timer = window.setInterval(() => setLeft(secondsLeft(props.code.expires_at, props.now())), 1000);
+    const timer = window.setInterval(() => setLeft(secondsLeft(until, props.now())), 1000);
     return () => window.clearInterval(timer);
-  }, [props]);
+  }, [until, props]);
   return (
     <div className="card pairing" data-testid="pairing-code">
       <h2>{t("office.pairing.title")}</h2>
@@ -115,6 +126,6 @@ function PairingCodeCard(props: { code: PairingCode; now: () => Date }) {
   );
 }
 
-function secondsLeft(expiresAt: string, now: Date): number {
-  return Math.max(0, Math.floor((new Date(expiresAt).getTime() - now.getTime()) / 1000));
+function secondsLeft(until: number, now: Date): number {
+  return Math.max(0, Math.floor((until - now.getTime()) / 1000));
 }

@@ -49,9 +49,11 @@ describe("the shop's office", () => {
     const now = new Date("2027-01-05T03:00:00Z");
     const s = service({
       "POST /auth/login": () => signedIn,
-      "GET /offline-orders": () => ({ status: 200, body: { items: [], next_cursor: null } }),
+      "POST /offline-orders/search": () => ({ status: 200, body: { items: [], next_cursor: null } }),
       "GET /devices": () => ({ status: 200, body: [] }),
-      "POST /devices/pairing-codes": () => ({ status: 201, body: { code: "ABCD-2345", expires_at: "2027-01-05T03:10:00Z" } }),
+      // the service's expires_at is 10 minutes on, by its clock; this computer's is 2 minutes
+      // ahead, and the countdown still shows the service's 10 minutes
+      "POST /devices/pairing-codes": () => ({ status: 201, body: { code: "ABCD-2345", expires_at: "2027-01-05T03:08:00Z", expires_in: 600 } }),
     });
     const user = userEvent.setup();
     render(<Office client={s.client} now={() => now} />);
@@ -69,7 +71,7 @@ describe("the shop's office", () => {
   it("goes back to the sign-in form when the service no longer takes the token", async () => {
     const s = service({
       "POST /auth/login": () => signedIn,
-      "GET /offline-orders": () => ({ status: 401, body: { code: "unauthorized", title: "Unauthorized", status: 401 } }),
+      "POST /offline-orders/search": () => ({ status: 401, body: { code: "unauthorized", title: "Unauthorized", status: 401 } }),
     });
     const user = userEvent.setup();
     render(<Office client={s.client} />);
@@ -87,7 +89,11 @@ describe("the shop's office", () => {
     });
     const s = service({
       "POST /auth/login": () => ({ status: 200, body: { ...signedIn.body, user: { ...owner, role: "cashier" } } }),
-      "GET /offline-orders": () => ({ status: 200, body: { items: [order("K01-20270105-0001", "1500000", "500000"), order("K02-20270105-0001", "250000", "0")], next_cursor: null } }),
+      "POST /offline-orders/search": (req) => {
+        // the search travels in the body, never in the URL
+        expect(new URL(req.url).search).toBe("");
+        return { status: 200, body: { items: [order("K01-20270105-0001", "1500000", "500000"), order("K02-20270105-0001", "250000", "0")], next_cursor: null } };
+      },
     });
     const user = userEvent.setup();
     render(<Office client={s.client} />);

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import type { Language } from "../bindings/Language";
 import { ErrorBoundary } from "../components/ErrorBoundary";
-import { I18nProvider, useT } from "../i18n";
+import { I18nProvider, makeI18n, useT } from "../i18n";
 import { answer, makeClient, OfficeContext, TokenHolder, useOffice, type OfficeClient, type SignedIn } from "./api/client";
 import { Counters } from "./Counters";
 import { Orders } from "./Orders";
@@ -34,6 +34,11 @@ export function Office(props: { client?: (token: () => string | null) => OfficeC
     return c;
   });
   const now = props.now ?? (() => new Date());
+  useEffect(() => {
+    // the page's own language and title follow the chosen language
+    document.documentElement.lang = lang;
+    document.title = makeI18n(lang).t("office.title");
+  }, [lang]);
 
   const signIn = (s: SignedIn) => {
     auth.set(s.token);

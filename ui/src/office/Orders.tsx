@@ -35,18 +35,17 @@ export function Orders() {
   const load = useCallback(
     async (f: Filter, after: string | null) => {
       const page = await run(() =>
+        // POST, not GET: a searched phone number, e-mail or name never goes into a URL
         answer(
-          client.GET("/offline-orders", {
-            params: {
-              query: {
-                status: f.status || undefined,
-                channel: f.channel || undefined,
-                from: f.from || undefined,
-                to: f.to || undefined,
-                q: f.q.trim() || undefined,
-                cursor: after ?? undefined,
-                limit: 50,
-              },
+          client.POST("/offline-orders/search", {
+            body: {
+              status: f.status || null,
+              channel: f.channel || null,
+              from: f.from || null,
+              to: f.to || null,
+              q: f.q.trim() || null,
+              cursor: after,
+              limit: 50,
             },
           }),
         ),
@@ -68,7 +67,9 @@ export function Orders() {
   }
 
   const currency = (rows[0]?.currency ?? "IDR") as Currency;
-  const sum = (pick: (o: OrderView) => string) => rows.reduce((acc, o) => addDecimal(acc, pick(o)), "0");
+  // a deleted order holds no money (refund before delete): it is shown, not summed
+  const standing = rows.filter((o) => o.status !== "deleted");
+  const sum = (pick: (o: OrderView) => string) => standing.reduce((acc, o) => addDecimal(acc, pick(o)), "0");
   return (
     <section aria-labelledby="orders-title">
       <h1 id="orders-title">{t("office.orders.title")}</h1>

@@ -41,6 +41,9 @@ fn secret_hash(secret: &str) -> String {
 pub struct PairingCode {
     pub code: String,
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Seconds it works for from now (by the service's clock: a screen counts down from this,
+    /// whatever its own clock says).
+    pub expires_in: i64,
 }
 
 /// `POST /devices/pairing-codes` (owner, manager) → `{code, expires_at}`.
@@ -88,6 +91,7 @@ pub async fn pairing_code(
         Json(PairingCode {
             code,
             expires_at: expires,
+            expires_in: PAIRING_CODE_MINUTES * 60,
         }),
     ))
 }

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/offline-orders", post(orders::create).get(orders::list))
+        .route("/offline-orders/search", post(orders::search))
         .route(
             "/offline-orders/{id}",
             get(orders::get).delete(orders::delete).patch(orders::patch),
@@ -99,7 +100,6 @@ pub fn router(state: AppState) -> Router {
         // outside the deadlines, so a request that ran out of time is timed and counted too
         .route_layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(office::headers))
         // A handler that panics answers 500 problem+json (and is logged) instead of dropping
         // the connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -109,6 +109,8 @@ pub fn router(state: AppState) -> Router {
                 ))
             },
         ))
+        // outside the panic catcher, so its 500 carries the security headers too
+        .layer(axum::middleware::from_fn(office::headers))
         // Request spans carry the request id, the method and the path only: query strings can
         // hold a searched phone number or e-mail, which must never reach a log.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(

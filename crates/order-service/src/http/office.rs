@@ -17,7 +17,7 @@ use tower_http::services::ServeDir;
 
 /// The office's and the API's Content-Security-Policy.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+    style-src 'self'; img-src 'self'; font-src 'self'; connect-src 'self'; frame-src 'none'; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The office's files under `dir`, `/` answered by its `index.html`; anything else is 404.
@@ -31,10 +31,24 @@ pub fn files<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
     )
 }
 
-/// Sets the security headers on every response.
+/// Sets the security headers on every response, and the office's caching: its page is
+/// revalidated every time (a new office shows at once), its content-hashed assets are kept.
 pub async fn headers(req: axum::extract::Request, next: Next) -> Response {
+    let assets = req.uri().path().starts_with("/assets/");
     let mut res = next.run(req).await;
+    let ok = res.status().is_success();
     let h = res.headers_mut();
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if html {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    } else if assets && ok {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),

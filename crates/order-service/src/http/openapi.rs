@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         crate::login::login,
         crate::orders::create,
         crate::orders::list,
+        crate::orders::search,
         crate::orders::get,
         crate::orders::patch,
         crate::orders::delete,

@@ -203,6 +203,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/offline-orders/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `POST /offline-orders/search`: the same page with the filters in a JSON body, so that a
+         *     searched phone number, e-mail or name never travels in a URL (which a proxy's access log
+         *     or a browser's network log would keep). The office searches this way.
+         */
+        post: operations["search_orders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/offline-orders/{id}": {
         parameters: {
             query?: never;
@@ -471,6 +492,23 @@ export interface components {
             sku?: string | null;
             unit_price: components["schemas"]["Money"];
         };
+        /**
+         * @description A page's filters: in the query of `GET /offline-orders`, or the body of `POST
+         *     /offline-orders/search`.
+         */
+        ListParams: {
+            channel?: null | components["schemas"]["Channel"];
+            /** Format: uuid */
+            cursor?: string | null;
+            /** Format: date */
+            from?: string | null;
+            /** Format: int64 */
+            limit?: number | null;
+            q?: string | null;
+            status?: null | components["schemas"]["OrderStatus"];
+            /** Format: date */
+            to?: string | null;
+        };
         ListResponse: {
             items: components["schemas"]["OrderView"][];
             /** Format: uuid */
@@ -563,6 +601,12 @@ export interface components {
             code: string;
             /** Format: date-time */
             expires_at: string;
+            /**
+             * Format: int64
+             * @description Seconds it works for from now (by the service's clock: a screen counts down from this,
+             *     whatever its own clock says).
+             */
+            expires_in: number;
         };
         /**
          * @description A JSON merge patch (RFC 7396) of an order: an absent member is unchanged, `null` clears
@@ -1203,6 +1247,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description refused (problem+json with a stable code) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error (problem+json) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    search_orders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListParams"];
+            };
+        };
+        responses: {
+            /** @description a page of orders */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListResponse"];
                 };
             };
             /** @description refused (problem+json with a stable code) */

@@ -26,6 +26,30 @@ pub async fn list(
     auth: Auth,
     crate::extract::ApiQuery(p): crate::extract::ApiQuery<ListParams>,
 ) -> ApiResult<axum::Json<ListResponse>> {
+    page(&s, &auth, p).await
+}
+
+/// `POST /offline-orders/search`: the same page with the filters in a JSON body, so that a
+/// searched phone number, e-mail or name never travels in a URL (which a proxy's access log
+/// or a browser's network log would keep). The office searches this way.
+#[utoipa::path(
+    post,
+    path = "/offline-orders/search",
+    operation_id = "search_orders",
+    tag = "orders",
+    request_body = ListParams,
+    responses((status = 200, description = "a page of orders", body = super::ListResponse)),
+    security(("bearer" = []))
+)]
+pub async fn search(
+    State(s): State<AppState>,
+    auth: Auth,
+    crate::extract::ApiJson(p): crate::extract::ApiJson<ListParams>,
+) -> ApiResult<axum::Json<ListResponse>> {
+    page(&s, &auth, p).await
+}
+
+async fn page(s: &AppState, auth: &Auth, p: ListParams) -> ApiResult<axum::Json<ListResponse>> {
     auth.require_staff()?;
     let tenant = auth.tenant();
     let limit = p.limit.unwrap_or(50);

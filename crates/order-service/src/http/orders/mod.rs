@@ -19,7 +19,7 @@ pub use crate::numbers::{OrderNumbers, API_NUMBER_PREFIX};
 pub use audit_feed::{__path_audit_events, __path_audit_verify, audit_events, audit_verify};
 pub use create::{__path_create, create};
 pub use edit::{__path_delete, __path_patch, delete, patch};
-pub use list::{__path_list, list};
+pub use list::{__path_list, __path_search, list, search};
 pub use payments::{__path_pay, __path_reverse, pay, reverse};
 pub(crate) use view::json_column;
 pub use view::{__path_get, get, OrderView, PaymentView};
@@ -42,7 +42,9 @@ pub(crate) fn aad<'a>(id: &'a str, field: &'a str) -> Aad<'a> {
     }
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
+/// A page's filters: in the query of `GET /offline-orders`, or the body of `POST
+/// /offline-orders/search`.
+#[derive(Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     pub status: Option<OrderStatus>,
