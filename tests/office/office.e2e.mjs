@@ -121,6 +121,19 @@ test("the owner makes a pairing code, a desktop counter pairs with it and its or
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByTestId("orders-summary").getByText(/^1 shown/).waitFor();
   await page.locator(`tr[data-order="${counter.order_numbers[3]}"]`).waitFor();
+
+  // its detail: a payment recorded at the office moves the counter's schedule
+  await page.locator(`tr[data-order="${counter.order_numbers[3]}"]`).getByRole("button").click();
+  await page.getByRole("heading", { name: `Order ${counter.order_numbers[3]}` }).waitFor();
+  const statuses = () => page.getByTestId("office-schedule").locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.status));
+  assert.deepEqual(await statuses(), ["paid", "due", "due"]);
+  await page.getByLabel("Amount").fill("500000");
+  await page.getByRole("button", { name: "Record" }).click();
+  await page.getByTestId("order-balance").getByText(/^IDR\s?500,000$/).waitFor();
+  assert.deepEqual(await statuses(), ["paid", "paid", "due"]);
+  assert.equal(await page.getByTestId("office-payments").locator("tbody tr").count(), 2);
+  await shot("order-detail");
+  await page.getByRole("button", { name: "Back" }).click();
 });
 
 test("in Bahasa Indonesia, every word on the orders screen is Indonesian", async () => {

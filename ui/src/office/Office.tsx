@@ -4,10 +4,11 @@ import { ErrorBoundary } from "../components/ErrorBoundary";
 import { I18nProvider, makeI18n, useT } from "../i18n";
 import { answer, makeClient, OfficeContext, TokenHolder, useOffice, type OfficeClient, type SignedIn } from "./api/client";
 import { Counters } from "./Counters";
+import { OrderDetail } from "./OrderDetail";
 import { Orders } from "./Orders";
 import { SignIn } from "./SignIn";
 
-type Screen = "orders" | "counters";
+type Screen = "orders" | "counters" | { order: string };
 
 /** The shop's office: sign-in, then the screens the signed-in role may use (as the API
  *  allows: the counters are an owner's or a manager's). The access token lives in this
@@ -104,7 +105,7 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
     );
   }, [client]);
   const approver = props.session.user.role === "owner" || props.session.user.role === "manager";
-  const nav: [Screen, string, boolean][] = [
+  const nav: ["orders" | "counters", string, boolean][] = [
     ["orders", t("office.nav.orders"), true],
     ["counters", t("office.nav.counters"), approver],
   ];
@@ -130,8 +131,9 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
         </button>
       </header>
       <main className="content">
-        <ErrorBoundary resetKey={screen} onBack={() => setScreen("orders")}>
-          {screen === "orders" ? <Orders /> : null}
+        <ErrorBoundary resetKey={typeof screen === "string" ? screen : screen.order} onBack={() => setScreen("orders")}>
+          {screen === "orders" ? <Orders onOpen={(id) => setScreen({ order: id })} /> : null}
+          {typeof screen === "object" ? <OrderDetail id={screen.order} onBack={() => setScreen("orders")} /> : null}
           {screen === "counters" && approver ? <Counters now={props.now} /> : null}
         </ErrorBoundary>
       </main>

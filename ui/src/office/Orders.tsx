@@ -22,7 +22,7 @@ const CHANNELS: Channel[] = ["walk_in", "phone"];
 
 /** Every counter's orders (and the API's): filters, search by number, phone, e-mail or name
  *  word, cursor paging, and what the shown orders add up to. */
-export function Orders() {
+export function Orders(props: { onOpen: (id: string) => void }) {
   const client = useOffice();
   const i18n = useI18n();
   const { t } = i18n;
@@ -122,7 +122,11 @@ export function Orders() {
           <tbody>
             {rows.map((o) => (
               <tr key={o.id} data-order={o.order_number}>
-                <td className="nowrap">{o.order_number}</td>
+                <td className="nowrap">
+                  <button type="button" className="link" name="open-order" onClick={() => props.onOpen(o.id)}>
+                    {o.order_number}
+                  </button>
+                </td>
                 <td className="nowrap">{i18n.date(o.business_date)}</td>
                 <td>{o.customer.name}</td>
                 <td>{t(`order.${o.channel as Channel}`)}</td>

@@ -619,6 +619,11 @@ export interface components {
             items?: components["schemas"]["ItemInput"][] | null;
             notes?: string | null;
         };
+        /** @description A payment (or reversal) recorded, and the order after it. */
+        PaymentAnswer: {
+            order: components["schemas"]["OrderView"];
+            payment: components["schemas"]["PaymentView"];
+        };
         /** @description A payment as entered. */
         PaymentInput: {
             amount: components["schemas"]["Money"];
@@ -1462,13 +1467,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description {payment, order} */
+            /** @description the payment and the order after it */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["PaymentAnswer"];
                 };
             };
             /** @description refused (problem+json with a stable code) */
@@ -1509,13 +1514,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description {payment, order}: the reversing entry (negative amount) and the order */
+            /** @description the reversing entry (negative amount) and the order after it */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["PaymentAnswer"];
                 };
             };
             /** @description refused (problem+json with a stable code) */

@@ -19,7 +19,6 @@ use pos_crypto::Aad;
 use pos_domain::Currency;
 use pos_protocol::{events, DomainEvent};
 use pos_protocol::{AuditAction, FieldChange};
-use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -29,7 +28,7 @@ use uuid::Uuid;
     tag = "orders",
     request_body = PaymentRequest,
     params(("id" = uuid::Uuid, Path, description = "the id"), ("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same key")),
-    responses((status = 201, description = "{payment, order}", body = Object)),
+    responses((status = 201, description = "the payment and the order after it", body = PaymentAnswer)),
     security(("bearer" = []))
 )]
 pub async fn pay(
@@ -121,7 +120,11 @@ async fn answer(
     let view = view_now(s, &mut tx, tenant, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let body = json!({"payment": payment_json(currency)(payment), "order": view});
+    let body = serde_json::to_value(PaymentAnswer {
+        payment: payment_json(currency)(payment),
+        order: view,
+    })
+    .map_err(|e| ApiError::Internal(format!("answer: {e}")))?;
     if let Some(k) = key {
         k.remember(s, &mut tx, tenant, StatusCode::CREATED, &body)
             .await?;
@@ -136,7 +139,7 @@ async fn answer(
     tag = "orders",
     request_body = ReversalRequest,
     params(("id" = uuid::Uuid, Path, description = "the order"), ("payment_id" = uuid::Uuid, Path, description = "the payment to reverse")),
-    responses((status = 201, description = "{payment, order}: the reversing entry (negative amount) and the order", body = Object)),
+    responses((status = 201, description = "the reversing entry (negative amount) and the order after it", body = PaymentAnswer)),
     security(("bearer" = []))
 )]
 /// Reverses (refunds) one payment in full with a reversing entry, once; the caller (an owner
@@ -228,6 +231,13 @@ pub async fn reverse(
     );
     answer(&s, tx, tenant, id, &posted.row, currency, None).await
 }
+/// A payment (or reversal) recorded, and the order after it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PaymentAnswer {
+    pub payment: super::PaymentView,
+    pub order: super::OrderView,
+}
+
 /// A payment's PAYMENT audit event and its domain event.
 pub(super) fn payment_events(
     actor: (Uuid, pos_domain::Role),
