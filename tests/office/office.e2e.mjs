@@ -136,6 +136,22 @@ test("the owner makes a pairing code, a desktop counter pairs with it and its or
   await page.getByRole("button", { name: "Back" }).click();
 });
 
+test("the owner verifies every audit chain: the counter's and the service's own", async () => {
+  await page.getByRole("button", { name: "Audit" }).click();
+  await page.getByTestId("audit-events").locator("tbody tr").first().waitFor();
+  await page.getByRole("button", { name: "Verify chain" }).click();
+  const verdict = page.getByTestId("audit-verdict");
+  await verdict.getByText(/^Every chain verifies: \d+ chains\.$/).waitFor();
+  assert.match(await verdict.textContent(), /K01: \d+ events, no break/);
+  assert.match(await verdict.textContent(), /the service: \d+ events, no break/);
+  // only the counter's chain
+  await page.getByRole("combobox", { name: "Chain" }).selectOption({ label: "K01" });
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.locator('tr[data-operation="order.create"]').first().waitFor();
+  await shot("audit");
+  await page.getByRole("button", { name: "Orders" }).click();
+});
+
 test("in Bahasa Indonesia, every word on the orders screen is Indonesian", async () => {
   await page.getByRole("combobox", { name: "Language" }).selectOption("id");
   await page.getByRole("heading", { name: "Pesanan dari semua perangkat kasir" }).waitFor();
@@ -155,8 +171,10 @@ test("a cashier signs in to the orders only: no counters screen, and the API ref
   await signIn("dewi@tokomaju.id", "kasir dewi password");
   await page.getByTestId("who").getByText("Kasir Dewi").waitFor();
   assert.equal(await page.getByRole("button", { name: "Counters" }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Audit" }).count(), 0);
   const cashier = await api("POST", "/auth/login", null, { tenant, email: "dewi@tokomaju.id", password: "kasir dewi password" });
   assert.equal((await api("GET", "/devices", cashier.body.access_token)).status, 403);
+  assert.equal((await api("GET", "/audit-events", cashier.body.access_token)).status, 403);
 });
 
 test("no customer data travels in a URL or reaches the service's log", async () => {

@@ -56,6 +56,7 @@ impl std::str::FromStr for AuditAction {
 /// A changed field: its name and SHA-256 hashes (hex) of the old and new values, never the
 /// values themselves.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub field: String,
@@ -96,6 +97,7 @@ impl FieldChange {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub id: Uuid,
@@ -105,6 +107,7 @@ pub struct AuditEvent {
     #[serde(with = "crate::time")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub at: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub actor_id: Option<StaffId>,
     pub actor_role: Option<Role>,
     pub action: AuditAction,

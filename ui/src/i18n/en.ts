@@ -385,6 +385,14 @@ export const en = {
   "office.orders.counter": "Counter",
   "office.orders.shown": "{count} shown · total {total} · paid {paid}",
   "error.offline": "The shop's service cannot be reached: check the connection and try again.",
+  "office.nav.audit": "Audit",
+  "office.audit.device": "Chain",
+  "office.audit.service": "the service",
+  "office.audit.result_ok": "Every chain verifies: {count} chains.",
+  "office.audit.result_broken": "{broken} of {count} chains do not verify.",
+  "office.audit.chain_ok": "{chain}: {events} events, no break",
+  "office.audit.chain_broken": "{chain}: broken at event {seq}: {reason}",
+  "office.audit.entity": "Entity",
   "error.other": "This was refused (code {code}).",
 } as const;
 

@@ -387,6 +387,14 @@ export const id: Record<MessageKey, string> = {
   "office.orders.counter": "Kasir",
   "office.orders.shown": "{count} ditampilkan · total {total} · dibayar {paid}",
   "error.offline": "Layanan toko tidak bisa dihubungi: periksa koneksi lalu coba lagi.",
+  "office.nav.audit": "Audit",
+  "office.audit.device": "Rantai",
+  "office.audit.service": "layanan",
+  "office.audit.result_ok": "Semua rantai terverifikasi: {count} rantai.",
+  "office.audit.result_broken": "{broken} dari {count} rantai tidak terverifikasi.",
+  "office.audit.chain_ok": "{chain}: {events} peristiwa, tidak ada yang putus",
+  "office.audit.chain_broken": "{chain}: putus di peristiwa {seq}: {reason}",
+  "office.audit.entity": "Entitas",
   "error.other": "Ini ditolak (kode {code}).",
 };
 

@@ -3,12 +3,13 @@ import type { Language } from "../bindings/Language";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { I18nProvider, makeI18n, useT } from "../i18n";
 import { answer, makeClient, OfficeContext, TokenHolder, useOffice, type OfficeClient, type SignedIn } from "./api/client";
+import { Audit } from "./Audit";
 import { Counters } from "./Counters";
 import { OrderDetail } from "./OrderDetail";
 import { Orders } from "./Orders";
 import { SignIn } from "./SignIn";
 
-type Screen = "orders" | "counters" | { order: string };
+type Screen = "orders" | "counters" | "audit" | { order: string };
 
 /** The shop's office: sign-in, then the screens the signed-in role may use (as the API
  *  allows: the counters are an owner's or a manager's). The access token lives in this
@@ -105,9 +106,10 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
     );
   }, [client]);
   const approver = props.session.user.role === "owner" || props.session.user.role === "manager";
-  const nav: ["orders" | "counters", string, boolean][] = [
+  const nav: ["orders" | "counters" | "audit", string, boolean][] = [
     ["orders", t("office.nav.orders"), true],
     ["counters", t("office.nav.counters"), approver],
+    ["audit", t("office.nav.audit"), approver],
   ];
   return (
     <div className="shell">
@@ -135,6 +137,7 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
           {screen === "orders" ? <Orders onOpen={(id) => setScreen({ order: id })} /> : null}
           {typeof screen === "object" ? <OrderDetail id={screen.order} onBack={() => setScreen("orders")} /> : null}
           {screen === "counters" && approver ? <Counters now={props.now} /> : null}
+          {screen === "audit" && approver ? <Audit /> : null}
         </ErrorBoundary>
       </main>
     </div>

@@ -15,6 +15,9 @@ export type OrderPage = Schemas["ListResponse"];
 export type UserView = Schemas["UserView"];
 export type OrderStatus = Schemas["OrderStatus"];
 export type Channel = Schemas["Channel"];
+export type AuditAction = Schemas["AuditAction"];
+export type AuditEvent = Schemas["AuditEvent"];
+export type ChainCheck = Schemas["ChainCheck"];
 
 /** Who is signed in: the access token lives here, in memory only (never in storage). */
 export interface SignedIn {

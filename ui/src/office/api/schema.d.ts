@@ -376,6 +376,60 @@ export interface components {
     schemas: {
         /** @enum {string} */
         AuditAction: "CREATE" | "READ" | "UPDATE" | "DELETE" | "ACCESS" | "PAYMENT";
+        AuditEvent: {
+            action: components["schemas"]["AuditAction"];
+            /** Format: uuid */
+            actor_id?: string | null;
+            actor_role?: null | components["schemas"]["Role"];
+            /** Format: date-time */
+            at: string;
+            /** @description Non-personal detail, e.g. a filter summary or a failure reason code. */
+            detail?: string | null;
+            /** Format: uuid */
+            device_id: string;
+            entity_id?: string | null;
+            /** @description `order`, `payment`, `staff`, `session`, `audit_log`, `settings`. */
+            entity_type: string;
+            fields: components["schemas"]["FieldChange"][];
+            hash: string;
+            /** Format: uuid */
+            id: string;
+            /** @description What happened, e.g. `order.create`, `order.list`, `login.failed`, `approval.granted`. */
+            operation: string;
+            prev_hash: string;
+            /**
+             * Format: int64
+             * @description 1, 2, 3, … per device, without gaps.
+             */
+            seq: number;
+        };
+        /** @description A page of audit events, newest first. */
+        AuditPage: {
+            items: components["schemas"]["AuditEvent"][];
+        };
+        /** @description Every chain of the tenant verified: each device's, and the service's own. */
+        ChainCheck: {
+            devices: components["schemas"]["ChainVerdict"][];
+            /** @description Whether every chain verifies. */
+            ok: boolean;
+        };
+        /** @description One chain's verdict. */
+        ChainVerdict: {
+            /**
+             * Format: uuid
+             * @description The chain: a counter's device id, or one of the service's own.
+             */
+            device_id: string;
+            /** @description How many events it holds. */
+            events: number;
+            /**
+             * Format: int64
+             * @description Where it breaks, and why (absent when it verifies).
+             */
+            first_broken_seq?: number | null;
+            ok: boolean;
+            reason?: string | null;
+        };
         /**
          * @description How the order reached the counter.
          * @enum {string}
@@ -470,6 +524,15 @@ export interface components {
         EntryKind: "full" | "down_payment" | "balance" | "installment";
         /** @enum {string} */
         EntryStatus: "paid" | "partly_paid" | "due" | "overdue";
+        /**
+         * @description A changed field: its name and SHA-256 hashes (hex) of the old and new values, never the
+         *     values themselves.
+         */
+        FieldChange: {
+            field: string;
+            new_hash?: string | null;
+            old_hash?: string | null;
+        };
         /** @enum {string} */
         Interval: "weekly" | "monthly";
         /**
@@ -826,7 +889,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["AuditPage"];
                 };
             };
             /** @description refused (problem+json with a stable code) */
@@ -864,7 +927,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ChainCheck"];
                 };
             };
             /** @description refused (problem+json with a stable code) */

@@ -8,23 +8,51 @@ use crate::error::ApiResult;
 use crate::AppState;
 use axum::extract::State;
 use pos_protocol::AuditAction;
-use serde_json::{json, Value};
 use sqlx::Row;
 use uuid::Uuid;
+
+/// A page of audit events, newest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<pos_protocol::AuditEvent>,
+}
+
+/// Every chain of the tenant verified: each device's, and the service's own.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ChainCheck {
+    /// Whether every chain verifies.
+    pub ok: bool,
+    pub devices: Vec<ChainVerdict>,
+}
+
+/// One chain's verdict.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ChainVerdict {
+    /// The chain: a counter's device id, or one of the service's own.
+    pub device_id: Uuid,
+    /// How many events it holds.
+    pub events: usize,
+    pub ok: bool,
+    /// Where it breaks, and why (absent when it verifies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_broken_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
 
 #[utoipa::path(
     get,
     path = "/audit-events",
     tag = "audit",
     params(AuditParams),
-    responses((status = 200, description = "audit events, newest first", body = Object)),
+    responses((status = 200, description = "audit events, newest first", body = AuditPage)),
     security(("bearer" = []))
 )]
 pub async fn audit_events(
     State(s): State<AppState>,
     auth: Auth,
     crate::extract::ApiQuery(p): crate::extract::ApiQuery<AuditParams>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<AuditPage>> {
     auth.require_approver("read the audit log")?;
     let tenant = auth.tenant();
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
@@ -63,17 +91,20 @@ pub async fn audit_events(
         .detail(format!("results={}", events.len())),
     );
     tx.commit().await?;
-    Ok(axum::Json(json!({ "items": events })))
+    Ok(axum::Json(AuditPage { items: events }))
 }
 
 #[utoipa::path(
     get,
     path = "/audit-events/verify",
     tag = "audit",
-    responses((status = 200, description = "the chain check per device", body = Object)),
+    responses((status = 200, description = "the chain check per device", body = ChainCheck)),
     security(("bearer" = []))
 )]
-pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<axum::Json<Value>> {
+pub async fn audit_verify(
+    State(s): State<AppState>,
+    auth: Auth,
+) -> ApiResult<axum::Json<ChainCheck>> {
     auth.require_approver("verify the audit log")?;
     let tenant = auth.tenant();
     let mut tx = s.tx(tenant).await?;
@@ -102,13 +133,20 @@ pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<ax
             })
             .collect::<Result<Vec<_>, _>>()
             .and_then(|events| pos_protocol::verify_chain(&events, 0, pos_protocol::GENESIS_HASH));
-        let mut d = json!({"device_id": device, "events": rows.len(), "ok": verdict.is_ok()});
-        if let Err(b) = verdict {
-            broken += 1;
-            d["first_broken_seq"] = json!(b.seq);
-            d["reason"] = json!(b.reason);
-        }
-        devices.push(d);
+        let (first_broken_seq, reason) = match verdict {
+            Ok(_) => (None, None),
+            Err(b) => {
+                broken += 1;
+                (Some(b.seq), Some(b.reason))
+            }
+        };
+        devices.push(ChainVerdict {
+            device_id: device,
+            events: rows.len(),
+            ok: first_broken_seq.is_none(),
+            first_broken_seq,
+            reason,
+        });
     }
     let ok = broken == 0;
     audit::record(
@@ -123,5 +161,5 @@ pub async fn audit_verify(State(s): State<AppState>, auth: Auth) -> ApiResult<ax
         .detail(if ok { "ok" } else { "broken" }),
     );
     tx.commit().await?;
-    Ok(axum::Json(json!({"ok": ok, "devices": devices})))
+    Ok(axum::Json(ChainCheck { ok, devices }))
 }
