@@ -387,7 +387,7 @@ export const id: Record<MessageKey, string> = {
   "office.orders.counter": "Kasir",
   "office.orders.shown": "{count} ditampilkan · total {total} · dibayar {paid}",
   "error.offline": "Layanan toko tidak bisa dihubungi: periksa koneksi lalu coba lagi.",
-  "office.nav.audit": "Audit",
+  "office.nav.audit": "Log audit",
   "office.audit.device": "Rantai",
   "office.audit.service": "layanan",
   "office.audit.result_ok": "Semua rantai terverifikasi: {count} rantai.",
