@@ -43,6 +43,18 @@ export async function fill(sel, value) {
   await el.waitForDisplayed();
   await el.clearValue();
   await el.setValue(value);
+  // A controlled input can re-render its old value between the clear and the typing (React
+  // sees no change event for the clear), leaving e.g. "33" for "3": check what it holds, and
+  // clear and type again until it holds exactly the value.
+  await current.waitUntil(
+    async () => {
+      if ((await el.getValue()) === String(value)) return true;
+      await el.clearValue();
+      await el.setValue(value);
+      return false;
+    },
+    { timeout: 10000, interval: 100, timeoutMsg: `${sel} does not take ${JSON.stringify(value)}` },
+  );
 }
 export async function click(sel) {
   const el = await $(sel);
