@@ -1,7 +1,7 @@
 // The shop's office in a real browser: Debian's Chromium (headless) through playwright-core,
 // against the real order-service (serving the built office) on real PostgreSQL, with a real
 // desktop store that pairs with a code the office made. Run by scripts/office-e2e.sh.
-import { after, before, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
@@ -35,6 +35,12 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+});
+
+// what the page showed at the end of each test (the evidence when one fails)
+afterEach(async (t) => {
+  const name = t.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+  await page?.screenshot({ path: join(artifacts, `end-of-${name}.png`), fullPage: true }).catch(() => undefined);
 });
 
 const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
@@ -152,6 +158,76 @@ test("the owner verifies every audit chain: the counter's and the service's own"
   await page.getByRole("button", { name: "Orders" }).click();
 });
 
+test("the owner adds a cashier and a manager, and resets the manager's PIN", async () => {
+  await page.getByRole("button", { name: "Staff" }).click();
+  const form = page.getByTestId("add-staff");
+  for (const [name, email, role, password, pin] of [
+    ["Kasir Dewi", "dewi@tokomaju.id", "cashier", "kasir dewi password", "1111"],
+    ["Pak Manajer Budi", "budi@tokomaju.id", "manager", "manajer budi password", "2222"],
+  ]) {
+    await form.getByLabel("Name").fill(name);
+    await form.getByLabel("E-mail (sign-in)").fill(email);
+    await form.getByLabel("Role").selectOption(role);
+    await form.getByLabel("Password (at least 10 characters)").fill(password);
+    await form.getByLabel("PIN (4–8 digits)").fill(pin);
+    await form.getByRole("button", { name: "Add staff member" }).click();
+    await page.getByRole("status").getByText(`Added ${name}`).waitFor();
+    await page.locator(`tr[data-staff="${email}"]`).waitFor();
+  }
+  const rows = await page.getByTestId("staff").locator("tbody tr").count();
+  // a taken e-mail is refused at its field and nothing is added
+  await form.getByLabel("Name").fill("Dewi lagi");
+  await form.getByLabel("E-mail (sign-in)").fill("dewi@tokomaju.id");
+  await form.getByLabel("Password (at least 10 characters)").fill("another password");
+  await form.getByRole("button", { name: "Add staff member" }).click();
+  await page.getByText("A user with this e-mail exists").waitFor();
+  assert.equal(await page.getByTestId("staff").locator("tbody tr").count(), rows);
+  const budi = page.locator('tr[data-staff="budi@tokomaju.id"]');
+  await budi.getByRole("button", { name: "Reset PIN" }).click();
+  await page.getByTestId("reset-dialog").getByLabel("New PIN (4–8 digits)").fill("3333");
+  await page.getByTestId("reset-dialog").getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").getByText("Pak Manajer Budi's PIN was reset", { exact: false }).waitFor();
+  await shot("staff");
+});
+
+test("an edit made on a version someone else changed shows both versions and saves again", async () => {
+  const owner = await api("POST", "/auth/login", null, { tenant, email: ownerEmail, password: ownerPassword });
+  await page.getByRole("button", { name: "Orders" }).click();
+  const first = page.locator("tr[data-order]").first();
+  const number = await first.getAttribute("data-order");
+  await first.getByRole("button").click();
+  await page.getByRole("heading", { name: `Order ${number}` }).waitFor();
+  assert.match(await page.getByTestId("order-origin").textContent(), /^Recorded on counter K01 by .+; reached the service .+\.$/);
+  const found = await api("POST", "/offline-orders/search", owner.body.access_token, { q: number });
+  const order = found.body.items[0];
+  // the form opens on the version shown ...
+  await page.getByRole("button", { name: "Edit" }).click();
+  const dialog = page.getByTestId("edit-dialog");
+  await dialog.getByLabel("Customer name").fill("Pelanggan Diubah Kantor");
+  // ... while someone else changes the order
+  const other = await fetch(`${base}/api/v1/offline-orders/${order.id}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json", authorization: `Bearer ${owner.body.access_token}`, "if-match": `"${order.version}"` },
+    body: JSON.stringify({ notes: "diubah di tempat lain" }),
+  });
+  assert.equal(other.status, 200);
+  await dialog.getByRole("button", { name: "Save" }).click();
+  const conflict = page.getByTestId("edit-conflict");
+  await conflict.waitFor();
+  assert.match(await page.getByTestId("conflict-mine").textContent(), /Pelanggan Diubah Kantor/);
+  assert.match(await page.getByTestId("conflict-theirs").textContent(), /diubah di tempat lain/);
+  await shot("order-edit-conflict");
+  await conflict.getByRole("button", { name: "Save mine over it" }).click();
+  await page.getByTestId("edit-conflict").waitFor({ state: "detached" });
+  await page.getByTestId("office-order").getByText("Pelanggan Diubah Kantor").first().waitFor();
+  const after = await api("GET", `/offline-orders/${order.id}`, owner.body.access_token);
+  assert.equal(after.body.customer.name, "Pelanggan Diubah Kantor");
+  assert.equal(after.body.version, order.version + 2);
+  // the order's own trail shows both edits
+  assert.equal(await page.getByTestId("order-trail").locator('tr[data-operation="order.update"]').count(), 2);
+  await page.getByRole("button", { name: "Back" }).click();
+});
+
 test("in Bahasa Indonesia, every word on the orders screen is Indonesian", async () => {
   await page.getByRole("combobox", { name: "Language" }).selectOption("id");
   await page.getByRole("heading", { name: "Pesanan dari semua perangkat kasir" }).waitFor();
@@ -160,21 +236,42 @@ test("in Bahasa Indonesia, every word on the orders screen is Indonesian", async
   await page.getByRole("combobox", { name: "Bahasa" }).selectOption("en");
 });
 
-test("a cashier signs in to the orders only: no counters screen, and the API refuses it too", async () => {
-  const owner = await api("POST", "/auth/login", null, { tenant, email: ownerEmail, password: ownerPassword });
-  assert.equal(owner.status, 200);
-  const made = await api("POST", "/users", owner.body.access_token, {
-    name: "Kasir Dewi", email: "dewi@tokomaju.id", role: "cashier", password: "kasir dewi password",
-  });
-  assert.equal(made.status, 201, JSON.stringify(made.body));
+test("a cashier signs in to the orders only: no counters, staff or audit screen, and the API refuses them too", async () => {
   await page.getByRole("button", { name: "Sign out" }).click();
   await signIn("dewi@tokomaju.id", "kasir dewi password");
   await page.getByTestId("who").getByText("Kasir Dewi").waitFor();
   assert.equal(await page.getByRole("button", { name: "Counters" }).count(), 0);
   assert.equal(await page.getByRole("button", { name: "Audit" }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Staff" }).count(), 0);
   const cashier = await api("POST", "/auth/login", null, { tenant, email: "dewi@tokomaju.id", password: "kasir dewi password" });
   assert.equal((await api("GET", "/devices", cashier.body.access_token)).status, 403);
   assert.equal((await api("GET", "/audit-events", cashier.body.access_token)).status, 403);
+  assert.equal((await api("GET", "/users", cashier.body.access_token)).status, 403);
+});
+
+test("a manager deletes an order that holds money: refunded first, then deleted, with the reason", async () => {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await signIn("budi@tokomaju.id", "manajer budi password");
+  await page.getByTestId("who").getByText("Pak Manajer Budi").waitFor();
+  const manager = await api("POST", "/auth/login", null, { tenant, email: "budi@tokomaju.id", password: "manajer budi password" });
+  const all = await api("POST", "/offline-orders/search", manager.body.access_token, {});
+  const holding = all.body.items.find((o) => o.status !== "deleted" && o.paid !== "0");
+  assert.ok(holding, "an order that holds money");
+  const number = holding.order_number;
+  await page.locator(`tr[data-order="${number}"]`).getByRole("button").click();
+  await page.getByRole("heading", { name: `Order ${number}` }).waitFor();
+  await page.getByRole("button", { name: "Delete order" }).click();
+  const dialog = page.getByTestId("delete-dialog");
+  await dialog.getByTestId("refund-notice").waitFor();
+  await dialog.getByLabel("Reason").fill("pelanggan batal");
+  await dialog.getByRole("button", { name: "Refund and delete" }).click();
+  await page.getByTestId("office-order").locator('.badge[data-status="deleted"]').waitFor();
+  assert.match(await page.getByTestId("order-paid").textContent(), /^IDR\s?0$/);
+  assert.equal(await page.getByRole("button", { name: "Delete order" }).count(), 0);
+  const ops = await page.getByTestId("order-trail").locator("tr").evaluateAll((rows) => rows.map((r) => r.dataset.operation));
+  assert.ok(ops.includes("order.delete"), ops.join(","));
+  await shot("order-deleted");
+  await page.getByRole("button", { name: "Back" }).click();
 });
 
 test("no customer data travels in a URL or reaches the service's log", async () => {

@@ -9,7 +9,7 @@ use common::sync::*;
 use common::*;
 use pos_core::{ApprovalInput, Pin, Session, SyncProgress};
 use pos_domain::Role;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
 /// An offline day: three orders, a payment, a refund and a deletion approved by the manager's PIN.
@@ -539,4 +539,238 @@ async fn an_edit_in_conflict_needs_attention_and_retrying_keeps_it() {
     assert_eq!(r.needs_attention.count, 1, "{r:?}");
     let gone = central_order(&app, &t, y.id).await;
     assert_eq!(gone["status"], "deleted");
+}
+
+#[tokio::test]
+async fn staff_changed_at_the_office_changes_on_the_service_and_every_counter() {
+    let app = spawn().await;
+    let t = app.tenant("toko-staf").await;
+    let (d, owner) = desk().await;
+    let (_, cashier) = crew(&d, &owner, "Pak Andi", "2222").await;
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let s = &d.store;
+    let (st, sari, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/users",
+            json!({"name": "Bu Sari", "email": "sari@toko-staf.id", "role": "manager", "password": "a long password 1", "pin": "4321"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{sari}");
+    assert_eq!(
+        (sari["active"].as_bool(), sari["has_pin"].as_bool()),
+        (Some(true), Some(true))
+    );
+    let id = sari["id"].as_str().unwrap().to_owned();
+    let sari_id: pos_domain::StaffId = id.parse().unwrap();
+    let path = format!("/api/v1/users/{id}");
+    let token = app
+        .login("toko-staf", "sari@toko-staf.id", "a long password 1")
+        .await;
+    c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(
+        s.login(sari_id, Pin::new("4321").unwrap())
+            .await
+            .unwrap()
+            .role(),
+        Role::Manager
+    );
+
+    // the rules: only the owner changes staff; the owner stays owner and active; nobody
+    // becomes owner; unknown members and fields are refused; nothing changes
+    let (st, _, _) = app.patch(&token, &path, json!({"role": "cashier"})).await;
+    assert_eq!(st, 403);
+    let (_, owner_row, _) = app.get(&t.owner_token, "/api/v1/users").await;
+    let owner_id = owner_row["items"][0]["id"].as_str().unwrap();
+    for (body, field) in [
+        (json!({"active": false}), "active"),
+        (json!({"role": "manager"}), "role"),
+    ] {
+        let (st, e, _) = app
+            .patch(&t.owner_token, &format!("/api/v1/users/{owner_id}"), body)
+            .await;
+        assert_eq!((st, e["field"].as_str()), (422, Some(field)), "{e}");
+    }
+    for (body, field) in [
+        (json!({"role": "owner"}), "role"),
+        (json!({"pin": "12"}), "pin"),
+        (json!({"password": "short"}), "password"),
+        (json!({"name": " "}), "name"),
+    ] {
+        let (st, e, _) = app.patch(&t.owner_token, &path, body).await;
+        assert_eq!((st, e["field"].as_str()), (422, Some(field)), "{e}");
+    }
+    let (st, _, _) = app
+        .patch(&t.owner_token, &path, json!({"pin_hash": "x"}))
+        .await;
+    assert!(st == 400 || st == 422, "{st}");
+    let (st, _, _) = app
+        .patch(
+            &t.owner_token,
+            &format!("/api/v1/users/{}", uuid::Uuid::nil()),
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, _, _) = app.get(&token, "/api/v1/audit-events").await;
+    assert_eq!(st, 200, "Sari is still a manager");
+
+    // deactivated: her token stops at once, she cannot sign in, and after the next pull she
+    // can neither log in nor approve on the counter
+    let (st, after, _) = app
+        .patch(&t.owner_token, &path, json!({"active": false}))
+        .await;
+    assert_eq!(
+        (st, after["active"].as_bool()),
+        (200, Some(false)),
+        "{after}"
+    );
+    let (st, _, _) = app.get(&token, "/api/v1/offline-orders").await;
+    assert_eq!(st, 401);
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"tenant": "toko-staf", "email": "sari@toko-staf.id", "password": "a long password 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(s.login(sari_id, Pin::new("4321").unwrap()).await.is_err());
+    let z = s.create_order(&cashier, new_order("Dewi")).await.unwrap();
+    let refused = s
+        .delete_order(
+            &cashier,
+            z.id,
+            "dobel",
+            Some(ApprovalInput {
+                approver_id: sari_id,
+                pin: Pin::new("4321").unwrap(),
+            }),
+        )
+        .await;
+    assert!(refused.is_err());
+
+    // reactivated as a cashier with a new PIN: the old PIN no longer opens the counter
+    let (st, after, _) = app
+        .patch(
+            &t.owner_token,
+            &path,
+            json!({"active": true, "role": "cashier", "pin": "8765"}),
+        )
+        .await;
+    assert_eq!(
+        (st, after["role"].as_str()),
+        (200, Some("cashier")),
+        "{after}"
+    );
+    let (st, _, _) = app.get(&token, "/api/v1/offline-orders").await;
+    assert_eq!(st, 401, "a token naming the old role is not honoured");
+    let cashier_token = app
+        .login("toko-staf", "sari@toko-staf.id", "a long password 1")
+        .await;
+    let (st, _, _) = app.get(&cashier_token, "/api/v1/audit-events").await;
+    assert_eq!(st, 403);
+    c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    assert!(s.login(sari_id, Pin::new("4321").unwrap()).await.is_err());
+    assert_eq!(
+        s.login(sari_id, Pin::new("8765").unwrap())
+            .await
+            .unwrap()
+            .role(),
+        Role::Cashier
+    );
+
+    // every change audited, never a secret
+    let (_, events, _) = app
+        .get(
+            &t.owner_token,
+            "/api/v1/audit-events?entity_type=staff&limit=50",
+        )
+        .await;
+    let text = events.to_string();
+    assert!(!text.contains("8765") && !text.contains("a long password"));
+    let updates: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["operation"] == "staff.update")
+        .collect();
+    assert_eq!(updates.len(), 2, "{events}");
+    assert!(text.contains("reset=pin"), "{text}");
+}
+
+#[tokio::test]
+async fn one_order_tells_where_it_came_from_and_who_took_each_payment_where() {
+    let app = spawn().await;
+    let t = app.tenant("toko-asal").await;
+    let (d, owner) = desk().await;
+    let (_, cashier) = crew(&d, &owner, "Pak Andi", "2222").await;
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let s = &d.store;
+    let x = s.create_order(&cashier, new_order("Siti")).await.unwrap();
+    c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    let (st, body, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{}/payments", x.id),
+            json!({"amount": "200000", "method": "bank_transfer", "reference": "TRX-9"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let (_, got, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", x.id))
+        .await;
+    let origin = &got["origin"];
+    assert_eq!(origin["device_code"], "K01", "{got}");
+    assert_eq!(origin["recorded_by_name"], "Kasir Pak Andi");
+    assert!(origin["received_at"].is_string());
+    let took: Vec<(Value, Value)> = got["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["recorded_by_name"].clone(), p["device_code"].clone()))
+        .collect();
+    assert_eq!(
+        took,
+        [
+            (json!("Kasir Pak Andi"), json!("K01")),
+            (json!("Ibu Owner"), Value::Null)
+        ],
+        "the office's payment has no counter"
+    );
+    // lists stay lean: no origin there
+    let (_, page, _) = app.get(&t.owner_token, "/api/v1/offline-orders").await;
+    assert!(page["items"][0].get("origin").is_none());
+
+    // the order's audit trail by time: nothing before it was created, all of it from then
+    let created: chrono::DateTime<chrono::Utc> =
+        got["created_at"].as_str().unwrap().parse().unwrap();
+    let at = |d: chrono::DateTime<chrono::Utc>| {
+        d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            .replace('+', "%2B")
+    };
+    let trail = |q: String| {
+        let app = &app;
+        let token = t.owner_token.clone();
+        async move {
+            let (st, events, _) = app
+                .get(
+                    &token,
+                    &format!("/api/v1/audit-events?entity_id={}&{q}", x.id),
+                )
+                .await;
+            assert_eq!(st, 200, "{events}");
+            events["items"].as_array().unwrap().len()
+        }
+    };
+    let before = created - chrono::Duration::seconds(1);
+    assert_eq!(trail(format!("to={}", at(before))).await, 0);
+    assert!(trail(format!("from={}", at(before))).await >= 2);
+    let (st, _, _) = app
+        .get(&t.owner_token, "/api/v1/audit-events?from=yesterday")
+        .await;
+    assert_eq!(st, 400);
 }

@@ -7,15 +7,7 @@ pub struct Pin(String);
 
 impl Pin {
     pub fn new(raw: &str) -> Result<Pin, ValidationError> {
-        let raw = raw.trim();
-        if !(4..=8).contains(&raw.len()) || !raw.chars().all(|c| c.is_ascii_digit()) {
-            return Err(ValidationError::new(
-                "pin",
-                "invalid_pin",
-                "PIN must be 4 to 8 digits",
-            ));
-        }
-        Ok(Pin(raw.to_owned()))
+        Ok(Pin(pos_domain::staff::pin(raw)?.to_owned()))
     }
 
     /// An argon2id verifier (PHC string) with a random salt.

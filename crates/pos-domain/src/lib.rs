@@ -18,6 +18,7 @@ pub mod patch;
 pub mod role;
 pub mod schedule;
 pub mod search;
+pub mod staff;
 pub mod status;
 pub mod terms;
 pub mod text;

@@ -1,16 +1,28 @@
 import { useState, type FormEvent } from "react";
-import { useBackend } from "../backend";
-import type { OrderDetail } from "../bindings/OrderDetail";
+import type { Currency } from "../bindings/Currency";
+import type { Customer } from "../bindings/Customer";
+import type { OrderEdit } from "../bindings/OrderEdit";
 import { useI18n } from "../i18n";
 import { Dialog } from "./Dialog";
 import { Field, FormActions, FormError } from "./Field";
 import { QUANTITY_DECIMALS, readNumber } from "./numbers";
 import { fieldError, useAction } from "./useAction";
 
-/** Editing an order: customer, items, discount and notes. The core bumps the version, regenerates
- *  the schedule and refuses a total below what was paid. */
-export function EditDialog(props: { order: OrderDetail; onClose: () => void; onSaved: (o: OrderDetail) => void }) {
-  const backend = useBackend();
+/** What the edit form needs of an order (the counter's OrderDetail and the office's OrderView
+ *  both have it). */
+export interface EditableOrder {
+  order_number: string;
+  currency: Currency | string;
+  customer: Customer;
+  items: { name: string; quantity: string; unit_price: string; discount?: string | null }[];
+  discount: string;
+  notes?: string | null;
+}
+
+/** Editing an order: customer, items, discount and notes, saved by `save` (the counter's core or
+ *  the service, which bump the version, regenerate the schedule and refuse a total below what
+ *  was paid). */
+export function EditDialog<T>(props: { order: EditableOrder; save: (edit: OrderEdit) => Promise<T>; onClose: () => void; onSaved: (o: T) => void }) {
   const i18n = useI18n();
   const t = i18n.t;
   const { busy, error, run } = useAction();
@@ -18,14 +30,14 @@ export function EditDialog(props: { order: OrderDetail; onClose: () => void; onS
   const [name, setName] = useState(o.customer.name);
   const [phone, setPhone] = useState(o.customer.phone ?? "");
   const [email, setEmail] = useState(o.customer.email ?? "");
-  const minor = i18n.minorUnits(o.currency);
+  const minor = i18n.minorUnits(o.currency as Currency);
   // The stored values shown as the active language writes them, and read back the same way.
   const [items, setItems] = useState(
     o.items.map((it) => ({
       name: it.name,
       quantity: i18n.num(it.quantity, 0, QUANTITY_DECIMALS),
       unit_price: i18n.num(it.unit_price, 0, minor),
-      discount: i18n.num(it.discount, 0, minor),
+      discount: it.discount ? i18n.num(it.discount, 0, minor) : "",
     })),
   );
   const [discount, setDiscount] = useState(i18n.num(o.discount, 0, minor));
@@ -34,7 +46,7 @@ export function EditDialog(props: { order: OrderDetail; onClose: () => void; onS
   async function submit(e: FormEvent) {
     e.preventDefault();
     const saved = await run(() =>
-      backend.updateOrder(o.id, o.version, {
+      props.save({
         customer: { name, phone: phone.trim() || undefined, email: email.trim() || undefined, address: o.customer.address },
         items: items.map((it, i) => ({
           name: it.name,

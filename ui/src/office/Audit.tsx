@@ -3,12 +3,29 @@ import { FormError } from "../components/Field";
 import { useAction } from "../components/useAction";
 import { useI18n } from "../i18n";
 import { known } from "../screens/auditDetail";
-import { answer, useOffice, type AuditAction, type AuditEvent, type ChainCheck, type Counter } from "./api/client";
+import { answer, useOffice, type AuditAction, type AuditEvent, type ChainCheck, type Counter, type StaffMember } from "./api/client";
 
 const ACTIONS: AuditAction[] = ["CREATE", "READ", "UPDATE", "DELETE", "PAYMENT", "ACCESS"];
 
-/** The audit trail of every counter and of the service: filtered by action, entity and
- *  counter, and every chain verified with the result per chain. Reading it is audited. */
+interface Filters {
+  action: AuditAction | "";
+  entity: string;
+  device: string;
+  actor: string;
+  from: string;
+  to: string;
+}
+
+const NO_FILTERS: Filters = { action: "", entity: "", device: "", actor: "", from: "", to: "" };
+
+/** The start of local day `day` (YYYY-MM-DD) as an instant, `days` later. */
+function dayStart(day: string, days = 0): string {
+  const [y = 1970, m = 1, d = 1] = day.split("-").map(Number);
+  return new Date(y, m - 1, d + days).toISOString();
+}
+
+/** The audit trail of every counter and of the service: filtered by action, entity, counter,
+ *  actor and time, and every chain verified with the result per chain. Reading it is audited. */
 export function Audit() {
   const client = useOffice();
   const i18n = useI18n();
@@ -16,17 +33,27 @@ export function Audit() {
   const { busy, error, run } = useAction();
   const [events, setEvents] = useState<AuditEvent[]>([]);
   const [counters, setCounters] = useState<Counter[]>([]);
-  const [action, setAction] = useState<AuditAction | "">("");
-  const [entity, setEntity] = useState("");
-  const [device, setDevice] = useState("");
+  const [staff, setStaff] = useState<StaffMember[]>([]);
+  const [f, setF] = useState<Filters>(NO_FILTERS);
   const [check, setCheck] = useState<ChainCheck | null>(null);
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setF((x) => ({ ...x, [k]: e.target.value }));
 
   const load = useCallback(
-    async (f: { action: AuditAction | ""; entity: string; device: string }) => {
+    async (f: Filters) => {
       const page = await run(() =>
         answer(
           client.GET("/audit-events", {
-            params: { query: { action: f.action || undefined, entity_type: f.entity.trim() || undefined, device_id: f.device || undefined, limit: 200 } },
+            params: {
+              query: {
+                action: f.action || undefined,
+                entity_type: f.entity.trim() || undefined,
+                device_id: f.device || undefined,
+                actor_id: f.actor || undefined,
+                from: f.from ? dayStart(f.from) : undefined,
+                to: f.to ? dayStart(f.to, 1) : undefined,
+                limit: 200,
+              },
+            },
           }),
         ),
       );
@@ -36,13 +63,15 @@ export function Audit() {
   );
 
   useEffect(() => {
-    void load({ action: "", entity: "", device: "" });
+    void load(NO_FILTERS);
     answer(client.GET("/devices")).then(setCounters, () => undefined);
+    // the staff list is the owner's (a manager filters by the other fields)
+    answer(client.GET("/users")).then((l) => setStaff(l.items), () => undefined);
   }, [client, load]);
 
   function apply(e: FormEvent) {
     e.preventDefault();
-    void load({ action, entity, device });
+    void load(f);
   }
 
   async function verify() {
@@ -80,7 +109,7 @@ export function Audit() {
         </div>
       ) : null}
       <form className="filters" onSubmit={apply} aria-label={t("common.search")}>
-        <select name="action" aria-label={t("audit.action")} value={action} onChange={(e) => setAction(e.target.value as AuditAction | "")}>
+        <select name="action" aria-label={t("audit.action")} value={f.action} onChange={set("action")}>
           <option value="">{t("common.all")}</option>
           {ACTIONS.map((a) => (
             <option key={a} value={a}>
@@ -88,8 +117,8 @@ export function Audit() {
             </option>
           ))}
         </select>
-        <input name="entity" aria-label={t("office.audit.entity")} placeholder={t("office.audit.entity")} value={entity} onChange={(e) => setEntity(e.target.value)} />
-        <select name="device" aria-label={t("office.audit.device")} value={device} onChange={(e) => setDevice(e.target.value)}>
+        <input name="entity" aria-label={t("office.audit.entity")} placeholder={t("office.audit.entity")} value={f.entity} onChange={set("entity")} />
+        <select name="device" aria-label={t("office.audit.device")} value={f.device} onChange={set("device")}>
           <option value="">{t("common.all")}</option>
           {counters.map((c) => (
             <option key={c.id} value={c.id}>
@@ -97,33 +126,58 @@ export function Audit() {
             </option>
           ))}
         </select>
+        {staff.length > 0 ? (
+          <select name="actor" aria-label={t("audit.who")} value={f.actor} onChange={set("actor")}>
+            <option value="">{t("common.all")}</option>
+            {staff.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        ) : null}
+        <input name="from" type="date" aria-label={t("common.from")} value={f.from} onChange={set("from")} />
+        <input name="to" type="date" aria-label={t("common.to")} value={f.to} onChange={set("to")} />
         <button type="submit" name="apply" disabled={busy}>
           {t("common.search")}
         </button>
       </form>
       <FormError error={error} />
-      <table className="list" data-testid="audit-events">
-        <thead>
-          <tr>
-            <th>{t("audit.when")}</th>
-            <th>{t("office.audit.device")}</th>
-            <th>{t("audit.who")}</th>
-            <th>{t("audit.action")}</th>
-            <th>{t("audit.what")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {events.map((e) => (
-            <tr key={e.id} data-operation={e.operation}>
-              <td className="nowrap">{i18n.dateTime(e.at)}</td>
-              <td>{chainName(e.device_id)}</td>
-              <td>{e.actor_role ? t(`role.${e.actor_role}`) : ""}</td>
-              <td>{known(i18n, `audit.act.${e.action}`, e.action)}</td>
-              <td>{known(i18n, `audit.op.${e.operation}`, e.operation)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <AuditTable events={events} chainName={chainName} actorName={(id) => staff.find((m) => m.id === id)?.name} testId="audit-events" />
     </section>
+  );
+}
+
+/** Audit events, newest first: when, on which chain, who (name when known, else role), the
+ *  action and the operation. */
+export function AuditTable(props: { events: AuditEvent[]; chainName: (device: string) => string; actorName?: (id: string) => string | undefined; testId: string }) {
+  const i18n = useI18n();
+  const { t } = i18n;
+  return (
+    <table className="list" data-testid={props.testId}>
+      <thead>
+        <tr>
+          <th>{t("audit.when")}</th>
+          <th>{t("office.audit.device")}</th>
+          <th>{t("audit.who")}</th>
+          <th>{t("audit.action")}</th>
+          <th>{t("audit.what")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.events.map((e) => (
+          <tr key={e.id} data-operation={e.operation}>
+            <td className="nowrap">{i18n.dateTime(e.at)}</td>
+            <td>{props.chainName(e.device_id)}</td>
+            <td>
+              {(e.actor_id ? props.actorName?.(e.actor_id) : undefined) ?? ""}
+              {e.actor_role ? <span className="muted"> {t(`role.${e.actor_role}`)}</span> : null}
+            </td>
+            <td>{known(i18n, `audit.act.${e.action}`, e.action)}</td>
+            <td>{known(i18n, `audit.op.${e.operation}`, e.operation)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

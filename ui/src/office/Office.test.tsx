@@ -108,6 +108,48 @@ describe("the shop's office", () => {
     expect(screen.queryByRole("button", { name: "Kasir" })).toBeNull();
   });
 
+  it("adds staff, shows the service's refusal at its field, and never keeps a password in the form", async () => {
+    const staff = [{ id: "u1", name: "Ibu Owner", email: "owner@toko.id", role: "owner", active: true, has_pin: false }];
+    const bodies: unknown[] = [];
+    const s = service({
+      "POST /auth/login": () => signedIn,
+      "POST /offline-orders/search": () => ({ status: 200, body: { items: [], next_cursor: null } }),
+      "GET /tenant": () => ({ status: 200, body: { slug: "toko", name: "Toko", currency: "IDR", time_zone: "Asia/Jakarta", phone_country_code: "62", business_date: "2027-01-05" } }),
+      "GET /users": () => ({ status: 200, body: { items: staff } }),
+      "POST /users": (req) => {
+        bodies.push(req);
+        if (bodies.length === 1) return { status: 422, body: { code: "too_short", title: "Unprocessable", status: 422, detail: "Password must be at least 10 characters", field: "password" } };
+        const m = { id: "u2", name: "Ani", email: "ani@toko.id", role: "manager", active: true, has_pin: true };
+        staff.push(m);
+        return { status: 201, body: m };
+      },
+    });
+    const user = userEvent.setup();
+    render(<Office client={s.client} />);
+    await signIn(user);
+    await user.click(await screen.findByRole("button", { name: "Staff" }));
+    const form = await screen.findByTestId("add-staff");
+    const within = (label: string) => form.querySelector(`input[name="${label}"], select[name="${label}"]`) as HTMLInputElement;
+    await user.type(within("name"), "Ani");
+    await user.type(within("email"), "ani@toko.id");
+    await user.selectOptions(within("role"), "manager");
+    await user.type(within("password"), "short");
+    await user.type(within("pin"), "1234");
+    await user.click(screen.getByRole("button", { name: "Add staff member" }));
+    expect(await screen.findByText("Password must be at least 10 characters")).toBeTruthy();
+    expect(within("password").value).toBe("");
+    expect(within("pin").value).toBe("");
+    expect(within("name").value).toBe("Ani");
+    await user.type(within("password"), "a long password");
+    await user.click(screen.getByRole("button", { name: "Add staff member" }));
+    expect(await screen.findByText("Added Ani")).toBeTruthy();
+    await waitFor(() => expect(screen.getByTestId("staff").querySelectorAll("tbody tr")).toHaveLength(2));
+    // the owner's own row has no role choice and no deactivation
+    const ownerRow = screen.getByTestId("staff").querySelector('tr[data-staff="owner@toko.id"]');
+    expect(ownerRow?.querySelector("select")).toBeNull();
+    expect(ownerRow?.querySelector('button[name="deactivate"]')).toBeNull();
+  });
+
   it("adds exact decimal strings", () => {
     expect(addDecimal("0.1", "0.2")).toBe("0.3");
     expect(addDecimal("1500000", "-500000")).toBe("1000000");

@@ -8,8 +8,9 @@ import { Counters } from "./Counters";
 import { OrderDetail } from "./OrderDetail";
 import { Orders } from "./Orders";
 import { SignIn } from "./SignIn";
+import { Staff } from "./Staff";
 
-type Screen = "orders" | "counters" | "audit" | { order: string };
+type Screen = "orders" | "counters" | "staff" | "audit" | { order: string };
 
 /** The shop's office: sign-in, then the screens the signed-in role may use (as the API
  *  allows: the counters are an owner's or a manager's). The access token lives in this
@@ -106,9 +107,11 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
     );
   }, [client]);
   const approver = props.session.user.role === "owner" || props.session.user.role === "manager";
-  const nav: ["orders" | "counters" | "audit", string, boolean][] = [
+  const owner = props.session.user.role === "owner";
+  const nav: ["orders" | "counters" | "staff" | "audit", string, boolean][] = [
     ["orders", t("office.nav.orders"), true],
     ["counters", t("office.nav.counters"), approver],
+    ["staff", t("office.nav.staff"), owner],
     ["audit", t("office.nav.audit"), approver],
   ];
   return (
@@ -135,8 +138,9 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
       <main className="content">
         <ErrorBoundary resetKey={typeof screen === "string" ? screen : screen.order} onBack={() => setScreen("orders")}>
           {screen === "orders" ? <Orders onOpen={(id) => setScreen({ order: id })} /> : null}
-          {typeof screen === "object" ? <OrderDetail id={screen.order} onBack={() => setScreen("orders")} /> : null}
+          {typeof screen === "object" ? <OrderDetail id={screen.order} canApprove={approver} onBack={() => setScreen("orders")} /> : null}
           {screen === "counters" && approver ? <Counters now={props.now} /> : null}
+          {screen === "staff" && owner ? <Staff /> : null}
           {screen === "audit" && approver ? <Audit /> : null}
         </ErrorBoundary>
       </main>

@@ -230,6 +230,7 @@ export function OrderDetail(props: { id: string; session: Session; staff: StaffM
       {dialog === "edit" ? (
         <EditDialog
           order={order}
+          save={(edit) => backend.updateOrder(order.id, order.version, edit)}
           onClose={() => setDialog(null)}
           onSaved={(o) => {
             setOrder(o);

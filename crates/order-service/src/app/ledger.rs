@@ -33,7 +33,7 @@ pub async fn post(
     now: DateTime<Utc>,
 ) -> ApiResult<Posted> {
     let (id, order_id, amount, reverses) = (entry.id, entry.order_id, entry.amount, entry.reverses);
-    let row = payments::insert(tx, tenant, order.currency, entry, now).await?;
+    let row = payments::insert(tx, tenant, order.currency, entry, device, now).await?;
     let paid = order.paid + amount;
     let status = OrderStatus::of(Standing::live(paid, order.total, order.completed));
     let paid_minor = paid.to_minor(order.currency);

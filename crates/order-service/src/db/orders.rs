@@ -303,3 +303,38 @@ pub async fn delete(
     .await?;
     Ok(())
 }
+
+/// Where an order came from, as the office shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Origin {
+    /// The counter that recorded it (none: made at the office or through the API).
+    pub device_id: Option<Uuid>,
+    /// That counter's code, e.g. `K01`.
+    pub device_code: Option<String>,
+    /// When the service received it from the counter (by the service's clock).
+    pub received_at: Option<DateTime<Utc>>,
+    /// The name of the staff member who recorded it.
+    pub recorded_by_name: Option<String>,
+}
+
+/// Where order `id` came from, if there is such an order.
+pub async fn origin(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<Option<Origin>> {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "SELECT o.device_id, d.device_code, o.received_at, u.name AS recorded_by_name
+           FROM orders o
+           LEFT JOIN devices d ON d.tenant_id = o.tenant_id AND d.id = o.device_id
+           LEFT JOIN users u ON u.tenant_id = o.tenant_id AND u.id = o.recorded_by_user_id
+          WHERE o.tenant_id = $1 AND o.id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|r| Origin {
+        device_id: r.get("device_id"),
+        device_code: r.get("device_code"),
+        received_at: r.get("received_at"),
+        recorded_by_name: r.get("recorded_by_name"),
+    }))
+}

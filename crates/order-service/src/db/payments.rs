@@ -102,20 +102,22 @@ pub struct NewEntry<'a> {
     pub approval: Option<Approval>,
 }
 
-/// Writes `e` and returns its row.
+/// Writes `e`, taken on counter `device` (none: at the office or through the API), and
+/// returns its row.
 pub async fn insert(
     tx: &mut Tx,
     tenant: Uuid,
     currency: Currency,
     e: NewEntry<'_>,
+    device: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> ApiResult<PgRow> {
     let approval = e.approval.as_ref();
     Ok(sqlx::query(
         "INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, paid_at,
             recorded_by, reference, reverses, approved_by, approver_role, approval_reason,
-            approved_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *",
+            approved_at, created_at, device_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING *",
     )
     .bind(tenant)
     .bind(e.id)
@@ -131,8 +133,38 @@ pub async fn insert(
     .bind(approval.map(|a| a.sealed_reason.as_slice()))
     .bind(approval.map(|a| a.at))
     .bind(now)
+    .bind(device)
     .fetch_one(&mut **tx)
     .await?)
+}
+
+/// Who took each of an order's payments (the staff member's name) and where (the counter's
+/// code; none at the office or through the API), by payment id.
+pub async fn origins(
+    tx: &mut Tx,
+    tenant: Uuid,
+    order: Uuid,
+) -> ApiResult<std::collections::HashMap<Uuid, (Option<String>, Option<String>)>> {
+    let rows = sqlx::query(
+        "SELECT p.id, u.name AS recorded_by_name, d.device_code
+           FROM payments p
+           LEFT JOIN users u ON u.tenant_id = p.tenant_id AND u.id = p.recorded_by
+           LEFT JOIN devices d ON d.tenant_id = p.tenant_id AND d.id = p.device_id
+          WHERE p.tenant_id = $1 AND p.order_id = $2",
+    )
+    .bind(tenant)
+    .bind(order)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.get("id"),
+                (r.get("recorded_by_name"), r.get("device_code")),
+            )
+        })
+        .collect())
 }
 
 /// A payment taken through the API.

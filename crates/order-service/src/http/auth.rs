@@ -61,6 +61,15 @@ impl FromRequestParts<AppState> for Auth {
         let token = header
             .strip_prefix("Bearer ")
             .ok_or(ApiError::Unauthorized)?;
-        state.jwt.verify(token.trim(), state.now()).map(Auth)
+        let claims = state.jwt.verify(token.trim(), state.now())?;
+        // a staff token holds while its member is active with the role it names
+        if claims.kind == "user"
+            && !state
+                .staff_current(claims.tid, claims.sub, claims.role)
+                .await?
+        {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Auth(claims))
     }
 }

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             post(orders::reverse),
         )
         .route("/users", post(users::create).get(users::list))
+        .route("/users/{id}", axum::routing::patch(users::patch))
         .route("/tenant", get(tenant::get).patch(tenant::patch))
         .route(
             "/auth/device-token",

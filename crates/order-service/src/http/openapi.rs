@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         crate::orders::audit_verify,
         crate::users::create,
         crate::users::list,
+        crate::users::patch,
         crate::tenant::get,
         crate::tenant::patch,
         crate::devices::pairing_code,

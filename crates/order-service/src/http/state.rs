@@ -14,6 +14,13 @@ use std::sync::Arc;
 /// How long an instance trusts the tenant settings it read.
 pub const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long an instance trusts a staff member's role and standing it read: a deactivated
+/// member's or a changed role's tokens stop working on the instance that made the change at
+/// once, and on every other instance within this time.
+pub const STAFF_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+type Cached<T> = Arc<std::sync::Mutex<std::collections::HashMap<T, std::time::Instant>>>;
+
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
@@ -32,6 +39,8 @@ pub struct AppState {
             std::collections::HashMap<uuid::Uuid, (TenantSettings, std::time::Instant)>,
         >,
     >,
+    /// Staff tokens found current (active, same role), and when (see [`AppState::staff_current`]).
+    staff: Cached<(uuid::Uuid, uuid::Uuid, pos_domain::Role)>,
     /// Largest `POST /sync/push` body accepted, in bytes ([`pos_protocol::MAX_PUSH_BYTES`]
     /// unless set otherwise before [`router`] is built).
     pub sync_body_limit: usize,
@@ -65,6 +74,7 @@ impl AppState {
             numbers: Arc::default(),
             creates: Arc::default(),
             tenants: Arc::default(),
+            staff: Arc::default(),
             sync_body_limit: pos_protocol::MAX_PUSH_BYTES,
             limits: limits::RateLimits::default(),
             request_timeout: REQUEST_TIMEOUT,
@@ -150,6 +160,45 @@ impl AppState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(tenant, (settings, std::time::Instant::now()));
+    }
+
+    /// Whether staff member `user` of `tenant` is still active with `role` (what their token
+    /// says), read from the database at most every [`STAFF_TTL`].
+    pub async fn staff_current(
+        &self,
+        tenant: uuid::Uuid,
+        user: uuid::Uuid,
+        role: pos_domain::Role,
+    ) -> error::ApiResult<bool> {
+        let key = (tenant, user, role);
+        let fresh = self
+            .staff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .is_some_and(|at| at.elapsed() < STAFF_TTL);
+        if fresh {
+            return Ok(true);
+        }
+        let mut tx = self.tx(tenant).await?;
+        let now = db::users::active_role(&mut tx, tenant, user).await?;
+        tx.commit().await?;
+        let current = now == Some(role);
+        if current {
+            self.staff
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, std::time::Instant::now());
+        }
+        Ok(current)
+    }
+
+    /// Forgets what this instance knew of staff member `user` (after a change of them).
+    pub(crate) fn forget_staff(&self, tenant: uuid::Uuid, user: uuid::Uuid) {
+        self.staff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(t, u, _), _| (*t, *u) != (tenant, user));
     }
 
     fn known_settings(&self, tenant: uuid::Uuid) -> Option<TenantSettings> {

@@ -428,3 +428,21 @@ impl pos_domain::Clock for TestClock {
 pub fn wire_money(amount: &str) -> pos_domain::Money {
     serde_json::from_value(serde_json::Value::String(amount.into())).unwrap()
 }
+
+/// One order's answer without what only the answer for one order carries (where it came from,
+/// who took each payment where), to compare it with a list's item or a create's answer.
+pub fn without_provenance(order: &Value) -> Value {
+    let mut o = order.clone();
+    if let Some(m) = o.as_object_mut() {
+        m.remove("origin");
+    }
+    if let Some(ps) = o["payments"].as_array_mut() {
+        for p in ps {
+            if let Some(m) = p.as_object_mut() {
+                m.remove("recorded_by_name");
+                m.remove("device_code");
+            }
+        }
+    }
+    o
+}

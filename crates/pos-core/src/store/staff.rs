@@ -7,7 +7,7 @@ use crate::pin::Pin;
 use crate::session::Session;
 use crate::store::{ShopConfig, Store};
 use chrono::{DateTime, Utc};
-use pos_domain::{Currency, Role, StaffId, ValidationError};
+use pos_domain::{Currency, Role, StaffId};
 use pos_protocol::{AuditAction, FieldChange};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqliteConnection};
@@ -57,18 +57,6 @@ pub(crate) fn require_approver_role(session: &Session, what: &str) -> Result<()>
             message: format!("Only an owner or manager may {what}"),
         })
     }
-}
-
-fn validate_name(field: &str, raw: &str) -> Result<String, ValidationError> {
-    let n = raw.trim();
-    if n.is_empty() || n.chars().count() > 80 {
-        return Err(ValidationError::new(
-            field,
-            "required",
-            "Name is required (at most 80 characters)",
-        ));
-    }
-    Ok(n.to_owned())
 }
 
 struct StaffRow {
@@ -141,7 +129,7 @@ impl Store {
             time_zone: None,
         };
         config.validate()?;
-        let owner_name = validate_name("owner_name", &input.owner_name)?;
+        let owner_name = pos_domain::staff::name("owner_name", &input.owner_name)?;
         let pin = owner_pin;
         let pin_hash = crate::pin::on_pin_thread(move || pin.hash()).await?;
         let owner = StaffId::from(self.uuid_at(self.now()));
@@ -308,15 +296,8 @@ impl Store {
                 message: "This counter is paired with the shop's service: add staff there (with their PIN); they reach this counter at its next sync".into(),
             });
         }
-        let name = validate_name("name", name)?;
-        if role == Role::Owner {
-            return Err(ValidationError::new(
-                "role",
-                "invalid_role",
-                "A shop has one owner; add a manager or cashier",
-            )
-            .into());
-        }
+        let name = pos_domain::staff::name("name", name)?;
+        let role = pos_domain::staff::new_role(role)?;
         let pin_hash = crate::pin::on_pin_thread(move || pin.hash()).await?;
         let now = self.now();
         let id = StaffId::from(self.uuid_at(now));

@@ -18,6 +18,8 @@ export type Channel = Schemas["Channel"];
 export type AuditAction = Schemas["AuditAction"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type ChainCheck = Schemas["ChainCheck"];
+export type StaffMember = Schemas["StaffMember"];
+export type Role = Schemas["Role"];
 
 /** Who is signed in: the access token lives here, in memory only (never in storage). */
 export interface SignedIn {

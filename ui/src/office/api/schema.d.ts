@@ -370,6 +370,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Renames, changes the role of, deactivates or reactivates a staff member, or resets their
+         *     password or PIN. Every change is audited (never a secret). A deactivated member's tokens stop
+         *     working on this instance at once and on others within [`super::state::STAFF_TTL`].
+         */
+        patch: operations["patch_user"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -597,6 +618,10 @@ export interface components {
          * @example 150000
          */
         Money: string;
+        /**
+         * @description A new staff member. The password signs in to the office and the API; the PIN (optional)
+         *     unlocks the shop's counters once they pull the roster.
+         */
         NewUser: {
             email: string;
             name: string;
@@ -604,6 +629,7 @@ export interface components {
             password: string;
             /** Format: password */
             pin?: string | null;
+            /** @description `manager` or `cashier` (a shop has one owner). */
             role: components["schemas"]["Role"];
         };
         /**
@@ -642,6 +668,7 @@ export interface components {
             notes?: string | null;
             order_number: string;
             order_type: string;
+            origin?: null | components["schemas"]["Origin"];
             /** @description Some installment is overdue on the shop's business day (`pos_domain::figures`). */
             overdue: boolean;
             paid: components["schemas"]["Money"];
@@ -658,6 +685,23 @@ export interface components {
             updated_at: string;
             /** Format: int32 */
             version: number;
+        };
+        /** @description Where an order came from, as the office shows it. */
+        Origin: {
+            /** @description That counter's code, e.g. `K01`. */
+            device_code?: string | null;
+            /**
+             * Format: uuid
+             * @description The counter that recorded it (none: made at the office or through the API).
+             */
+            device_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the service received it from the counter (by the service's clock).
+             */
+            received_at?: string | null;
+            /** @description The name of the staff member who recorded it. */
+            recorded_by_name?: string | null;
         };
         /** @description A one-time pairing code and when it stops working. */
         PairingCode: {
@@ -732,6 +776,11 @@ export interface components {
         /** @description A payment as the API shows it. */
         PaymentView: {
             amount: string;
+            /**
+             * @description Where: the counter's code; absent when taken at the office or through the API (or not
+             *     known: taken before the service recorded it), and in lists.
+             */
+            device_code?: string | null;
             /** Format: uuid */
             id: string;
             method: string;
@@ -739,6 +788,8 @@ export interface components {
             paid_at: string;
             /** Format: uuid */
             recorded_by: string;
+            /** @description Who took it: the staff member's name (in the answer for one order). */
+            recorded_by_name?: string | null;
             reference?: string | null;
             /**
              * Format: uuid
@@ -778,6 +829,46 @@ export interface components {
             /** Format: int32 */
             seq: number;
             status: components["schemas"]["EntryStatus"];
+        };
+        /** @description The staff list. */
+        StaffList: {
+            items: components["schemas"]["StaffMember"][];
+        };
+        /** @description A staff member as the owner sees them. */
+        StaffMember: {
+            /**
+             * @description An inactive member can neither sign in nor approve, here and on every counter after
+             *     its next pull.
+             */
+            active: boolean;
+            /** @description None for staff adopted from a counter (they have a PIN and no sign-in). */
+            email?: string | null;
+            /** @description Whether they have a counter PIN. */
+            has_pin: boolean;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        /**
+         * @description A change of a staff member (only the members given change). The owner keeps the owner's
+         *     role and stays active; nobody is made owner ([`pos_domain::staff::change`]).
+         */
+        StaffPatch: {
+            /** @description `false` deactivates, `true` reactivates. */
+            active?: boolean | null;
+            name?: string | null;
+            /**
+             * Format: password
+             * @description A new password (a reset).
+             */
+            password?: string | null;
+            /**
+             * Format: password
+             * @description A new counter PIN (a reset).
+             */
+            pin?: string | null;
+            role?: null | components["schemas"]["Role"];
         };
         /** @description A change of the shop's settings (only the members given change). */
         TenantPatch: {
@@ -875,6 +966,10 @@ export interface operations {
                 actor_id?: string;
                 action?: components["schemas"]["AuditAction"];
                 device_id?: string;
+                /** @description Events at or after this time (RFC 3339). */
+                from?: string;
+                /** @description Events before this time (RFC 3339). */
+                to?: string;
                 limit?: number;
             };
             header?: never;
@@ -1826,7 +1921,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["StaffList"];
                 };
             };
             /** @description refused (problem+json with a stable code) */
@@ -1865,13 +1960,58 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the user */
+            /** @description the new staff member */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["StaffMember"];
+                };
+            };
+            /** @description refused (problem+json with a stable code) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error (problem+json) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the staff member */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffPatch"];
+            };
+        };
+        responses: {
+            /** @description the staff member after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffMember"];
                 };
             };
             /** @description refused (problem+json with a stable code) */

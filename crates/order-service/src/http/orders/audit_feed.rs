@@ -74,6 +74,12 @@ pub async fn audit_events(
     if let Some(d) = p.device_id {
         qb.push(" AND device_id = ").push_bind(d);
     }
+    if let Some(from) = p.from {
+        qb.push(" AND at >= ").push_bind(from);
+    }
+    if let Some(to) = p.to {
+        qb.push(" AND at < ").push_bind(to);
+    }
     qb.push(" ORDER BY at DESC, seq DESC LIMIT ")
         .push_bind(limit);
     let mut tx = s.tx(tenant).await?;

@@ -141,6 +141,7 @@ fn view_of_new(o: NewOrder) -> OrderView {
         created_at: o.at,
         updated_at: o.at,
         version: 1,
+        origin: None,
         deleted: None,
     }
 }

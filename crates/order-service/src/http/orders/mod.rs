@@ -95,6 +95,10 @@ pub struct AuditParams {
     pub actor_id: Option<Uuid>,
     pub action: Option<AuditAction>,
     pub device_id: Option<Uuid>,
+    /// Events at or after this time (RFC 3339).
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Events before this time (RFC 3339).
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
     pub limit: Option<i64>,
 }
 

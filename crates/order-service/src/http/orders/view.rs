@@ -53,10 +53,23 @@ async fn load_view(
         .await?
         .remove(&id)
         .unwrap_or_default();
-    view_of(cipher, &r, today, |c| {
-        payments.iter().map(payment_json(c)).collect()
-    })
-    .map(Some)
+    let mut origins = crate::db::payments::origins(tx, tenant, id).await?;
+    let origin = crate::db::orders::origin(tx, tenant, id).await?;
+    let mut view = view_of(cipher, &r, today, |c| {
+        payments
+            .iter()
+            .map(payment_json(c))
+            .map(|mut p| {
+                if let Some((name, device)) = origins.remove(&p.id) {
+                    p.recorded_by_name = name;
+                    p.device_code = device;
+                }
+                p
+            })
+            .collect()
+    })?;
+    view.origin = origin;
+    Ok(Some(view))
 }
 
 /// The API's view of an order row and its payments (oldest first, as the API shows them, given
@@ -121,6 +134,7 @@ pub(super) fn view_of(
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
         version: r.get("version"),
+        origin: None,
         deleted: deleted_at.map(|at| {
             json!({
                 "deleted_at": at,
@@ -178,6 +192,9 @@ pub struct OrderView {
     pub(super) created_at: DateTime<Utc>,
     pub(super) updated_at: DateTime<Utc>,
     pub(super) version: i32,
+    /// Where the order came from (in the answer for one order; absent in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) origin: Option<crate::db::orders::Origin>,
     /// Who deleted the order, when and why (`null` while it stands).
     #[schema(value_type = Option<Object>)]
     pub(super) deleted: Option<Value>,
@@ -227,6 +244,13 @@ pub struct PaymentView {
     /// The payment this reversing entry reverses (its amount is negative).
     #[serde(skip_serializing_if = "Option::is_none")]
     reverses: Option<Uuid>,
+    /// Who took it: the staff member's name (in the answer for one order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorded_by_name: Option<String>,
+    /// Where: the counter's code; absent when taken at the office or through the API (or not
+    /// known: taken before the service recorded it), and in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_code: Option<String>,
 }
 
 pub(super) fn payment_json(currency: Currency) -> impl Fn(&sqlx::postgres::PgRow) -> PaymentView {
@@ -280,6 +304,8 @@ fn payment_value(
         recorded_by,
         reference,
         reverses: None,
+        recorded_by_name: None,
+        device_code: None,
     }
 }
 
