@@ -83,7 +83,7 @@ test("a wrong password is refused plainly", async () => {
 test("the owner makes a pairing code, a desktop counter pairs with it and its orders appear", async () => {
   await signIn(ownerEmail, ownerPassword);
   await page.getByTestId("who").getByText("Ibu Sari").waitFor();
-  await page.getByRole("button", { name: "Counters" }).click();
+  await page.getByRole("button", { name: "Counters", exact: true }).click();
   await page.getByText("No counter is paired yet", { exact: false }).waitFor();
   await page.getByRole("button", { name: "Make a pairing code" }).click();
   const code = (await page.getByTestId("pairing-code-value").textContent()).trim();
@@ -101,8 +101,8 @@ test("the owner makes a pairing code, a desktop counter pairs with it and its or
   assert.equal(counter.order_numbers.length, 4);
 
   // the counters screen shows it, with its last push
-  await page.getByRole("button", { name: "Orders" }).click();
-  await page.getByRole("button", { name: "Counters" }).click();
+  await page.getByRole("button", { name: "Orders", exact: true }).click();
+  await page.getByRole("button", { name: "Counters", exact: true }).click();
   const row = page.locator('tr[data-counter="K01"]');
   await row.waitFor();
   assert.match(await row.textContent(), /8 changes/);
@@ -111,21 +111,21 @@ test("the owner makes a pairing code, a desktop counter pairs with it and its or
   assert.equal(again.status, 404, `a used code paired again: ${JSON.stringify(again.body)}`);
 
   // its orders, with those of every other counter
-  await page.getByRole("button", { name: "Orders" }).click();
+  await page.getByRole("button", { name: "Orders", exact: true }).click();
   for (const n of counter.order_numbers) await page.locator(`tr[data-order="${n}"]`).waitFor();
-  assert.match(await page.getByTestId("orders-summary").textContent(), /^4 shown · total IDR\s?2,550,000 · paid IDR\s?550,000$/);
+  assert.match(await page.getByTestId("orders-summary").textContent(), /^4 orders · total IDR\s?2,550,000 · paid IDR\s?550,000 · balance IDR\s?2,000,000$/);
   await shot("orders");
 
   // filtered by channel: the two phone orders
   await page.getByRole("combobox", { name: "Channel" }).selectOption("phone");
   await page.getByRole("button", { name: "Search" }).click();
-  await page.getByTestId("orders-summary").getByText(/^2 shown/).waitFor();
+  await page.getByTestId("orders-summary").getByText(/^2 orders/).waitFor();
 
   // a search by the customer's phone number, written another way than it was recorded
   await page.getByRole("combobox", { name: "Channel" }).selectOption("");
   await page.getByRole("searchbox", { name: "Search" }).fill("0812-0001-0003");
   await page.getByRole("button", { name: "Search" }).click();
-  await page.getByTestId("orders-summary").getByText(/^1 shown/).waitFor();
+  await page.getByTestId("orders-summary").getByText(/^1 orders/).waitFor();
   await page.locator(`tr[data-order="${counter.order_numbers[3]}"]`).waitFor();
 
   // its detail: a payment recorded at the office moves the counter's schedule
@@ -143,7 +143,7 @@ test("the owner makes a pairing code, a desktop counter pairs with it and its or
 });
 
 test("the owner verifies every audit chain: the counter's and the service's own", async () => {
-  await page.getByRole("button", { name: "Audit" }).click();
+  await page.getByRole("button", { name: "Audit", exact: true }).click();
   await page.getByTestId("audit-events").locator("tbody tr").first().waitFor();
   await page.getByRole("button", { name: "Verify chain" }).click();
   const verdict = page.getByTestId("audit-verdict");
@@ -155,11 +155,11 @@ test("the owner verifies every audit chain: the counter's and the service's own"
   await page.getByRole("button", { name: "Search" }).click();
   await page.locator('tr[data-operation="order.create"]').first().waitFor();
   await shot("audit");
-  await page.getByRole("button", { name: "Orders" }).click();
+  await page.getByRole("button", { name: "Orders", exact: true }).click();
 });
 
 test("the owner adds a cashier and a manager, and resets the manager's PIN", async () => {
-  await page.getByRole("button", { name: "Staff" }).click();
+  await page.getByRole("button", { name: "Staff", exact: true }).click();
   const form = page.getByTestId("add-staff");
   for (const [name, email, role, password, pin] of [
     ["Kasir Dewi", "dewi@tokomaju.id", "cashier", "kasir dewi password", "1111"],
@@ -192,7 +192,7 @@ test("the owner adds a cashier and a manager, and resets the manager's PIN", asy
 
 test("an edit made on a version someone else changed shows both versions and saves again", async () => {
   const owner = await api("POST", "/auth/login", null, { tenant, email: ownerEmail, password: ownerPassword });
-  await page.getByRole("button", { name: "Orders" }).click();
+  await page.getByRole("button", { name: "Orders", exact: true }).click();
   const first = page.locator("tr[data-order]").first();
   const number = await first.getAttribute("data-order");
   await first.getByRole("button").click();
@@ -228,10 +228,66 @@ test("an edit made on a version someone else changed shows both versions and sav
   await page.getByRole("button", { name: "Back" }).click();
 });
 
+/** The CSV the page downloads when `button` is clicked: its header and rows. */
+async function csvOf(button) {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: button }).click()]);
+  const text = await readFile(await download.path(), "utf8");
+  const [head, ...rows] = text.trim().split("\n").map((l) => l.split(","));
+  return { text, name: download.suggestedFilename(), col: (c) => rows.map((r) => r[head.indexOf(c)]), rows };
+}
+
+test("the owner filters by counter and exports the orders and their payments as CSV: rows and sums as the totals", async () => {
+  await page.getByRole("button", { name: "Orders", exact: true }).click();
+  await page.getByRole("combobox", { name: "Counter" }).selectOption({ label: "K01" });
+  await page.getByRole("button", { name: "Search" }).click();
+  const summary = page.getByTestId("orders-summary");
+  await summary.getByText(/^4 orders · total IDR\s?2,550,000 · paid IDR\s?1,050,000 ·/).waitFor();
+  const orders = await csvOf("Export orders (CSV)");
+  assert.match(orders.name, /^orders-\d{4}-\d\d-\d\d\.csv$/);
+  assert.equal(orders.rows.length, 4);
+  const sum = (values) => values.reduce((a, v) => a + BigInt(v), 0n);
+  assert.equal(sum(orders.col("total")), 2550000n);
+  assert.equal(sum(orders.col("paid")), 1050000n);
+  assert.doesNotMatch(orders.text, /Pelanggan|0812|customer_name/, "customer data without asking for it");
+  const payments = await csvOf("Export payments (CSV)");
+  assert.equal(sum(payments.col("amount")), 1050000n);
+  await page.getByLabel("With customer data").check();
+  const withCustomers = await csvOf("Export orders (CSV)");
+  assert.match(withCustomers.text, /customer_name/);
+  assert.match(withCustomers.text, /Pelanggan/);
+  await page.getByLabel("With customer data").uncheck();
+  // overdue only: nothing is overdue on the day the orders were taken
+  await page.getByLabel("Overdue only").check();
+  await page.getByRole("button", { name: "Search" }).click();
+  await summary.getByText(/^0 orders/).waitFor();
+  await page.getByLabel("Overdue only").uncheck();
+  await page.getByRole("combobox", { name: "Counter" }).selectOption("");
+  await page.getByRole("button", { name: "Search" }).click();
+  await summary.getByText(/^4 orders/).waitFor();
+});
+
+test("the owner reads the analytics with charts, and names the shop and its receipt header", async () => {
+  await page.getByRole("button", { name: "Analytics", exact: true }).click();
+  await page.getByTestId("analytics-orders").getByText("4").waitFor();
+  assert.match(await page.getByTestId("analytics-collected").textContent(), /IDR\s?1,050,000/);
+  assert.ok((await page.getByTestId("chart-per-day").locator("svg").count()) > 0, "a chart per day");
+  await page.locator('[data-testid="analytics-counters"] tr[data-counter="K01"]').waitFor();
+  await shot("analytics");
+  await page.getByRole("button", { name: "Shop settings", exact: true }).click();
+  const form = page.getByTestId("shop-settings");
+  await form.getByLabel("The shop's name").fill("Toko Maju Jaya Bandung");
+  await form.getByLabel("Receipt header (up to 6 lines)").fill("Jl. Merdeka 1, Bandung\nNPWP 01.234.567.8-901.000");
+  await form.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").getByText("The shop's settings are saved.").waitFor();
+  await page.locator(".topbar .shop").getByText("Toko Maju Jaya Bandung").waitFor();
+  await shot("settings");
+});
+
 test("in Bahasa Indonesia, every word on the orders screen is Indonesian", async () => {
+  await page.getByRole("button", { name: "Orders", exact: true }).click();
   await page.getByRole("combobox", { name: "Language" }).selectOption("id");
   await page.getByRole("heading", { name: "Pesanan dari semua perangkat kasir" }).waitFor();
-  assert.match(await page.getByTestId("orders-summary").textContent(), /ditampilkan · total Rp\s?[\d.]+ · dibayar Rp/);
+  assert.match(await page.getByTestId("orders-summary").textContent(), /pesanan · total Rp\s?[\d.]+ · dibayar Rp/);
   await shot("orders-id");
   await page.getByRole("combobox", { name: "Bahasa" }).selectOption("en");
 });
@@ -240,9 +296,9 @@ test("a cashier signs in to the orders only: no counters, staff or audit screen,
   await page.getByRole("button", { name: "Sign out" }).click();
   await signIn("dewi@tokomaju.id", "kasir dewi password");
   await page.getByTestId("who").getByText("Kasir Dewi").waitFor();
-  assert.equal(await page.getByRole("button", { name: "Counters" }).count(), 0);
-  assert.equal(await page.getByRole("button", { name: "Audit" }).count(), 0);
-  assert.equal(await page.getByRole("button", { name: "Staff" }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Counters", exact: true }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Audit", exact: true }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Staff", exact: true }).count(), 0);
   const cashier = await api("POST", "/auth/login", null, { tenant, email: "dewi@tokomaju.id", password: "kasir dewi password" });
   assert.equal((await api("GET", "/devices", cashier.body.access_token)).status, 403);
   assert.equal((await api("GET", "/audit-events", cashier.body.access_token)).status, 403);

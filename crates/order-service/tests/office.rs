@@ -446,3 +446,60 @@ async fn the_office_is_served_with_strict_headers() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_owner_names_the_shop_and_sets_its_receipt_header() {
+    let app = spawn().await;
+    let t = app.tenant("toko-nama").await;
+    let (st, v, _) = app
+        .patch(
+            &t.owner_token,
+            "/api/v1/tenant",
+            json!({"name": "  Toko Maju Jaya ", "receipt_header": "Jl. Merdeka 1, Bandung\nNPWP 01.234.567.8-901.000\n"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["name"], "Toko Maju Jaya");
+    assert_eq!(
+        v["receipt_header"],
+        "Jl. Merdeka 1, Bandung\nNPWP 01.234.567.8-901.000"
+    );
+    assert_eq!(v["currency"], "IDR", "the currency stays");
+    for (body, field) in [
+        (json!({"name": " "}), "name"),
+        (
+            json!({"receipt_header": "1\n2\n3\n4\n5\n6\n7"}),
+            "receipt_header",
+        ),
+        (json!({"receipt_header": "x".repeat(501)}), "receipt_header"),
+    ] {
+        let (st, e, _) = app.patch(&t.owner_token, "/api/v1/tenant", body).await;
+        assert_eq!((st, e["field"].as_str()), (422, Some(field)), "{e}");
+    }
+    let (st, _, _) = app
+        .patch(&t.owner_token, "/api/v1/tenant", json!({"currency": "USD"}))
+        .await;
+    assert!(st == 400 || st == 422, "{st}");
+    let manager = app.staff(&t, "manager").await;
+    let (st, _, _) = app
+        .patch(&manager, "/api/v1/tenant", json!({"name": "Toko Lain"}))
+        .await;
+    assert_eq!(st, 403);
+    let (_, v, _) = app.get(&manager, "/api/v1/tenant").await;
+    assert_eq!(v["name"], "Toko Maju Jaya");
+    let (_, events, _) = app
+        .get(&t.owner_token, "/api/v1/audit-events?entity_type=tenant")
+        .await;
+    let settings: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["operation"] == "tenant.settings")
+        .collect();
+    assert_eq!(settings.len(), 1, "one change, audited once: {events}");
+    assert_eq!(
+        settings[0]["fields"].as_array().map(Vec::len),
+        Some(2),
+        "{events}"
+    );
+}

@@ -774,3 +774,229 @@ async fn one_order_tells_where_it_came_from_and_who_took_each_payment_where() {
         .await;
     assert_eq!(st, 400);
 }
+
+/// `POST /api/v1/offline-orders/export` as `token`: the status and the CSV's records (header
+/// first).
+async fn export(app: &TestApp, token: &str, body: Value) -> (u16, Vec<Vec<String>>) {
+    let r = app
+        .http
+        .post(app.url("/api/v1/offline-orders/export"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status().as_u16();
+    if st != 200 {
+        return (st, Vec::new());
+    }
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = r.text().await.unwrap();
+    let records = text
+        .lines()
+        .map(|l| {
+            l.split(',')
+                .map(|c| c.trim_matches('"').to_owned())
+                .collect()
+        })
+        .collect();
+    (st, records)
+}
+
+fn column(records: &[Vec<String>], name: &str) -> Vec<String> {
+    let i = records[0].iter().position(|h| h == name).unwrap();
+    records[1..].iter().map(|r| r[i].clone()).collect()
+}
+
+fn sum(values: &[String]) -> i64 {
+    values.iter().map(|v| v.parse::<i64>().unwrap()).sum()
+}
+
+#[tokio::test]
+async fn the_office_filters_by_counter_and_overdue_totals_every_match_and_exports_csv() {
+    let clock = TestClock::at("2027-03-01T03:00:00Z");
+    let app = spawn_with_state({
+        let c = clock.clone();
+        move |s| s.with_clock(c)
+    })
+    .await;
+    let mut t = app.tenant("toko-kantor").await;
+    let (d, owner) = desk_on("K01", clock.clone()).await;
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    let s = &d.store;
+    let siti = s
+        .create_order(&owner, new_order_on("Siti", day))
+        .await
+        .unwrap();
+    s.create_order(&owner, new_order_on("=HYPERLINK(\"x\")", day))
+        .await
+        .unwrap();
+    c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    let (st, body, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Budi", "081377778888"),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let (_, devices, _) = app.get(&t.owner_token, "/api/v1/devices").await;
+    let k01 = devices[0]["id"].as_str().unwrap().to_owned();
+    let search = |body: Value| {
+        let app = &app;
+        let token = t.owner_token.clone();
+        async move {
+            let (st, page, _) = app
+                .post(&token, "/api/v1/offline-orders/search", body)
+                .await;
+            assert_eq!(st, 200, "{page}");
+            page
+        }
+    };
+
+    // on the day: nothing overdue; the totals add up every match
+    let all = search(json!({"limit": 1})).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        all["totals"],
+        json!({"orders": 3, "total": "3000000", "paid": "300000", "balance": "2700000"})
+    );
+    let next = search(json!({"limit": 1, "cursor": all["next_cursor"]})).await;
+    assert!(
+        next.get("totals").is_none(),
+        "totals come with the first page only"
+    );
+    let on_k01 = search(json!({"device_id": k01})).await;
+    assert_eq!(on_k01["totals"]["orders"], 2);
+    assert_eq!(on_k01["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        search(json!({"overdue": true})).await["totals"]["orders"],
+        0
+    );
+
+    // 15 April: the counter's orders missed their 31 March installment; the API order's first
+    // installment is due in 2099
+    clock.set("2027-04-15T03:00:00Z");
+    t.owner_token = app
+        .login(
+            "toko-kantor",
+            "owner@toko-kantor.id",
+            "correct horse battery",
+        )
+        .await;
+    let search = |body: Value| {
+        let app = &app;
+        let token = t.owner_token.clone();
+        async move {
+            let (st, page, _) = app
+                .post(&token, "/api/v1/offline-orders/search", body)
+                .await;
+            assert_eq!(st, 200, "{page}");
+            page
+        }
+    };
+    let overdue = search(json!({"overdue": true, "limit": 1})).await;
+    assert_eq!(overdue["totals"]["orders"], 2, "{overdue}");
+    assert_eq!(overdue["items"][0]["overdue"], true);
+    let rest = search(json!({"overdue": true, "limit": 1, "cursor": overdue["next_cursor"]})).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest["next_cursor"].is_null());
+    let (st, _, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{}/payments", siti.id),
+            json!({"amount": "300000", "method": "cash"}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let overdue = search(json!({"overdue": true})).await;
+    assert_eq!(
+        overdue["totals"],
+        json!({"orders": 1, "total": "1000000", "paid": "100000", "balance": "900000"})
+    );
+
+    // CSV for the accountant: a manager may, without customer data; the sums are the totals'
+    let manager = app.staff(&t, "manager").await;
+    let (st, orders) = export(&app, &manager, json!({"kind": "orders"})).await;
+    assert_eq!(st, 200);
+    assert_eq!(orders.len(), 4, "{orders:?}");
+    let text = format!("{orders:?}");
+    assert!(!text.contains("Siti") && !text.contains("Budi") && !text.contains("0813"));
+    assert_eq!(sum(&column(&orders, "total")), 3_000_000);
+    assert_eq!(sum(&column(&orders, "paid")), 600_000);
+    assert_eq!(
+        column(&orders, "counter")
+            .iter()
+            .filter(|c| *c == "K01")
+            .count(),
+        2
+    );
+    let (st, payments) = export(&app, &manager, json!({"kind": "payments"})).await;
+    assert_eq!(st, 200);
+    assert_eq!(payments.len(), 1 + 4);
+    assert_eq!(sum(&column(&payments, "amount")), 600_000);
+    let (st, k01_only) = export(&app, &manager, json!({"kind": "orders", "device_id": k01})).await;
+    assert_eq!((st, k01_only.len()), (200, 3));
+    // customer data: the owner's alone, and a name cannot become a spreadsheet formula
+    let (st, _) = export(
+        &app,
+        &manager,
+        json!({"kind": "orders", "include_customer_data": true}),
+    )
+    .await;
+    assert_eq!(st, 403);
+    let cashier = app.staff(&t, "cashier").await;
+    assert_eq!(
+        export(&app, &cashier, json!({"kind": "orders"})).await.0,
+        403
+    );
+    let (st, with_pii) = export(
+        &app,
+        &t.owner_token,
+        json!({"kind": "orders", "include_customer_data": true}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let names = column(&with_pii, "customer_name");
+    assert!(names.contains(&"Siti".to_owned()), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("'=HYPERLINK")),
+        "{names:?}"
+    );
+    let (_, events, _) = app
+        .get(
+            &t.owner_token,
+            "/api/v1/audit-events?entity_type=order&action=ACCESS&limit=100",
+        )
+        .await;
+    let details: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["operation"] == "order.export")
+        .filter_map(|e| e["detail"].as_str())
+        .collect();
+    assert_eq!(details.len(), 4, "{details:?}");
+    assert!(
+        details.contains(&"kind=orders rows=3 customer_data=true"),
+        "{details:?}"
+    );
+
+    // the figures per day and per counter
+    let (st, summary, _) = app
+        .get(
+            &t.owner_token,
+            "/api/v1/analytics/offline-orders/summary?from=2027-03-01&to=2027-03-31",
+        )
+        .await;
+    assert_eq!(st, 200, "{summary}");
+    assert_eq!(
+        summary["by_day"],
+        json!([{"date": "2027-03-01", "orders": 3, "total": "3000000", "paid": "600000"}])
+    );
+    assert_eq!(summary["by_counter"][0]["device_code"], "K01");
+    assert_eq!(summary["by_counter"][0]["orders"], 2);
+    assert!(summary["by_counter"][1]["device_code"].is_null());
+}

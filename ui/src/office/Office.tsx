@@ -3,14 +3,17 @@ import type { Language } from "../bindings/Language";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { I18nProvider, makeI18n, useT } from "../i18n";
 import { answer, makeClient, OfficeContext, TokenHolder, useOffice, type OfficeClient, type SignedIn } from "./api/client";
+import { Analytics } from "./Analytics";
 import { Audit } from "./Audit";
 import { Counters } from "./Counters";
 import { OrderDetail } from "./OrderDetail";
 import { Orders } from "./Orders";
 import { SignIn } from "./SignIn";
+import { Settings } from "./Settings";
 import { Staff } from "./Staff";
 
-type Screen = "orders" | "counters" | "staff" | "audit" | { order: string };
+type Screen = "orders" | "analytics" | "counters" | "staff" | "settings" | "audit" | { order: string };
+type Named = Exclude<Screen, { order: string }>;
 
 /** The shop's office: sign-in, then the screens the signed-in role may use (as the API
  *  allows: the counters are an owner's or a manager's). The access token lives in this
@@ -108,10 +111,12 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
   }, [client]);
   const approver = props.session.user.role === "owner" || props.session.user.role === "manager";
   const owner = props.session.user.role === "owner";
-  const nav: ["orders" | "counters" | "staff" | "audit", string, boolean][] = [
+  const nav: [Named, string, boolean][] = [
     ["orders", t("office.nav.orders"), true],
+    ["analytics", t("office.nav.analytics"), approver],
     ["counters", t("office.nav.counters"), approver],
     ["staff", t("office.nav.staff"), owner],
+    ["settings", t("office.nav.settings"), owner],
     ["audit", t("office.nav.audit"), approver],
   ];
   return (
@@ -137,10 +142,12 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
       </header>
       <main className="content">
         <ErrorBoundary resetKey={typeof screen === "string" ? screen : screen.order} onBack={() => setScreen("orders")}>
-          {screen === "orders" ? <Orders onOpen={(id) => setScreen({ order: id })} /> : null}
+          {screen === "orders" ? <Orders role={props.session.user.role} onOpen={(id) => setScreen({ order: id })} /> : null}
           {typeof screen === "object" ? <OrderDetail id={screen.order} canApprove={approver} onBack={() => setScreen("orders")} /> : null}
           {screen === "counters" && approver ? <Counters now={props.now} /> : null}
+          {screen === "analytics" && approver ? <Analytics /> : null}
           {screen === "staff" && owner ? <Staff /> : null}
+          {screen === "settings" && owner ? <Settings onSaved={(shop) => setShopName(shop.name)} /> : null}
           {screen === "audit" && approver ? <Audit /> : null}
         </ErrorBoundary>
       </main>

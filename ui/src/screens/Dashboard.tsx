@@ -82,7 +82,7 @@ export function Dashboard() {
   );
 }
 
-function Tile(props: { label: string; value: string; testId?: string }) {
+export function Tile(props: { label: string; value: string; testId?: string }) {
   return (
     <div className="tile" data-testid={props.testId}>
       <div className="muted">{props.label}</div>

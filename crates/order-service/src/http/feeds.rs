@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::Json;
 use chrono::NaiveDate;
 use pos_domain::figures::{self, Overdue};
-use pos_domain::OrderStatus;
+use pos_domain::{Money, OrderStatus};
 use pos_protocol::AuditAction;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::Row;
 
@@ -90,21 +90,67 @@ pub struct SummaryParams {
     pub to: NaiveDate,
 }
 
+/// Orders and money of one group (a status and channel, a business day, a counter).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Group {
+    /// The status (by status and channel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The channel (by status and channel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The business day (by day).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<NaiveDate>,
+    /// The counter's id and code (by counter; none for orders made at the office or
+    /// through the API).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<uuid::Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_code: Option<String>,
+    pub orders: i64,
+    pub total: Money,
+    pub paid: Money,
+}
+
+/// The figures of a range of business days.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Summary {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub currency: pos_domain::Currency,
+    /// Orders recorded in the range, deleted ones left out.
+    pub orders: i64,
+    pub by_status_channel: Vec<Group>,
+    /// Per business day and per counter, deleted orders left out.
+    pub by_day: Vec<Group>,
+    pub by_counter: Vec<Group>,
+    /// What the range's orders were paid, and what is still owed on them.
+    pub collected: Money,
+    pub outstanding: Money,
+    /// Overdue installments today, of every open order (not only the range's).
+    pub overdue_installments: i64,
+    pub overdue_amount: Money,
+    /// Percent of the range's orders paid in full, one decimal; none without orders.
+    pub payment_completion_rate: Option<String>,
+}
+
 /// `GET /analytics/offline-orders/summary?from&to`: orders and money by status and channel,
-/// collected vs outstanding, overdue installments and the payment completion rate.
+/// per day and per counter, collected vs outstanding, overdue installments and the payment
+/// completion rate.
 #[utoipa::path(
     get,
     path = "/analytics/offline-orders/summary",
     tag = "feeds",
     params(SummaryParams),
-    responses((status = 200, description = "figures for the range", body = Object)),
+    responses((status = 200, description = "figures for the range", body = Summary)),
     security(("bearer" = []))
 )]
 pub async fn summary(
     State(s): State<AppState>,
     auth: Auth,
     crate::extract::ApiQuery(p): crate::extract::ApiQuery<SummaryParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Summary>> {
     auth.require_approver("read analytics")?;
     pos_domain::dates::check_range(Some(p.from), Some(p.to))?;
     let tenant = auth.tenant();
@@ -129,7 +175,16 @@ pub async fn summary(
         let n: i64 = g.get("n");
         let total: i64 = g.get("total");
         let paid: i64 = g.get("paid");
-        by.push(json!({"status": status, "channel": g.get::<String, _>("channel"), "orders": n, "total": money(total), "paid": money(paid)}));
+        by.push(Group {
+            status: Some(status.clone()),
+            channel: Some(g.get("channel")),
+            date: None,
+            device_id: None,
+            device_code: None,
+            orders: n,
+            total: money(total),
+            paid: money(paid),
+        });
         // Money stays visible whatever became of its order (a deleted order holds none under
         // the refund-before-delete rule; one deleted before that rule still shows here).
         collected += paid;
@@ -142,6 +197,51 @@ pub async fn summary(
             }
         }
     }
+    let by_day = sqlx::query(
+        "SELECT business_date, count(*) AS n, COALESCE(sum(total_minor), 0)::bigint AS total, COALESCE(sum(paid_minor), 0)::bigint AS paid
+         FROM orders WHERE tenant_id = $1 AND business_date BETWEEN $2 AND $3 AND status <> 'deleted'
+         GROUP BY business_date ORDER BY business_date",
+    )
+    .bind(tenant)
+    .bind(p.from)
+    .bind(p.to)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|g| Group {
+        status: None,
+        channel: None,
+        date: Some(g.get("business_date")),
+        device_id: None,
+        device_code: None,
+        orders: g.get("n"),
+        total: money(g.get("total")),
+        paid: money(g.get("paid")),
+    })
+    .collect();
+    let by_counter = sqlx::query(
+        "SELECT o.device_id, d.device_code, count(*) AS n, COALESCE(sum(o.total_minor), 0)::bigint AS total, COALESCE(sum(o.paid_minor), 0)::bigint AS paid
+         FROM orders o LEFT JOIN devices d ON d.tenant_id = o.tenant_id AND d.id = o.device_id
+         WHERE o.tenant_id = $1 AND o.business_date BETWEEN $2 AND $3 AND o.status <> 'deleted'
+         GROUP BY o.device_id, d.device_code ORDER BY d.device_code NULLS LAST",
+    )
+    .bind(tenant)
+    .bind(p.from)
+    .bind(p.to)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|g| Group {
+        status: None,
+        channel: None,
+        date: None,
+        device_id: g.get("device_id"),
+        device_code: g.get("device_code"),
+        orders: g.get("n"),
+        total: money(g.get("total")),
+        paid: money(g.get("paid")),
+    })
+    .collect();
     let mut overdue = Overdue::default();
     let mut pending =
         sqlx::query("SELECT schedule, paid_minor FROM orders WHERE tenant_id = $1 AND status = $2")
@@ -172,11 +272,18 @@ pub async fn summary(
         .detail(format!("{}..{}", p.from, p.to)),
     );
     tx.commit().await?;
-    Ok(Json(json!({
-        "from": p.from, "to": p.to, "currency": currency,
-        "orders": orders, "by_status_channel": by,
-        "collected": money(collected), "outstanding": money(outstanding),
-        "overdue_installments": overdue.installments, "overdue_amount": overdue.amount,
-        "payment_completion_rate": rate,
-    })))
+    Ok(Json(Summary {
+        from: p.from,
+        to: p.to,
+        currency,
+        orders,
+        by_status_channel: by,
+        by_day,
+        by_counter,
+        collected: money(collected),
+        outstanding: money(outstanding),
+        overdue_installments: overdue.installments,
+        overdue_amount: overdue.amount,
+        payment_completion_rate: rate,
+    }))
 }

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         crate::orders::create,
         crate::orders::list,
         crate::orders::search,
+        crate::orders::export,
         crate::orders::get,
         crate::orders::patch,
         crate::orders::delete,

@@ -8,7 +8,7 @@ use crate::extract::ApiJson;
 use crate::{AppState, TenantSettings};
 use axum::extract::State;
 use axum::Json;
-use pos_domain::ShopZone;
+use pos_domain::{ShopZone, ValidationError};
 use pos_protocol::{AuditAction, FieldChange};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub struct TenantView {
     pub slug: String,
     pub name: String,
+    /// Lines printed above each receipt (the shop's address, tax number...); may be empty.
+    pub receipt_header: String,
     /// ISO 4217 code; fixed when the shop is created.
     pub currency: String,
     /// IANA time zone name; business days, order numbers, date filters, the figures and overdue
@@ -30,8 +32,8 @@ pub struct TenantView {
 }
 
 async fn view(s: &AppState, tx: &mut crate::db::Tx, tenant: uuid::Uuid) -> ApiResult<TenantView> {
-    let (slug, name): (String, String) =
-        sqlx::query_as("SELECT slug, name FROM tenants WHERE id = $1")
+    let (slug, name, receipt_header): (String, String, String) =
+        sqlx::query_as("SELECT slug, name, receipt_header FROM tenants WHERE id = $1")
             .bind(tenant)
             .fetch_one(&mut **tx)
             .await?;
@@ -39,6 +41,7 @@ async fn view(s: &AppState, tx: &mut crate::db::Tx, tenant: uuid::Uuid) -> ApiRe
     Ok(TenantView {
         slug,
         name,
+        receipt_header,
         currency: settings.currency.code().into(),
         time_zone: settings.zone.name().into(),
         phone_country_code: settings.phone_country_code.digits(),
@@ -67,8 +70,38 @@ pub async fn get(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Tenant
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
+    /// The shop's name (1 to 80 characters).
+    pub name: Option<String>,
+    /// Lines printed above each receipt (at most 500 characters, 6 lines).
+    pub receipt_header: Option<String>,
     /// An IANA time zone name, e.g. `Asia/Makassar`.
     pub time_zone: Option<String>,
+}
+
+/// The shop's name: trimmed, 1 to 80 characters.
+fn shop_name(raw: &str) -> Result<String, ValidationError> {
+    let n = raw.trim();
+    if n.is_empty() || n.chars().count() > 80 {
+        return Err(ValidationError::new(
+            "name",
+            "required",
+            "The shop's name is required (at most 80 characters)",
+        ));
+    }
+    Ok(n.to_owned())
+}
+
+/// A receipt header: trailing blanks trimmed, at most 500 characters on at most 6 lines.
+fn receipt_header(raw: &str) -> Result<String, ValidationError> {
+    let h = raw.trim_end();
+    if h.chars().count() > 500 || h.lines().count() > 6 {
+        return Err(ValidationError::new(
+            "receipt_header",
+            "too_long",
+            "A receipt header has at most 6 lines and 500 characters",
+        ));
+    }
+    Ok(h.to_owned())
 }
 
 #[utoipa::path(
@@ -92,7 +125,54 @@ pub async fn patch(
         ));
     }
     let tenant = auth.tenant();
+    let name = req.name.as_deref().map(shop_name).transpose()?;
+    let header = req
+        .receipt_header
+        .as_deref()
+        .map(receipt_header)
+        .transpose()?;
     let mut tx = s.tx(tenant).await?;
+    if name.is_some() || header.is_some() {
+        let (old_name, old_header): (String, String) =
+            sqlx::query_as("SELECT name, receipt_header FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind(tenant)
+                .fetch_one(&mut *tx)
+                .await?;
+        let ids = tenant.to_string();
+        let mut fields = Vec::new();
+        if let Some(n) = name.as_ref().filter(|n| **n != old_name) {
+            fields.push(FieldChange::new(&ids, "name", Some(&old_name), Some(n)));
+        }
+        if let Some(h) = header.as_ref().filter(|h| **h != old_header) {
+            fields.push(FieldChange::new(
+                &ids,
+                "receipt_header",
+                Some(&old_header),
+                Some(h),
+            ));
+        }
+        if !fields.is_empty() {
+            sqlx::query(
+                "UPDATE tenants SET name = COALESCE($2, name), receipt_header = COALESCE($3, receipt_header) WHERE id = $1",
+            )
+            .bind(tenant)
+            .bind(name)
+            .bind(header)
+            .execute(&mut *tx)
+            .await?;
+            audit::record(
+                &mut tx,
+                NewEvent::by(
+                    (auth.user(), auth.role()),
+                    AuditAction::Update,
+                    "tenant",
+                    Some(ids),
+                    "tenant.settings",
+                )
+                .fields(fields),
+            );
+        }
+    }
     if let Some(name) = req.time_zone {
         let zone = ShopZone::parse("time_zone", &name)?;
         let before = s.settings(&mut tx, tenant).await?;

@@ -20,6 +20,9 @@ export type AuditEvent = Schemas["AuditEvent"];
 export type ChainCheck = Schemas["ChainCheck"];
 export type StaffMember = Schemas["StaffMember"];
 export type Role = Schemas["Role"];
+export type ListTotals = Schemas["ListTotals"];
+export type Summary = Schemas["Summary"];
+export type TenantView = Schemas["TenantView"];
 
 /** Who is signed in: the access token lives here, in memory only (never in storage). */
 export interface SignedIn {

@@ -13,7 +13,8 @@ export interface paths {
         };
         /**
          * `GET /analytics/offline-orders/summary?from&to`: orders and money by status and channel,
-         *     collected vs outstanding, overdue installments and the payment completion rate.
+         *     per day and per counter, collected vs outstanding, overdue installments and the payment
+         *     completion rate.
          */
         get: operations["summary"];
         put?: never;
@@ -197,6 +198,22 @@ export interface paths {
         get: operations["list_orders"];
         put?: never;
         post: operations["create_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/offline-orders/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["export_orders"];
         delete?: never;
         options?: never;
         head?: never;
@@ -546,6 +563,20 @@ export interface components {
         /** @enum {string} */
         EntryStatus: "paid" | "partly_paid" | "due" | "overdue";
         /**
+         * @description Which rows an export holds.
+         * @enum {string}
+         */
+        ExportKind: "orders" | "payments";
+        /** @description An export: the list's filters, what to export, and whether with customer data. */
+        ExportRequest: components["schemas"]["ListParams"] & {
+            /**
+             * @description Adds the customer's name, phone, e-mail and address (orders) or the payment reference
+             *     (payments). The owner only.
+             */
+            include_customer_data?: boolean;
+            kind: components["schemas"]["ExportKind"];
+        };
+        /**
          * @description A changed field: its name and SHA-256 hashes (hex) of the old and new values, never the
          *     values themselves.
          */
@@ -553,6 +584,29 @@ export interface components {
             field: string;
             new_hash?: string | null;
             old_hash?: string | null;
+        };
+        /** @description Orders and money of one group (a status and channel, a business day, a counter). */
+        Group: {
+            /** @description The channel (by status and channel). */
+            channel?: string | null;
+            /**
+             * Format: date
+             * @description The business day (by day).
+             */
+            date?: string | null;
+            device_code?: string | null;
+            /**
+             * Format: uuid
+             * @description The counter's id and code (by counter; none for orders made at the office or
+             *     through the API).
+             */
+            device_id?: string | null;
+            /** Format: int64 */
+            orders: number;
+            paid: components["schemas"]["Money"];
+            /** @description The status (by status and channel). */
+            status?: string | null;
+            total: components["schemas"]["Money"];
         };
         /** @enum {string} */
         Interval: "weekly" | "monthly";
@@ -584,19 +638,49 @@ export interface components {
             channel?: null | components["schemas"]["Channel"];
             /** Format: uuid */
             cursor?: string | null;
-            /** Format: date */
+            /**
+             * Format: uuid
+             * @description Only the orders of this counter (a device id).
+             */
+            device_id?: string | null;
+            /**
+             * Format: date
+             * @description Business days from (inclusive).
+             */
             from?: string | null;
             /** Format: int64 */
             limit?: number | null;
+            /**
+             * @description Only orders with an overdue installment on the shop's business day
+             *     (`pos_domain::figures::Overdue`).
+             */
+            overdue?: boolean | null;
+            /** @description An order number, a phone number, an e-mail address or words of a name. */
             q?: string | null;
             status?: null | components["schemas"]["OrderStatus"];
-            /** Format: date */
+            /**
+             * Format: date
+             * @description Business days to (inclusive).
+             */
             to?: string | null;
         };
         ListResponse: {
             items: components["schemas"]["OrderView"][];
             /** Format: uuid */
             next_cursor?: string | null;
+            totals?: null | components["schemas"]["ListTotals"];
+        };
+        /** @description What every order a filter matches adds up to (not only a page's). */
+        ListTotals: {
+            balance: components["schemas"]["Money"];
+            /**
+             * Format: int64
+             * @description How many orders match.
+             */
+            orders: number;
+            paid: components["schemas"]["Money"];
+            /** @description Their totals, paid and balance, deleted orders left out. */
+            total: components["schemas"]["Money"];
         };
         LoginRequest: {
             email: string;
@@ -870,8 +954,40 @@ export interface components {
             pin?: string | null;
             role?: null | components["schemas"]["Role"];
         };
+        /** @description The figures of a range of business days. */
+        Summary: {
+            by_counter: components["schemas"]["Group"][];
+            /** @description Per business day and per counter, deleted orders left out. */
+            by_day: components["schemas"]["Group"][];
+            by_status_channel: components["schemas"]["Group"][];
+            /** @description What the range's orders were paid, and what is still owed on them. */
+            collected: components["schemas"]["Money"];
+            currency: components["schemas"]["Currency"];
+            /** Format: date */
+            from: string;
+            /**
+             * Format: int64
+             * @description Orders recorded in the range, deleted ones left out.
+             */
+            orders: number;
+            outstanding: components["schemas"]["Money"];
+            overdue_amount: components["schemas"]["Money"];
+            /**
+             * Format: int64
+             * @description Overdue installments today, of every open order (not only the range's).
+             */
+            overdue_installments: number;
+            /** @description Percent of the range's orders paid in full, one decimal; none without orders. */
+            payment_completion_rate?: string | null;
+            /** Format: date */
+            to: string;
+        };
         /** @description A change of the shop's settings (only the members given change). */
         TenantPatch: {
+            /** @description The shop's name (1 to 80 characters). */
+            name?: string | null;
+            /** @description Lines printed above each receipt (at most 500 characters, 6 lines). */
+            receipt_header?: string | null;
             /** @description An IANA time zone name, e.g. `Asia/Makassar`. */
             time_zone?: string | null;
         };
@@ -890,6 +1006,8 @@ export interface components {
              *     fixed when the shop is created, as the stored phone search keys depend on it.
              */
             phone_country_code: string;
+            /** @description Lines printed above each receipt (the shop's address, tax number...); may be empty. */
+            receipt_header: string;
             slug: string;
             /**
              * @description IANA time zone name; business days, order numbers, date filters, the figures and overdue
@@ -935,7 +1053,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Summary"];
                 };
             };
             /** @description refused (problem+json with a stable code) */
@@ -1346,9 +1464,19 @@ export interface operations {
             query?: {
                 status?: components["schemas"]["OrderStatus"];
                 channel?: components["schemas"]["Channel"];
+                /** @description Business days from (inclusive). */
                 from?: string;
+                /** @description Business days to (inclusive). */
                 to?: string;
+                /** @description An order number, a phone number, an e-mail address or words of a name. */
                 q?: string;
+                /** @description Only the orders of this counter (a device id). */
+                device_id?: string;
+                /**
+                 * @description Only orders with an overdue installment on the shop's business day
+                 *     (`pos_domain::figures::Overdue`).
+                 */
+                overdue?: boolean;
                 limit?: number;
                 cursor?: string;
             };
@@ -1410,6 +1538,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description refused (problem+json with a stable code) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error (problem+json) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_orders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description the rows as CSV (RFC 4180, UTF-8, a header row; amounts as decimal strings in the shop's currency) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description refused (problem+json with a stable code) */

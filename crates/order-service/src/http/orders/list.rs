@@ -1,14 +1,16 @@
 //! `GET /offline-orders`: a page of orders, filtered and searched (by e-mail, phone, order
 //! number or name, through the blind indexes).
 
-use super::view::{payment_json, view_of};
-use super::{ListParams, ListResponse};
+use super::view::{json_column, payment_json, view_of};
+use super::{ListParams, ListResponse, ListTotals};
 use crate::audit::{self, NewEvent};
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::AppState;
 use axum::extract::State;
+use pos_domain::figures::Overdue;
 use pos_protocol::AuditAction;
+use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -49,6 +51,185 @@ pub async fn search(
     page(&s, &auth, p).await
 }
 
+/// The orders a filter names: its SQL condition, and the overdue rule when asked for (applied
+/// to each candidate in Rust, as `pos_domain::figures` decides it).
+pub(super) struct Matching {
+    tenant: Uuid,
+    status: Option<pos_domain::OrderStatus>,
+    channel: Option<pos_domain::Channel>,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    device: Option<Uuid>,
+    q: Option<String>,
+    overdue: bool,
+    cipher: std::sync::Arc<pos_crypto::FieldCipher>,
+    country: String,
+    pub(super) currency: pos_domain::Currency,
+    today: chrono::NaiveDate,
+}
+
+impl Matching {
+    /// The filters of `p` for `tenant` (a bad range is refused here, a bad search when the
+    /// query is made).
+    pub(super) async fn of(
+        s: &AppState,
+        tx: &mut crate::db::Tx,
+        tenant: Uuid,
+        p: &ListParams,
+    ) -> ApiResult<Matching> {
+        pos_domain::dates::check_range(p.from, p.to)?;
+        let settings = s.settings(tx, tenant).await?;
+        let m = Matching {
+            tenant,
+            status: p.status,
+            channel: p.channel,
+            from: p.from,
+            to: p.to,
+            device: p.device_id,
+            q: p.q
+                .as_deref()
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(str::to_owned),
+            overdue: p.overdue == Some(true),
+            cipher: s.cipher.clone(),
+            country: settings.phone_country_code.digits(),
+            currency: settings.currency,
+            today: settings.zone.business_date(s.now()),
+        };
+        m.query("1")?;
+        Ok(m)
+    }
+
+    /// Whether a search is part of the filter.
+    pub(super) fn searches(&self) -> bool {
+        self.q.is_some()
+    }
+
+    /// `SELECT columns FROM orders WHERE` the filter's condition (to which more may be added).
+    pub(super) fn query(
+        &self,
+        columns: &str,
+    ) -> ApiResult<sqlx::QueryBuilder<'static, sqlx::Postgres>> {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
+            "SELECT {columns} FROM orders WHERE tenant_id = "
+        ));
+        qb.push_bind(self.tenant);
+        if let Some(st) = self.status {
+            qb.push(" AND status = ").push_bind(st.as_str());
+        }
+        if let Some(c) = self.channel {
+            qb.push(" AND channel = ").push_bind(c.as_str());
+        }
+        if let Some(f) = self.from {
+            qb.push(" AND business_date >= ").push_bind(f);
+        }
+        if let Some(t) = self.to {
+            qb.push(" AND business_date <= ").push_bind(t);
+        }
+        if let Some(d) = self.device {
+            qb.push(" AND device_id = ").push_bind(d);
+        }
+        if self.overdue {
+            // the candidates: open, not paid in full (the rule itself is applied to each)
+            qb.push(" AND status = 'pending' AND paid_minor < total_minor");
+        }
+        if let Some(q) = &self.q {
+            push_search(&mut qb, &self.cipher, q, &self.country)?;
+        }
+        Ok(qb)
+    }
+
+    /// Whether row `r` (with `status`, `schedule` and `paid_minor`) matches.
+    pub(super) fn keeps(&self, r: &PgRow) -> bool {
+        if !self.overdue {
+            return true;
+        }
+        let Ok(status) = r
+            .get::<String, _>("status")
+            .parse::<pos_domain::OrderStatus>()
+        else {
+            return false;
+        };
+        // a schedule that does not read counts as not overdue (as in the figures)
+        let Ok(schedule) = json_column::<Vec<pos_domain::ScheduleEntry>>(r, "schedule") else {
+            return false;
+        };
+        let paid = self.currency.from_minor(r.get("paid_minor"));
+        Overdue::of(status, &schedule, paid, self.today).any()
+    }
+
+    /// Up to `limit` matching rows after `cursor`, newest first, and whether more follow.
+    pub(super) async fn page(
+        &self,
+        tx: &mut crate::db::Tx,
+        cursor: Option<Uuid>,
+        limit: usize,
+    ) -> ApiResult<(Vec<PgRow>, bool)> {
+        // with the overdue rule, candidates are read in batches until the page is full
+        let batch = if self.overdue { 500 } else { limit + 1 };
+        let mut after = cursor;
+        let mut kept = Vec::with_capacity(limit + 1);
+        loop {
+            let mut q = self.query("*")?;
+            if let Some(c) = after {
+                q.push(" AND id < ").push_bind(c);
+            }
+            q.push(" ORDER BY id DESC LIMIT ").push_bind(batch as i64);
+            let rows = q.build().fetch_all(&mut **tx).await?;
+            let got = rows.len();
+            after = rows.last().map(|r| r.get::<Uuid, _>("id"));
+            kept.extend(rows.into_iter().filter(|r| self.keeps(r)));
+            if kept.len() > limit || got < batch {
+                let more = kept.len() > limit;
+                kept.truncate(limit);
+                return Ok((kept, more));
+            }
+        }
+    }
+
+    /// What every matching order adds up to.
+    pub(super) async fn totals(&self, tx: &mut crate::db::Tx) -> ApiResult<ListTotals> {
+        let money = |minor: i64| self.currency.from_minor(minor);
+        if !self.overdue {
+            let r = self
+                .query(
+                    "count(*) AS n,
+                     COALESCE(sum(total_minor) FILTER (WHERE status <> 'deleted'), 0)::bigint AS total,
+                     COALESCE(sum(paid_minor) FILTER (WHERE status <> 'deleted'), 0)::bigint AS paid",
+                )?
+                .build()
+                .fetch_one(&mut **tx)
+                .await?;
+            let (total, paid) = (money(r.get("total")), money(r.get("paid")));
+            return Ok(ListTotals {
+                orders: r.get("n"),
+                total,
+                paid,
+                balance: total - paid,
+            });
+        }
+        let mut t = ListTotals {
+            total: money(0),
+            paid: money(0),
+            balance: money(0),
+            ..ListTotals::default()
+        };
+        let mut q = self.query("status, schedule, paid_minor, total_minor")?;
+        let mut rows = q.build().fetch(&mut **tx);
+        while let Some(r) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+            if self.keeps(&r) {
+                let (total, paid) = (money(r.get("total_minor")), money(r.get("paid_minor")));
+                t.orders += 1;
+                t.total = t.total + total;
+                t.paid = t.paid + paid;
+                t.balance = t.balance + (total - paid);
+            }
+        }
+        Ok(t)
+    }
+}
+
 async fn page(s: &AppState, auth: &Auth, p: ListParams) -> ApiResult<axum::Json<ListResponse>> {
     auth.require_staff()?;
     let tenant = auth.tenant();
@@ -63,38 +244,17 @@ async fn page(s: &AppState, auth: &Auth, p: ListParams) -> ApiResult<axum::Json<
         .with("max", 200)
         .into());
     }
-    pos_domain::dates::check_range(p.from, p.to)?;
-    let mut qb =
-        sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT * FROM orders WHERE tenant_id = ");
-    qb.push_bind(tenant);
-    if let Some(st) = p.status {
-        qb.push(" AND status = ").push_bind(st.as_str());
-    }
-    if let Some(c) = p.channel {
-        qb.push(" AND channel = ").push_bind(c.as_str());
-    }
-    if let Some(f) = p.from {
-        qb.push(" AND business_date >= ").push_bind(f);
-    }
-    if let Some(t) = p.to {
-        qb.push(" AND business_date <= ").push_bind(t);
-    }
-    let q = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if let Some(q) = q {
-        let country = s.settings_now(tenant).await?.phone_country_code;
-        push_search(&mut qb, &s.cipher, q, &country.digits())?;
-    }
-    if let Some(c) = p.cursor {
-        qb.push(" AND id < ").push_bind(c);
-    }
-    qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
     let mut tx = s.tx(tenant).await?;
-    let mut rows = qb.build().fetch_all(&mut *tx).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
+    let matching = Matching::of(s, &mut tx, tenant, &p).await?;
+    let (rows, more) = matching.page(&mut tx, p.cursor, limit as usize).await?;
+    let next_cursor = if more {
         rows.last().map(|r| r.get::<Uuid, _>("id"))
     } else {
         None
+    };
+    let totals = match p.cursor {
+        None => Some(matching.totals(&mut tx).await?),
+        Some(_) => None,
     };
     let ids: Vec<Uuid> = rows.iter().map(|r| r.get("id")).collect();
     let payments = crate::db::payments::of_orders(&mut tx, tenant, &ids).await?;
@@ -115,7 +275,7 @@ async fn page(s: &AppState, auth: &Auth, p: ListParams) -> ApiResult<axum::Json<
             AuditAction::Access,
             "order",
             None,
-            if q.is_some() {
+            if matching.searches() {
                 "order.search"
             } else {
                 "order.list"
@@ -124,7 +284,11 @@ async fn page(s: &AppState, auth: &Auth, p: ListParams) -> ApiResult<axum::Json<
         .detail(format!("results={}", items.len())),
     );
     tx.commit().await?;
-    Ok(axum::Json(ListResponse { items, next_cursor }))
+    Ok(axum::Json(ListResponse {
+        items,
+        next_cursor,
+        totals,
+    }))
 }
 
 /// Appends the condition of search text `q` ([`pos_domain::SearchKind`]): a phone number

@@ -10,6 +10,7 @@
 mod audit_feed;
 mod create;
 mod edit;
+mod export;
 mod idempotency;
 mod list;
 mod payments;
@@ -19,6 +20,7 @@ pub use crate::numbers::{OrderNumbers, API_NUMBER_PREFIX};
 pub use audit_feed::{__path_audit_events, __path_audit_verify, audit_events, audit_verify};
 pub use create::{__path_create, create};
 pub use edit::{__path_delete, __path_patch, delete, patch};
+pub use export::{__path_export, export, ExportKind, ExportRequest};
 pub use list::{__path_list, __path_search, list, search};
 pub use payments::{__path_pay, __path_reverse, pay, reverse};
 pub(crate) use view::json_column;
@@ -49,17 +51,39 @@ pub(crate) fn aad<'a>(id: &'a str, field: &'a str) -> Aad<'a> {
 pub struct ListParams {
     pub status: Option<OrderStatus>,
     pub channel: Option<Channel>,
+    /// Business days from (inclusive).
     pub from: Option<chrono::NaiveDate>,
+    /// Business days to (inclusive).
     pub to: Option<chrono::NaiveDate>,
+    /// An order number, a phone number, an e-mail address or words of a name.
     pub q: Option<String>,
+    /// Only the orders of this counter (a device id).
+    pub device_id: Option<Uuid>,
+    /// Only orders with an overdue installment on the shop's business day
+    /// (`pos_domain::figures::Overdue`).
+    pub overdue: Option<bool>,
     pub limit: Option<i64>,
     pub cursor: Option<Uuid>,
+}
+
+/// What every order a filter matches adds up to (not only a page's).
+#[derive(Serialize, utoipa::ToSchema, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListTotals {
+    /// How many orders match.
+    pub orders: i64,
+    /// Their totals, paid and balance, deleted orders left out.
+    pub total: Money,
+    pub paid: Money,
+    pub balance: Money,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ListResponse {
     pub items: Vec<OrderView>,
     pub next_cursor: Option<Uuid>,
+    /// The totals of every matching order (on the first page only: absent with a cursor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totals: Option<ListTotals>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
