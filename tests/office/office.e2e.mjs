@@ -283,6 +283,28 @@ test("the owner reads the analytics with charts, and names the shop and its rece
   await shot("settings");
 });
 
+test("a phone order taken at the office, with the counter's live schedule preview", async () => {
+  await page.getByRole("button", { name: "New order", exact: true }).click();
+  const form = page.getByTestId("new-order");
+  await form.locator('input[name="channel"][value="phone"]').check();
+  await form.getByLabel("Customer name").fill("Pelanggan Kantor");
+  await form.getByRole("textbox", { name: "Phone" }).fill("0812-0009-0001");
+  await form.locator('input[name="item_name_0"]').fill("Lemari");
+  await form.locator('input[name="item_price_0"]').fill("900000");
+  await form.locator('input[name="terms"][value="installment"]').check();
+  await form.locator('input[name="down_payment"]').fill("300000");
+  // the preview, from the service (the same rule as the counter's)
+  await page.getByTestId("preview-total").getByText(/^IDR\s?900,000$/).waitFor();
+  await page.getByTestId("schedule-preview").locator("tbody tr").nth(3).waitFor();
+  assert.equal(await page.getByTestId("schedule-preview").locator("tbody tr").count(), 4);
+  await shot("new-order");
+  await form.getByRole("button", { name: "Record order" }).click();
+  await page.getByRole("heading", { name: /^Order API-\d{8}-\d{4}$/ }).waitFor();
+  assert.match(await page.getByTestId("order-origin").textContent(), /^Recorded at the office by Ibu Sari\.$/);
+  assert.match(await page.getByTestId("order-paid").textContent(), /^IDR\s?300,000$/);
+  await page.getByRole("button", { name: "Back" }).click();
+});
+
 test("in Bahasa Indonesia, every word on the orders screen is Indonesian", async () => {
   await page.getByRole("button", { name: "Orders", exact: true }).click();
   await page.getByRole("combobox", { name: "Language" }).selectOption("id");

@@ -707,3 +707,41 @@ async fn the_counter_and_the_service_count_overdue_and_completion_alike() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_office_and_the_counter_preview_the_same_schedule() {
+    let clock = TestClock::at("2027-01-30T03:00:00Z");
+    let app = spawn_with_state({
+        let c = clock.clone();
+        move |s| s.with_clock(c)
+    })
+    .await;
+    let t = app.tenant("toko-pratinjau").await;
+    let (d, _owner) = desk_on("K01", clock.clone()).await;
+    for input in [
+        json!({"items": [{"name": "Kulkas", "quantity": "3", "unit_price": "333333"}], "discount": "1", "payment_terms": {"type": "installment", "down_payment": "100000", "installment_count": 4, "interval": "monthly", "first_due_date": "2027-01-31"}}),
+        json!({"items": [{"name": "Rak", "quantity": "2.5", "unit_price": "18000"}], "payment_terms": {"type": "down_payment", "down_payment": "5000", "due_date": "2027-02-28"}}),
+        json!({"items": [{"name": "Kabel", "quantity": "1", "unit_price": "1000"}], "payment_terms": {"type": "full"}}),
+    ] {
+        let desk = d
+            .store
+            .preview_order(serde_json::from_value(input.clone()).unwrap())
+            .unwrap();
+        let (st, office, _) = app
+            .post(&t.owner_token, "/api/v1/offline-orders/preview", input)
+            .await;
+        assert_eq!(st, 200, "{office}");
+        assert_eq!(serde_json::to_value(&desk).unwrap(), office);
+    }
+    // a refusal is the create's, at its field, on both sides
+    let bad = json!({"items": [{"name": "Kulkas", "quantity": "1", "unit_price": "1000"}], "payment_terms": {"type": "down_payment", "down_payment": "2000", "due_date": "2027-02-28"}});
+    let desk = d
+        .store
+        .preview_order(serde_json::from_value(bad.clone()).unwrap())
+        .unwrap_err();
+    let (st, office, _) = app
+        .post(&t.owner_token, "/api/v1/offline-orders/preview", bad)
+        .await;
+    assert_eq!(st, 422);
+    assert_eq!(office["field"].as_str(), desk.field());
+}

@@ -38,6 +38,7 @@ pub struct LineItem {
 
 /// Totals derived from the items, never typed in.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub subtotal: Money,

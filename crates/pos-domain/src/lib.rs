@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod lockout;
 pub mod money;
 pub mod patch;
+pub mod preview;
 pub mod role;
 pub mod schedule;
 pub mod search;

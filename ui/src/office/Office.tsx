@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import type { Currency } from "../bindings/Currency";
 import type { Language } from "../bindings/Language";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { I18nProvider, makeI18n, useT } from "../i18n";
@@ -6,13 +7,14 @@ import { answer, makeClient, OfficeContext, TokenHolder, useOffice, type OfficeC
 import { Analytics } from "./Analytics";
 import { Audit } from "./Audit";
 import { Counters } from "./Counters";
+import { NewOrder } from "./NewOrder";
 import { OrderDetail } from "./OrderDetail";
 import { Orders } from "./Orders";
 import { SignIn } from "./SignIn";
 import { Settings } from "./Settings";
 import { Staff } from "./Staff";
 
-type Screen = "orders" | "analytics" | "counters" | "staff" | "settings" | "audit" | { order: string };
+type Screen = "orders" | "new" | "analytics" | "counters" | "staff" | "settings" | "audit" | { order: string };
 type Named = Exclude<Screen, { order: string }>;
 
 /** The shop's office: sign-in, then the screens the signed-in role may use (as the API
@@ -102,10 +104,15 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
   const client = useOffice();
   const [screen, setScreen] = useState<Screen>("orders");
   const [shopName, setShopName] = useState(props.session.tenant);
+  const [currency, setCurrency] = useState<Currency | null>(null);
   useEffect(() => {
-    // the shop's name for the top bar (its slug until it arrives, or if it does not)
+    // the shop's name for the top bar (its slug until it arrives, or if it does not), and
+    // its currency for the new-order form
     answer(client.GET("/tenant")).then(
-      (t) => setShopName(t.name),
+      (t) => {
+        setShopName(t.name);
+        setCurrency(t.currency as Currency);
+      },
       () => undefined,
     );
   }, [client]);
@@ -113,6 +120,7 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
   const owner = props.session.user.role === "owner";
   const nav: [Named, string, boolean][] = [
     ["orders", t("office.nav.orders"), true],
+    ["new", t("nav.new"), currency !== null],
     ["analytics", t("office.nav.analytics"), approver],
     ["counters", t("office.nav.counters"), approver],
     ["staff", t("office.nav.staff"), owner],
@@ -145,6 +153,7 @@ function Shell(props: { session: SignedIn; lang: Language; onLang: (l: Language)
           {screen === "orders" ? <Orders role={props.session.user.role} onOpen={(id) => setScreen({ order: id })} /> : null}
           {typeof screen === "object" ? <OrderDetail id={screen.order} canApprove={approver} onBack={() => setScreen("orders")} /> : null}
           {screen === "counters" && approver ? <Counters now={props.now} /> : null}
+          {screen === "new" && currency ? <NewOrder currency={currency} onCreated={(o) => setScreen({ order: o.id })} /> : null}
           {screen === "analytics" && approver ? <Analytics /> : null}
           {screen === "staff" && owner ? <Staff /> : null}
           {screen === "settings" && owner ? <Settings onSaved={(shop) => setShopName(shop.name)} /> : null}

@@ -1,11 +1,13 @@
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
 import { DateInput } from "../components/DateInput";
 import { BackendError, useBackend } from "../backend";
 import type { Channel } from "../bindings/Channel";
 import type { Interval } from "../bindings/Interval";
 import type { ItemInput } from "../bindings/ItemInput";
 import type { OrderDetail } from "../bindings/OrderDetail";
+import type { NewOrder as NewOrderInput } from "../bindings/NewOrder";
 import type { OrderPreview } from "../bindings/OrderPreview";
+import type { PreviewInput } from "../bindings/PreviewInput";
 import type { PaymentMethod } from "../bindings/PaymentMethod";
 import type { PaymentTerms } from "../bindings/PaymentTerms";
 import { Field, FormActions, FormError } from "../components/Field";
@@ -44,8 +46,29 @@ export function toItems(i18n: I18n, rows: ItemRow[], minor: number): ItemInput[]
   }));
 }
 
+/** The counter's new-order screen: the form over the desktop core. */
 export function NewOrder({ currency, onCreated }: { currency: Currency; onCreated: (o: OrderDetail) => void }) {
   const backend = useBackend();
+  // stable, as the form previews again whenever `preview` changes
+  const preview = useCallback((i: PreviewInput) => backend.previewOrder(i), [backend]);
+  return <OrderForm currency={currency} preview={preview} create={(o) => backend.createOrder(o)} onCreated={onCreated} />;
+}
+
+/** A new order (walk-in or phone): customer, items, terms and the first payment, with the
+ *  live preview of its totals and schedule from `preview` (the counter's core or the
+ *  service, both `pos_domain::preview`), recorded by `create`. */
+export function OrderForm<T>({
+  currency,
+  preview: previewOf,
+  create,
+  onCreated,
+}: {
+  currency: Currency;
+  preview: (input: PreviewInput) => Promise<OrderPreview>;
+  create: (order: NewOrderInput) => Promise<T>;
+  onCreated: (o: T) => void;
+}) {
+  // `preview` must be stable (a new function each render would preview at every render)
   const i18n = useI18n();
   const t = i18n.t;
   const { busy, error, run } = useAction();
@@ -119,8 +142,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
       setPreviewError(BackendError.from(e));
       return;
     }
-    backend
-      .previewOrder(input)
+    previewOf(input)
       .then((p) => {
         if (!current) return;
         setPreview(p);
@@ -134,7 +156,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
     return () => {
       current = false;
     };
-  }, [backend, items, read]);
+  }, [previewOf, items, read]);
 
   // What is due today (full amount or down payment) is the suggested payment.
   const dueNow = preview?.schedule.find((e) => e.kind === "full" || e.kind === "down_payment")?.amount ?? "";
@@ -149,7 +171,7 @@ export function NewOrder({ currency, onCreated }: { currency: Currency; onCreate
     const order = await run(() => {
       const input = read();
       const amount = shownPay.trim() ? readNumber(i18n, shownPay, "initial_payment.amount", minor) : "";
-      return backend.createOrder({
+      return create({
         id: null,
         channel,
         customer: {

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/offline-orders", post(orders::create).get(orders::list))
         .route("/offline-orders/search", post(orders::search))
         .route("/offline-orders/export", post(orders::export))
+        .route("/offline-orders/preview", post(orders::preview))
         .route(
             "/offline-orders/{id}",
             get(orders::get).delete(orders::delete).patch(orders::patch),

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         crate::orders::list,
         crate::orders::search,
         crate::orders::export,
+        crate::orders::preview,
         crate::orders::get,
         crate::orders::patch,
         crate::orders::delete,

@@ -220,6 +220,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/offline-orders/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `POST /offline-orders/preview`: the totals and schedule an order would get if it were
+         *     created now (on the shop's business day), for the office's live preview. Writes nothing
+         *     and is not audited (no customer data passes).
+         */
+        post: operations["preview_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/offline-orders/search": {
         parameters: {
             query?: never;
@@ -716,6 +737,13 @@ export interface components {
             /** @description `manager` or `cashier` (a shop has one owner). */
             role: components["schemas"]["Role"];
         };
+        /** @description Totals and the schedule the order would get if it were recorded now. */
+        OrderPreview: {
+            currency: components["schemas"]["Currency"];
+            items: components["schemas"]["LineItem"][];
+            schedule: components["schemas"]["ScheduleEntry"][];
+            totals: components["schemas"]["Totals"];
+        };
         /**
          * @description The order lifecycle: `pending` (balance outstanding) → `paid` (balance zero, automatic) →
          *     `completed` (goods handed over); `deleted` is a soft delete.
@@ -881,6 +909,12 @@ export interface components {
              */
             reverses?: string | null;
         };
+        /** @description What the form has so far. */
+        PreviewInput: {
+            discount?: null | components["schemas"]["Money"];
+            items: components["schemas"]["ItemInput"][];
+            payment_terms: components["schemas"]["PaymentTerms"];
+        };
         Problem: {
             code: string;
             detail?: string;
@@ -903,6 +937,15 @@ export interface components {
         };
         /** @enum {string} */
         Role: "owner" | "manager" | "cashier";
+        /** @description One line of a schedule. `seq` counts from 0 (the down payment when there is one). */
+        ScheduleEntry: {
+            amount: components["schemas"]["Money"];
+            /** Format: date */
+            due_date: string;
+            kind: components["schemas"]["EntryKind"];
+            /** Format: int32 */
+            seq: number;
+        };
         /** @description A schedule entry with what has been paid against it, as of a day. */
         ScheduleLine: {
             amount: components["schemas"]["Money"];
@@ -1018,6 +1061,12 @@ export interface components {
         /** @description The terms as agreed, with the schedule as paid so far. */
         TermsView: components["schemas"]["PaymentTerms"] & {
             schedule: components["schemas"]["ScheduleLine"][];
+        };
+        /** @description Totals derived from the items, never typed in. */
+        Totals: {
+            discount: components["schemas"]["Money"];
+            subtotal: components["schemas"]["Money"];
+            total: components["schemas"]["Money"];
         };
         UserView: {
             email: string;
@@ -1580,6 +1629,48 @@ export interface operations {
                 };
                 content: {
                     "text/csv": string;
+                };
+            };
+            /** @description refused (problem+json with a stable code) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error (problem+json) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewInput"];
+            };
+        };
+        responses: {
+            /** @description the totals and schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPreview"];
                 };
             };
             /** @description refused (problem+json with a stable code) */

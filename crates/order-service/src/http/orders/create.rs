@@ -235,3 +235,30 @@ fn new_order(
         outbox,
     })
 }
+
+/// `POST /offline-orders/preview`: the totals and schedule an order would get if it were
+/// created now (on the shop's business day), for the office's live preview. Writes nothing
+/// and is not audited (no customer data passes).
+#[utoipa::path(
+    post,
+    path = "/offline-orders/preview",
+    operation_id = "preview_order",
+    tag = "orders",
+    request_body = pos_domain::preview::PreviewInput,
+    responses((status = 200, description = "the totals and schedule", body = pos_domain::preview::OrderPreview)),
+    security(("bearer" = []))
+)]
+pub async fn preview(
+    State(s): State<AppState>,
+    auth: Auth,
+    crate::extract::ApiJson(input): crate::extract::ApiJson<pos_domain::preview::PreviewInput>,
+) -> ApiResult<axum::Json<pos_domain::preview::OrderPreview>> {
+    auth.require_staff()?;
+    let settings = s.settings_now(auth.tenant()).await?;
+    let today = settings.zone.business_date(s.now());
+    Ok(axum::Json(pos_domain::preview::preview(
+        input,
+        settings.currency,
+        today,
+    )?))
+}

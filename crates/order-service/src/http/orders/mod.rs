@@ -18,7 +18,7 @@ mod view;
 
 pub use crate::numbers::{OrderNumbers, API_NUMBER_PREFIX};
 pub use audit_feed::{__path_audit_events, __path_audit_verify, audit_events, audit_verify};
-pub use create::{__path_create, create};
+pub use create::{__path_create, __path_preview, create, preview};
 pub use edit::{__path_delete, __path_patch, delete, patch};
 pub use export::{__path_export, export, ExportKind, ExportRequest};
 pub use list::{__path_list, __path_search, list, search};
