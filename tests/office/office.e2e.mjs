@@ -43,7 +43,11 @@ afterEach(async (t) => {
   await page?.screenshot({ path: join(artifacts, `end-of-${name}.png`), fullPage: true }).catch(() => undefined);
 });
 
-const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+// from the top, so the sticky navigation bar is drawn where it belongs in a full-page image
+const shot = async (name) => {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+};
 
 async function signIn(email, password) {
   await page.goto(base + "/");

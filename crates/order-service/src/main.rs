@@ -112,7 +112,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .max_connections(2)
                 .connect(db.admin_database_url.expose())
                 .await?;
-            db::MIGRATOR.run(&pool).await?;
+            db::migrate(&pool).await?;
             println!("migrations applied");
         }
         Command::Admin { task } => {

@@ -7,6 +7,7 @@ use pos_domain::Clock;
 
 use common::*;
 use serde_json::json;
+use serde_json::Value;
 use sqlx::Row;
 
 #[tokio::test]
@@ -174,6 +175,93 @@ async fn create_read_list_pay_and_audit() {
     assert_eq!(broken.len(), 1, "{v}");
     assert_eq!(broken[0]["device_id"], stream.to_string(), "{v}");
     assert_eq!(broken[0]["first_broken_seq"], 3, "{v}");
+}
+
+/// A name word is looked up through its index before the matches are ordered: the pages
+/// still come newest first, with the other filters, the cursor and the totals.
+#[tokio::test]
+async fn a_name_search_pages_newest_first_with_the_other_filters() {
+    let app = spawn().await;
+    let t = app.tenant("toko-cari").await;
+    let mut sari_by_phone = Vec::new();
+    let mut eka = String::new();
+    for (name, channel) in [
+        ("Ibu Sari", "phone"),
+        ("Budi", "phone"),
+        ("Sari Dewi", "walk_in"),
+        ("Sari", "phone"),
+        ("Ibu Sari Lestari", "phone"),
+        ("Eka", "phone"),
+        ("Sari Eka", "phone"),
+        ("Nur Sari", "phone"),
+    ] {
+        let mut body = order_body(name, "081311112222");
+        body["channel"] = json!(channel);
+        let (st, o, _) = app
+            .post(&t.owner_token, "/api/v1/offline-orders", body)
+            .await;
+        assert_eq!(st, 201, "{o}");
+        if channel == "phone" && name.contains("Sari") {
+            sari_by_phone.push(o["id"].as_str().unwrap().to_owned());
+        }
+        if name == "Eka" {
+            eka = o["id"].as_str().unwrap().to_owned();
+        }
+    }
+    // a renamed customer is found by the new name's words, no longer by the old one's
+    let r = app
+        .http
+        .patch(app.url(&format!("/api/v1/offline-orders/{eka}")))
+        .bearer_auth(&t.owner_token)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"customer": {"name": "Sari Wulandari", "phone": "081311112222"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, found, _) = app
+        .get(&t.owner_token, "/api/v1/offline-orders?q=wulandari")
+        .await;
+    assert_eq!(found["items"][0]["id"], eka.as_str(), "{found}");
+    let (_, eka_only, _) = app
+        .get(&t.owner_token, "/api/v1/offline-orders?q=eka")
+        .await;
+    assert_eq!(
+        eka_only["items"].as_array().unwrap().len(),
+        1,
+        "only Sari Eka"
+    );
+    sari_by_phone.insert(3, eka.clone());
+    // another shop's search finds none of these
+    let other = app.tenant("toko-lain-cari").await;
+    let (_, none, _) = app
+        .get(&other.owner_token, "/api/v1/offline-orders?q=sari")
+        .await;
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+    sari_by_phone.reverse();
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let (st, page, _) = app
+            .post(
+                &t.owner_token,
+                "/api/v1/offline-orders/search",
+                json!({"q": "sari", "channel": "phone", "limit": 2, "cursor": cursor}),
+            )
+            .await;
+        assert_eq!(st, 200, "{page}");
+        if seen.is_empty() {
+            assert_eq!(page["totals"]["orders"], 6, "{page}");
+        }
+        for o in page["items"].as_array().unwrap() {
+            seen.push(o["id"].as_str().unwrap().to_owned());
+        }
+        cursor = page["next_cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    assert_eq!(seen, sari_by_phone);
 }
 
 #[tokio::test]

@@ -95,7 +95,46 @@ async fn malformed_path_query_and_body_get_problem_json() {
             .get(format!("{}/api/v1/audit-events?entity_id=a%00b", app.base))
             .header("authorization", &auth),
     ];
-    for req in cases {
+    // Every operation with a path parameter, read from the document itself, so a new route
+    // that takes axum's plain `Path` is caught (PATCH /users/{id} once was).
+    let doc: serde_json::Value = app
+        .http
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut with_params = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if !path.contains('{') {
+            continue;
+        }
+        let bad: String = path
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    "null,null"
+                } else {
+                    seg
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in ops.as_object().unwrap().keys() {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            with_params.push(
+                app.http
+                    .request(m, format!("{}/api/v1{bad}", app.base))
+                    .header("authorization", &auth)
+                    .header("if-match", "\"1\"")
+                    .json(&serde_json::json!({})),
+            );
+        }
+    }
+    assert!(with_params.len() >= 7, "{}", with_params.len());
+    for req in cases.into_iter().chain(with_params) {
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         let ct = r.headers()["content-type"].to_str().unwrap().to_owned();

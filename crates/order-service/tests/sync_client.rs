@@ -812,6 +812,188 @@ fn sum(values: &[String]) -> i64 {
     values.iter().map(|v| v.parse::<i64>().unwrap()).sum()
 }
 
+/// Every order's stored `unpaid_due` against the rule (`pos_domain::figures::unpaid_due`,
+/// 'infinity' for none); how many orders were checked.
+async fn unpaid_due_agrees(app: &TestApp, tenant: uuid::Uuid) -> usize {
+    use sqlx::Row;
+    let mut tx = app.owner_pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(tenant.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let rows = sqlx::query(
+        "SELECT order_number, currency, schedule, paid_minor, unpaid_due::text AS due FROM orders",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    for r in &rows {
+        let currency: pos_domain::Currency = r.get::<String, _>("currency").parse().unwrap();
+        let schedule: sqlx::types::Json<Vec<pos_domain::ScheduleEntry>> = r.get("schedule");
+        let paid = currency.from_minor(r.get("paid_minor"));
+        let want = pos_domain::figures::unpaid_due(&schedule.0, paid)
+            .map_or("infinity".to_owned(), |d| d.to_string());
+        assert_eq!(
+            r.get::<Option<String>, _>("due"),
+            Some(want),
+            "order {}",
+            r.get::<String, _>("order_number")
+        );
+    }
+    rows.len()
+}
+
+/// "Overdue only" reads each order's earliest unpaid due date, kept by every path that changes
+/// a schedule or what was paid: created at the office and on a counter, paid and reversed on
+/// both, edited on both. Orders from before the column (none written) are still found, and
+/// `migrate` fills them.
+#[tokio::test]
+async fn the_earliest_unpaid_due_date_is_kept_on_every_path_and_filled_for_older_orders() {
+    let clock = TestClock::at("2027-03-01T03:00:00Z");
+    let app = spawn_with_state({
+        let c = clock.clone();
+        move |s| s.with_clock(c)
+    })
+    .await;
+    let mut t = app.tenant("toko-jatuh-tempo").await;
+    let (d, owner) = desk_on("K01", clock.clone()).await;
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    let s = &d.store;
+    // on the counter: created (down payment taken), paid, edited, a payment reversed
+    let a = s
+        .create_order(&owner, new_order_on("Siti", day))
+        .await
+        .unwrap();
+    s.record_payment(&owner, a.id, cash(300_000)).await.unwrap();
+    let b = s
+        .create_order(&owner, new_order_on("Dewi", day))
+        .await
+        .unwrap();
+    let edit = pos_core::OrderEdit {
+        customer: pos_domain::Customer {
+            name: "Dewi".into(),
+            phone: Some("08121112222".into()),
+            email: None,
+            address: None,
+        },
+        items: vec![pos_domain::ItemInput {
+            name: "Kulkas besar".into(),
+            sku: None,
+            quantity: 1.into(),
+            unit_price: money(1_600_000),
+            discount: None,
+        }],
+        discount: None,
+        notes: None,
+    };
+    s.update_order(&owner, b.id, 1, edit).await.unwrap();
+    let e = s
+        .create_order(&owner, new_order_on("Eka", day))
+        .await
+        .unwrap();
+    s.reverse_payment(&owner, e.id, e.payments[0].id, "salah catat", None)
+        .await
+        .unwrap();
+    c.sync(s, d.keys.as_ref(), &|_| {}).await.unwrap();
+    // at the office: created, paid, edited, reversed
+    let (st, office, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Budi", "081377778888"),
+        )
+        .await;
+    assert_eq!(st, 201, "{office}");
+    let o = office["id"].as_str().unwrap().to_owned();
+    let (st, _, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{o}/payments"),
+            json!({"amount": "350000", "method": "cash"}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let r = app
+        .http
+        .patch(app.url(&format!("/api/v1/offline-orders/{}", a.id)))
+        .bearer_auth(&t.owner_token)
+        .header("If-Match", "\"1\"")
+        // down to what was paid: nothing is left unpaid
+        .json(&json!({"items": [{"name": "Kulkas", "quantity": "1", "unit_price": "400000"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let (st, b_view, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", b.id))
+        .await;
+    assert_eq!(st, 200);
+    let down = b_view["payments"][0]["id"].as_str().unwrap().to_owned();
+    let (st, body, _) = app
+        .post(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{}/payments/{down}/reversal", b.id),
+            json!({"reason": "salah catat"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    assert_eq!(unpaid_due_agrees(&app, t.id).await, 4);
+
+    // 15 April: Dewi's and Eka's orders missed their 31 March installment; Siti's is paid in
+    // full, the office's due in 2099
+    clock.set("2027-04-15T03:00:00Z");
+    t.owner_token = app
+        .login(
+            "toko-jatuh-tempo",
+            "owner@toko-jatuh-tempo.id",
+            "correct horse battery",
+        )
+        .await;
+    let overdue_names = || {
+        let (app, token) = (&app, t.owner_token.clone());
+        async move {
+            let (st, page, _) = app
+                .post(
+                    &token,
+                    "/api/v1/offline-orders/search",
+                    json!({"overdue": true}),
+                )
+                .await;
+            assert_eq!(st, 200, "{page}");
+            let mut names: Vec<String> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["customer"]["name"].as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            (names, page["totals"]["orders"].clone())
+        }
+    };
+    let expected = (vec!["Dewi".to_owned(), "Eka".to_owned()], json!(2));
+    assert_eq!(overdue_names().await, expected);
+
+    // orders from before the column: still found, then filled by migrate
+    let mut tx = app.owner_pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(t.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE orders SET unpaid_due = NULL")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(overdue_names().await, expected);
+    order_service::db::migrate(&app.owner_pool).await.unwrap();
+    assert_eq!(unpaid_due_agrees(&app, t.id).await, 4);
+    assert_eq!(overdue_names().await, expected);
+}
+
 #[tokio::test]
 async fn the_office_filters_by_counter_and_overdue_totals_every_match_and_exports_csv() {
     let clock = TestClock::at("2027-03-01T03:00:00Z");

@@ -56,6 +56,22 @@ impl std::ops::Add for Overdue {
     }
 }
 
+/// The earliest due date among the entries of `schedule` that `paid`, applied in order
+/// ([`allocate`]), does not cover in full; none when everything is covered.
+///
+/// It does not depend on the day: an order has an overdue installment on `today` exactly when
+/// it is not deleted and this date is before `today` (the property test below holds the two
+/// together). The service stores it with each order (`orders.unpaid_due`), so "overdue only"
+/// is an indexed comparison instead of reading every open order's schedule.
+pub fn unpaid_due(schedule: &[ScheduleEntry], paid: Money) -> Option<NaiveDate> {
+    // any day later than every due date: only the coverage is read
+    allocate(schedule, paid, NaiveDate::MIN)
+        .iter()
+        .filter(|l| l.paid != l.amount)
+        .map(|l| l.due_date)
+        .min()
+}
+
 /// Whether an order counts as paid in the completion rate: paid in full, handed over or not.
 pub fn counts_as_paid(status: OrderStatus) -> bool {
     matches!(status, OrderStatus::Paid | OrderStatus::Completed)
@@ -95,6 +111,43 @@ mod tests {
                 amount: idr(100),
             })
             .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unpaid_due_before_today_is_exactly_an_overdue_installment(
+            amounts in proptest::collection::vec(1i64..500, 0..6),
+            days in proptest::collection::vec(1u32..28, 6),
+            paid in 0i64..3000,
+            today in 1u32..29,
+            deleted in proptest::bool::ANY,
+        ) {
+            let schedule: Vec<ScheduleEntry> = amounts
+                .iter()
+                .zip(&days)
+                .enumerate()
+                .map(|(i, (a, d))| ScheduleEntry {
+                    seq: i as u32,
+                    kind: EntryKind::Installment,
+                    due_date: day(*d),
+                    amount: idr(*a),
+                })
+                .collect();
+            let status = if deleted { OrderStatus::Deleted } else { OrderStatus::Pending };
+            let by_rule = Overdue::of(status, &schedule, idr(paid), day(today)).any();
+            let by_date = !deleted && unpaid_due(&schedule, idr(paid)).is_some_and(|d| d < day(today));
+            proptest::prop_assert_eq!(by_rule, by_date);
+        }
+    }
+
+    #[test]
+    fn the_earliest_due_date_left_unpaid() {
+        let s = three_installments();
+        assert_eq!(unpaid_due(&s, idr(0)), Some(day(1)));
+        assert_eq!(unpaid_due(&s, idr(150)), Some(day(11)));
+        assert_eq!(unpaid_due(&s, idr(200)), Some(day(21)));
+        assert_eq!(unpaid_due(&s, idr(300)), None);
+        assert_eq!(unpaid_due(&[], idr(0)), None);
     }
 
     #[test]

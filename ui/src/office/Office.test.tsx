@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { makeClient } from "./api/client";
@@ -113,6 +113,51 @@ describe("the shop's office", () => {
     expect(screen.getByTestId("orders-summary").textContent).toMatch(/^7 pesanan · total Rp\s?3\.750\.000 · dibayar Rp\s?500\.000 · sisa Rp\s?3\.250\.000$/);
     // a cashier has no counters screen, as the API allows
     expect(screen.queryByRole("button", { name: "Kasir" })).toBeNull();
+  });
+
+  it("opens an order once, and an edit that met a newer version shows both and saves again at that version", async () => {
+    const base = {
+      id: "o1", order_number: "K01-20270105-0001", order_type: "offline", channel: "phone", status: "pending",
+      customer: { name: "Sari", phone: null, email: null, address: null }, notes: null,
+      items: [{ name: "Kulkas", quantity: "1", unit_price: "1000000", discount: "0", line_total: "1000000", sku: null }],
+      subtotal: "1000000", discount: "0", total: "1000000", currency: "IDR", paid: "0", balance: "1000000", overdue: false, partly_paid: false,
+      payment_terms: { type: "full", schedule: [] }, payments: [], business_date: "2027-01-05", recorded_by: "u1", last_modified_by: "u1",
+      created_at: "2027-01-05T03:00:00Z", updated_at: "2027-01-05T03:00:00Z", version: 3, deleted: null,
+      origin: { device_id: "d1", device_code: "K01", received_at: "2027-01-05T03:05:00Z", recorded_by_name: "Kasir Ani" },
+    };
+    const theirs = { ...base, version: 4, notes: "diubah di kantor lain" };
+    let reads = 0;
+    const ifMatch: (string | null)[] = [];
+    const s = service({
+      "POST /auth/login": () => ({ status: 200, body: { ...signedIn.body, user: { ...owner, role: "cashier" } } }),
+      "POST /offline-orders/search": () => ({ status: 200, body: { items: [base], next_cursor: null, totals: { orders: 1, total: "1000000", paid: "0", balance: "1000000" } } }),
+      "GET /offline-orders/o1": () => {
+        reads += 1;
+        return { status: 200, body: reads === 1 ? base : theirs };
+      },
+      "PATCH /offline-orders/o1": (req) => {
+        ifMatch.push(req.headers.get("If-Match"));
+        if (ifMatch.length === 1) return { status: 412, body: { code: "stale_version", title: "Precondition Failed", status: 412 } };
+        return { status: 200, body: { ...theirs, version: 5, customer: { ...base.customer, name: "Sari Dewi" } } };
+      },
+    });
+    const user = userEvent.setup();
+    render(<Office client={s.client} />);
+    await signIn(user);
+    await user.click(await screen.findByRole("button", { name: "K01-20270105-0001" }));
+    expect((await screen.findByTestId("order-origin")).textContent).toMatch(/^Recorded on counter K01 by Kasir Ani; reached the service /);
+    expect(reads).toBe(1);
+    await user.click(screen.getByRole("button", { name: "Edit" }));
+    const name = within(screen.getByTestId("edit-dialog")).getByLabelText("Customer name");
+    await user.clear(name);
+    await user.type(name, "Sari Dewi");
+    await user.click(within(screen.getByTestId("edit-dialog")).getByRole("button", { name: "Save" }));
+    expect((await screen.findByTestId("conflict-mine")).textContent).toMatch(/Sari Dewi/);
+    expect(screen.getByTestId("conflict-theirs").textContent).toMatch(/diubah di kantor lain/);
+    await user.click(screen.getByRole("button", { name: "Save mine over it" }));
+    await waitFor(() => expect(screen.queryByTestId("edit-conflict")).toBeNull());
+    expect(ifMatch).toEqual(['"3"', '"4"']);
+    expect(screen.getByTestId("office-order").textContent).toMatch(/Sari Dewi/);
   });
 
   it("adds staff, shows the service's refusal at its field, and never keeps a password in the form", async () => {

@@ -25,6 +25,11 @@ pub struct Service {
 
 /// A new database, migrated, with tenant `bench`, served on a loopback port.
 pub async fn service() -> Service {
+    service_with(|s| s).await
+}
+
+/// [`service`] with its state changed by `f` first (e.g. serving the office's files).
+pub async fn service_with(f: impl FnOnce(AppState) -> AppState) -> Service {
     let pg = std::env::var("ORDER_SERVICE_TEST_PG").expect("run through scripts/bench-service.sh");
     let su = PgPoolOptions::new()
         .max_connections(1)
@@ -46,7 +51,7 @@ pub async fn service() -> Service {
         .connect_with(conn("order_service_owner"))
         .await
         .unwrap();
-    order_service::db::MIGRATOR.run(&owner_pool).await.unwrap();
+    order_service::db::migrate(&owner_pool).await.unwrap();
     let app_pool = PgPoolOptions::new()
         .max_connections(20)
         .connect_with(conn("order_service_app"))
@@ -71,7 +76,7 @@ pub async fn service() -> Service {
     .await
     .unwrap()
     .tenant_id;
-    let state = AppState::new(app_pool, cipher, jwt);
+    let state = f(AppState::new(app_pool, cipher, jwt));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(order_service::serve(listener, state));

@@ -100,6 +100,7 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
     let mut discount = Vec::with_capacity(n);
     let mut total = Vec::with_capacity(n);
     let mut paid = Vec::with_capacity(n);
+    let mut unpaid_due = Vec::with_capacity(n);
     let mut day = Vec::with_capacity(n);
     let mut actor = Vec::with_capacity(n);
     let mut at = Vec::with_capacity(n);
@@ -131,6 +132,7 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
         discount.push(o.discount.to_minor(c));
         total.push(o.total.to_minor(c));
         paid.push(o.paid.to_minor(c));
+        unpaid_due.push(pos_domain::figures::unpaid_due(&o.schedule, o.paid));
         day.push(o.business_date);
         actor.push(o.actor.0);
         at.push(o.at);
@@ -145,8 +147,8 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
                     "o AS (INSERT INTO orders (tenant_id, id, order_number, order_type, channel, status,
                         currency, customer_name, customer_phone, customer_email, customer_address, notes,
                         phone_index, email_index, name_tokens, items, schedule, terms, subtotal_minor,
-                        discount_minor, total_minor, paid_minor, business_date, recorded_by_user_id,
-                        last_modified_by_user_id, created_at, updated_at, version)
+                        discount_minor, total_minor, paid_minor, unpaid_due, business_date,
+                        recorded_by_user_id, last_modified_by_user_id, created_at, updated_at, version)
                     SELECT u.tenant_id, u.id, u.order_number, ",
                 )
                 .push_bind(API_ORDER_TYPE)
@@ -154,7 +156,8 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
                     ", u.channel, u.status, u.currency, u.customer_name, u.customer_phone,
                         u.customer_email, u.customer_address, u.notes, u.phone_index, u.email_index,
                         u.name_tokens::bytea[], u.items::jsonb, u.schedule::jsonb, u.terms::jsonb, u.subtotal_minor,
-                        u.discount_minor, u.total_minor, u.paid_minor, u.business_date, u.actor,
+                        u.discount_minor, u.total_minor, u.paid_minor,
+                        COALESCE(u.unpaid_due, 'infinity'), u.business_date, u.actor,
                         u.actor, u.at, u.at, ",
                 )
                 .push_bind(1_i32)
@@ -181,6 +184,7 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
                     .push_bind(discount)
                     .push_bind(total)
                     .push_bind(paid)
+                    .push_bind(unpaid_due)
                     .push_bind(day)
                     .push_bind(actor)
                     .push_bind(at);
@@ -188,7 +192,7 @@ pub(crate) async fn insert_orders(tx: &mut Tx, orders: &[NewOrder]) -> ApiResult
                     ") AS u (tenant_id, id, order_number, channel, status, currency, customer_name,
                         customer_phone, customer_email, customer_address, notes, phone_index,
                         email_index, name_tokens, items, schedule, terms, subtotal_minor,
-                        discount_minor, total_minor, paid_minor, business_date, actor, at)
+                        discount_minor, total_minor, paid_minor, unpaid_due, business_date, actor, at)
                     ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id), p AS (",
                 );
                 pay.push_insert(qb, " WHERE u.order_id IN (SELECT id FROM o)");

@@ -36,8 +36,7 @@ pub async fn post(
     let row = payments::insert(tx, tenant, order.currency, entry, device, now).await?;
     let paid = order.paid + amount;
     let status = OrderStatus::of(Standing::live(paid, order.total, order.completed));
-    let paid_minor = paid.to_minor(order.currency);
-    orders::set_paid(tx, tenant, order_id, paid_minor, status, now, by).await?;
+    orders::set_paid(tx, tenant, order_id, order, paid, status, now, by).await?;
     if reverses.is_none() {
         tx.count_on_commit(Count::Payment {
             paid_in_full: paid == order.total,

@@ -8,7 +8,7 @@ use crate::error::ApiResult;
 use chrono::{DateTime, Utc};
 use pos_crypto::customer;
 use pos_crypto::FieldCipher;
-use pos_domain::{CountryCode, Currency, OrderStatus};
+use pos_domain::{CountryCode, Currency, Money, OrderStatus};
 use pos_protocol::{events, DomainEvent};
 use uuid::Uuid;
 
@@ -18,6 +18,8 @@ pub struct Edit<'a> {
     pub content: &'a pos_domain::edit::Content,
     pub currency: Currency,
     pub status: OrderStatus,
+    /// What the order has been paid (unchanged by an edit).
+    pub paid: Money,
     pub version: i32,
     pub by: Uuid,
     pub device: Option<Uuid>,
@@ -48,6 +50,7 @@ pub async fn edit(
         currency: e.currency,
         version: e.version,
         status: e.status,
+        paid: e.paid,
         by: e.by,
         now: e.now,
     };

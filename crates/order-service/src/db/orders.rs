@@ -20,6 +20,7 @@ pub struct Locked {
     pub total: Money,
     pub paid: Money,
     pub completed: bool,
+    pub schedule: Vec<ScheduleEntry>,
 }
 
 impl Locked {
@@ -37,13 +38,14 @@ struct LockedRow {
     total_minor: i64,
     paid_minor: i64,
     completed: bool,
+    schedule: sqlx::types::Json<Vec<ScheduleEntry>>,
 }
 
 /// Locks order `id` of `tenant`; `None` when there is no such order.
 pub async fn lock(tx: &mut Tx, tenant: Uuid, id: Uuid) -> ApiResult<Option<Locked>> {
     let row: Option<LockedRow> = sqlx::query_as(
         "SELECT channel, currency, status, version, total_minor, paid_minor,
-                completed_at IS NOT NULL AS completed
+                completed_at IS NOT NULL AS completed, schedule
          FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
     )
     .bind(tenant)
@@ -67,6 +69,7 @@ fn locked(r: LockedRow) -> ApiResult<Locked> {
             total: currency.from_minor(r.total_minor),
             paid: currency.from_minor(r.paid_minor),
             completed: r.completed,
+            schedule: r.schedule.0,
         })
     }
 }
@@ -100,7 +103,6 @@ struct EditableRow {
     customer_address: Option<Vec<u8>>,
     notes: Option<Vec<u8>>,
     items: sqlx::types::Json<Vec<LineItem>>,
-    schedule: sqlx::types::Json<Vec<ScheduleEntry>>,
     subtotal_minor: i64,
     discount_minor: i64,
 }
@@ -147,34 +149,38 @@ pub async fn lock_for_edit(
                 discount: c.from_minor(r.discount_minor),
                 total: order.total,
             },
-            schedule: r.schedule.0,
+            schedule: order.schedule.clone(),
         },
         order,
     }))
 }
 
-/// Sets what order `id` has been paid (in minor units) and the status that follows; `by` (when known) becomes
-/// the order's last modifier.
+/// Sets what the locked `order` (`id`) has been paid and the status that follows, with the
+/// earliest due date left unpaid; `by` (when known) becomes the order's last modifier.
+#[allow(clippy::too_many_arguments)]
 pub async fn set_paid(
     tx: &mut Tx,
     tenant: Uuid,
     id: Uuid,
-    paid_minor: i64,
+    order: &Locked,
+    paid: Money,
     status: OrderStatus,
     now: DateTime<Utc>,
     by: Option<Uuid>,
 ) -> ApiResult<()> {
     sqlx::query(
         "UPDATE orders SET paid_minor = $3, status = $4, updated_at = $5,
-                last_modified_by_user_id = COALESCE($6, last_modified_by_user_id)
+                last_modified_by_user_id = COALESCE($6, last_modified_by_user_id),
+                unpaid_due = COALESCE($7::date, 'infinity')
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
     .bind(id)
-    .bind(paid_minor)
+    .bind(paid.to_minor(order.currency))
     .bind(status.as_str())
     .bind(now)
     .bind(by)
+    .bind(pos_domain::figures::unpaid_due(&order.schedule, paid))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -191,6 +197,8 @@ pub struct Content<'a> {
     pub currency: Currency,
     pub version: i32,
     pub status: OrderStatus,
+    /// What the order has been paid (the earliest due date it leaves unpaid is written too).
+    pub paid: Money,
     pub by: Uuid,
     pub now: DateTime<Utc>,
 }
@@ -206,7 +214,7 @@ pub async fn write_content(tx: &mut Tx, tenant: Uuid, id: Uuid, c: Content<'_>) 
             customer_address = $6, notes = $7, phone_index = $8, email_index = $9, name_tokens = $10,
             items = $11, schedule = $12, subtotal_minor = $13, discount_minor = $14,
             total_minor = $15, status = $16, version = $17, updated_at = $18,
-            last_modified_by_user_id = $19
+            last_modified_by_user_id = $19, unpaid_due = COALESCE($20::date, 'infinity')
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
@@ -228,6 +236,7 @@ pub async fn write_content(tx: &mut Tx, tenant: Uuid, id: Uuid, c: Content<'_>) 
     .bind(c.version)
     .bind(c.now)
     .bind(c.by)
+    .bind(pos_domain::figures::unpaid_due(c.schedule, c.paid))
     .execute(&mut **tx)
     .await
     .map_err(|e| match e {

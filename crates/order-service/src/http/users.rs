@@ -5,7 +5,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use pos_crypto::Aad;
@@ -255,7 +255,7 @@ pub async fn list(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Staff
 pub async fn patch(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<Uuid>,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<Uuid>,
     ApiJson(req): ApiJson<StaffPatch>,
 ) -> ApiResult<Json<StaffMember>> {
     require_owner(&auth)?;

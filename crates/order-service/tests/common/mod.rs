@@ -108,7 +108,7 @@ async fn spawn_with(
         .unwrap();
     su.close().await;
     let owner_pool = pool_as(OWNER, &db).await;
-    order_service::db::MIGRATOR.run(&owner_pool).await.unwrap();
+    order_service::db::migrate(&owner_pool).await.unwrap();
     let app_pool = pool_with(f(options_as(RUNTIME, &db))).await;
     let key = MasterKey::generate();
     let data_key = key.to_base64().to_string();

@@ -71,6 +71,7 @@ pub async fn patch(
             content: &edited.content,
             currency: order.order.currency,
             status: edited.status,
+            paid: order.order.paid,
             version: version + 1,
             by: auth.user(),
             device: None,

@@ -101,6 +101,16 @@ impl Matching {
         Ok(m)
     }
 
+    /// Whether the filter searches a customer's name words. Such a query is planned for the
+    /// words it holds each time (not prepared once): a plan made for any word cannot tell a
+    /// rare word, best found through the words' index, from one in most orders, best found by
+    /// walking back from the newest order.
+    fn by_name(&self) -> bool {
+        self.q
+            .as_deref()
+            .is_some_and(|q| pos_domain::SearchKind::detect(q) == pos_domain::SearchKind::Name)
+    }
+
     /// Whether a search is part of the filter.
     pub(super) fn searches(&self) -> bool {
         self.q.is_some()
@@ -131,11 +141,15 @@ impl Matching {
             qb.push(" AND device_id = ").push_bind(d);
         }
         if self.overdue {
-            // the candidates: open, not paid in full (the rule itself is applied to each)
-            qb.push(" AND status = 'pending' AND paid_minor < total_minor");
+            // the candidates: open, not paid in full, with a due date left unpaid before today
+            // (or none computed yet); the rule itself is applied to each
+            qb.push(" AND status = 'pending' AND paid_minor < total_minor")
+                .push(" AND (unpaid_due < ")
+                .push_bind(self.today)
+                .push(" OR unpaid_due IS NULL)");
         }
         if let Some(q) = &self.q {
-            push_search(&mut qb, &self.cipher, q, &self.country)?;
+            push_search(&mut qb, &self.cipher, self.tenant, q, &self.country)?;
         }
         Ok(qb)
     }
@@ -176,7 +190,11 @@ impl Matching {
                 q.push(" AND id < ").push_bind(c);
             }
             q.push(" ORDER BY id DESC LIMIT ").push_bind(batch as i64);
-            let rows = q.build().fetch_all(&mut **tx).await?;
+            let rows = q
+                .build()
+                .persistent(!self.by_name())
+                .fetch_all(&mut **tx)
+                .await?;
             let got = rows.len();
             after = rows.last().map(|r| r.get::<Uuid, _>("id"));
             kept.extend(rows.into_iter().filter(|r| self.keeps(r)));
@@ -199,6 +217,7 @@ impl Matching {
                      COALESCE(sum(paid_minor) FILTER (WHERE status <> 'deleted'), 0)::bigint AS paid",
                 )?
                 .build()
+                .persistent(!self.by_name())
                 .fetch_one(&mut **tx)
                 .await?;
             let (total, paid) = (money(r.get("total")), money(r.get("paid")));
@@ -298,6 +317,7 @@ async fn page(s: &AppState, auth: &Auth, p: ListParams) -> ApiResult<axum::Json<
 fn push_search(
     qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
     cipher: &pos_crypto::FieldCipher,
+    tenant: Uuid,
     q: &str,
     country: &str,
 ) -> ApiResult<()> {
@@ -326,13 +346,25 @@ fn push_search(
                 qb.push(" AND false");
             }
             for alternatives in terms {
-                qb.push(" AND (");
-                for (i, words) in alternatives.iter().enumerate() {
+                let alternatives: Vec<Vec<Vec<u8>>> = alternatives
+                    .iter()
+                    .map(|words| blind_words(cipher, words))
+                    .collect();
+                // the orders holding any of the words, through the words' b-tree (leakproof
+                // under row-level security, unlike `@>`), then the words each alternative needs
+                let mut any: Vec<Vec<u8>> = alternatives.iter().flatten().cloned().collect();
+                any.sort();
+                any.dedup();
+                qb.push(" AND id IN (SELECT order_id FROM order_name_tokens WHERE tenant_id = ")
+                    .push_bind(tenant)
+                    .push(" AND token = ANY(")
+                    .push_bind(any)
+                    .push(")) AND (");
+                for (i, words) in alternatives.into_iter().enumerate() {
                     if i > 0 {
                         qb.push(" OR ");
                     }
-                    qb.push("name_tokens @> ")
-                        .push_bind(blind_words(cipher, words));
+                    qb.push("name_tokens @> ").push_bind(words);
                 }
                 qb.push(")");
             }

@@ -352,6 +352,7 @@ async fn apply_edit(
             totals.total,
             o.completed,
         )),
+        paid: o.paid,
         version: new_version as i32,
         by: m.actor_id.0,
         device: Some(device),

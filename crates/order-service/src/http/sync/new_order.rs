@@ -88,8 +88,9 @@ pub(super) async fn insert_order(
             "INSERT INTO orders (tenant_id, id, order_number, channel, status, currency, customer_name, customer_phone,
                 customer_email, customer_address, notes, phone_index, email_index, name_tokens, items, schedule, terms,
                 subtotal_minor, discount_minor, total_minor, paid_minor, business_date, device_id, recorded_by_user_id,
-                last_modified_by_user_id, created_at, updated_at, version, counter_number, claimed_created_at, received_at)
-             VALUES ($1, $2, $3, $4, $25, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $21, $22, $22, $23, $23, $24, $26, $27, $28)
+                last_modified_by_user_id, created_at, updated_at, version, counter_number, claimed_created_at, received_at, unpaid_due)
+             VALUES ($1, $2, $3, $4, $25, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $21, $22, $22, $23, $23, $24, $26, $27, $28,
+                     COALESCE($29::date, 'infinity'))
              ON CONFLICT DO NOTHING",
         )
         .bind(tenant).bind(o.id.0).bind(&number).bind(o.channel.as_str()).bind(o.currency.code())
@@ -102,6 +103,7 @@ pub(super) async fn insert_order(
         .bind(o.business_date).bind(device).bind(o.recorded_by.0).bind(created_at).bind(o.version as i32)
         .bind(if totals.total.is_zero() { "paid" } else { "pending" })
         .bind((number != o.order_number).then_some(&o.order_number)).bind(o.created_at).bind(received)
+        .bind(pos_domain::figures::unpaid_due(&o.schedule, pos_domain::Money::ZERO))
         .execute(&mut **tx)
         .await?;
         if inserted.rows_affected() == 1 {
