@@ -8,10 +8,11 @@
 -- stays a candidate that the service checks with the rule itself, so none is ever missed.
 ALTER TABLE orders ADD COLUMN unpaid_due date;
 
--- The list's counts and money totals read only these columns: an index-only scan of small
--- tuples instead of the wide rows (sealed customer fields, items, schedule).
-CREATE INDEX orders_figures ON orders (tenant_id, business_date)
-    INCLUDE (status, channel, device_id, total_minor, paid_minor, unpaid_due);
+-- The list's counts and money totals read every matching order. The tenant policy's function
+-- reads a setting that parallel workers share with their leader, so it may run in them: such
+-- a scan may then be split between workers. (A covering index for these totals was measured
+-- and left out: it cut creates under 100 connections from 7,600/s to 2,300-4,900/s.)
+ALTER FUNCTION app_tenant() PARALLEL SAFE;
 
 -- "Overdue only": the open orders by their earliest unpaid due date.
 CREATE INDEX orders_open_by_unpaid_due ON orders (tenant_id, unpaid_due) WHERE status = 'pending';

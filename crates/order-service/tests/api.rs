@@ -177,6 +177,49 @@ async fn create_read_list_pay_and_audit() {
     assert_eq!(broken[0]["first_broken_seq"], 3, "{v}");
 }
 
+/// The totals of the whole filtered set may be read by parallel workers (the tenant policy's
+/// function is parallel safe): forced into them here, each shop still sees its own orders only.
+#[tokio::test]
+async fn totals_read_by_parallel_workers_are_the_tenants_own() {
+    let app = spawn_with_runtime_options(|o| {
+        o.options([
+            ("force_parallel_mode", "on"),
+            ("parallel_setup_cost", "0"),
+            ("parallel_tuple_cost", "0"),
+            ("min_parallel_table_scan_size", "0"),
+        ])
+    })
+    .await;
+    let a = app.tenant("toko-paralel-a").await;
+    let b = app.tenant("toko-paralel-b").await;
+    for (t, n) in [(&a, 3), (&b, 2)] {
+        for i in 0..n {
+            let (st, o, _) = app
+                .post(
+                    &t.owner_token,
+                    "/api/v1/offline-orders",
+                    order_body(&format!("Sari {i}"), "081311112222"),
+                )
+                .await;
+            assert_eq!(st, 201, "{o}");
+        }
+    }
+    for (t, n) in [(&a, 3), (&b, 2)] {
+        for body in [
+            json!({}),
+            json!({"q": "sari"}),
+            json!({"status": "pending"}),
+        ] {
+            let (st, page, _) = app
+                .post(&t.owner_token, "/api/v1/offline-orders/search", body)
+                .await;
+            assert_eq!(st, 200, "{page}");
+            assert_eq!(page["totals"]["orders"], n, "{page}");
+            assert_eq!(page["items"].as_array().unwrap().len(), n as usize);
+        }
+    }
+}
+
 /// A name word is looked up through its index before the matches are ordered: the pages
 /// still come newest first, with the other filters, the cursor and the totals.
 #[tokio::test]
