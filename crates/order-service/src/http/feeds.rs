@@ -113,6 +113,26 @@ pub struct Group {
     pub paid: Money,
 }
 
+/// One row of a grouped query: its key columns (whichever of `status`, `channel`,
+/// `business_date`, `device_id` and `device_code` it selected) and its `n`, `total` and `paid`
+/// (minor units of `currency`).
+fn group(g: &sqlx::postgres::PgRow, currency: pos_domain::Currency) -> Group {
+    let text = |col: &str| g.try_get::<Option<String>, _>(col).ok().flatten();
+    Group {
+        status: text("status"),
+        channel: text("channel"),
+        date: g.try_get("business_date").ok(),
+        device_id: g
+            .try_get::<Option<uuid::Uuid>, _>("device_id")
+            .ok()
+            .flatten(),
+        device_code: text("device_code"),
+        orders: g.get("n"),
+        total: currency.from_minor(g.get("total")),
+        paid: currency.from_minor(g.get("paid")),
+    }
+}
+
 /// The figures of a range of business days.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Summary {
@@ -175,16 +195,7 @@ pub async fn summary(
         let n: i64 = g.get("n");
         let total: i64 = g.get("total");
         let paid: i64 = g.get("paid");
-        by.push(Group {
-            status: Some(status.clone()),
-            channel: Some(g.get("channel")),
-            date: None,
-            device_id: None,
-            device_code: None,
-            orders: n,
-            total: money(total),
-            paid: money(paid),
-        });
+        by.push(group(g, currency));
         // Money stays visible whatever became of its order (a deleted order holds none under
         // the refund-before-delete rule; one deleted before that rule still shows here).
         collected += paid;
@@ -208,16 +219,7 @@ pub async fn summary(
     .fetch_all(&mut *tx)
     .await?
     .iter()
-    .map(|g| Group {
-        status: None,
-        channel: None,
-        date: Some(g.get("business_date")),
-        device_id: None,
-        device_code: None,
-        orders: g.get("n"),
-        total: money(g.get("total")),
-        paid: money(g.get("paid")),
-    })
+    .map(|g| group(g, currency))
     .collect();
     let by_counter = sqlx::query(
         "SELECT o.device_id, d.device_code, count(*) AS n, COALESCE(sum(o.total_minor), 0)::bigint AS total, COALESCE(sum(o.paid_minor), 0)::bigint AS paid
@@ -231,16 +233,7 @@ pub async fn summary(
     .fetch_all(&mut *tx)
     .await?
     .iter()
-    .map(|g| Group {
-        status: None,
-        channel: None,
-        date: None,
-        device_id: g.get("device_id"),
-        device_code: g.get("device_code"),
-        orders: g.get("n"),
-        total: money(g.get("total")),
-        paid: money(g.get("paid")),
-    })
+    .map(|g| group(g, currency))
     .collect();
     let mut overdue = Overdue::default();
     let mut pending =
