@@ -42,6 +42,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== module cycles (cargo-modules)"
 scripts/module-cycles.sh
+echo "== each platform's own keyring (Windows, macOS, Linux dependency trees)"
+scripts/check-platforms.sh
 echo "== cargo test"
 start_throwaway_pg
 set +e

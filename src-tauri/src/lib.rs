@@ -70,10 +70,7 @@ pub fn run() {
                 fit_on_screen(&window);
             }
             let handle = app.handle().clone();
-            let keys = Arc::new(OsKeyring::new(
-                KEYRING_SERVICE,
-                KeyringBackend::SecretService,
-            ));
+            let keys = Arc::new(OsKeyring::new(KEYRING_SERVICE, KeyringBackend::native()));
             let store = tauri::async_runtime::block_on(open_store(&handle, &keys));
             if let Err(e) = &store {
                 tracing::error!(code = %e.code, message = %e.message, "the store did not open");

@@ -145,10 +145,10 @@ async fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir());
     let dir = tempfile::tempdir_in(base).unwrap();
-    let backend = match std::env::var("POS_TEST_KEYRING").as_deref() {
-        Ok("keyutils") => KeyringBackend::KernelKeyutils,
-        _ => KeyringBackend::SecretService,
-    };
+    let backend = std::env::var("POS_TEST_KEYRING")
+        .ok()
+        .and_then(|n| KeyringBackend::named(&n))
+        .unwrap_or(KeyringBackend::native());
     let keys = OsKeyring::new(
         format!("offline-order-pos-bench-{}", uuid::Uuid::now_v7()),
         backend,

@@ -26,14 +26,72 @@ pub trait KeyStore: Send + Sync {
     fn save_secret(&self, id: &str, secret: &str) -> Result<(), KeyStoreError>;
 }
 
-/// Which OS store holds the key on Linux.
+#[cfg(not(any(target_os = "linux", target_os = "windows", target_os = "macos")))]
+compile_error!("the app keeps its data key in the OS keyring of Linux, Windows or macOS only");
+
+/// Which OS store holds the key. Each platform has its own; there is no in-memory or file
+/// store, so without a working one a store is neither created nor opened
+/// ([`KeyStoreError::Unavailable`] says why).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyringBackend {
-    /// The desktop's Secret Service (GNOME Keyring, KWallet): persists across reboots. The
-    /// app's choice.
+    /// Linux: the desktop's Secret Service (GNOME Keyring, KWallet): persists across reboots.
+    /// The app's choice on Linux.
+    #[cfg(target_os = "linux")]
     SecretService,
-    /// The kernel's keyutils store: always present, but its keys do not survive a reboot.
+    /// Linux: the kernel's keyutils session keyring: present wherever a session keyring is,
+    /// but its keys do not survive a reboot (tests and headless machines).
+    #[cfg(target_os = "linux")]
     KernelKeyutils,
+    /// Windows: the Credential Manager (generic credentials of the signed-in user).
+    #[cfg(target_os = "windows")]
+    CredentialManager,
+    /// macOS: the user's login Keychain.
+    #[cfg(target_os = "macos")]
+    Keychain,
+}
+
+impl KeyringBackend {
+    /// The app's store on this platform: the Secret Service on Linux, the Credential Manager
+    /// on Windows, the Keychain on macOS.
+    pub const fn native() -> KeyringBackend {
+        #[cfg(target_os = "linux")]
+        return KeyringBackend::SecretService;
+        #[cfg(target_os = "windows")]
+        return KeyringBackend::CredentialManager;
+        #[cfg(target_os = "macos")]
+        return KeyringBackend::Keychain;
+    }
+
+    /// The store named `name` (`secret-service`, `keyutils`, `credential-manager`,
+    /// `keychain`), if this platform has it.
+    pub fn named(name: &str) -> Option<KeyringBackend> {
+        [
+            #[cfg(target_os = "linux")]
+            KeyringBackend::SecretService,
+            #[cfg(target_os = "linux")]
+            KeyringBackend::KernelKeyutils,
+            #[cfg(target_os = "windows")]
+            KeyringBackend::CredentialManager,
+            #[cfg(target_os = "macos")]
+            KeyringBackend::Keychain,
+        ]
+        .into_iter()
+        .find(|b| b.name() == name)
+    }
+
+    /// This store's name, as [`KeyringBackend::named`] reads it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            #[cfg(target_os = "linux")]
+            KeyringBackend::SecretService => "secret-service",
+            #[cfg(target_os = "linux")]
+            KeyringBackend::KernelKeyutils => "keyutils",
+            #[cfg(target_os = "windows")]
+            KeyringBackend::CredentialManager => "credential-manager",
+            #[cfg(target_os = "macos")]
+            KeyringBackend::Keychain => "keychain",
+        }
+    }
 }
 
 /// The OS keyring (keyring crate), entries named `service` / key id.
@@ -52,13 +110,27 @@ impl OsKeyring {
     }
 
     fn entry(&self, key_id: &str) -> Result<keyring::Entry, KeyStoreError> {
+        // Each credential from its platform's module, never keyring's default builder (its
+        // in-memory mock where a platform's feature is missing).
         let cred: Box<keyring::credential::Credential> = match self.backend {
+            #[cfg(target_os = "linux")]
             KeyringBackend::SecretService => Box::new(
                 keyring::secret_service::SsCredential::new_with_target(None, &self.service, key_id)
                     .map_err(map_err)?,
             ),
+            #[cfg(target_os = "linux")]
             KeyringBackend::KernelKeyutils => Box::new(
                 keyring::keyutils::KeyutilsCredential::new_with_target(None, &self.service, key_id)
+                    .map_err(map_err)?,
+            ),
+            #[cfg(target_os = "windows")]
+            KeyringBackend::CredentialManager => Box::new(
+                keyring::windows::WinCredential::new_with_target(None, &self.service, key_id)
+                    .map_err(map_err)?,
+            ),
+            #[cfg(target_os = "macos")]
+            KeyringBackend::Keychain => Box::new(
+                keyring::macos::MacCredential::new_with_target(None, &self.service, key_id)
                     .map_err(map_err)?,
             ),
         };

@@ -23,11 +23,7 @@ async fn kill_9_loses_no_acknowledged_order() {
     let mut t = TestStore::new().await;
     let owner_id = t.owner.staff_id().to_string();
     t.store.take().unwrap().close().await;
-    let backend = if matches!(backend(), pos_core::KeyringBackend::KernelKeyutils) {
-        "keyutils"
-    } else {
-        "secret-service"
-    };
+    let backend = backend().name();
 
     let mut acked = Vec::new();
     for round in 0..ROUNDS {

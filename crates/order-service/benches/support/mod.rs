@@ -132,7 +132,7 @@ impl Service {
 pub fn keyring() -> OsKeyring {
     OsKeyring::new(
         format!("offline-order-pos-bench-{}", uuid::Uuid::now_v7()),
-        KeyringBackend::SecretService,
+        KeyringBackend::native(),
     )
 }
 

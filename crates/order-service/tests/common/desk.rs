@@ -27,11 +27,10 @@ pub async fn desk_with_code(code: &str) -> (Desk, pos_core::Session) {
 /// A counter whose store runs on `clock`.
 pub async fn desk_on(code: &str, clock: Arc<dyn pos_domain::Clock>) -> (Desk, pos_core::Session) {
     let dir = tempfile::tempdir().unwrap();
-    let backend = if std::env::var("POS_TEST_KEYRING").as_deref() == Ok("keyutils") {
-        KeyringBackend::KernelKeyutils
-    } else {
-        KeyringBackend::SecretService
-    };
+    let backend = std::env::var("POS_TEST_KEYRING")
+        .ok()
+        .and_then(|n| KeyringBackend::named(&n))
+        .unwrap_or(KeyringBackend::native());
     let keys = Arc::new(OsKeyring::new(
         format!("offline-order-pos-test-{}", uuid::Uuid::now_v7()),
         backend,

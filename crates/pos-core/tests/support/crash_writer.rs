@@ -13,11 +13,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [_, db, service, backend, staff, pin] = args.as_slice() else {
         return Err("usage: pos-crash-writer DB SERVICE BACKEND STAFF_ID PIN".into());
     };
-    let backend = if backend == "keyutils" {
-        KeyringBackend::KernelKeyutils
-    } else {
-        KeyringBackend::SecretService
-    };
+    let backend = KeyringBackend::named(backend).ok_or("no such keyring on this platform")?;
     let keys = OsKeyring::new(service.as_str(), backend);
     let store = Store::open(db.as_ref(), &keys, Arc::new(SystemClock)).await?;
     let session = store.login(staff.parse()?, Pin::new(pin)?).await?;

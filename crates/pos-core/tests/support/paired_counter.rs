@@ -19,7 +19,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let keys = OsKeyring::new(
         format!("offline-order-pos-office-e2e-{device_code}"),
-        KeyringBackend::SecretService,
+        KeyringBackend::native(),
     );
     let store = Store::open(
         &std::path::Path::new(dir).join("pos.db"),
