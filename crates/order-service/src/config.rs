@@ -70,7 +70,8 @@ pub struct Serve {
         default_value_t = 3000
     )]
     pub db_acquire_timeout_ms: u64,
-    /// Longest time a request may take before it is answered 503 (seconds).
+    /// Longest time a request may take before it is answered 503 (seconds); also the limit of
+    /// each database statement.
     #[arg(long, env = "ORDER_SERVICE_REQUEST_TIMEOUT_SECS", default_value_t = crate::REQUEST_TIMEOUT.as_secs())]
     pub request_timeout_secs: u64,
     /// Longest time a sync push may take, its upload included (seconds): a counter on a slow

@@ -27,6 +27,9 @@ pub enum ApiError {
         code: String,
         message: String,
         field: Option<String>,
+        /// The figures the message names (a limit, a range), for a translation keyed by
+        /// `code` (`pos_domain::ValidationError::params`).
+        params: std::collections::BTreeMap<String, String>,
     },
     #[error("the resource changed; reload it (current version {current})")]
     PreconditionFailed { current: i32 },
@@ -63,6 +66,7 @@ impl From<ValidationError> for ApiError {
             code: v.code,
             message: v.message,
             field: Some(v.field),
+            params: v.params,
         }
     }
 }
@@ -72,6 +76,7 @@ impl From<pos_domain::LedgerError> for ApiError {
         match e {
             pos_domain::LedgerError::Invalid(v) => v.into(),
             e if e.is_invalid_input() => ApiError::Unprocessable {
+                params: Default::default(),
                 code: e.rule_code().into(),
                 message: e.to_string(),
                 field: e.field().map(Into::into),
@@ -141,8 +146,13 @@ impl IntoResponse for ApiError {
             "code": code,
             "detail": self.to_string(),
         });
-        if let ApiError::Unprocessable { field: Some(f), .. } = &self {
-            body["field"] = json!(f);
+        if let ApiError::Unprocessable { field, params, .. } = &self {
+            if let Some(f) = field {
+                body["field"] = json!(f);
+            }
+            if !params.is_empty() {
+                body["params"] = json!(params);
+            }
         }
         let retry_after = match &self {
             ApiError::TooManyRequests { retry_after, .. }

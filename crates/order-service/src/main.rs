@@ -158,10 +158,20 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Serve(cfg) => {
             cfg.validate()?;
+            // No statement outlives the request that asked for it: past its deadline the
+            // answer is a 503, and PostgreSQL would otherwise go on working for nobody.
+            let connect = cfg
+                .database_url
+                .expose()
+                .parse::<sqlx::postgres::PgConnectOptions>()?
+                .options([(
+                    "statement_timeout",
+                    format!("{}s", cfg.request_timeout_secs),
+                )]);
             let pool = PgPoolOptions::new()
                 .max_connections(cfg.db_pool_size)
                 .acquire_timeout(std::time::Duration::from_millis(cfg.db_acquire_timeout_ms))
-                .connect(cfg.database_url.expose())
+                .connect_with(connect)
                 .await?;
             let mut state = AppState::new(
                 pool,

@@ -275,6 +275,24 @@ async fn a_name_search_pages_newest_first_with_the_other_filters() {
         "only Sari Eka"
     );
     sari_by_phone.insert(3, eka.clone());
+    // a search of many words is refused plainly, naming the limit (each word is a lookup)
+    let many: String = (0..40).map(|i| format!("w{i} ")).collect();
+    let (st, e, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders/search",
+            json!({ "q": many }),
+        )
+        .await;
+    assert_eq!(st, 422, "{e}");
+    assert_eq!(
+        (
+            e["field"].as_str(),
+            e["code"].as_str(),
+            e["params"]["max"].as_str()
+        ),
+        (Some("q"), Some("too_many_words"), Some("8"))
+    );
     // another shop's search finds none of these
     let other = app.tenant("toko-lain-cari").await;
     let (_, none, _) = app

@@ -465,16 +465,31 @@ async fn the_owner_names_the_shop_and_sets_its_receipt_header() {
         "Jl. Merdeka 1, Bandung\nNPWP 01.234.567.8-901.000"
     );
     assert_eq!(v["currency"], "IDR", "the currency stays");
-    for (body, field) in [
-        (json!({"name": " "}), "name"),
+    // each refusal names its rule and its limit (the office's Indonesian text names it too)
+    for (body, field, code, max) in [
+        (json!({"name": " "}), "name", None, None),
         (
             json!({"receipt_header": "1\n2\n3\n4\n5\n6\n7"}),
             "receipt_header",
+            Some("too_many_lines"),
+            Some("6"),
         ),
-        (json!({"receipt_header": "x".repeat(501)}), "receipt_header"),
+        (
+            json!({"receipt_header": "x".repeat(501)}),
+            "receipt_header",
+            Some("too_long"),
+            Some("500"),
+        ),
     ] {
         let (st, e, _) = app.patch(&t.owner_token, "/api/v1/tenant", body).await;
         assert_eq!((st, e["field"].as_str()), (422, Some(field)), "{e}");
+        if let Some(code) = code {
+            assert_eq!(
+                (e["code"].as_str(), e["params"]["max"].as_str()),
+                (Some(code), max),
+                "{e}"
+            );
+        }
     }
     let (st, _, _) = app
         .patch(&t.owner_token, "/api/v1/tenant", json!({"currency": "USD"}))

@@ -652,7 +652,21 @@ async fn staff_changed_at_the_office_changes_on_the_service_and_every_counter() 
         .await;
     assert!(refused.is_err());
 
-    // reactivated as a cashier with a new PIN: the old PIN no longer opens the counter
+    // reactivated as she was: her token from before stays dead (a stolen device's, say);
+    // she signs in again
+    let (st, _, _) = app
+        .patch(&t.owner_token, &path, json!({"active": true}))
+        .await;
+    assert_eq!(st, 200);
+    let (st, _, _) = app.get(&token, "/api/v1/audit-events").await;
+    assert_eq!(st, 401, "a token from before the deactivation came back");
+    let again = app
+        .login("toko-staf", "sari@toko-staf.id", "a long password 1")
+        .await;
+    let (st, _, _) = app.get(&again, "/api/v1/audit-events").await;
+    assert_eq!(st, 200);
+
+    // as a cashier with a new PIN: the old PIN no longer opens the counter
     let (st, after, _) = app
         .patch(
             &t.owner_token,
@@ -697,7 +711,7 @@ async fn staff_changed_at_the_office_changes_on_the_service_and_every_counter() 
         .iter()
         .filter(|e| e["operation"] == "staff.update")
         .collect();
-    assert_eq!(updates.len(), 2, "{events}");
+    assert_eq!(updates.len(), 3, "{events}");
     assert!(text.contains("reset=pin"), "{text}");
 }
 

@@ -154,7 +154,7 @@ mod tests {
             (c, "Budi".into(), None, None),
         ]);
         ix.upsert(b, None, s("SITI Aminah", None));
-        let siti = pos_domain::search::query_terms("siti");
+        let siti = pos_domain::search::query_terms("siti").expect("one word");
         assert_eq!(ix.names(&siti, None).collect::<Vec<_>>(), vec![b, a]);
         assert_eq!(ix.names(&siti, Some(b)).collect::<Vec<_>>(), vec![a]);
         ix.upsert(a, Some(s("Siti Rahayu", None)), s("Dewi", None));

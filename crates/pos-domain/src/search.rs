@@ -107,27 +107,52 @@ pub fn name_words(name: &str) -> Vec<String> {
     words
 }
 
+/// How many words a name search may hold. A name is a few words; each searched word is one
+/// more lookup (on the service, one more condition of the statement), so a search of hundreds
+/// of words would tie the database up for a long time.
+pub const MAX_QUERY_WORDS: usize = 8;
+
 /// A search text as terms: each word of it (split at spaces) must be found, either as written
 /// without its inner punctuation (`maruf` for `Ma'ruf`) or as its parts (`ma`, `ruf`) — so a
 /// name stored as `Maruf` and one stored as `Ma'ruf` are both found by either spelling. Each
 /// term is its alternatives; each alternative, words that must all be among the name's
-/// ([`name_words`]). Empty when the text has no letter or digit (it then finds nothing).
-pub fn query_terms(q: &str) -> Vec<Vec<Vec<String>>> {
-    q.split_whitespace()
-        .filter_map(|chunk| {
-            let folded = fold(chunk);
-            let parts: Vec<String> = folded
-                .split(' ')
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned)
-                .collect();
-            match parts.len() {
-                0 => None,
-                1 => Some(vec![parts]),
-                _ => Some(vec![vec![parts.concat()], parts]),
+/// ([`name_words`]). A word given twice is one term. Empty when the text has no letter or
+/// digit (it then finds nothing).
+///
+/// # Errors
+/// `q` / `too_many_words` when more than [`MAX_QUERY_WORDS`] different words are searched.
+pub fn query_terms(q: &str) -> Result<Vec<Vec<Vec<String>>>, crate::ValidationError> {
+    let mut terms: Vec<Vec<Vec<String>>> = Vec::new();
+    for term in words_of_query(q) {
+        if !terms.contains(&term) {
+            if terms.len() == MAX_QUERY_WORDS {
+                return Err(crate::ValidationError::new(
+                    "q",
+                    "too_many_words",
+                    format!("Search at most {MAX_QUERY_WORDS} words at a time"),
+                )
+                .with("max", MAX_QUERY_WORDS));
             }
-        })
-        .collect()
+            terms.push(term);
+        }
+    }
+    Ok(terms)
+}
+
+fn words_of_query(q: &str) -> impl Iterator<Item = Vec<Vec<String>>> + '_ {
+    q.split_whitespace().filter_map(|chunk| {
+        let folded = fold(chunk);
+        let parts: Vec<String> = folded
+            .split(' ')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        match parts.len() {
+            0 => None,
+            1 => Some(vec![parts]),
+            _ => Some(vec![vec![parts.concat()], parts]),
+        }
+    })
 }
 
 /// Whether a name whose [`name_words`] are `words` (or, for a substring search, whose words
@@ -173,17 +198,31 @@ mod tests {
     fn punctuated_and_unpunctuated_spellings_find_each_other_and_nothing_finds_everything() {
         let found = |name: &str, q: &str| {
             let words = name_words(name);
-            matches(&query_terms(q), |w| words.iter().any(|x| x == w))
+            matches(&query_terms(q).expect("a few words"), |w| {
+                words.iter().any(|x| x == w)
+            })
         };
         assert!(found("Maruf", "Ma'ruf"));
         assert!(found("Ma'ruf", "maruf"));
         assert!(found("Abdul Rahman", "Abdul-Rahman"));
         assert!(found("Abdul-Rahman", "abdul rahman"));
         assert!(!found("Siti", "-"));
-        assert!(query_terms("  ·  ").is_empty());
+        assert!(query_terms("  ·  ").expect("no word").is_empty());
         // a Thai name keeps its vowel signs: different names stay different
         assert_ne!(fold("กิ"), fold("ก"));
         assert_eq!(fold("Sít\u{ed}"), "siti");
+    }
+
+    #[test]
+    fn a_search_holds_a_few_words_and_a_repeated_word_once() {
+        let eight = "a b c d e f g h";
+        assert_eq!(query_terms(eight).expect("eight words").len(), 8);
+        let repeated = format!("{eight} {eight} A  b");
+        assert_eq!(query_terms(&repeated).expect("eight words").len(), 8);
+        let e = query_terms(&format!("{eight} i")).expect_err("nine words");
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("q", "too_many_words"));
+        let long: String = (0..400).map(|i| format!("w{i} ")).collect();
+        assert!(query_terms(&long).is_err());
     }
 
     #[test]

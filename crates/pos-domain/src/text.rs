@@ -38,9 +38,58 @@ pub fn reference(raw: Option<String>, field: &str) -> Result<Option<String>, Val
     limited(raw, field, MAX_REFERENCE, "References")
 }
 
+/// A receipt header (the lines printed above each receipt): at most this many characters...
+pub const MAX_RECEIPT_HEADER: usize = 500;
+/// ...on at most this many lines.
+pub const MAX_RECEIPT_HEADER_LINES: usize = 6;
+
+/// A shop's receipt header, checked: trailing blanks trimmed (empty: none), at most
+/// [`MAX_RECEIPT_HEADER`] characters on at most [`MAX_RECEIPT_HEADER_LINES`] lines.
+///
+/// # Errors
+/// `receipt_header` / `too_long` (with `max`) or `too_many_lines` (with `max`).
+pub fn receipt_header(raw: &str) -> Result<String, ValidationError> {
+    let h = raw.trim_end();
+    if h.chars().count() > MAX_RECEIPT_HEADER {
+        return Err(ValidationError::new(
+            "receipt_header",
+            "too_long",
+            format!("A receipt header has at most {MAX_RECEIPT_HEADER} characters"),
+        )
+        .with("max", MAX_RECEIPT_HEADER));
+    }
+    if h.lines().count() > MAX_RECEIPT_HEADER_LINES {
+        return Err(ValidationError::new(
+            "receipt_header",
+            "too_many_lines",
+            format!("A receipt header has at most {MAX_RECEIPT_HEADER_LINES} lines"),
+        )
+        .with("max", MAX_RECEIPT_HEADER_LINES));
+    }
+    Ok(h.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_receipt_header_has_a_few_short_lines() {
+        assert_eq!(
+            receipt_header("Toko Maju\nJl. Melati 5  \n ").unwrap(),
+            "Toko Maju\nJl. Melati 5"
+        );
+        let e = receipt_header(&"a\n".repeat(7)).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.params["max"].as_str()),
+            ("too_many_lines", "6")
+        );
+        let e = receipt_header(&"é".repeat(501)).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.params["max"].as_str()),
+            ("too_long", "500")
+        );
+    }
 
     #[test]
     fn trims_drops_blanks_and_counts_characters_not_bytes() {

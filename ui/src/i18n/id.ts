@@ -473,6 +473,8 @@ export const idErrors: Record<string, string> = {
   // the shared rules' refusals (pos-domain), with the figures they name
   too_long: "Terlalu panjang: paling banyak {max} karakter.",
   too_many: "Terlalu banyak: paling banyak {max}.",
+  too_many_lines: "Terlalu banyak baris: paling banyak {max} baris.",
+  too_many_words: "Cari paling banyak {max} kata sekaligus.",
   out_of_range: "Harus antara {min} dan {max}.",
   date_out_of_range: "Tanggal harus antara {min} dan {max}.",
   too_far_ahead: "Tanggal jatuh tempo pertama terlalu jauh di masa depan.",

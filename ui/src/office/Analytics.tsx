@@ -35,7 +35,8 @@ export function Analytics() {
   const load = useCallback(
     async (r: { from: string; to: string }) => {
       const f = await run(() => answer(client.GET("/analytics/offline-orders/summary", { params: { query: r } })));
-      if (f) setFigures(f);
+      // a refused range shows its error alone, not the previous range's figures
+      setFigures(f ?? null);
     },
     [client, run],
   );

@@ -115,6 +115,41 @@ describe("the shop's office", () => {
     expect(screen.queryByRole("button", { name: "Kasir" })).toBeNull();
   });
 
+  it("a refused search shows its error alone, in Bahasa naming the service's limit", async () => {
+    const order = {
+      id: "o1", order_number: "K01-20270105-0001", order_type: "offline", channel: "phone", status: "pending", customer: { name: "Sari", phone: null, email: null, address: null },
+      notes: null, items: [], subtotal: "1000", discount: "0", total: "1000", currency: "IDR", paid: "0", balance: "1000", overdue: false,
+      partly_paid: false, payment_terms: { type: "full", schedule: [] }, payments: [], business_date: "2027-01-05", recorded_by: "u1", last_modified_by: "u1",
+      created_at: "2027-01-05T03:00:00Z", updated_at: "2027-01-05T03:00:00Z", version: 1, deleted: null,
+    };
+    const s = service({
+      "POST /auth/login": () => signedIn,
+      "GET /devices": () => ({ status: 200, body: [] }),
+      "POST /offline-orders/search": () => {
+        return searches++ === 0
+          ? { status: 200, body: { items: [order], next_cursor: null, totals: { orders: 1, total: "1000", paid: "0", balance: "1000" } } }
+          : {
+              status: 422,
+              body: { title: "Unprocessable Entity", status: 422, code: "too_many_words", field: "q", detail: "Search at most 8 words at a time", params: { max: "8" } },
+            };
+      },
+    });
+    let searches = 0;
+    const user = userEvent.setup();
+    render(<Office client={s.client} />);
+    fireEvent.change(screen.getByRole("combobox", { name: "Language" }), { target: { value: "id" } });
+    await user.type(screen.getByLabelText("Toko (tenant)"), "toko");
+    await user.type(screen.getByLabelText("Email"), "owner@toko.id");
+    await user.type(screen.getByLabelText("Kata sandi"), "kata sandi");
+    await user.click(screen.getByRole("button", { name: "Masuk" }));
+    await waitFor(() => expect(screen.getAllByRole("row")).toHaveLength(2));
+    await user.type(screen.getByRole("searchbox"), "a b c d e f g h i");
+    await user.keyboard("{Enter}");
+    await waitFor(() => expect(screen.getByText("Cari paling banyak 8 kata sekaligus.")).toBeTruthy());
+    expect(screen.queryAllByRole("row").length).toBeLessThanOrEqual(1);
+    expect(screen.queryByTestId("orders-summary")).toBeNull();
+  });
+
   it("opens an order once, and an edit that met a newer version shows both and saves again at that version", async () => {
     const base = {
       id: "o1", order_number: "K01-20270105-0001", order_type: "offline", channel: "phone", status: "pending",

@@ -78,7 +78,15 @@ export function Orders(props: { role: Role; onOpen: (id: string) => void }) {
           client.POST("/offline-orders/search", { body: { ...query(f), cursor: after, limit: 50 } }),
         ),
       );
-      if (!page) return;
+      if (!page) {
+        // a refused search shows its error alone, not the previous search's orders and totals
+        if (!after) {
+          setRows([]);
+          setCursor(null);
+          setTotals(null);
+        }
+        return;
+      }
       setRows((old) => (after ? [...old, ...page.items] : page.items));
       setCursor(page.next_cursor ?? null);
       if (page.totals) setTotals(page.totals);

@@ -62,6 +62,7 @@ pub async fn create_tenant(
             message: format!("A tenant with slug {:?} exists", t.slug),
         },
         sqlx::Error::Database(d) if d.is_check_violation() => ApiError::Unprocessable {
+            params: Default::default(),
             code: "invalid_slug".into(),
             message: "Slug must be 2-63 lower-case letters, digits or dashes".into(),
             field: Some("slug".into()),

@@ -62,10 +62,11 @@ impl FromRequestParts<AppState> for Auth {
             .strip_prefix("Bearer ")
             .ok_or(ApiError::Unauthorized)?;
         let claims = state.jwt.verify(token.trim(), state.now())?;
-        // a staff token holds while its member is active with the role it names
+        // a staff token holds while its member is active with the role it names, and was
+        // issued since their last change
         if claims.kind == "user"
             && !state
-                .staff_current(claims.tid, claims.sub, claims.role)
+                .staff_current(claims.tid, claims.sub, claims.role, claims.iat_ms)
                 .await?
         {
             return Err(ApiError::Unauthorized);

@@ -68,6 +68,7 @@ async fn json_bytes<S: Send + Sync>(
         // JSON can carry NUL only as the escape \u0000; PostgreSQL text cannot hold it at all.
         if contains_nul_escape(&bytes) {
             return Err(ApiError::Unprocessable {
+                params: Default::default(),
                 code: "invalid_text".into(),
                 message: "Text may not contain NUL characters".into(),
                 field: None,
@@ -88,6 +89,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             Ok(axum::Json(v)) => Ok(v),
             Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
                 Err(ApiError::Unprocessable {
+                    params: Default::default(),
                     code: "invalid_body".into(),
                     message: without_values(&e.body_text()),
                     field: None,

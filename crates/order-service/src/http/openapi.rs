@@ -67,6 +67,15 @@ fn problem_schema() -> Schema {
                 ObjectBuilder::new().schema_type(Type::Integer),
             )
             .property("request_id", string())
+            .property(
+                "params",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .additional_properties(Some(string()))
+                    .description(Some(
+                        "the figures the detail names (a limit, a range), for a translation keyed by code",
+                    )),
+            )
             .required("title")
             .required("status")
             .required("code")

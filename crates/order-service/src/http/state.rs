@@ -39,8 +39,9 @@ pub struct AppState {
             std::collections::HashMap<uuid::Uuid, (TenantSettings, std::time::Instant)>,
         >,
     >,
-    /// Staff tokens found current (active, same role), and when (see [`AppState::staff_current`]).
-    staff: Cached<(uuid::Uuid, uuid::Uuid, pos_domain::Role)>,
+    /// Staff tokens found current (active, same role, issued since the member's last change),
+    /// by tenant, member, role and issue time, and when (see [`AppState::staff_current`]).
+    staff: Cached<(uuid::Uuid, uuid::Uuid, pos_domain::Role, i64)>,
     /// Largest `POST /sync/push` body accepted, in bytes ([`pos_protocol::MAX_PUSH_BYTES`]
     /// unless set otherwise before [`router`] is built).
     pub sync_body_limit: usize,
@@ -162,15 +163,18 @@ impl AppState {
             .insert(tenant, (settings, std::time::Instant::now()));
     }
 
-    /// Whether staff member `user` of `tenant` is still active with `role` (what their token
-    /// says), read from the database at most every [`STAFF_TTL`].
+    /// Whether a token of staff member `user` of `tenant` naming `role` and issued at `iat_ms`
+    /// (Unix milliseconds) still holds: the member is active with that role, and the token is not
+    /// older than their last change of role, of being active or of password. Read from the
+    /// database at most every [`STAFF_TTL`].
     pub async fn staff_current(
         &self,
         tenant: uuid::Uuid,
         user: uuid::Uuid,
         role: pos_domain::Role,
+        iat_ms: i64,
     ) -> error::ApiResult<bool> {
-        let key = (tenant, user, role);
+        let key = (tenant, user, role, iat_ms);
         let fresh = self
             .staff
             .lock()
@@ -183,12 +187,16 @@ impl AppState {
         let mut tx = self.tx(tenant).await?;
         let now = db::users::active_role(&mut tx, tenant, user).await?;
         tx.commit().await?;
-        let current = now == Some(role);
+        let current = now.is_some_and(|(r, from)| {
+            r == role && from.is_none_or(|from| iat_ms >= from.timestamp_millis())
+        });
         if current {
-            self.staff
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(key, std::time::Instant::now());
+            let mut known = self.staff.lock().unwrap_or_else(|p| p.into_inner());
+            // one entry per sign-in: those past their time go
+            if known.len() >= 4096 {
+                known.retain(|_, at| at.elapsed() < STAFF_TTL);
+            }
+            known.insert(key, std::time::Instant::now());
         }
         Ok(current)
     }
@@ -198,7 +206,7 @@ impl AppState {
         self.staff
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|(t, u, _), _| (*t, *u) != (tenant, user));
+            .retain(|(t, u, _, _), _| (*t, *u) != (tenant, user));
     }
 
     fn known_settings(&self, tenant: uuid::Uuid) -> Option<TenantSettings> {

@@ -91,19 +91,6 @@ fn shop_name(raw: &str) -> Result<String, ValidationError> {
     Ok(n.to_owned())
 }
 
-/// A receipt header: trailing blanks trimmed, at most 500 characters on at most 6 lines.
-fn receipt_header(raw: &str) -> Result<String, ValidationError> {
-    let h = raw.trim_end();
-    if h.chars().count() > 500 || h.lines().count() > 6 {
-        return Err(ValidationError::new(
-            "receipt_header",
-            "too_long",
-            "A receipt header has at most 6 lines and 500 characters",
-        ));
-    }
-    Ok(h.to_owned())
-}
-
 #[utoipa::path(
     patch,
     path = "/tenant",
@@ -129,7 +116,7 @@ pub async fn patch(
     let header = req
         .receipt_header
         .as_deref()
-        .map(receipt_header)
+        .map(pos_domain::text::receipt_header)
         .transpose()?;
     let mut tx = s.tx(tenant).await?;
     if name.is_some() || header.is_some() {

@@ -296,9 +296,13 @@ pub async fn patch(
     let role = req.role.unwrap_or(before.role);
     let active = req.active.unwrap_or(before.active);
     let name = name.unwrap_or_else(|| before.name.clone());
+    // Their sign-ins from before a change of role, of being active, or of password end here.
+    let cut_off =
+        (role != before.role || active != before.active || reset_password).then(|| s.now());
     sqlx::query(
         "UPDATE users SET name = $3, role = $4, active = $5,
-                password_hash = COALESCE($6, password_hash), pin_hash = COALESCE($7, pin_hash)
+                password_hash = COALESCE($6, password_hash), pin_hash = COALESCE($7, pin_hash),
+                tokens_valid_from = COALESCE($8, tokens_valid_from)
           WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
@@ -308,6 +312,7 @@ pub async fn patch(
     .bind(active)
     .bind(pw_hash)
     .bind(pin_hash)
+    .bind(cut_off)
     .execute(&mut *tx)
     .await?;
     let ids = id.to_string();

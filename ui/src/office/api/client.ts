@@ -64,6 +64,7 @@ interface Problem {
   title?: string;
   field?: string | null;
   retry_after?: number | null;
+  params?: Record<string, string> | null;
 }
 
 /** The answer's data, or the service's refusal as a BackendError (its stable code, message
@@ -77,7 +78,8 @@ export async function answer<T>(call: Promise<{ data?: T; error?: unknown; respo
   }
   if (r.error !== undefined || !r.response.ok) {
     const p = (r.error ?? {}) as Problem;
-    const params: Record<string, string> = {};
+    // the figures the message names (a limit, a range), so the Indonesian text names them too
+    const params: Record<string, string> = { ...(p.params ?? {}) };
     if (p.retry_after != null) params.retry_after = String(p.retry_after);
     throw new BackendError({
       code: p.code ?? `http_${r.response.status}`,

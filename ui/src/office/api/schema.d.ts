@@ -919,6 +919,10 @@ export interface components {
             code: string;
             detail?: string;
             field?: string;
+            /** @description the figures the detail names (a limit, a range), for a translation keyed by code */
+            params?: {
+                [key: string]: string;
+            };
             request_id?: string;
             retry_after?: number;
             status: number;

@@ -87,6 +87,7 @@ impl Idempotency {
             || r.get::<Vec<u8>, _>("request_hash") != self.request_hash
         {
             return Err(ApiError::Unprocessable {
+                params: Default::default(),
                 code: "idempotency_key_reused".into(),
                 message: "This Idempotency-Key was already used for a different request".into(),
                 field: None,

@@ -340,7 +340,7 @@ fn push_search(
             qb.push(" AND order_number = ").push_bind(q.to_uppercase());
         }
         SearchKind::Name => {
-            let terms = pos_domain::search::query_terms(q);
+            let terms = pos_domain::search::query_terms(q)?;
             if terms.is_empty() {
                 // no letter or digit: nothing is found (not everything)
                 qb.push(" AND false");

@@ -25,7 +25,9 @@ async fn staff_role(
     if let Some(r) = ctx.roles.get(&id) {
         return Ok(*r);
     }
-    let role = crate::db::users::active_role(tx, tenant, id).await?;
+    let role = crate::db::users::active_role(tx, tenant, id)
+        .await?
+        .map(|(role, _)| role);
     ctx.roles.insert(id, role);
     Ok(role)
 }

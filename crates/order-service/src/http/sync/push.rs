@@ -39,6 +39,7 @@ pub async fn push(
     }
     if req.mutations.len() > MAX_BATCH || req.audit_events.len() > 5 * MAX_BATCH {
         return Err(ApiError::Unprocessable {
+            params: Default::default(),
             code: "batch_too_large".into(),
             message: format!("At most {MAX_BATCH} mutations per push"),
             field: Some("mutations".into()),

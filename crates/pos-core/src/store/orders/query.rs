@@ -195,7 +195,7 @@ impl Store {
             }
             (Some(SearchKind::OrderNumber), Some(q)) => order_number = Some(q.to_uppercase()),
             (Some(SearchKind::Name), Some(q)) => {
-                name_needle = Some(pos_domain::search::query_terms(q))
+                name_needle = Some(pos_domain::search::query_terms(q)?)
             }
             _ => {}
         }
