@@ -4,14 +4,15 @@
 # store — the Credential Manager (windows-sys), the Keychain (security-framework), the Secret
 # Service and keyutils (dbus-secret-service, linux-keyutils) — and no other platform's. Without
 # its native feature keyring would fall back to an in-memory mock on that platform; the
-# features are chosen per target in crates/pos-core/Cargo.toml. Reads Cargo.lock only (no
-# build, no network). Run by scripts/test.sh.
+# features are chosen per target in crates/pos-core/Cargo.toml. Reads Cargo.lock (no build;
+# on a fresh machine cargo fetches the other platforms' manifests from crates.io once). Run by
+# scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
 check() {
   local target=$1 want=$2 refuse=$3 deps bad=0
-  if ! deps=$(cargo tree --locked --offline -p keyring --target "$target" -e normal --depth 1 --prefix none); then
+  if ! deps=$(cargo tree --locked -p keyring --target "$target" -e normal --depth 1 --prefix none); then
     echo "✘ $target: cargo tree failed (Cargo.lock out of step with the manifests?)"
     exit 1
   fi
