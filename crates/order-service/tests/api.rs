@@ -391,6 +391,64 @@ async fn bad_input_is_a_clear_error_and_changes_nothing() {
     assert_eq!(n, 0);
 }
 
+/// A merge patch's `null` clears a member, and the merged order is checked: clearing what an
+/// order must have is refused, not quietly ignored.
+#[tokio::test]
+async fn an_edit_cannot_clear_what_an_order_must_have() {
+    let app = spawn().await;
+    let t = app.tenant("toko-kosong").await;
+    let (st, o, _) = app
+        .post(
+            &t.owner_token,
+            "/api/v1/offline-orders",
+            order_body("Siti", "08121112222"),
+        )
+        .await;
+    assert_eq!(st, 201, "{o}");
+    let path = format!("/api/v1/offline-orders/{}", o["id"].as_str().unwrap());
+    for (body, field) in [
+        (json!({"customer": null}), "customer"),
+        (json!({"customer": {"name": null}}), "customer.name"),
+        (json!({"items": null}), "items"),
+    ] {
+        let r = app
+            .http
+            .patch(app.url(&path))
+            .bearer_auth(&t.owner_token)
+            .header("If-Match", "\"1\"")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (st, e, _) = split(r).await;
+        assert_eq!(
+            (st, e["field"].as_str(), e["code"].as_str()),
+            (422, Some(field), Some("required")),
+            "{body}: {e}"
+        );
+    }
+    // what may be cleared is (an e-mail), beside a change; the order moves to version 2
+    let r = app
+        .http
+        .patch(app.url(&path))
+        .bearer_auth(&t.owner_token)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"customer": {"name": "Siti Rahayu", "email": null}}))
+        .send()
+        .await
+        .unwrap();
+    let (st, after, _) = split(r).await;
+    assert_eq!(st, 200, "{after}");
+    assert_eq!(
+        (
+            after["version"].as_i64(),
+            after["customer"]["name"].as_str()
+        ),
+        (Some(2), Some("Siti Rahayu"))
+    );
+    assert!(after["customer"]["email"].is_null());
+}
+
 #[tokio::test]
 async fn tenants_are_isolated_by_row_level_security() {
     let app = spawn().await;

@@ -53,8 +53,10 @@ pub struct Customer {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Default, Deserialize)]
 pub struct CustomerPatch {
+    /// `null` is refused when merged: a customer always has a name.
     #[serde(default)]
-    pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable))]
+    pub name: crate::Patch<String>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable))]
     pub phone: crate::Patch<String>,
@@ -66,6 +68,15 @@ pub struct CustomerPatch {
     pub address: crate::Patch<String>,
 }
 
+/// A required member that a merge patch cleared (`null`).
+pub fn required(field: &str, what: &str) -> crate::ValidationError {
+    crate::ValidationError::new(
+        field,
+        "required",
+        format!("{what} cannot be cleared; leave it out to keep it"),
+    )
+}
+
 impl std::fmt::Debug for CustomerPatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CustomerPatch { <redacted> }")
@@ -73,14 +84,22 @@ impl std::fmt::Debug for CustomerPatch {
 }
 
 impl CustomerPatch {
-    /// `old` with this patch merged in (not yet validated).
-    pub fn apply(self, old: Customer) -> Customer {
-        Customer {
-            name: self.name.unwrap_or(old.name),
+    /// `old` with this patch merged in (the merged customer is validated with the order).
+    ///
+    /// # Errors
+    /// `customer.name` / `required` when the patch clears the name (`null`).
+    pub fn apply(self, old: Customer) -> Result<Customer, crate::ValidationError> {
+        let name = match self.name {
+            crate::Patch::Keep => old.name,
+            crate::Patch::Set(n) => n,
+            crate::Patch::Clear => return Err(required("customer.name", "A customer's name")),
+        };
+        Ok(Customer {
+            name,
             phone: self.phone.apply(old.phone),
             email: self.email.apply(old.email),
             address: self.address.apply(old.address),
-        }
+        })
     }
 }
 

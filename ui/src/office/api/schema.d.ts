@@ -566,6 +566,7 @@ export interface components {
         CustomerPatch: {
             address?: string | null;
             email?: string | null;
+            /** @description `null` is refused when merged: a customer always has a name. */
             name?: string | null;
             phone?: string | null;
         };
@@ -835,6 +836,7 @@ export interface components {
         PatchOrder: {
             customer?: null | components["schemas"]["CustomerPatch"];
             discount?: string | null;
+            /** @description Replaces the items; `null` is refused (an order has items). */
             items?: components["schemas"]["ItemInput"][] | null;
             notes?: string | null;
         };

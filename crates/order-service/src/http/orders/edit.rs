@@ -65,7 +65,7 @@ pub async fn patch(
     if version != expected {
         return Err(ApiError::PreconditionFailed { current: version });
     }
-    let edited = pos_domain::edit::apply(order.current(), req.merged_with(&order.content))?;
+    let edited = pos_domain::edit::apply(order.current(), req.merged_with(&order.content)?)?;
     if !edited.changes.is_empty() {
         let e = lifecycle::Edit {
             content: &edited.content,

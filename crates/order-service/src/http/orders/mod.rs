@@ -131,10 +131,14 @@ pub struct AuditParams {
 /// whole list; the rules are checked on the merged order.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PatchOrder {
+    /// Merged into the customer; `null` is refused (an order has a customer).
     #[serde(default)]
-    pub customer: Option<pos_domain::customer::CustomerPatch>,
+    #[schema(value_type = Option<pos_domain::customer::CustomerPatch>, nullable)]
+    pub customer: pos_domain::Patch<pos_domain::customer::CustomerPatch>,
+    /// Replaces the items; `null` is refused (an order has items).
     #[serde(default)]
-    pub items: Option<Vec<ItemInput>>,
+    #[schema(value_type = Option<Vec<ItemInput>>, nullable)]
+    pub items: pos_domain::Patch<Vec<ItemInput>>,
     #[serde(default)]
     #[schema(value_type = Option<String>, nullable)]
     pub discount: pos_domain::Patch<Money>,
@@ -146,21 +150,32 @@ pub struct PatchOrder {
 impl PatchOrder {
     /// The whole edit this merge patch asks of an order whose content is `before`: absent
     /// members keep theirs, `null` clears, a value sets (RFC 7396).
-    pub fn merged_with(self, before: &pos_domain::edit::Content) -> pos_domain::edit::OrderEdit {
-        pos_domain::edit::OrderEdit {
+    ///
+    /// # Errors
+    /// `required` when the patch clears (`null`) the customer, its name or the items.
+    pub fn merged_with(
+        self,
+        before: &pos_domain::edit::Content,
+    ) -> Result<pos_domain::edit::OrderEdit, pos_domain::ValidationError> {
+        use pos_domain::customer::required;
+        use pos_domain::Patch;
+        Ok(pos_domain::edit::OrderEdit {
             customer: match self.customer {
-                Some(patch) => patch.apply(before.customer.clone()),
-                None => before.customer.clone(),
+                Patch::Set(patch) => patch.apply(before.customer.clone())?,
+                Patch::Keep => before.customer.clone(),
+                Patch::Clear => return Err(required("customer", "The customer")),
             },
             notes: self.notes.apply(before.notes.clone()),
-            items: self.items.unwrap_or_else(|| {
-                before
+            items: match self.items {
+                Patch::Set(items) => items,
+                Patch::Keep => before
                     .items
                     .iter()
                     .map(pos_domain::LineItem::to_input)
-                    .collect()
-            }),
+                    .collect(),
+                Patch::Clear => return Err(required("items", "The items")),
+            },
             discount: self.discount.apply(Some(before.totals.discount)),
-        }
+        })
     }
 }
