@@ -146,6 +146,21 @@ async fn malformed_path_query_and_body_get_problem_json() {
     }
 }
 
+/// A yes/no parameter's refusal says what it takes (the values it quotes are hidden, but
+/// `true` and `false` are not a customer's).
+#[tokio::test]
+async fn a_yes_no_parameter_says_it_takes_true_or_false() {
+    let app = spawn().await;
+    let t = app.tenant("toko-ya-tidak").await;
+    let (st, e, _) = app
+        .get(&t.owner_token, "/api/v1/offline-orders?overdue=maybe")
+        .await;
+    assert_eq!(st, 400, "{e}");
+    let detail = e["detail"].as_str().unwrap();
+    assert!(detail.contains("`true` or `false`"), "{detail}");
+    assert!(!detail.contains("maybe"), "{detail}");
+}
+
 #[tokio::test]
 async fn nul_characters_in_json_text_are_refused_not_500() {
     let app = spawn().await;

@@ -103,7 +103,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// A parser's message without the values it quotes (serde writes "invalid type: integer
 /// `812345`, expected a string", "invalid value: string \"0812…\""): a refused phone number or
 /// e-mail must not come back in the answer, nor reach a log. Names of fields ("missing field
-/// `phone`") and what was expected, and where, stay.
+/// `phone`") and what was expected, and where, stay, as do `true` and `false`.
 pub fn without_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.char_indices().peekable();
@@ -131,7 +131,9 @@ pub fn without_values(message: &str) -> String {
             }
             quoted.push(q);
         }
-        if keep {
+        // ...and so are the two literals a yes/no parameter expects ("provided string was not
+        // `true` or `false`"), which say nothing of a customer
+        if keep || quoted == "true" || quoted == "false" {
             out.push(c);
             out.push_str(&quoted);
             out.push(c);
@@ -219,6 +221,12 @@ mod tests {
         assert_eq!(
             without_values("invalid length 3, expected 2 elements"),
             "invalid length 3, expected 2 elements"
+        );
+        assert_eq!(
+            without_values(
+                "Failed to deserialize query string: provided string was not `true` or `false`"
+            ),
+            "Failed to deserialize query string: provided string was not `true` or `false`"
         );
     }
 }
