@@ -1006,6 +1006,28 @@ async fn the_earliest_unpaid_due_date_is_kept_on_every_path_and_filled_for_older
     order_service::db::migrate(&app.owner_pool).await.unwrap();
     assert_eq!(unpaid_due_agrees(&app, t.id).await, 4);
     assert_eq!(overdue_names().await, expected);
+
+    // a deleted order has nothing overdue, in the list and in its schedule alike
+    let (st, _, _) = app
+        .delete(
+            &t.owner_token,
+            &format!("/api/v1/offline-orders/{}", e.id),
+            json!({"reason": "batal"}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    assert_eq!(overdue_names().await, (vec!["Dewi".to_owned()], json!(1)));
+    let (_, eka, _) = app
+        .get(&t.owner_token, &format!("/api/v1/offline-orders/{}", e.id))
+        .await;
+    let states: Vec<&str> = eka["payment_terms"]["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["due", "due", "due", "due"], "{eka}");
+    assert_eq!(eka["overdue"], false);
 }
 
 #[tokio::test]

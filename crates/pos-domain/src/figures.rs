@@ -56,6 +56,24 @@ impl std::ops::Add for Overdue {
     }
 }
 
+/// The schedule of an order with `status` as it shows on the shop's `today`: each entry paid,
+/// partly paid, due or overdue as `paid` covers it ([`allocate`]), except that a deleted order
+/// has nothing overdue (as in [`Overdue::of`]): its unpaid entries read due or partly paid.
+pub fn schedule_lines(
+    status: OrderStatus,
+    schedule: &[ScheduleEntry],
+    paid: Money,
+    today: NaiveDate,
+) -> Vec<crate::schedule::ScheduleLine> {
+    // no due date is before the first day there is
+    let today = if status == OrderStatus::Deleted {
+        NaiveDate::MIN
+    } else {
+        today
+    };
+    allocate(schedule, paid, today)
+}
+
 /// The earliest due date among the entries of `schedule` that `paid`, applied in order
 /// ([`allocate`]), does not cover in full; none when everything is covered.
 ///
@@ -137,6 +155,11 @@ mod tests {
             let by_rule = Overdue::of(status, &schedule, idr(paid), day(today)).any();
             let by_date = !deleted && unpaid_due(&schedule, idr(paid)).is_some_and(|d| d < day(today));
             proptest::prop_assert_eq!(by_rule, by_date);
+            // and the schedule shown says the same
+            let shown = schedule_lines(status, &schedule, idr(paid), day(today))
+                .iter()
+                .any(|l| l.status == EntryStatus::Overdue);
+            proptest::prop_assert_eq!(by_rule, shown);
         }
     }
 

@@ -134,7 +134,7 @@ fn view_of_new(o: NewOrder) -> OrderView {
         // recorded today: nothing is due before today yet
         overdue: false,
         partly_paid: o.status.is_partly_paid(o.paid, o.total - o.paid),
-        payment_terms: TermsView::as_paid(o.terms, &o.schedule, o.paid, o.business_date),
+        payment_terms: TermsView::as_paid(o.terms, o.status, &o.schedule, o.paid, o.business_date),
         payments,
         recorded_by: o.actor.0,
         last_modified_by: o.actor.0,

@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use pos_crypto::FieldCipher;
-use pos_domain::schedule::{allocate, ScheduleLine};
+use pos_domain::schedule::ScheduleLine;
 use pos_domain::{Currency, LineItem, Money, PaymentTerms, ScheduleEntry};
 use pos_protocol::AuditAction;
 use serde::Serialize;
@@ -127,7 +127,7 @@ pub(super) fn view_of(
         balance: total - paid,
         overdue: pos_domain::figures::Overdue::of(status, &schedule, paid, today).any(),
         partly_paid: status.is_partly_paid(paid, total - paid),
-        payment_terms: TermsView::as_paid(json_column(r, "terms")?, &schedule, paid, today),
+        payment_terms: TermsView::as_paid(json_column(r, "terms")?, status, &schedule, paid, today),
         payments: payments(currency),
         recorded_by: r.get("recorded_by_user_id"),
         last_modified_by: r.get("last_modified_by_user_id"),
@@ -218,16 +218,18 @@ pub(super) struct TermsView {
 }
 
 impl TermsView {
-    /// `terms` with `schedule` as `paid` covers it on business day `today`.
+    /// `terms` with `schedule` as `paid` covers it on business day `today`, for an order with
+    /// `status` ([`pos_domain::figures::schedule_lines`]).
     pub(super) fn as_paid(
         terms: PaymentTerms,
+        status: pos_domain::OrderStatus,
         schedule: &[ScheduleEntry],
         paid: Money,
         today: NaiveDate,
     ) -> Self {
         TermsView {
             terms,
-            schedule: allocate(schedule, paid, today),
+            schedule: pos_domain::figures::schedule_lines(status, schedule, paid, today),
         }
     }
 }

@@ -4,7 +4,6 @@ use crate::crypto::{Aad, FieldCipher};
 use crate::db::parse_ts;
 use crate::error::{Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
-use pos_domain::schedule::allocate;
 use pos_domain::{
     Channel, Currency, Customer, LineItem, Money, OrderId, OrderStatus, PaymentId, PaymentMethod,
     PaymentTerms, Role, ScheduleEntry, ScheduleLine, StaffId, Totals,
@@ -428,7 +427,7 @@ pub(crate) fn detail(
     names: &HashMap<StaffId, String>,
     today: NaiveDate,
 ) -> OrderDetail {
-    let lines = allocate(&o.schedule, o.paid, today);
+    let lines = pos_domain::figures::schedule_lines(o.status, &o.schedule, o.paid, today);
     let overdue = pos_domain::figures::Overdue::of(o.status, &o.schedule, o.paid, today).any();
     let balance = o.balance();
     OrderDetail {
