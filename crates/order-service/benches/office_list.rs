@@ -108,7 +108,7 @@ async fn main() {
         .unwrap();
     let mut counters = Vec::new();
     for k in 1..=5 {
-        let id = uuid::Uuid::now_v7();
+        let id = uuid::Uuid::new_v4();
         sqlx::query("INSERT INTO devices (tenant_id, id, name, device_code, secret_hash, paired_by) VALUES ($1, $2, $3, $4, 'x', $5)")
             .bind(service.tenant)
             .bind(id)

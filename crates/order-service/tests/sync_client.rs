@@ -826,6 +826,32 @@ fn sum(values: &[String]) -> i64 {
     values.iter().map(|v| v.parse::<i64>().unwrap()).sum()
 }
 
+/// A service on a test clock at 2027-03-01 03:00 UTC with tenant `slug`, and counter K01 on
+/// the same clock paired to it: the clock, the service, the tenant, the counter, its owner's
+/// session and its sync client.
+async fn office_with_counter(
+    slug: &str,
+) -> (
+    Arc<TestClock>,
+    TestApp,
+    Tenant,
+    Desk,
+    Session,
+    pos_core::SyncClient,
+) {
+    let clock = TestClock::at("2027-03-01T03:00:00Z");
+    let app = spawn_with_state({
+        let c = clock.clone();
+        move |s| s.with_clock(c)
+    })
+    .await;
+    let t = app.tenant(slug).await;
+    let (d, owner) = desk_on("K01", clock.clone()).await;
+    let c = fast_client();
+    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    (clock, app, t, d, owner, c)
+}
+
 /// Every order's stored `unpaid_due` against the rule (`pos_domain::figures::unpaid_due`,
 /// 'infinity' for none); how many orders were checked.
 async fn unpaid_due_agrees(app: &TestApp, tenant: uuid::Uuid) -> usize {
@@ -864,16 +890,7 @@ async fn unpaid_due_agrees(app: &TestApp, tenant: uuid::Uuid) -> usize {
 /// `migrate` fills them.
 #[tokio::test]
 async fn the_earliest_unpaid_due_date_is_kept_on_every_path_and_filled_for_older_orders() {
-    let clock = TestClock::at("2027-03-01T03:00:00Z");
-    let app = spawn_with_state({
-        let c = clock.clone();
-        move |s| s.with_clock(c)
-    })
-    .await;
-    let mut t = app.tenant("toko-jatuh-tempo").await;
-    let (d, owner) = desk_on("K01", clock.clone()).await;
-    let c = fast_client();
-    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let (clock, app, mut t, d, owner, c) = office_with_counter("toko-jatuh-tempo").await;
     let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
     let s = &d.store;
     // on the counter: created (down payment taken), paid, edited, a payment reversed
@@ -1032,16 +1049,7 @@ async fn the_earliest_unpaid_due_date_is_kept_on_every_path_and_filled_for_older
 
 #[tokio::test]
 async fn the_office_filters_by_counter_and_overdue_totals_every_match_and_exports_csv() {
-    let clock = TestClock::at("2027-03-01T03:00:00Z");
-    let app = spawn_with_state({
-        let c = clock.clone();
-        move |s| s.with_clock(c)
-    })
-    .await;
-    let mut t = app.tenant("toko-kantor").await;
-    let (d, owner) = desk_on("K01", clock.clone()).await;
-    let c = fast_client();
-    pair(&app, &t, &c, &d, &owner, &app.base).await;
+    let (clock, app, mut t, d, owner, c) = office_with_counter("toko-kantor").await;
     let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
     let s = &d.store;
     let siti = s

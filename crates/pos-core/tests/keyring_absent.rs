@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(target_os = "linux")]
 
-use pos_core::{KeyringBackend, OsKeyring, Store, SystemClock};
-use std::sync::Arc;
+mod common;
+
+use common::TestClock;
+use pos_core::{KeyringBackend, OsKeyring, Store};
 
 #[tokio::test]
 async fn without_a_keyring_no_store_is_created_or_opened() {
@@ -22,7 +24,7 @@ async fn without_a_keyring_no_store_is_created_or_opened() {
         format!("unix:path={}", dir.path().join("no-bus").display()),
     );
     for _ in 0..2 {
-        let err = Store::open(&path, &keys, Arc::new(SystemClock))
+        let err = Store::open(&path, &keys, TestClock::at("2027-03-01T03:00:00Z"))
             .await
             .expect_err("a store opened without a keyring");
         assert!(
