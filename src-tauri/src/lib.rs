@@ -51,20 +51,71 @@ fn fit_on_screen(window: &tauri::WebviewWindow) {
     }
 }
 
-pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("POS_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+/// How many daily log files are kept in the app's log directory.
+pub const LOG_FILES_KEPT: usize = 7;
 
+/// Logs go to stderr and to daily-rotated files in the app's log directory (the newest
+/// [`LOG_FILES_KEPT`] kept), which "export diagnostics" reads. Nothing logged holds PII:
+/// the core's messages name codes, counts and ids only.
+fn init_logging(app: &tauri::AppHandle) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_env("POS_LOG").unwrap_or_else(|_| "info".into());
+    let file = app.path().app_log_dir().ok().and_then(|dir| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix(commands::diagnostics::LOG_PREFIX)
+            .filename_suffix("log")
+            .max_log_files(LOG_FILES_KEPT)
+            .build(dir)
+            .map_err(|e| eprintln!("log files unavailable: {e}"))
+            .ok()
+    });
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter());
+    let file = file.map(|w| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(w)
+            .with_filter(filter())
+    });
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
+        .try_init();
+}
+
+/// A second launch (a double click on the icon while the app runs) brings the running
+/// window forward instead of failing on the store's lock.
+fn focus_main(app: &tauri::AppHandle) {
+    tracing::info!("second launch: focusing the running window");
+    if let Some(w) = app.get_webview_window("main") {
+        let shown = w
+            .unminimize()
+            .and_then(|()| w.show())
+            .and_then(|()| w.set_focus());
+        if let Err(e) = shown {
+            tracing::warn!(error = %e, "could not focus the window");
+        }
+    }
+}
+
+pub fn run() {
     let result = tauri::Builder::default()
+        // First: a second process hands over to the first and exits before opening anything.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            focus_main(app)
+        }))
         .plugin(tauri_plugin_store::Builder::default().build())
+        // Only the native "pick a folder / a file" dialogs (backups and restore).
+        .plugin(tauri_plugin_dialog::init())
         // The window opens as the person last left it (size, position, maximized)...
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(|app| {
+            init_logging(app.handle());
             // ...and always within the screen it is on (a 1024×768 till included).
             if let Some(window) = app.get_webview_window("main") {
                 fit_on_screen(&window);
@@ -76,6 +127,7 @@ pub fn run() {
                 tracing::error!(code = %e.code, message = %e.message, "the store did not open");
             }
             let sync = SyncClient::new(RetryPolicy::default()).map_err(CommandError::from);
+            let keys_for_backup = keys.clone();
             app.manage(AppState::new(store, keys.clone(), sync));
             // Sync in the background whenever paired: every 30 s, at once after a change, and
             // with backoff while the service cannot be reached.
@@ -86,6 +138,10 @@ pub fn run() {
                     keys,
                     std::time::Duration::from_secs(30),
                 ));
+            }
+            // The day's backup, once a day while the app runs (and at start).
+            if let Ok(store) = state.shared_store() {
+                tauri::async_runtime::spawn(commands::backup::daily(store, keys_for_backup));
             }
             // Build the customer search index in the background so the first search is quick.
             let handle = app.handle().clone();
@@ -127,6 +183,13 @@ pub fn run() {
             commands::sync::needs_attention,
             commands::sync::retry_attention,
             commands::sync::discard_attention,
+            commands::backup::backup_status,
+            commands::backup::set_recovery_passphrase,
+            commands::backup::save_backup_config,
+            commands::backup::backup_now,
+            commands::backup::restore_backup,
+            commands::backup::finish_restore,
+            commands::diagnostics::export_diagnostics,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

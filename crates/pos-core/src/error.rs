@@ -30,6 +30,8 @@ pub enum StoreError {
     NotSetUp,
     #[error("The shop is already set up")]
     AlreadySetUp,
+    #[error("{0}")]
+    Backup(#[from] crate::backup::BackupError),
     #[error("encryption key: {0}")]
     Key(#[from] KeyStoreError),
     #[error("stored data could not be decrypted (wrong key or tampered record)")]
@@ -70,6 +72,7 @@ impl StoreError {
             StoreError::ApprovalRequired => "approval_required",
             StoreError::NotSetUp => "not_set_up",
             StoreError::AlreadySetUp => "already_set_up",
+            StoreError::Backup(b) => b.code(),
             StoreError::Key(_) => "key_error",
             StoreError::Decrypt => "decrypt_failed",
             StoreError::Database(_) => "database_error",

@@ -109,6 +109,11 @@ impl OsKeyring {
         }
     }
 
+    /// The OS store this keyring uses.
+    pub fn backend(&self) -> KeyringBackend {
+        self.backend
+    }
+
     fn entry(&self, key_id: &str) -> Result<keyring::Entry, KeyStoreError> {
         // Each credential from its platform's module, never keyring's default builder (its
         // in-memory mock where a platform's feature is missing).

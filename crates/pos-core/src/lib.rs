@@ -13,11 +13,12 @@ mod search_index;
 pub mod session;
 pub mod settings;
 pub mod store;
-pub use store::{orders, staff};
+pub use store::{backup, orders, staff};
 pub mod sync;
 mod write_tx;
 
 pub use audit::{AuditFilter, ChainReport};
+pub use backup::{BackupConfig, BackupReason, BackupRecord, BackupStatus};
 pub use clock::{Clock, SystemClock};
 pub use error::StoreError;
 pub use keystore::{KeyStore, KeyStoreError, KeyringBackend, OsKeyring};

@@ -14,6 +14,10 @@ impl MasterKey {
         MasterKey(k)
     }
 
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        MasterKey(bytes)
+    }
+
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.0
     }

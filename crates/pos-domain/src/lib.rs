@@ -1,6 +1,7 @@
 //! Domain rules of Offline Order POS, written once and used by both the desktop core and the
 //! central order-service. No I/O lives here.
 
+pub mod backup;
 pub mod clock;
 pub mod customer;
 pub mod dates;

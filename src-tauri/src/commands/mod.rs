@@ -2,6 +2,8 @@
 
 pub mod app;
 pub mod audit;
+pub mod backup;
+pub mod diagnostics;
 pub mod orders;
 pub mod settings;
 pub mod staff;

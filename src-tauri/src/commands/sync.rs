@@ -45,7 +45,8 @@ pub async fn unpair_device(state: State<'_, AppState>) -> CmdResult<SyncStatus> 
     Ok(state.sync()?.status(store).await?)
 }
 
-/// A full sync now (the end-of-day button); progress goes out as `sync-progress` events.
+/// A full sync now (the end-of-day button), then the end-of-day backup; progress goes out as
+/// `sync-progress` events.
 #[tauri::command]
 pub async fn sync_now<R: Runtime>(
     app: AppHandle<R>,
@@ -55,10 +56,10 @@ pub async fn sync_now<R: Runtime>(
     let emit = move |p: SyncProgress| {
         let _ = app.emit(PROGRESS_EVENT, p);
     };
-    Ok(state
-        .sync()?
-        .sync(state.store()?, state.keys.as_ref(), &emit)
-        .await?)
+    let store = state.store()?;
+    let report = state.sync()?.sync(store, state.keys.as_ref(), &emit).await;
+    super::backup::end_of_day(store, state.keys.as_ref()).await;
+    Ok(report?)
 }
 
 #[tauri::command]

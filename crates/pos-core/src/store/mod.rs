@@ -1,6 +1,7 @@
 //! The store: one SQLite file, its data key, its device identity and shop settings.
 
 mod audit_log;
+pub mod backup;
 pub mod orders;
 pub mod staff;
 pub mod sync;
@@ -116,6 +117,8 @@ pub struct Store {
     hlc: Mutex<Hlc>,
     search: tokio::sync::Mutex<Option<SearchIndex>>,
     heads: tokio::sync::Mutex<Heads>,
+    /// The SQLite file (backups are written from a snapshot beside it).
+    path: std::path::PathBuf,
     /// Held for the store's life: one process at a time owns the file (the chain heads kept
     /// in memory rely on it).
     _lock: std::fs::File,
@@ -135,6 +138,8 @@ impl Store {
     /// rather than writing under a different key.
     pub async fn open(path: &Path, keys: &dyn KeyStore, clock: Arc<dyn Clock>) -> Result<Store> {
         let lock = lock_file(path)?;
+        // A restore staged on the setup screen replaces the (new, empty) store first.
+        let restored = backup::apply_staged(path)?;
         let time = TimeSource::new(clock);
         let pool = db::open_pool(path).await?;
         let row = sqlx::query("SELECT device_id, key_check FROM device WHERE id = 1")
@@ -149,18 +154,11 @@ impl Store {
                 let key = keys
                     .load(&device_id.to_string())?
                     .ok_or(KeyStoreError::Missing)?;
-                let cipher = FieldCipher::new(&key);
                 let check: Vec<u8> = r.get("key_check");
-                let id = device_id.to_string();
-                if cipher
-                    .decrypt(&check, key_check_aad(&id))
-                    .as_deref()
-                    .map(|v| v.as_slice())
-                    != Some(KEY_CHECK)
-                {
+                if !key_opens(&key, &device_id.to_string(), &check) {
                     return Err(StoreError::Key(KeyStoreError::Malformed));
                 }
-                (device_id, cipher)
+                (device_id, FieldCipher::new(&key))
             }
             None => {
                 let device_id = time.new_uuid();
@@ -205,8 +203,9 @@ impl Store {
         let hlc = parse(last_hlc)?
             .unwrap_or_default()
             .max(parse(seen)?.unwrap_or_default());
-        Ok(Store {
+        let store = Store {
             pool,
+            path: path.to_owned(),
             cipher,
             time,
             device_id,
@@ -215,7 +214,11 @@ impl Store {
             search: tokio::sync::Mutex::new(None),
             heads: tokio::sync::Mutex::new(Heads::default()),
             _lock: lock,
-        })
+        };
+        if restored {
+            store.audit_restore().await?;
+        }
+        Ok(store)
     }
 
     /// Closes the database cleanly (checkpointing the WAL).
@@ -314,6 +317,15 @@ fn lock_file(path: &Path) -> Result<std::fs::File> {
             Err(StoreError::corrupt(format!("cannot lock the store: {e}")))
         }
     }
+}
+
+/// Whether `key` is the one this store's key check (of device `device_id`) was made with.
+pub(crate) fn key_opens(key: &MasterKey, device_id: &str, check: &[u8]) -> bool {
+    FieldCipher::new(key)
+        .decrypt(check, key_check_aad(device_id))
+        .as_deref()
+        .map(|v| v.as_slice())
+        == Some(KEY_CHECK)
 }
 
 /// Binding the check to the device id stops a key check being copied between stores.

@@ -107,6 +107,9 @@ impl Store {
         if self.config().is_some() {
             return Err(StoreError::AlreadySetUp);
         }
+        if self.restore_staged() {
+            return Err(crate::backup::BackupError::RestoreStaged.into());
+        }
         let now = self.now();
         let config = ShopConfig {
             shop_name: input.shop_name.trim().to_owned(),

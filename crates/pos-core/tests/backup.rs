@@ -1,0 +1,408 @@
+//! Backups and restore (issue 20): a counter's data survives the loss of its disk and of its
+//! OS keyring, given a backup and the recovery passphrase. Real SQLite files, the real OS
+//! keyring (a new service name stands for a new machine's empty keyring).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use pos_core::backup::{BackupAttention, BackupConfig, BackupReason};
+use pos_core::{KeyStore, Pin, Store};
+use pos_domain::Role;
+use std::path::{Path, PathBuf};
+
+const PASSPHRASE: &str = "kunci cadangan Toko Maju 2026";
+
+/// A shop with orders, payments and a deletion, a recovery passphrase and a backup folder.
+async fn shop_with_history() -> (TestStore, tempfile::TempDir) {
+    let t = TestStore::new().await;
+    let cashier = t.add("Kasir Satu", Role::Cashier, "2468").await;
+    let a = create(
+        &t,
+        &cashier,
+        phone_installment_order("Siti Rahayu", "081234567890"),
+    )
+    .await;
+    t.s()
+        .record_payment(&cashier, a.id, pay("300000"))
+        .await
+        .unwrap();
+    create(&t, &cashier, walk_in_full("Budi Santoso", "150000")).await;
+    let gone = create(&t, &cashier, walk_in_full("Dobel Input", "50000")).await;
+    refund_all(&t, gone.id).await;
+    t.s()
+        .delete_order(&t.owner, gone.id, "dobel input", None)
+        .await
+        .unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let keys = keyring(&t.service);
+    t.s()
+        .set_recovery_passphrase(&t.owner, PASSPHRASE, &keys)
+        .await
+        .unwrap();
+    t.s()
+        .save_backup_config(
+            &t.owner,
+            BackupConfig {
+                folder: Some(folder.path().to_str().unwrap().to_owned()),
+                keep: 3,
+            },
+        )
+        .await
+        .unwrap();
+    (t, folder)
+}
+
+fn backups_in(folder: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A new machine: an empty data folder and an OS keyring that never held this shop's key.
+struct NewMachine {
+    dir: tempfile::TempDir,
+    service: String,
+    clock: std::sync::Arc<TestClock>,
+}
+
+impl NewMachine {
+    fn new(clock: std::sync::Arc<TestClock>) -> NewMachine {
+        NewMachine {
+            dir: tempfile::tempdir().unwrap(),
+            service: format!("offline-order-pos-test-{}", uuid::Uuid::now_v7()),
+            clock,
+        }
+    }
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("pos.db")
+    }
+    async fn open(&self) -> Store {
+        Store::open(&self.path(), &keyring(&self.service), self.clock.clone())
+            .await
+            .unwrap()
+    }
+}
+
+async fn forget_key(service: &str, store: &Store) {
+    let _ = keyring(service).delete(&store.device_id().to_string());
+}
+
+#[tokio::test]
+async fn a_backup_restores_on_a_new_machine_with_the_passphrase() {
+    let (t, folder) = shop_with_history().await;
+    let keys = keyring(&t.service);
+    let orders_before = t
+        .s()
+        .list_orders(&t.owner, Default::default())
+        .await
+        .unwrap();
+    let before = t.snapshot().await;
+    let record = t
+        .s()
+        .backup(Some(&t.owner), &keys, BackupReason::OnDemand)
+        .await
+        .unwrap();
+    assert_eq!(record.orders, 3);
+    let files = backups_in(folder.path());
+    assert_eq!(files.len(), 1, "one file, no partial left: {files:?}");
+    assert!(files[0].ends_with(&record.file_name));
+    // nothing personal readable in the file
+    let bytes = std::fs::read(&files[0]).unwrap();
+    for secret in [
+        "Siti Rahayu",
+        "081234567890",
+        "6281234567890",
+        "Budi Santoso",
+        "Beras",
+    ] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} in the backup"
+        );
+    }
+    // ...and nothing plain beside the store
+    assert!(!t.path.with_extension("db.backup-tmp").exists());
+
+    // The disk and the keyring are gone: a new install restores it.
+    let machine = NewMachine::new(t.clock.clone());
+    let fresh = machine.open().await;
+    let fresh_id = fresh.device_id();
+    let header = fresh
+        .stage_restore(&files[0], PASSPHRASE, &keyring(&machine.service))
+        .await
+        .unwrap();
+    assert_eq!(header.device_id, t.s().device_id());
+    assert_eq!(header.shop_name, "Toko Maju");
+    assert_eq!(header.orders, 3);
+    // the new install's own (empty) store cannot be set up meanwhile
+    assert_eq!(
+        fresh
+            .setup(
+                pos_core::SetupInput {
+                    shop_name: "Lain".into(),
+                    currency: pos_domain::Currency::IDR,
+                    owner_name: "X".into(),
+                    device_code: None,
+                    phone_country_code: None,
+                    utc_offset_minutes: Some(420),
+                },
+                Pin::new("1111").unwrap(),
+            )
+            .await
+            .unwrap_err()
+            .code(),
+        "restore_staged"
+    );
+    fresh.close().await;
+    let _ = keyring(&machine.service).delete(&fresh_id.to_string());
+    let restored = machine.open().await;
+    assert_eq!(restored.device_id(), t.s().device_id(), "the same device");
+    assert_eq!(restored.config(), t.s().config());
+
+    // The same rows (orders, payments, deletion, staff, outbox, audit), plus the restore's
+    // own audit event.
+    let after = dump(&machine.path()).await;
+    let extra: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    let missing: Vec<&String> = before.iter().filter(|l| !after.contains(l)).collect();
+    assert!(missing.is_empty(), "rows lost: {missing:#?}");
+    assert_eq!(extra.len(), 1, "{extra:#?}");
+    assert!(extra[0].starts_with("audit_events:") && extra[0].contains("backup.restored"));
+
+    let owner = restored
+        .login(t.owner.staff_id(), Pin::new(OWNER_PIN).unwrap())
+        .await
+        .unwrap();
+    let report = restored.verify_audit_chain(&owner).await.unwrap();
+    assert!(report.ok, "{report:?}");
+    let orders_after = restored
+        .list_orders(&owner, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&orders_after.items).unwrap(),
+        serde_json::to_value(&orders_before.items).unwrap()
+    );
+    let siti = &orders_after
+        .items
+        .iter()
+        .find(|o| o.customer_name == "Siti Rahayu")
+        .unwrap();
+    let detail = restored.get_order(&owner, siti.id).await.unwrap();
+    assert_eq!(detail.customer.phone.as_deref(), Some("081234567890"));
+    forget_key(&machine.service, &restored).await;
+    restored.close().await;
+}
+
+#[tokio::test]
+async fn a_wrong_passphrase_or_a_damaged_file_is_refused_and_changes_nothing() {
+    let (t, folder) = shop_with_history().await;
+    let keys = keyring(&t.service);
+    t.s()
+        .backup(Some(&t.owner), &keys, BackupReason::OnDemand)
+        .await
+        .unwrap();
+    let file = backups_in(folder.path()).remove(0);
+    let good = std::fs::read(&file).unwrap();
+
+    let machine = NewMachine::new(t.clock.clone());
+    let fresh = machine.open().await;
+    let before = dump(&machine.path()).await;
+    let theirs = keyring(&machine.service);
+    let unchanged = |what: &str| {
+        assert!(
+            !machine.path().with_extension("db.restore").exists(),
+            "{what}: staged"
+        );
+        assert!(
+            theirs
+                .load(&t.s().device_id().to_string())
+                .unwrap()
+                .is_none(),
+            "{what}: key saved"
+        );
+    };
+
+    let err = fresh
+        .stage_restore(&file, "kunci cadangan Toko Maju 2025", &theirs)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "wrong_passphrase");
+    assert_eq!(err.field(), Some("passphrase"));
+    unchanged("wrong passphrase");
+
+    // One byte flipped anywhere: the magic, the header, the wrapped key, the body, the hash.
+    let damaged = folder.path().join("damaged.oopbak");
+    let n = good.len();
+    for at in [0, 9, 20, 60, 200, n / 3, n / 2, n - 40, n - 1] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x01;
+        std::fs::write(&damaged, &bad).unwrap();
+        let err = fresh
+            .stage_restore(&damaged, PASSPHRASE, &theirs)
+            .await
+            .unwrap_err();
+        assert!(
+            ["backup_damaged", "not_a_backup"].contains(&err.code()),
+            "byte {at}: {err:?}"
+        );
+        unchanged(&format!("byte {at}"));
+    }
+    // Cut short, or not a backup at all.
+    std::fs::write(&damaged, &good[..n - 100]).unwrap();
+    assert_eq!(
+        fresh
+            .stage_restore(&damaged, PASSPHRASE, &theirs)
+            .await
+            .unwrap_err()
+            .code(),
+        "backup_damaged"
+    );
+    std::fs::write(&damaged, b"SQLite format 3\0 not ours").unwrap();
+    assert_eq!(
+        fresh
+            .stage_restore(&damaged, PASSPHRASE, &theirs)
+            .await
+            .unwrap_err()
+            .code(),
+        "not_a_backup"
+    );
+    unchanged("short");
+    assert_eq!(dump(&machine.path()).await, before);
+
+    // A set-up counter is never overwritten by a restore.
+    assert_eq!(
+        t.s()
+            .stage_restore(&file, PASSPHRASE, &keys)
+            .await
+            .unwrap_err()
+            .code(),
+        "already_set_up"
+    );
+    forget_key(&machine.service, &fresh).await;
+    fresh.close().await;
+}
+
+#[tokio::test]
+async fn backups_rotate_fail_visibly_and_are_audited() {
+    let (t, folder) = shop_with_history().await;
+    let keys = keyring(&t.service);
+    let cashier = t.add("Kasir Dua", Role::Cashier, "3579").await;
+    assert_eq!(
+        t.s()
+            .backup(Some(&cashier), &keys, BackupReason::OnDemand)
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    assert_eq!(
+        t.s()
+            .set_recovery_passphrase(&cashier, PASSPHRASE, &keys)
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    assert_eq!(
+        t.s()
+            .set_recovery_passphrase(&t.owner, "too short", &keys)
+            .await
+            .unwrap_err()
+            .code(),
+        "too_short"
+    );
+    let status = t.s().backup_status().await.unwrap();
+    assert!(status.passphrase_set);
+    assert_eq!(status.attention, Some(BackupAttention::Missing));
+
+    // The daily backup: once per business day.
+    assert!(t.s().backup_if_due(&keys).await.unwrap().is_some());
+    assert!(t.s().backup_if_due(&keys).await.unwrap().is_none());
+    assert_eq!(t.s().backup_status().await.unwrap().attention, None);
+    for _ in 0..4 {
+        t.clock.advance(chrono::Duration::days(1));
+        assert!(t.s().backup_if_due(&keys).await.unwrap().is_some());
+    }
+    // keep = 3: the newest three of this counter's backups; other files are left alone
+    std::fs::write(folder.path().join("notes.txt"), b"mine").unwrap();
+    t.clock.advance(chrono::Duration::hours(1));
+    let last = t
+        .s()
+        .backup(Some(&t.owner), &keys, BackupReason::EndOfDay)
+        .await
+        .unwrap();
+    let files = backups_in(folder.path());
+    assert_eq!(files.len(), 4, "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("notes.txt")));
+    assert!(files.iter().any(|f| f.ends_with(&last.file_name)));
+
+    // The USB stick is pulled: the backup fails, the top bar says so, the audit trail too.
+    let gone = folder.path().to_owned();
+    std::fs::remove_dir_all(&gone).unwrap();
+    t.clock.advance(chrono::Duration::days(1));
+    let err = t.s().backup_if_due(&keys).await.unwrap_err();
+    assert_eq!(err.code(), "folder_unavailable");
+    let status = t.s().backup_status().await.unwrap();
+    assert_eq!(status.attention, Some(BackupAttention::Failed));
+    assert_eq!(status.last_failure.unwrap().code, "folder_unavailable");
+    assert_eq!(status.last_success.unwrap(), last);
+    let events = t
+        .s()
+        .list_audit_events(
+            &t.owner,
+            pos_core::AuditFilter {
+                entity_type: Some("backup".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ops: Vec<&str> = events.iter().map(|e| e.operation.as_str()).collect();
+    assert_eq!(ops.iter().filter(|o| **o == "backup.created").count(), 6);
+    assert_eq!(ops.iter().filter(|o| **o == "backup.failed").count(), 1);
+    assert!(events.iter().any(|e| e
+        .detail
+        .as_deref()
+        .is_some_and(|d| d.contains("reason=end_of_day"))));
+
+    // Back: the next one clears the warning.
+    std::fs::create_dir_all(&gone).unwrap();
+    t.s()
+        .backup(Some(&t.owner), &keys, BackupReason::OnDemand)
+        .await
+        .unwrap();
+    let status = t.s().backup_status().await.unwrap();
+    assert_eq!(status.attention, None);
+    assert!(status.last_failure.is_none());
+
+    // A counter without a passphrase has nothing to back up to, and says so.
+    let other = TestStore::new().await;
+    assert_eq!(
+        other.s().backup_status().await.unwrap().attention,
+        Some(BackupAttention::NotSetUp)
+    );
+    assert!(other
+        .s()
+        .backup_if_due(&keyring(&other.service))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        other
+            .s()
+            .backup(
+                Some(&other.owner),
+                &keyring(&other.service),
+                BackupReason::OnDemand
+            )
+            .await
+            .unwrap_err()
+            .code(),
+        "no_recovery_passphrase"
+    );
+}

@@ -1,0 +1,303 @@
+//! Recovering a store's data key with a passphrase, and sealing whole files (backups).
+//!
+//! - [`wrap`] keeps the data key encrypted (AES-256-GCM) under a key derived from the owner's
+//!   recovery passphrase with argon2id. The parameters travel with the wrapped key, so a later
+//!   version can raise them and still open older ones. The defaults are the second recommended
+//!   option of RFC 9106 §4: argon2id, t = 3 passes, p = 4 lanes, m = 64 MiB.
+//! - [`seal`] / [`open`] encrypt and authenticate a whole file (a backup) under a key derived
+//!   (HKDF-SHA256) from the data key; the caller's associated data binds it to its header.
+
+use crate::MasterKey;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+const NONCE_LEN: usize = 12;
+
+/// RFC 9106 §4, second recommended option: t = 3, p = 4, m = 2^16 KiB (64 MiB).
+pub const DEFAULT_KDF: Kdf = Kdf {
+    algorithm: KdfAlgorithm::Argon2id,
+    m_cost_kib: 64 * 1024,
+    t_cost: 3,
+    p_cost: 4,
+};
+
+/// The most a wrapped key may ask of [`unwrap`] (1 GiB, 10 passes, 16 lanes): a crafted file
+/// cannot make a restore run for hours or exhaust memory.
+const MAX_M_COST_KIB: u32 = 1024 * 1024;
+const MAX_T_COST: u32 = 10;
+const MAX_P_COST: u32 = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KdfAlgorithm {
+    Argon2id,
+}
+
+/// The key-derivation function and its cost, recorded with each wrapped key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kdf {
+    pub algorithm: KdfAlgorithm,
+    /// Memory in KiB.
+    pub m_cost_kib: u32,
+    /// Passes over the memory.
+    pub t_cost: u32,
+    /// Lanes.
+    pub p_cost: u32,
+}
+
+/// A data key encrypted under a passphrase: the KDF and its salt, the nonce and the ciphertext
+/// (base64 in JSON). Holds nothing that opens it without the passphrase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedKey {
+    pub kdf: Kdf,
+    #[serde(with = "b64")]
+    pub salt: Vec<u8>,
+    #[serde(with = "b64")]
+    pub nonce: Vec<u8>,
+    #[serde(with = "b64")]
+    pub ciphertext: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RecoveryError {
+    /// The passphrase does not open this key (or the wrapped key was altered).
+    #[error("the passphrase does not open this key")]
+    WrongPassphrase,
+    /// The wrapped key asks for a KDF or costs this version does not accept.
+    #[error("the recovery key's parameters are not supported")]
+    Unsupported,
+    /// The sealed data is damaged or was altered.
+    #[error("the sealed data is damaged or was altered")]
+    Damaged,
+}
+
+fn kek(kdf: &Kdf, passphrase: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, RecoveryError> {
+    let KdfAlgorithm::Argon2id = kdf.algorithm;
+    if kdf.m_cost_kib > MAX_M_COST_KIB || kdf.t_cost > MAX_T_COST || kdf.p_cost > MAX_P_COST {
+        return Err(RecoveryError::Unsupported);
+    }
+    let params = argon2::Params::new(kdf.m_cost_kib, kdf.t_cost, kdf.p_cost, Some(32))
+        .map_err(|_| RecoveryError::Unsupported)?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(passphrase, salt, out.as_mut())
+        .map_err(|_| RecoveryError::Unsupported)?;
+    Ok(out)
+}
+
+fn aead(key: &[u8; 32]) -> Aes256Gcm {
+    Aes256Gcm::new(aes_gcm::Key::<Aes256Gcm>::from_slice(key))
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b
+}
+
+/// Wraps `key` under `passphrase` with `kdf` and a fresh random salt; `context` (e.g. the
+/// device id) must be given again to [`unwrap`]. Takes as long as the KDF (about a second with
+/// [`DEFAULT_KDF`]): call it off the async runtime.
+pub fn wrap(
+    key: &MasterKey,
+    passphrase: &[u8],
+    kdf: Kdf,
+    context: &str,
+) -> Result<WrappedKey, RecoveryError> {
+    let salt = random::<16>();
+    let nonce = random::<NONCE_LEN>();
+    let kek = kek(&kdf, passphrase, &salt)?;
+    let ciphertext = aead(&kek)
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: key.bytes(),
+                aad: wrap_aad(context).as_bytes(),
+            },
+        )
+        .map_err(|_| RecoveryError::Damaged)?;
+    Ok(WrappedKey {
+        kdf,
+        salt: salt.to_vec(),
+        nonce: nonce.to_vec(),
+        ciphertext,
+    })
+}
+
+/// The data key inside `wrapped`, given the passphrase and the `context` it was wrapped with.
+pub fn unwrap(
+    wrapped: &WrappedKey,
+    passphrase: &[u8],
+    context: &str,
+) -> Result<MasterKey, RecoveryError> {
+    if wrapped.nonce.len() != NONCE_LEN || wrapped.salt.len() < 16 {
+        return Err(RecoveryError::Unsupported);
+    }
+    let kek = kek(&wrapped.kdf, passphrase, &wrapped.salt)?;
+    let plain = Zeroizing::new(
+        aead(&kek)
+            .decrypt(
+                Nonce::from_slice(&wrapped.nonce),
+                Payload {
+                    msg: &wrapped.ciphertext,
+                    aad: wrap_aad(context).as_bytes(),
+                },
+            )
+            .map_err(|_| RecoveryError::WrongPassphrase)?,
+    );
+    let bytes: [u8; 32] = plain
+        .as_slice()
+        .try_into()
+        .map_err(|_| RecoveryError::WrongPassphrase)?;
+    Ok(MasterKey::from_bytes(bytes))
+}
+
+fn wrap_aad(context: &str) -> String {
+    format!("pos:v1\u{1f}recovery-key\u{1f}{context}")
+}
+
+fn file_key(key: &MasterKey) -> Zeroizing<[u8; 32]> {
+    let hk = hkdf::Hkdf::<Sha256>::new(Some(b"offline-order-pos"), key.bytes());
+    let mut out = Zeroizing::new([0u8; 32]);
+    // 32 bytes are always within HKDF-SHA256's limit.
+    let _ = hk.expand(b"pos/v1/backup-file", out.as_mut());
+    out
+}
+
+/// Encrypts and authenticates `plaintext` as a whole under a key derived from `key`, bound to
+/// `aad`: `nonce (12 bytes) | ciphertext | tag (16 bytes)`. Fails only past AES-GCM's 64 GiB.
+pub fn seal(key: &MasterKey, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, RecoveryError> {
+    let nonce = random::<NONCE_LEN>();
+    let ct = aead(&file_key(key))
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .map_err(|_| RecoveryError::Damaged)?;
+    let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+/// The plaintext of a [`seal`]ed file, or [`RecoveryError::Damaged`] when any byte of it, or
+/// of `aad`, changed (or it was sealed under another key).
+pub fn open(
+    key: &MasterKey,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, RecoveryError> {
+    if sealed.len() < NONCE_LEN + 16 {
+        return Err(RecoveryError::Damaged);
+    }
+    let (nonce, ct) = sealed.split_at(NONCE_LEN);
+    aead(&file_key(key))
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+        .map(Zeroizing::new)
+        .map_err(|_| RecoveryError::Damaged)
+}
+
+mod b64 {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cheap parameters: the tests check the construction, not the cost.
+    const FAST: Kdf = Kdf {
+        algorithm: KdfAlgorithm::Argon2id,
+        m_cost_kib: 64,
+        t_cost: 1,
+        p_cost: 1,
+    };
+
+    #[test]
+    fn a_wrapped_key_opens_only_with_its_passphrase_and_context() {
+        let key = MasterKey::generate();
+        let w = wrap(&key, b"kunci cadangan toko", FAST, "device-1").unwrap();
+        let back = unwrap(&w, b"kunci cadangan toko", "device-1").unwrap();
+        assert_eq!(back.bytes(), key.bytes());
+        assert_eq!(
+            unwrap(&w, b"kunci cadangan tokO", "device-1").err(),
+            Some(RecoveryError::WrongPassphrase)
+        );
+        assert_eq!(
+            unwrap(&w, b"kunci cadangan toko", "device-2").err(),
+            Some(RecoveryError::WrongPassphrase)
+        );
+        // recorded parameters, and a fresh salt each time
+        let json = serde_json::to_value(&w).unwrap();
+        assert_eq!(json["kdf"]["algorithm"], "argon2id");
+        assert_eq!(json["kdf"]["m_cost_kib"], 64);
+        let again = wrap(&key, b"kunci cadangan toko", FAST, "device-1").unwrap();
+        assert_ne!(again.salt, w.salt);
+        assert_ne!(again.ciphertext, w.ciphertext);
+        // every flipped byte of the ciphertext is refused
+        for i in 0..w.ciphertext.len() {
+            let mut t = w.clone();
+            t.ciphertext[i] ^= 1;
+            assert!(unwrap(&t, b"kunci cadangan toko", "device-1").is_err());
+        }
+    }
+
+    #[test]
+    fn a_crafted_cost_is_refused_before_any_work() {
+        let key = MasterKey::generate();
+        let mut w = wrap(&key, b"pass phrase!", FAST, "d").unwrap();
+        w.kdf.m_cost_kib = 4 * 1024 * 1024;
+        assert_eq!(
+            unwrap(&w, b"pass phrase!", "d").err(),
+            Some(RecoveryError::Unsupported)
+        );
+        let mut w = wrap(&key, b"pass phrase!", FAST, "d").unwrap();
+        w.nonce.pop();
+        assert_eq!(
+            unwrap(&w, b"pass phrase!", "d").err(),
+            Some(RecoveryError::Unsupported)
+        );
+    }
+
+    #[test]
+    fn a_sealed_file_is_authenticated_as_a_whole() {
+        let key = MasterKey::generate();
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let sealed = seal(&key, b"header", &data).unwrap();
+        assert_eq!(
+            open(&key, b"header", &sealed).unwrap().as_slice(),
+            &data[..]
+        );
+        for i in (0..sealed.len()).step_by(97) {
+            let mut t = sealed.clone();
+            t[i] ^= 0x80;
+            assert_eq!(
+                open(&key, b"header", &t).err(),
+                Some(RecoveryError::Damaged)
+            );
+        }
+        assert!(open(&key, b"headeR", &sealed).is_err());
+        assert!(open(&MasterKey::generate(), b"header", &sealed).is_err());
+        assert!(open(&key, b"header", &sealed[..20]).is_err());
+    }
+}
