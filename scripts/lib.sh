@@ -80,3 +80,12 @@ ensure_tauri_driver() {
     cargo install tauri-driver --locked --version 2.1.0
   fi
 }
+
+# tauri-cli (Tauri's bundler: the .deb, and NSIS/MSI/DMG on their platforms), pinned to the
+# release that matches the tauri crate in Cargo.lock.
+TAURI_CLI_VERSION=2.12.4
+ensure_tauri_cli() {
+  if ! cargo tauri --version 2>/dev/null | grep -q "$TAURI_CLI_VERSION"; then
+    cargo install tauri-cli --locked --version "$TAURI_CLI_VERSION"
+  fi
+}

@@ -31,7 +31,8 @@ async fn open_store(app: &tauri::AppHandle, keys: &OsKeyring) -> Result<Store, C
         )
     })?;
     let path = dir.join("orders.db");
-    tracing::info!(path = %path.display(), "opening the order store");
+    // not the path: it names the computer's user
+    tracing::info!("opening the order store");
     Ok(Store::open(&path, keys, Arc::new(SystemClock)).await?)
 }
 
@@ -124,7 +125,8 @@ pub fn run() {
             let keys = Arc::new(OsKeyring::new(KEYRING_SERVICE, KeyringBackend::native()));
             let store = tauri::async_runtime::block_on(open_store(&handle, &keys));
             if let Err(e) = &store {
-                tracing::error!(code = %e.code, message = %e.message, "the store did not open");
+                // the code only: the message may name the data folder (and so the user)
+                tracing::error!(code = %e.code, "the store did not open");
             }
             let sync = SyncClient::new(RetryPolicy::default()).map_err(CommandError::from);
             let keys_for_backup = keys.clone();

@@ -90,6 +90,8 @@ test("first-run setup creates the shop and logs the owner in", async () => {
   await fill('input[name="owner_name"]', "Ibu Sari");
   await fill('input[name="owner_pin"]', OWNER_PIN);
   await fill('input[name="owner_pin2"]', OWNER_PIN);
+  await fill('input[name="recovery_passphrase"]', "frasa sandi toko maju jaya");
+  await fill('input[name="recovery_passphrase2"]', "frasa sandi toko maju jaya");
   await shot("01-setup");
   await browser.keys("Enter");
   await waitText('[data-testid="who"]', "Ibu Sari");

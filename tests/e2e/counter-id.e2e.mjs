@@ -74,6 +74,8 @@ test("the window opens within a 1024×768 screen and setup asks for the language
   await fill('input[name="owner_name"]', "Ibu Sari");
   await fill('input[name="owner_pin"]', OWNER_PIN);
   await fill('input[name="owner_pin2"]', OWNER_PIN);
+  await fill('input[name="recovery_passphrase"]', "frasa sandi kasir dua");
+  await fill('input[name="recovery_passphrase2"]', "frasa sandi kasir dua");
   await noEnglish("setup");
   await shot("id-01-setup");
   await browser.keys("Enter");

@@ -16,6 +16,7 @@ import { Setup } from "./screens/Setup";
 import { Staff } from "./screens/Staff";
 import { Sync } from "./screens/Sync";
 import { SyncIndicator } from "./components/SyncIndicator";
+import { BackupIndicator } from "./components/BackupIndicator";
 
 type Screen = { name: "orders" } | { name: "new" } | { name: "order"; id: string } | { name: "dashboard" } | { name: "audit" } | { name: "staff" } | { name: "sync" } | { name: "settings" };
 
@@ -29,6 +30,7 @@ export function App() {
   const [screen, setScreen] = useState<Screen>({ name: "orders" });
   const [fatal, setFatal] = useState<string | null>(null);
   const [syncKey, setSyncKey] = useState(0);
+  const [backupKey, setBackupKey] = useState(0);
 
   const refresh = useCallback(async () => {
     try {
@@ -118,6 +120,7 @@ export function App() {
               ))}
           </nav>
           <SyncIndicator onOpen={() => setScreen({ name: "sync" })} refreshKey={syncKey} />
+          <BackupIndicator onOpen={() => setScreen({ name: "settings" })} refreshKey={backupKey + syncKey} />
           <span className="who" data-testid="who" title={`${session.name} · ${t(`role.${session.role}`)}`}>
             {session.name} · {t(`role.${session.role}`)}
           </span>
@@ -147,7 +150,7 @@ export function App() {
                 }}
               />
             ) : null}
-            {screen.name === "settings" ? <Settings settings={settings} onSaved={setSettings} /> : null}
+            {screen.name === "settings" ? <Settings settings={settings} session={session} onSaved={setSettings} onBackupChanged={() => setBackupKey((k) => k + 1)} /> : null}
           </ErrorBoundary>
         </main>
       </div>

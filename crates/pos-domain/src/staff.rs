@@ -40,8 +40,9 @@ pub fn password(raw: &str) -> Result<&str, ValidationError> {
         return Err(ValidationError::new(
             "password",
             "too_short",
-            "Password must be at least 10 characters",
-        ));
+            format!("Password must be at least {PASSWORD_MIN_BYTES} characters"),
+        )
+        .with("min", PASSWORD_MIN_BYTES));
     }
     Ok(raw)
 }

@@ -61,14 +61,28 @@ pub async fn app_status(state: State<'_, AppState>) -> CmdResult<AppStatus> {
     })
 }
 
+/// Sets the shop up; with `recovery_passphrase` (the setup screen asks for it), the data key
+/// is wrapped under it at once, so backups can be taken from the first day.
 #[tauri::command]
 pub async fn setup(
     state: State<'_, AppState>,
     input: SetupInput,
     owner_pin: String,
+    recovery_passphrase: Option<String>,
 ) -> CmdResult<Session> {
     let pin = Pin::new(&owner_pin)?;
-    let session = state.store()?.setup(input, pin).await?;
+    let passphrase = recovery_passphrase.map(zeroize::Zeroizing::new);
+    if let Some(p) = &passphrase {
+        // checked before anything is written
+        pos_domain::backup::passphrase("recovery_passphrase", p)?;
+    }
+    let store = state.store()?;
+    let session = store.setup(input, pin).await?;
     state.set_session(Some(session.clone()));
+    if let Some(p) = &passphrase {
+        store
+            .set_recovery_passphrase(&session, p, state.keys.as_ref())
+            .await?;
+    }
     Ok(session)
 }

@@ -3,6 +3,10 @@
 import { createContext, useContext } from "react";
 import type { AppSettings } from "../bindings/AppSettings";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { BackupConfig } from "../bindings/BackupConfig";
+import type { BackupHeader } from "../bindings/BackupHeader";
+import type { BackupRecord } from "../bindings/BackupRecord";
+import type { BackupStatus } from "../bindings/BackupStatus";
 import type { AuditPage } from "../bindings/AuditPage";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { ChainReport } from "../bindings/ChainReport";
@@ -32,7 +36,8 @@ export interface Approval {
 
 export interface Backend {
   appStatus(): Promise<AppStatus>;
-  setup(input: SetupInput, ownerPin: string): Promise<Session>;
+  /** Sets the shop up; the recovery passphrase wraps the data key for backups. */
+  setup(input: SetupInput, ownerPin: string, recoveryPassphrase: string | null): Promise<Session>;
   login(staffId: string, pin: string): Promise<Session>;
   logout(): Promise<void>;
   listStaff(): Promise<StaffMember[]>;
@@ -62,6 +67,20 @@ export interface Backend {
   needsAttention(): Promise<AttentionItem[]>;
   retryAttention(mutationId: string): Promise<void>;
   discardAttention(mutationId: string, reason: string, approval: Approval | null): Promise<void>;
+  backupStatus(): Promise<BackupStatus>;
+  setRecoveryPassphrase(passphrase: string): Promise<BackupStatus>;
+  saveBackupConfig(config: BackupConfig): Promise<BackupStatus>;
+  backupNow(): Promise<BackupRecord>;
+  /** Checks a backup with its passphrase and stages it (setup screen of a new install). */
+  restoreBackup(file: string, passphrase: string): Promise<BackupHeader>;
+  /** Restarts the app on the restored store. */
+  finishRestore(): Promise<void>;
+  /** Writes the diagnostics file into `folder`; answers its path. */
+  exportDiagnostics(folder: string): Promise<string>;
+  /** The system's folder picker; null when cancelled. */
+  pickFolder(): Promise<string | null>;
+  /** The system's file picker for a backup file; null when cancelled. */
+  pickBackupFile(): Promise<string | null>;
 }
 
 /** A refused or failed command, as the Rust side describes it. */

@@ -2,6 +2,7 @@
 // commands' parameter names in camelCase, as Tauri expects.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import { open } from "@tauri-apps/plugin-dialog";
 import type { SyncProgress } from "../bindings/SyncProgress";
 import { BackendError, type Backend } from "./index";
 
@@ -15,7 +16,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const tauriBackend: Backend = {
   appStatus: () => call("app_status"),
-  setup: (input, ownerPin) => call("setup", { input, ownerPin }),
+  setup: (input, ownerPin, recoveryPassphrase) => call("setup", { input, ownerPin, recoveryPassphrase }),
   login: (staffId, pin) => call("login", { staffId, pin }),
   logout: () => call("logout"),
   listStaff: () => call("list_staff"),
@@ -68,4 +69,19 @@ export const tauriBackend: Backend = {
       approverId: approval?.approverId ?? null,
       approverPin: approval?.pin ?? null,
     }),
+  backupStatus: () => call("backup_status"),
+  setRecoveryPassphrase: (passphrase) => call("set_recovery_passphrase", { passphrase }),
+  saveBackupConfig: (config) => call("save_backup_config", { config }),
+  backupNow: () => call("backup_now"),
+  restoreBackup: (file, passphrase) => call("restore_backup", { file, passphrase }),
+  finishRestore: () => call("finish_restore"),
+  exportDiagnostics: (folder) => call("export_diagnostics", { folder }),
+  pickFolder: async () => {
+    const picked = await open({ directory: true, multiple: false });
+    return typeof picked === "string" ? picked : null;
+  },
+  pickBackupFile: async () => {
+    const picked = await open({ directory: false, multiple: false, filters: [{ name: "Offline Order POS backup", extensions: ["oopbak"] }] });
+    return typeof picked === "string" ? picked : null;
+  },
 };

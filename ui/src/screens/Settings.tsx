@@ -2,11 +2,13 @@ import { useState, type FormEvent } from "react";
 import { useBackend } from "../backend";
 import type { AppSettings } from "../bindings/AppSettings";
 import type { Language } from "../bindings/Language";
+import type { Session } from "../bindings/Session";
 import { Field, FormActions, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
 import { useT } from "../i18n";
+import { Backups } from "./Backups";
 
-export function Settings(props: { settings: AppSettings; onSaved: (s: AppSettings) => void }) {
+export function Settings(props: { settings: AppSettings; session: Session; onSaved: (s: AppSettings) => void; onBackupChanged?: () => void }) {
   const backend = useBackend();
   const t = useT();
   const { busy, error, run } = useAction();
@@ -26,6 +28,7 @@ export function Settings(props: { settings: AppSettings; onSaved: (s: AppSetting
   }
 
   return (
+    <>
     <form className="screen card narrow" onSubmit={submit} aria-label={t("settings.title")} data-testid="settings">
       <h1>{t("settings.title")}</h1>
       <Field label={t("settings.language")}>
@@ -46,5 +49,7 @@ export function Settings(props: { settings: AppSettings; onSaved: (s: AppSetting
       {saved ? <p className="notice ok">{t("settings.saved")}</p> : null}
       <FormActions busy={busy} submitLabel={t("common.save")} />
     </form>
+    <Backups session={props.session} onChanged={props.onBackupChanged} />
+    </>
   );
 }

@@ -6,6 +6,7 @@ import type { Session } from "../bindings/Session";
 import { Field, FormActions, FormError } from "../components/Field";
 import { fieldError, useAction } from "../components/useAction";
 import { useT } from "../i18n";
+import { Restore } from "./Restore";
 
 const currencies: Currency[] = ["IDR", "USD", "EUR", "SGD", "MYR", "JPY"];
 
@@ -20,11 +21,18 @@ export function Setup({ language, onLanguage, onDone }: { language: Language; on
   const [ownerName, setOwnerName] = useState("");
   const [pin, setPin] = useState("");
   const [pin2, setPin2] = useState("");
+  const [passphrase, setPassphrase] = useState("");
+  const [passphrase2, setPassphrase2] = useState("");
+  const [restoring, setRestoring] = useState(false);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (pin !== pin2) {
       setError(new LocalError({ code: "pin_mismatch", message: t("setup.pinMismatch"), field: "pin2" }));
+      return;
+    }
+    if (passphrase !== passphrase2) {
+      setError(new LocalError({ code: "passphrase_mismatch", message: t("backup.passphraseMismatch"), field: "recovery_passphrase2" }));
       return;
     }
     const session = await run(() =>
@@ -38,12 +46,14 @@ export function Setup({ language, onLanguage, onDone }: { language: Language; on
           utc_offset_minutes: -new Date().getTimezoneOffset(),
         },
         pin,
+        passphrase,
       ),
     );
     if (session) onDone(session);
   }
 
   const general = error && !error.field ? error : null;
+  if (restoring) return <Restore language={language} onLanguage={onLanguage} onCancel={() => setRestoring(false)} />;
   return (
     <main className="centered">
       <form className="card narrow" onSubmit={submit} aria-label={t("setup.title")}>
@@ -85,8 +95,22 @@ export function Setup({ language, onLanguage, onDone }: { language: Language; on
             {(id, d) => <input id={id} name="owner_pin2" type="password" inputMode="numeric" autoComplete="off" aria-describedby={d} value={pin2} onChange={(e) => setPin2(e.target.value)} />}
           </Field>
         </div>
+        <p className="muted">{t("backup.passphraseHint")}</p>
+        <div className="row">
+          <Field label={t("backup.passphrase")} error={fieldError(error, "recovery_passphrase")}>
+            {(id, d) => <input id={id} name="recovery_passphrase" type="password" autoComplete="new-password" aria-describedby={d} value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />}
+          </Field>
+          <Field label={t("backup.passphrase2")} error={fieldError(error, "recovery_passphrase2")}>
+            {(id, d) => <input id={id} name="recovery_passphrase2" type="password" autoComplete="new-password" aria-describedby={d} value={passphrase2} onChange={(e) => setPassphrase2(e.target.value)} />}
+          </Field>
+        </div>
         <FormError error={general} />
         <FormActions busy={busy} submitLabel={t("setup.submit")} />
+        <p>
+          <button type="button" className="link" name="restore-instead" onClick={() => setRestoring(true)}>
+            {t("restore.instead")}
+          </button>
+        </p>
       </form>
     </main>
   );

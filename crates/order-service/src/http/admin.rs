@@ -30,14 +30,11 @@ pub async fn create_tenant(
     t: NewTenant<'_>,
 ) -> ApiResult<CreatedTenant> {
     let email = pos_domain::customer::normalize_email(t.owner_email)?;
-    if t.owner_password.len() < 10 {
-        return Err(pos_domain::ValidationError::new(
-            "owner_password",
-            "too_short",
-            "Password must be at least 10 characters",
-        )
-        .into());
-    }
+    // the shared password rule, named for this command's field
+    pos_domain::staff::password(t.owner_password).map_err(|mut e| {
+        e.field = "owner_password".into();
+        e
+    })?;
     // The admin command runs on the machine's clock.
     let streams = std::sync::Arc::<crate::audit::Streams>::default();
     let tenant_id = streams.time.new_uuid();
