@@ -31,7 +31,7 @@ pub enum StoreError {
     #[error("The shop is already set up")]
     AlreadySetUp,
     #[error("{0}")]
-    Backup(#[from] crate::backup::BackupError),
+    Backup(#[from] BackupError),
     #[error("encryption key: {0}")]
     Key(#[from] KeyStoreError),
     #[error("stored data could not be decrypted (wrong key or tampered record)")]
@@ -136,3 +136,53 @@ impl From<pos_domain::LedgerError> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why a backup or a restore could not be done (besides a refused input: a damaged file, a
+/// wrong passphrase, which are [`ValidationError`]s of their field).
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("Set a recovery passphrase first (Settings → Backups)")]
+    NoPassphrase,
+    #[error("Pick a backup folder first (Settings → Backups)")]
+    NoFolder,
+    #[error("The backup folder cannot be reached (is the USB stick plugged in?)")]
+    FolderUnavailable,
+    #[error("The backup could not {0}: {1}")]
+    Io(&'static str, std::io::ErrorKind),
+    #[error("The store's folder name is not valid text")]
+    PathNotText,
+    #[error(
+        "The backup read back from the folder did not match what was written (is the disk failing?)"
+    )]
+    Unverified,
+    #[error("A backup is restored only on a new install; this counter already holds a shop")]
+    NotNewInstall,
+    #[error("A backup is being restored: restart the app to finish it")]
+    RestoreStaged,
+    #[error(
+        "The shop's service holds another audit trail for this counter than the backup continues: this backup is not the counter's latest line (was it restored before?)"
+    )]
+    ChainMismatch,
+    #[error(
+        "This counter was paired with the shop's service, which cannot be reached now ({0}). Connect to it to restore: what the counter synced after the backup comes back from it"
+    )]
+    ServiceNeeded(String),
+}
+
+impl BackupError {
+    /// A stable code for the UI and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BackupError::NoPassphrase => "no_recovery_passphrase",
+            BackupError::NoFolder => "no_backup_folder",
+            BackupError::FolderUnavailable => "folder_unavailable",
+            BackupError::Io(..) => "backup_io",
+            BackupError::PathNotText => "backup_io",
+            BackupError::Unverified => "backup_unverified",
+            BackupError::NotNewInstall => "already_set_up",
+            BackupError::RestoreStaged => "restore_staged",
+            BackupError::ChainMismatch => "restore_chain_mismatch",
+            BackupError::ServiceNeeded(_) => "restore_needs_service",
+        }
+    }
+}

@@ -12,6 +12,10 @@ use pos_core::{KeyStore, Pin, Store};
 use pos_domain::Role;
 use std::path::{Path, PathBuf};
 
+fn client() -> pos_core::SyncClient {
+    pos_core::SyncClient::new(pos_core::RetryPolicy::default()).unwrap()
+}
+
 const PASSPHRASE: &str = "kunci cadangan Toko Maju 2026";
 
 /// A shop with orders, payments and a deletion, a recovery passphrase and a backup folder.
@@ -133,7 +137,7 @@ async fn a_backup_restores_on_a_new_machine_with_the_passphrase() {
     let fresh = machine.open().await;
     let fresh_id = fresh.device_id();
     let header = fresh
-        .stage_restore(&files[0], PASSPHRASE, &keyring(&machine.service))
+        .stage_restore(&files[0], PASSPHRASE, &keyring(&machine.service), &client())
         .await
         .unwrap();
     assert_eq!(header.device_id, t.s().device_id());
@@ -228,7 +232,7 @@ async fn a_wrong_passphrase_or_a_damaged_file_is_refused_and_changes_nothing() {
     };
 
     let err = fresh
-        .stage_restore(&file, "kunci cadangan Toko Maju 2025", &theirs)
+        .stage_restore(&file, "kunci cadangan Toko Maju 2025", &theirs, &client())
         .await
         .unwrap_err();
     assert_eq!(err.code(), "wrong_passphrase");
@@ -243,7 +247,7 @@ async fn a_wrong_passphrase_or_a_damaged_file_is_refused_and_changes_nothing() {
         bad[at] ^= 0x01;
         std::fs::write(&damaged, &bad).unwrap();
         let err = fresh
-            .stage_restore(&damaged, PASSPHRASE, &theirs)
+            .stage_restore(&damaged, PASSPHRASE, &theirs, &client())
             .await
             .unwrap_err();
         assert!(
@@ -256,7 +260,7 @@ async fn a_wrong_passphrase_or_a_damaged_file_is_refused_and_changes_nothing() {
     std::fs::write(&damaged, &good[..n - 100]).unwrap();
     assert_eq!(
         fresh
-            .stage_restore(&damaged, PASSPHRASE, &theirs)
+            .stage_restore(&damaged, PASSPHRASE, &theirs, &client())
             .await
             .unwrap_err()
             .code(),
@@ -265,7 +269,7 @@ async fn a_wrong_passphrase_or_a_damaged_file_is_refused_and_changes_nothing() {
     std::fs::write(&damaged, b"SQLite format 3\0 not ours").unwrap();
     assert_eq!(
         fresh
-            .stage_restore(&damaged, PASSPHRASE, &theirs)
+            .stage_restore(&damaged, PASSPHRASE, &theirs, &client())
             .await
             .unwrap_err()
             .code(),
@@ -277,7 +281,7 @@ async fn a_wrong_passphrase_or_a_damaged_file_is_refused_and_changes_nothing() {
     // A set-up counter is never overwritten by a restore.
     assert_eq!(
         t.s()
-            .stage_restore(&file, PASSPHRASE, &keys)
+            .stage_restore(&file, PASSPHRASE, &keys, &client())
             .await
             .unwrap_err()
             .code(),

@@ -86,6 +86,11 @@ impl TimeSource {
     }
 
     /// A new UUIDv7 stamped with the time now.
+    /// The clock this source reads.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     pub fn new_uuid(&self) -> Uuid {
         self.ids.at(self.clock.now())
     }

@@ -13,6 +13,7 @@ pub use mutation::{Approval, Mutation, MutationBody, OrderSnapshot, PaymentRecor
 pub use sync::{
     AuditAck, CentralChange, CentralDeletion, CentralOrder, CentralOrderState, CentralPayment,
     DeviceTokenRequest, MutationResult, MutationStatus, OrdersRequest, OrdersResponse, PairRequest,
-    PairResponse, PullResponse, PushRequest, PushResponse, StaffRecord, MAX_ORDERS_PER_REQUEST,
-    MAX_PUSH_BYTES, PUSH_BUDGET_BYTES,
+    PairResponse, PullResponse, PushRequest, PushResponse, RecoverRequest, RecoverResponse,
+    RecoveredOrder, StaffRecord, MAX_ORDERS_PER_REQUEST, MAX_PUSH_BYTES, PUSH_BUDGET_BYTES,
+    RECOVER_AUDIT_PAGE, RECOVER_CHANGES_PAGE,
 };

@@ -199,6 +199,50 @@ pub struct OrdersResponse {
     pub orders: Vec<CentralOrder>,
 }
 
+/// `POST /sync/recover`: a counter restored from a backup asks for what it recorded after the
+/// backup and synced before its disk was lost: its own audit events after `audit_after` (the
+/// backup's newest) and the orders its own changes after `changes_after` (the backup's pull
+/// cursor) concern. Paged: asked again with the answer's positions until `done`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverRequest {
+    pub audit_after: u64,
+    pub changes_after: i64,
+}
+
+/// The answer to [`RecoverRequest`]: up to [`RECOVER_AUDIT_PAGE`] of the device's audit events
+/// after `audit_after`, in order, and the whole orders its changes after `changes_after` (up
+/// to [`RECOVER_CHANGES_PAGE`] changes scanned) concern, with where to go on from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverResponse {
+    pub audit: Vec<AuditEvent>,
+    pub orders: Vec<RecoveredOrder>,
+    pub next_changes_after: i64,
+    /// Nothing more after this page (of either kind).
+    pub done: bool,
+}
+
+/// The most audit events one [`RecoverResponse`] carries.
+pub const RECOVER_AUDIT_PAGE: usize = 1000;
+/// The most changes one [`RecoverRequest`] scans for the device's orders.
+pub const RECOVER_CHANGES_PAGE: usize = 500;
+
+/// An order a restored counter no longer holds, whole: the service's state of it and what the
+/// counter recorded when it was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveredOrder {
+    pub order: CentralOrder,
+    pub channel: pos_domain::Channel,
+    pub payment_terms: pos_domain::PaymentTerms,
+    pub business_date: chrono::NaiveDate,
+    /// The counter's own creation time (as it claimed it).
+    pub created_at: DateTime<Utc>,
+    pub recorded_by: StaffId,
+    pub last_modified_by: StaffId,
+    /// The counter's own number, when the service gave the order another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter_number: Option<String>,
+}
+
 /// The most order ids one [`OrdersRequest`] may name.
 pub const MAX_ORDERS_PER_REQUEST: usize = 500;
 

@@ -62,6 +62,7 @@ pub async fn restore_backup(
             std::path::Path::new(&file),
             &passphrase,
             state.keys.as_ref(),
+            state.sync()?,
         )
         .await?)
 }

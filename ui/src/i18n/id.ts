@@ -557,6 +557,8 @@ export const idErrors: Record<string, string> = {
   no_restore: "Tidak ada cadangan yang menunggu dipulihkan.",
   export_failed: "Berkas diagnostik tidak dapat ditulis.",
   passphrase_mismatch: "Kedua frasa sandi berbeda.",
+  restore_needs_service: "Kasir ini dipasangkan dengan layanan toko: hubungkan ke layanan untuk memulihkan, agar yang disinkronkan sesudah cadangan ikut kembali.",
+  restore_chain_mismatch: "Layanan toko menyimpan jejak audit lain untuk kasir ini: cadangan ini bukan yang terakhir (pernah dipulihkan sebelumnya?).",
   // failures of the counter itself: the details are in its log
   key_error: "Kunci enkripsi di keyring sistem tidak dapat dipakai.",
   decrypt_failed: "Data tersimpan tidak dapat dibuka (kunci salah atau data dirusak).",

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/devices/{id}", axum::routing::delete(devices::revoke))
         .route("/sync/pull", get(sync::pull))
         .route("/sync/orders", post(sync::orders))
+        .route("/sync/recover", post(sync::recover))
         .route("/events", get(feeds::events))
         .route("/analytics/offline-orders/summary", get(feeds::summary))
         .route("/audit-events", get(orders::audit_events))

@@ -41,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         crate::sync::push,
         crate::sync::pull,
         crate::sync::orders,
+        crate::sync::recover,
     ),
     // types that only query parameters name (not collected from the paths)
     components(schemas(pos_domain::OrderStatus, pos_protocol::AuditAction)),

@@ -190,45 +190,7 @@ fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Why a backup or a restore could not be done (besides a refused input: a damaged file, a
-/// wrong passphrase, which are [`ValidationError`]s of their field).
-#[derive(Debug, thiserror::Error)]
-pub enum BackupError {
-    #[error("Set a recovery passphrase first (Settings → Backups)")]
-    NoPassphrase,
-    #[error("Pick a backup folder first (Settings → Backups)")]
-    NoFolder,
-    #[error("The backup folder cannot be reached (is the USB stick plugged in?)")]
-    FolderUnavailable,
-    #[error("The backup could not {0}: {1}")]
-    Io(&'static str, std::io::ErrorKind),
-    #[error("The store's folder name is not valid text")]
-    PathNotText,
-    #[error(
-        "The backup read back from the folder did not match what was written (is the disk failing?)"
-    )]
-    Unverified,
-    #[error("A backup is restored only on a new install; this counter already holds a shop")]
-    NotNewInstall,
-    #[error("A backup is being restored: restart the app to finish it")]
-    RestoreStaged,
-}
-
-impl BackupError {
-    /// A stable code for the UI and logs.
-    pub fn code(&self) -> &'static str {
-        match self {
-            BackupError::NoPassphrase => "no_recovery_passphrase",
-            BackupError::NoFolder => "no_backup_folder",
-            BackupError::FolderUnavailable => "folder_unavailable",
-            BackupError::Io(..) => "backup_io",
-            BackupError::PathNotText => "backup_io",
-            BackupError::Unverified => "backup_unverified",
-            BackupError::NotNewInstall => "already_set_up",
-            BackupError::RestoreStaged => "restore_staged",
-        }
-    }
-}
+pub use crate::error::BackupError;
 
 fn damaged() -> StoreError {
     StoreError::Validation(ValidationError::new(
@@ -687,11 +649,17 @@ impl Store {
     /// Checks a backup file with its passphrase and stages it to replace this store on the
     /// next open (the app restarts to finish). Only on a new install: a store with a shop
     /// set up is never overwritten. A wrong passphrase or a damaged file changes nothing.
+    ///
+    /// The backup of a paired counter is brought up to date by `recovery` before it is staged
+    /// (the sync client's, [`crate::SyncClient::recover`]): its audit chain goes on from the
+    /// service's copy and the orders it synced after the backup come back. Without the service
+    /// it is not staged ([`BackupError::ServiceNeeded`]).
     pub async fn stage_restore(
         &self,
         file: &Path,
         passphrase: &str,
         keys: &dyn KeyStore,
+        recovery: &impl RecoverStaged,
     ) -> Result<BackupHeader> {
         if self.config().is_some() {
             return Err(BackupError::NotNewInstall.into());
@@ -752,16 +720,73 @@ impl Store {
             let _ = std::fs::remove_file(&partial);
             return Err(e);
         }
-        std::fs::rename(&partial, &staged).map_err(|e| io("be staged", e))?;
-        keys.save(&header.device_id.to_string(), &key)?;
-        if let Some(secret) = secrets.device_secret.as_deref() {
-            keys.save_secret(
-                &crate::store::sync::local::secret_id(header.device_id),
-                secret,
-            )?;
+        // The keys go back in the keyring (those it lacks; undone if the restore stops here).
+        let key_id = header.device_id.to_string();
+        let secret_id = crate::store::sync::local::secret_id(header.device_id);
+        let had_key = keys.load(&key_id)?.is_some();
+        let had_secret = keys.load_secret(&secret_id)?.is_some();
+        let undo = |keys: &dyn KeyStore| {
+            if !had_key {
+                let _ = keys.delete(&key_id);
+            }
+            if !had_secret && secrets.device_secret.is_some() {
+                let _ = keys.delete(&secret_id);
+            }
+            let _ = std::fs::remove_file(&partial);
+            let _ = std::fs::remove_file(with_suffix(&partial, ".lock"));
+        };
+        let saved = (|| -> Result<()> {
+            keys.save(&key_id, &key)?;
+            if let Some(secret) = secrets.device_secret.as_deref() {
+                keys.save_secret(&secret_id, secret)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = saved {
+            undo(keys);
+            return Err(e);
+        }
+        if let Err(e) = self.recover_staged(&partial, keys, recovery).await {
+            undo(keys);
+            return Err(e);
+        }
+        let _ = std::fs::remove_file(with_suffix(&partial, ".lock"));
+        if let Err(e) = std::fs::rename(&partial, &staged) {
+            undo(keys);
+            return Err(io("be staged", e));
         }
         Ok(header)
     }
+
+    /// Brings a staged snapshot of a paired counter up to date from the service (nothing to do
+    /// for a counter that was never paired, or was unpaired).
+    async fn recover_staged(
+        &self,
+        partial: &Path,
+        keys: &dyn KeyStore,
+        recovery: &impl RecoverStaged,
+    ) -> Result<()> {
+        let store = Store::open(partial, keys, self.time.clock()).await?;
+        let result = match store.pairing().await {
+            Ok(Some(_)) => recovery.recover_staged(&store, keys).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        store.close().await;
+        result
+    }
+}
+
+/// Brings a restored paired counter's store up to date from the service before it is staged:
+/// what the sync client does ([`crate::SyncClient::recover`]); a test may do it otherwise.
+pub trait RecoverStaged: Sync {
+    /// Takes back into `store` what the counter synced after its backup, or says why not
+    /// ([`BackupError::ServiceNeeded`] when the service cannot be asked).
+    fn recover_staged(
+        &self,
+        store: &Store,
+        keys: &dyn KeyStore,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
 }
 
 /// Checks a staged snapshot: a sound SQLite file of the header's device whose key check opens

@@ -108,7 +108,7 @@ impl Store {
             return Err(StoreError::AlreadySetUp);
         }
         if self.restore_staged() {
-            return Err(crate::backup::BackupError::RestoreStaged.into());
+            return Err(crate::error::BackupError::RestoreStaged.into());
         }
         let now = self.now();
         let config = ShopConfig {

@@ -46,6 +46,13 @@ impl std::fmt::Debug for SyncClient {
 }
 
 /// Bytes of `v` as JSON (as sent).
+/// What a pull took in.
+#[derive(Debug, Default)]
+struct Pulled {
+    changes: u32,
+    roster_size: u32,
+}
+
 fn json_len<T: serde::Serialize>(v: &T) -> usize {
     serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX)
 }
@@ -507,7 +514,40 @@ impl SyncClient {
                 total: total.max(done),
             });
         }
-        let mut cursor = pairing.pull_cursor;
+        let mut pulled = Pulled::default();
+        let result = self
+            .pull_all(
+                store,
+                keys,
+                &base,
+                pairing.pull_cursor,
+                attempts,
+                &mut pulled,
+            )
+            .await;
+        // what was taken in counts in the report, also when the pull stopped part-way
+        report.pulled_changes += pulled.changes;
+        if pulled.roster_size > 0 {
+            report.roster_size = pulled.roster_size;
+        }
+        result?;
+        store.record_sync_success(store.now()).await?;
+        Ok(())
+    }
+
+    /// Pulls central changes and the roster from `cursor` to the end, then asks again for the
+    /// orders left behind at an earlier pull.
+    async fn pull_all(
+        &self,
+        store: &Store,
+        keys: &dyn KeyStore,
+        base: &str,
+        cursor: i64,
+        attempts: u32,
+        report: &mut Pulled,
+    ) -> Result<(), SyncError> {
+        let base = base.to_owned();
+        let mut cursor = cursor;
         loop {
             let (resp, sent, received): (PullResponse, _, _) = self
                 .send(&base, store, keys, attempts, &|http, token| {
@@ -517,7 +557,7 @@ impl SyncClient {
                 })
                 .await?;
             store.observe_server_time(resp.server_time).await?;
-            report.pulled_changes += store
+            report.changes += store
                 .apply_pull(&resp, offset_ms(resp.server_time, sent, received))
                 .await?;
             report.roster_size = resp.roster.len() as u32;
@@ -540,10 +580,71 @@ impl SyncClient {
                         .json(&req)
                 })
                 .await?;
-            report.pulled_changes += store.converge_deferred(&ids, &resp.orders).await?;
+            report.changes += store.converge_deferred(&ids, &resp.orders).await?;
         }
-        store.record_sync_success(store.now()).await?;
         Ok(())
+    }
+
+    /// For a store restored from a backup of a paired counter, before anything else is written
+    /// in it: brings back what the counter recorded after the backup and synced before its disk
+    /// was lost. Its audit events on the service continue its chain here (so the chains stay
+    /// one), the roster comes as at a pull, and the orders its own later changes concern are
+    /// taken in whole (or converged where it holds them). Afterwards its numbering goes on
+    /// past every number it gave. Needs the service: a restored paired counter is not opened
+    /// on a guess of what it synced.
+    pub async fn recover(&self, store: &Store, keys: &dyn KeyStore) -> Result<u32, SyncError> {
+        let _running = self.run.lock().await;
+        let pairing = store.pairing().await?.ok_or(SyncError::NotPaired)?;
+        let base = pairing.server_url.clone();
+        let attempts = self.policy.attempts;
+        let ask = |req: pos_protocol::RecoverRequest| {
+            let base = base.clone();
+            move |http: &reqwest::Client, token: &str| {
+                http.post(format!("{base}/api/v1/sync/recover"))
+                    .bearer_auth(token)
+                    .json(&req)
+            }
+        };
+        // 1. the audit chain, first: nothing may be appended here before it
+        loop {
+            let req = pos_protocol::RecoverRequest {
+                audit_after: store.audit_head().await?,
+                changes_after: i64::MAX,
+            };
+            let (resp, _, _): (pos_protocol::RecoverResponse, _, _) =
+                self.send(&base, store, keys, attempts, &ask(req)).await?;
+            store.adopt_audit(&resp.audit).await?;
+            if resp.audit.len() < pos_protocol::RECOVER_AUDIT_PAGE {
+                break;
+            }
+        }
+        // 2. the roster and other devices' changes (the staff the orders name)
+        self.pull_all(
+            store,
+            keys,
+            &base,
+            pairing.pull_cursor,
+            attempts,
+            &mut Pulled::default(),
+        )
+        .await?;
+        // 3. the orders its own later changes concern
+        let mut recovered = 0u32;
+        let mut after = pairing.pull_cursor;
+        loop {
+            let req = pos_protocol::RecoverRequest {
+                audit_after: i64::MAX as u64,
+                changes_after: after,
+            };
+            let (resp, _, _): (pos_protocol::RecoverResponse, _, _) =
+                self.send(&base, store, keys, attempts, &ask(req)).await?;
+            recovered += store.recover_orders(&resp.orders).await?;
+            if resp.done || resp.next_changes_after <= after {
+                break;
+            }
+            after = resp.next_changes_after;
+        }
+        Ok(recovered)
     }
 
     /// Runs until the process ends: syncs when paired, every `every` or when woken; on
@@ -576,5 +677,17 @@ impl SyncClient {
                 _ = self.wake.notified() => {}
             }
         }
+    }
+}
+
+impl crate::backup::RecoverStaged for SyncClient {
+    async fn recover_staged(&self, store: &Store, keys: &dyn KeyStore) -> crate::error::Result<()> {
+        self.recover(store, keys)
+            .await
+            .map(drop)
+            .map_err(|e| match e {
+                SyncError::Store(e) => e,
+                other => crate::error::BackupError::ServiceNeeded(other.to_string()).into(),
+            })
     }
 }

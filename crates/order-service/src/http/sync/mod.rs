@@ -7,7 +7,8 @@
 //! savepoints, replays), `apply` applies one mutation with its checks (roster roles,
 //! approvals, the ledger, payments, edits, completions, deletions), `new_order` writes a
 //! pushed new order under its number, `audit_chain` stores the pushed audit events that
-//! continue the device's chain, and `pull` serves `GET /sync/pull` and `POST /sync/orders`.
+//! continue the device's chain, and `pull` serves `GET /sync/pull`, `POST /sync/orders` and a restored counter's
+//! `POST /sync/recover`.
 //! What a push shares between them is here.
 
 mod apply;
@@ -16,7 +17,7 @@ mod new_order;
 mod pull;
 mod push;
 
-pub use pull::{__path_orders, __path_pull, orders, pull, PullParams};
+pub use pull::{__path_orders, __path_pull, __path_recover, orders, pull, recover, PullParams};
 pub use push::{__path_push, push, MAX_BATCH};
 
 use pos_domain::Role;

@@ -425,3 +425,107 @@ fn deletion_of(
         },
     })
 }
+
+/// `POST /sync/recover`: for a counter restored from a backup, what it recorded after the
+/// backup and synced: its own audit events after `audit_after`, and the whole orders its own
+/// changes after `changes_after` concern, with what it recorded when it made them. Paged (see
+/// [`pos_protocol::RecoverRequest`]).
+#[utoipa::path(
+    post,
+    path = "/sync/recover",
+    tag = "sync",
+    request_body = Object,
+    responses((status = 200, description = "{audit, orders, next_changes_after, done}: the device's own audit events and orders since its backup", body = Object)),
+    security(("bearer" = []))
+)]
+pub async fn recover(
+    State(s): State<AppState>,
+    auth: Auth,
+    crate::extract::ApiJson(req): crate::extract::ApiJson<pos_protocol::RecoverRequest>,
+) -> ApiResult<Json<pos_protocol::RecoverResponse>> {
+    if auth.0.kind != "device" {
+        return Err(ApiError::Forbidden(
+            "Only a paired device recovers its own records".into(),
+        ));
+    }
+    if req.changes_after < 0 || req.audit_after > i64::MAX as u64 {
+        return Err(pos_domain::ValidationError::new(
+            "changes_after",
+            "out_of_range",
+            "Positions start at 0",
+        )
+        .with("min", 0)
+        .into());
+    }
+    let tenant = auth.tenant();
+    let device = auth.user();
+    let mut tx = s.tx(tenant).await?;
+    let audit: Vec<pos_protocol::AuditEvent> = sqlx::query(
+        "SELECT * FROM audit_events WHERE tenant_id = $1 AND device_id = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+    )
+    .bind(tenant)
+    .bind(device)
+    .bind(req.audit_after as i64)
+    .bind(pos_protocol::RECOVER_AUDIT_PAGE as i64)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| crate::db::chain::row_to_event(r).ok_or_else(|| ApiError::Internal("audit row".into())))
+    .collect::<ApiResult<_>>()?;
+    let changes: Vec<(i64, Uuid)> = sqlx::query_as(
+        "SELECT seq, aggregate_id FROM outbox_events
+         WHERE tenant_id = $1 AND seq > $2 AND payload->>'device_id' = $3 ORDER BY seq LIMIT $4",
+    )
+    .bind(tenant)
+    .bind(req.changes_after)
+    .bind(device.to_string())
+    .bind(pos_protocol::RECOVER_CHANGES_PAGE as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    let next = changes.last().map_or(req.changes_after, |c| c.0);
+    let mut ids: Vec<Uuid> = changes.iter().map(|c| c.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let central = central_orders(&s, &mut tx, tenant, device, &ids).await?;
+    let made: HashMap<Uuid, sqlx::postgres::PgRow> = sqlx::query(
+        "SELECT id, channel, terms, business_date, COALESCE(claimed_created_at, created_at) AS made_at,
+                recorded_by_user_id, last_modified_by_user_id, counter_number
+         FROM orders WHERE tenant_id = $1 AND id = ANY($2)",
+    )
+    .bind(tenant)
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|r| (r.get("id"), r))
+    .collect();
+    let mut orders = Vec::with_capacity(central.len());
+    for o in central {
+        let r = made
+            .get(&o.id.0)
+            .ok_or_else(|| ApiError::Internal("recovered order".into()))?;
+        orders.push(pos_protocol::RecoveredOrder {
+            channel: r
+                .get::<String, _>("channel")
+                .parse()
+                .map_err(|_| ApiError::Internal("channel".into()))?,
+            payment_terms: crate::orders::json_column(r, "terms")?,
+            business_date: r.get("business_date"),
+            created_at: r.get("made_at"),
+            recorded_by: pos_domain::StaffId(r.get("recorded_by_user_id")),
+            last_modified_by: pos_domain::StaffId(r.get("last_modified_by_user_id")),
+            counter_number: r.get("counter_number"),
+            order: o,
+        });
+    }
+    audit_orders_sent(&mut tx, device, orders.len());
+    tx.commit().await?;
+    let done = audit.len() < pos_protocol::RECOVER_AUDIT_PAGE
+        && changes.len() < pos_protocol::RECOVER_CHANGES_PAGE;
+    Ok(Json(pos_protocol::RecoverResponse {
+        audit,
+        orders,
+        next_changes_after: next,
+        done,
+    }))
+}

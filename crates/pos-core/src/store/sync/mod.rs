@@ -6,6 +6,7 @@
 mod attention;
 mod converge;
 pub(crate) mod local;
+mod recover;
 
 pub use local::Pairing;
 
