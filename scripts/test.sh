@@ -3,7 +3,8 @@
 # every test against real components: the UI's typecheck, lint and component tests; Rust
 # formatting, lints, unit, property, store, crash-safety and API tests (real SQLite files, the
 # real OS keyring in a private D-Bus session, a real PostgreSQL server that this script starts
-# and removes); and the end-to-end suite on the real app binary under Xvfb.
+# and removes); the end-to-end suite on the real app binary under Xvfb; and the .deb, built,
+# installed with dpkg, launched and removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -88,6 +89,12 @@ scripts/e2e.sh 2>&1 | tee "$logs/e2e.log"
 e2e_status=${PIPESTATUS[0]}
 set -e
 
+echo "== the installed package (.deb: dpkg -i, launch, second launch, backup and restore, dpkg -r)"
+set +e
+scripts/install-e2e.sh 2>&1 | tee "$logs/installed.log"
+installed_status=${PIPESTATUS[0]}
+set -e
+
 echo "== the shop's office in a real browser (Chromium)"
 cargo build -p pos-core --bin pos-paired-counter --locked
 set +e
@@ -99,16 +106,16 @@ set -e
 passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$logs/cargo.log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '; [0-9]+ failed;' "$logs/cargo.log" | awk '{s += $2} END {print s + 0}')
 ui_passed=$(grep -Eo 'Tests +[0-9]+ passed' "$logs/vitest.log" | awk '{s += $2} END {print s + 0}')
-e2e_passed=$(grep -Eo '^ℹ pass [0-9]+' "$logs/e2e.log" | awk '{s += $3} END {print s + 0}')
-e2e_failed=$(grep -Eo '^ℹ fail [0-9]+' "$logs/e2e.log" | awk '{s += $3} END {print s + 0}')
+e2e_passed=$(cat "$logs/e2e.log" "$logs/installed.log" | grep -Eo '^ℹ pass [0-9]+' | awk '{s += $3} END {print s + 0}')
+e2e_failed=$(cat "$logs/e2e.log" "$logs/installed.log" | grep -Eo '^ℹ fail [0-9]+' | awk '{s += $3} END {print s + 0}')
 office_passed=$(grep -Eo '^ℹ pass [0-9]+' "$logs/office.log" | awk '{s += $3} END {print s + 0}')
 office_failed=$(grep -Eo '^ℹ fail [0-9]+' "$logs/office.log" | awk '{s += $3} END {print s + 0}')
 [ "$office_status" -eq 0 ] || [ "$office_failed" -gt 0 ] || office_failed=1
-[ "$e2e_status" -eq 0 ] || [ "$e2e_failed" -gt 0 ] || e2e_failed=1
+[ "$e2e_status" -eq 0 ] && [ "$installed_status" -eq 0 ] || [ "$e2e_failed" -gt 0 ] || e2e_failed=1
 st_passed=0 st_failed=0
 if [ "$st_status" -eq 0 ]; then st_passed=1; else st_failed=1; fi
 echo "tests: $((passed + ui_passed + e2e_passed + office_passed + st_passed)) passed," \
   "$((failed + e2e_failed + office_failed + st_failed)) failed" \
   "(rust $passed, ui components $ui_passed, end-to-end $e2e_passed, office in Chromium $office_passed, schemathesis run $st_passed)"
 [ "$cargo_status" -eq 0 ] && [ "$fake_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$st_status" -eq 0 ] \
-  && [ "$office_status" -eq 0 ]
+  && [ "$installed_status" -eq 0 ] && [ "$office_status" -eq 0 ]

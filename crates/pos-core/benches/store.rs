@@ -1,5 +1,6 @@
 //! Store benchmarks (a bench binary, not a test): durable create-order latency against a bare
-//! durable SQLite insert measured in the same run, and list/search latency at 100,000 orders.
+//! durable SQLite insert measured in the same run, list/search latency at 100,000 orders, and
+//! an encrypted backup and its restore at 10,000 and at 100,000 orders (time, size, peak memory).
 //!
 //! Run: `scripts/bench.sh` (wraps `cargo bench -p pos-core --bench store` in a keyring session).
 //! Environment: BENCH_ORDERS (default 100000), BENCH_CREATES (default 2000), BENCH_DIR (where
@@ -7,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Days;
+use pos_core::backup::{BackupConfig, BackupReason};
 use pos_core::{
     KeyStore, KeyringBackend, ListQuery, NewOrder, OsKeyring, PaymentInput, Pin, SearchKind,
     SetupInput, Store, SystemClock,
@@ -137,6 +139,81 @@ impl Bare {
     }
 }
 
+const BACKUP_PASSPHRASE: &str = "bench recovery passphrase";
+
+/// The process's peak resident memory so far (VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Times a backup of `store` and its restore on a new machine (an empty folder and keyring):
+/// staging (read, passphrase, decrypt, check) and the first open (the swap).
+async fn backup_and_restore(
+    store: &Store,
+    owner: &pos_core::Session,
+    keys: &OsKeyring,
+    backend: KeyringBackend,
+    folder: &std::path::Path,
+    scratch: &std::path::Path,
+) {
+    let before = peak_rss_mb();
+    let t0 = Instant::now();
+    let rec = store
+        .backup(Some(owner), keys, BackupReason::OnDemand)
+        .await
+        .unwrap();
+    let backup = t0.elapsed();
+    let after_backup = peak_rss_mb();
+    let machine = tempfile::tempdir_in(scratch).unwrap();
+    let path = machine.path().join("pos.db");
+    let theirs = OsKeyring::new(
+        format!("offline-order-pos-bench-{}", uuid::Uuid::now_v7()),
+        backend,
+    );
+    let fresh = Store::open(&path, &theirs, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let fresh_id = fresh.device_id();
+    let client = pos_core::SyncClient::new(pos_core::RetryPolicy::default()).unwrap();
+    let t1 = Instant::now();
+    fresh
+        .stage_restore(
+            &folder.join(&rec.file_name),
+            BACKUP_PASSPHRASE,
+            &theirs,
+            &client,
+        )
+        .await
+        .unwrap();
+    let stage = t1.elapsed();
+    fresh.close().await;
+    let _ = theirs.delete(&fresh_id.to_string());
+    let t2 = Instant::now();
+    let restored = Store::open(&path, &theirs, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let open = t2.elapsed();
+    assert_eq!(restored.device_id(), store.device_id());
+    let _ = theirs.delete(&restored.device_id().to_string());
+    restored.close().await;
+    let orders = rec.orders;
+    println!(
+        "\n## backup and restore at {orders} orders\nbackup (snapshot, encrypt, write, read back and verify, prune): {:.2} s, file {:.1} MB (bar at 100,000 orders < 30 s)\nrestore: check and stage {:.2} s (argon2id included), first open (swap) {:.2} s\npeak memory of the process: {before:.0} MB before the backup, {after_backup:.0} MB after it, {:.0} MB after the restore",
+        backup.as_secs_f64(),
+        rec.bytes as f64 / 1e6,
+        stage.as_secs_f64(),
+        open.as_secs_f64(),
+        peak_rss_mb()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let orders = env_usize("BENCH_ORDERS", 100_000);
@@ -167,6 +244,21 @@ async fn main() {
                 utc_offset_minutes: Some(420),
             },
             Pin::new("135790").unwrap(),
+        )
+        .await
+        .unwrap();
+    let backups = tempfile::tempdir_in(dir.path()).unwrap();
+    store
+        .set_recovery_passphrase(&owner, BACKUP_PASSPHRASE, &keys)
+        .await
+        .unwrap();
+    store
+        .save_backup_config(
+            &owner,
+            BackupConfig {
+                folder: Some(backups.path().to_str().unwrap().to_owned()),
+                keep: 2,
+            },
         )
         .await
         .unwrap();
@@ -251,6 +343,10 @@ async fn main() {
     if orders > have {
         let t0 = Instant::now();
         for i in have..orders {
+            if i == 10_000 {
+                backup_and_restore(&store, &owner, &keys, backend, backups.path(), dir.path())
+                    .await;
+            }
             store.create_order(&owner, order(i, today)).await.unwrap();
         }
         println!(
@@ -356,6 +452,7 @@ async fn main() {
         .map(|m| m.len())
         .unwrap_or(0);
     println!("database file: {:.1} MB", size as f64 / 1e6);
+    backup_and_restore(&store, &owner, &keys, backend, backups.path(), dir.path()).await;
     let _ = keys.delete(&store.device_id().to_string());
     store.close().await;
     if std::env::var("BENCH_KEEP").is_ok() {

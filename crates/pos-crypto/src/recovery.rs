@@ -4,8 +4,9 @@
 //!   recovery passphrase with argon2id. The parameters travel with the wrapped key, so a later
 //!   version can raise them and still open older ones. The defaults are the second recommended
 //!   option of RFC 9106 §4: argon2id, t = 3 passes, p = 4 lanes, m = 64 MiB.
-//! - [`seal`] / [`open`] encrypt and authenticate a whole file (a backup) under a key derived
-//!   (HKDF-SHA256) from the data key; the caller's associated data binds it to its header.
+//! - [`seal_stream`] / [`open_stream`] encrypt and authenticate a whole file (a backup), chunk
+//!   by chunk in bounded memory, under a key derived (HKDF-SHA256) from the data key; the
+//!   caller's associated data binds it to its header.
 
 use crate::MasterKey;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -169,40 +170,131 @@ fn file_key(key: &MasterKey) -> Zeroizing<[u8; 32]> {
     out
 }
 
-/// Encrypts and authenticates `plaintext` as a whole under a key derived from `key`, bound to
-/// `aad`: `nonce (12 bytes) | ciphertext | tag (16 bytes)`. Fails only past AES-GCM's 64 GiB.
-pub fn seal(key: &MasterKey, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, RecoveryError> {
-    let nonce = random::<NONCE_LEN>();
-    let ct = aead(&file_key(key))
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .map_err(|_| RecoveryError::Damaged)?;
-    let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ct);
-    Ok(out)
+/// The plaintext size of one sealed chunk (the last may be shorter).
+pub const CHUNK: usize = 1 << 20;
+const TAG: usize = 16;
+const STREAM_NONCE: usize = 7;
+
+/// Why a sealed stream could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// A chunk failed its authentication: a changed, missing, reordered or cut byte, or
+    /// another key or associated data.
+    #[error("the sealed data is damaged or was altered")]
+    Damaged,
+    #[error("reading or writing failed: {0}")]
+    Io(#[from] std::io::Error),
 }
 
-/// The plaintext of a [`seal`]ed file, or [`RecoveryError::Damaged`] when any byte of it, or
-/// of `aad`, changed (or it was sealed under another key).
-pub fn open(
+/// Reads until `buf` is full or the input ends; the bytes read.
+fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Encrypts everything `plain` yields into `out` under a key derived from `key`, authenticated
+/// as a whole: the STREAM construction (Hoang, Reyhanitabar, Rogaway and Vizár, 2015) over
+/// AES-256-GCM, `aead::stream::StreamBE32`: a random 7-byte nonce prefix, then chunks of
+/// [`CHUNK`] plaintext bytes each sealed with its position and a last-chunk flag, so no chunk
+/// can be changed, dropped, moved or cut off unseen. `aad` (e.g. the file's header) is bound
+/// to every chunk. Memory: two chunks, whatever the size.
+pub fn seal_stream(
     key: &MasterKey,
     aad: &[u8],
-    sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, RecoveryError> {
-    if sealed.len() < NONCE_LEN + 16 {
-        return Err(RecoveryError::Damaged);
+    plain: &mut impl std::io::Read,
+    out: &mut impl std::io::Write,
+) -> Result<(), StreamError> {
+    let prefix = random::<STREAM_NONCE>();
+    out.write_all(&prefix)?;
+    let k = file_key(key);
+    let mut enc =
+        aes_gcm::aead::stream::EncryptorBE32::from_aead(aead(&k), prefix.as_slice().into());
+    let mut cur = vec![0u8; CHUNK];
+    let mut next = vec![0u8; CHUNK];
+    let mut n = read_full(plain, &mut cur)?;
+    loop {
+        let m = if n == CHUNK {
+            read_full(plain, &mut next)?
+        } else {
+            0
+        };
+        let payload = Payload {
+            msg: &cur[..n],
+            aad,
+        };
+        if m == 0 {
+            let ct = enc
+                .encrypt_last(payload)
+                .map_err(|_| StreamError::Damaged)?;
+            out.write_all(&ct)?;
+            return Ok(());
+        }
+        let ct = enc
+            .encrypt_next(payload)
+            .map_err(|_| StreamError::Damaged)?;
+        out.write_all(&ct)?;
+        std::mem::swap(&mut cur, &mut next);
+        n = m;
     }
-    let (nonce, ct) = sealed.split_at(NONCE_LEN);
-    aead(&file_key(key))
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
-        .map(Zeroizing::new)
-        .map_err(|_| RecoveryError::Damaged)
+}
+
+/// Decrypts a [`seal_stream`]ed input into `out`, checking every chunk; `sealed` must end
+/// where the sealed data ends. On [`StreamError::Damaged`] `out` may hold a part of the
+/// plaintext: the caller discards it.
+pub fn open_stream(
+    key: &MasterKey,
+    aad: &[u8],
+    sealed: &mut impl std::io::Read,
+    out: &mut impl std::io::Write,
+) -> Result<(), StreamError> {
+    let mut prefix = [0u8; STREAM_NONCE];
+    if read_full(sealed, &mut prefix)? < STREAM_NONCE {
+        return Err(StreamError::Damaged);
+    }
+    let k = file_key(key);
+    let mut dec =
+        aes_gcm::aead::stream::DecryptorBE32::from_aead(aead(&k), prefix.as_slice().into());
+    let block = CHUNK + TAG;
+    let mut cur = vec![0u8; block];
+    let mut next = vec![0u8; block];
+    let mut n = read_full(sealed, &mut cur)?;
+    loop {
+        if n < TAG {
+            return Err(StreamError::Damaged);
+        }
+        let m = if n == block {
+            read_full(sealed, &mut next)?
+        } else {
+            0
+        };
+        let payload = Payload {
+            msg: &cur[..n],
+            aad,
+        };
+        if m == 0 {
+            let pt = Zeroizing::new(
+                dec.decrypt_last(payload)
+                    .map_err(|_| StreamError::Damaged)?,
+            );
+            out.write_all(&pt)?;
+            return Ok(());
+        }
+        let pt = Zeroizing::new(
+            dec.decrypt_next(payload)
+                .map_err(|_| StreamError::Damaged)?,
+        );
+        out.write_all(&pt)?;
+        std::mem::swap(&mut cur, &mut next);
+        n = m;
+    }
 }
 
 mod b64 {
@@ -279,25 +371,57 @@ mod tests {
         );
     }
 
+    fn seal_all(key: &MasterKey, aad: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        seal_stream(key, aad, &mut &data[..], &mut out).unwrap();
+        out
+    }
+
+    fn open_all(key: &MasterKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, StreamError> {
+        let mut out = Vec::new();
+        open_stream(key, aad, &mut &sealed[..], &mut out).map(|()| out)
+    }
+
     #[test]
-    fn a_sealed_file_is_authenticated_as_a_whole() {
+    fn a_sealed_stream_is_authenticated_as_a_whole() {
         let key = MasterKey::generate();
-        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
-        let sealed = seal(&key, b"header", &data).unwrap();
-        assert_eq!(
-            open(&key, b"header", &sealed).unwrap().as_slice(),
-            &data[..]
-        );
-        for i in (0..sealed.len()).step_by(97) {
-            let mut t = sealed.clone();
-            t[i] ^= 0x80;
+        // empty, short, exactly one chunk, two chunks and a bit
+        for len in [0, 5000, CHUNK, 2 * CHUNK + 17] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let sealed = seal_all(&key, b"header", &data);
             assert_eq!(
-                open(&key, b"header", &t).err(),
-                Some(RecoveryError::Damaged)
+                sealed.len(),
+                STREAM_NONCE + len + TAG * len.div_ceil(CHUNK).max(1)
             );
+            assert_eq!(open_all(&key, b"header", &sealed).unwrap(), data, "{len}");
+            for i in (0..sealed.len()).step_by((sealed.len() / 7).max(1)) {
+                let mut t = sealed.clone();
+                t[i] ^= 0x80;
+                assert!(
+                    matches!(open_all(&key, b"header", &t), Err(StreamError::Damaged)),
+                    "{len} byte {i}"
+                );
+            }
+            assert!(open_all(&key, b"headeR", &sealed).is_err());
+            assert!(open_all(&MasterKey::generate(), b"header", &sealed).is_err());
+            // cut anywhere, at a chunk's end too: refused
+            for cut in [1, TAG, CHUNK + TAG, sealed.len() - 1] {
+                if cut < sealed.len() {
+                    assert!(
+                        open_all(&key, b"header", &sealed[..sealed.len() - cut]).is_err(),
+                        "{len} cut {cut}"
+                    );
+                }
+            }
         }
-        assert!(open(&key, b"headeR", &sealed).is_err());
-        assert!(open(&MasterKey::generate(), b"header", &sealed).is_err());
-        assert!(open(&key, b"header", &sealed[..20]).is_err());
+        // chunks swapped
+        let data = vec![7u8; 2 * CHUNK + 1];
+        let sealed = seal_all(&key, b"h", &data);
+        let b = CHUNK + TAG;
+        let mut swapped = sealed[..STREAM_NONCE].to_vec();
+        swapped.extend_from_slice(&sealed[STREAM_NONCE + b..STREAM_NONCE + 2 * b]);
+        swapped.extend_from_slice(&sealed[STREAM_NONCE..STREAM_NONCE + b]);
+        swapped.extend_from_slice(&sealed[STREAM_NONCE + 2 * b..]);
+        assert!(open_all(&key, b"h", &swapped).is_err());
     }
 }

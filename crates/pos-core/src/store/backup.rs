@@ -38,6 +38,7 @@ use pos_protocol::AuditAction;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Connection;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -211,36 +212,146 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| StoreError::corrupt(format!("a backup task stopped: {e}")))
 }
 
-/// A parsed backup file: header, the bytes the seal binds to, and the sealed body.
-struct Parsed<'a> {
-    header: BackupHeader,
-    aad: &'a [u8],
-    sealed: &'a [u8],
+fn not_a_backup() -> StoreError {
+    StoreError::Validation(ValidationError::new(
+        "file",
+        "not_a_backup",
+        "This file is not a backup of this app",
+    ))
 }
 
-fn parse(file: &[u8]) -> Result<Parsed<'_>> {
-    if file.len() < MAGIC.len() + 4 + 32 || &file[..MAGIC.len()] != MAGIC {
-        return Err(StoreError::Validation(ValidationError::new(
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct HashingWriter<W> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Where the decrypted body goes on a restore: its secrets (a length and JSON, first) kept in
+/// memory, the snapshot after them written to a file — or, when verifying, only hashed.
+struct BodySink<W> {
+    prefix: Zeroizing<Vec<u8>>,
+    secrets_len: Option<usize>,
+    rest: W,
+}
+
+impl<W: Write> Write for BodySink<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while self
+            .secrets_len
+            .is_none_or(|len| self.prefix.len() < 4 + len)
+        {
+            if rest.is_empty() {
+                return Ok(buf.len());
+            }
+            let need = self.secrets_len.map_or(4, |len| 4 + len);
+            let take = (need - self.prefix.len()).min(rest.len());
+            self.prefix.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.secrets_len.is_none() && self.prefix.len() == 4 {
+                let len = u32::from_le_bytes([
+                    self.prefix[0],
+                    self.prefix[1],
+                    self.prefix[2],
+                    self.prefix[3],
+                ]) as usize;
+                if len > MAX_HEADER as usize {
+                    return Err(std::io::Error::other("the secrets are too long"));
+                }
+                self.secrets_len = Some(len);
+            }
+        }
+        self.rest.write_all(rest)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.rest.flush()
+    }
+}
+
+impl<W> BodySink<W> {
+    fn new(rest: W) -> Self {
+        BodySink {
+            prefix: Zeroizing::new(Vec::new()),
+            secrets_len: None,
+            rest,
+        }
+    }
+
+    fn secrets(&self) -> Result<BodySecrets> {
+        let len = self.secrets_len.ok_or_else(damaged)?;
+        let json = self.prefix.get(4..4 + len).ok_or_else(damaged)?;
+        serde_json::from_slice(json).map_err(|_| damaged())
+    }
+}
+
+/// Checks a backup file's trailing SHA-256 (one pass) and reads its header: the header and the
+/// bytes the seal binds to (magic, length, header), and the sealed body's offset and length.
+fn read_header(path: &Path) -> Result<(BackupHeader, Vec<u8>, u64, u64)> {
+    let unreadable = |e: std::io::Error| {
+        StoreError::Validation(ValidationError::new(
             "file",
-            "not_a_backup",
-            "This file is not a backup of this app",
-        )));
+            "unreadable",
+            format!("The backup file cannot be read: {}", e.kind()),
+        ))
+    };
+    let mut f = std::fs::File::open(path).map_err(unreadable)?;
+    let size = f.metadata().map_err(unreadable)?.len();
+    let mut magic = [0u8; 8];
+    if size < (MAGIC.len() + 4 + 32) as u64 || f.read_exact(&mut magic).is_err() || &magic != MAGIC
+    {
+        return Err(not_a_backup());
     }
-    let (content, trailer) = file.split_at(file.len() - 32);
-    if Sha256::digest(content).as_slice() != trailer {
+    f.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+    let content = size - 32;
+    let mut hashing = Hashing {
+        inner: (&mut f).take(content),
+        hash: Sha256::new(),
+    };
+    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(unreadable)?;
+    let digest = hashing.hash.finalize();
+    let mut trailer = [0u8; 32];
+    f.read_exact(&mut trailer).map_err(unreadable)?;
+    if digest.as_slice() != trailer {
         return Err(damaged());
     }
-    let len_bytes: [u8; 4] = content[MAGIC.len()..MAGIC.len() + 4]
-        .try_into()
-        .map_err(|_| damaged())?;
-    let len = u32::from_le_bytes(len_bytes);
-    let start = MAGIC.len() + 4;
-    let end = start + len as usize;
-    if len > MAX_HEADER || end > content.len() {
+    f.seek(SeekFrom::Start(MAGIC.len() as u64))
+        .map_err(unreadable)?;
+    let mut len = [0u8; 4];
+    f.read_exact(&mut len).map_err(unreadable)?;
+    let len = u32::from_le_bytes(len);
+    let end = (MAGIC.len() + 4) as u64 + u64::from(len);
+    if len > MAX_HEADER || end > content {
         return Err(damaged());
     }
-    let header: BackupHeader =
-        serde_json::from_slice(&content[start..end]).map_err(|_| damaged())?;
+    let mut json = vec![0u8; len as usize];
+    f.read_exact(&mut json).map_err(unreadable)?;
+    let header: BackupHeader = serde_json::from_slice(&json).map_err(|_| damaged())?;
     if header.format != 1 {
         return Err(StoreError::Validation(ValidationError::new(
             "file",
@@ -248,36 +359,30 @@ fn parse(file: &[u8]) -> Result<Parsed<'_>> {
             "This backup was made by a newer version of the app; update the app first",
         )));
     }
-    Ok(Parsed {
-        header,
-        aad: &content[..end],
-        sealed: &content[end..],
+    let mut aad = Vec::with_capacity(end as usize);
+    aad.extend_from_slice(MAGIC);
+    aad.extend_from_slice(&len.to_le_bytes());
+    aad.extend_from_slice(&json);
+    Ok((header, aad, end, content - end))
+}
+
+/// Decrypts the sealed body of `path` (after [`read_header`]) into `sink`.
+fn open_body<W: Write>(
+    path: &Path,
+    key: &MasterKey,
+    aad: &[u8],
+    offset: u64,
+    len: u64,
+    sink: &mut BodySink<W>,
+) -> Result<()> {
+    let mut f = std::fs::File::open(path).map_err(|e| io("be read", e))?;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| io("be read", e))?;
+    let mut sealed = std::io::BufReader::new(f.take(len));
+    recovery::open_stream(key, aad, &mut sealed, sink).map_err(|e| match e {
+        recovery::StreamError::Damaged => damaged(),
+        recovery::StreamError::Io(e) => io("be read", e),
     })
-}
-
-fn assemble(header: &BackupHeader, key: &MasterKey, body: &[u8]) -> Result<Vec<u8>> {
-    let json = serde_json::to_vec(header).map_err(StoreError::corrupt)?;
-    let mut out = Vec::with_capacity(body.len() + json.len() + 128);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
-    out.extend_from_slice(&json);
-    let sealed = recovery::seal(key, &out, body).map_err(|_| damaged())?;
-    out.extend_from_slice(&sealed);
-    let hash = Sha256::digest(&out);
-    out.extend_from_slice(&hash);
-    Ok(out)
-}
-
-/// Splits a body into its secrets and the snapshot.
-fn split_body(body: &[u8]) -> Result<(BodySecrets, &[u8])> {
-    let len_bytes: [u8; 4] = body
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(damaged)?;
-    let len = u32::from_le_bytes(len_bytes) as usize;
-    let secrets = body.get(4..4 + len).ok_or_else(damaged)?;
-    let secrets: BodySecrets = serde_json::from_slice(secrets).map_err(|_| damaged())?;
-    Ok((secrets, &body[4 + len..]))
 }
 
 fn require_owner(session: &Session, what: &str) -> Result<()> {
@@ -563,14 +668,16 @@ impl Store {
                     "the snapshot failed its integrity check",
                 ));
             }
-            let bytes = tokio::fs::read(&tmp)
-                .await
-                .map_err(|e| io("read its snapshot", e))?;
-            Ok::<_, StoreError>((bytes, orders as u64, audit_head.unwrap_or(0) as u64))
+            Ok::<_, StoreError>((orders as u64, audit_head.unwrap_or(0) as u64))
         }
         .await;
-        let _ = std::fs::remove_file(&tmp);
-        let (snapshot, orders, audit_head) = snapshot?;
+        let (orders, audit_head) = match snapshot {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
 
         let header = BackupHeader {
             format: 1,
@@ -583,54 +690,92 @@ impl Store {
             audit_head,
             recovery: Some(wrapped),
         };
-        let secrets =
-            serde_json::to_vec(&BodySecrets { device_secret }).map_err(StoreError::corrupt)?;
-        let (file, digest) = blocking(move || {
-            let mut body = Zeroizing::new(Vec::with_capacity(4 + secrets.len() + snapshot.len()));
-            body.extend_from_slice(&(secrets.len() as u32).to_le_bytes());
-            body.extend_from_slice(&secrets);
-            body.extend_from_slice(&snapshot);
-            let digest = Sha256::digest(body.as_slice());
-            assemble(&header, &key, &body).map(|f| (f, (digest, key)))
-        })
-        .await??;
-        let (digest, key) = digest;
-
-        // Written under a temporary name, flushed, then renamed: a half-written file never
-        // carries the backup's name.
+        let secrets = Zeroizing::new(
+            serde_json::to_vec(&BodySecrets { device_secret }).map_err(StoreError::corrupt)?,
+        );
+        // Sealed chunk by chunk from the snapshot into a temporary name in the folder, flushed,
+        // then renamed: a half-written file never carries a backup's name, and memory stays
+        // at a few chunks whatever the store's size.
         let stamp = now.format("%Y%m%d-%H%M%S%3fZ");
         let prefix = backup_prefix(&shop.device_code, self.device_id);
         let name = format!("{prefix}{stamp}.{EXTENSION}");
         let target = folder.join(&name);
         let partial = folder.join(format!(".{name}.partial"));
-        let bytes = file.len() as u64;
         let written = blocking({
-            let (partial, target) = (partial.clone(), target.clone());
-            move || -> std::io::Result<()> {
-                use std::io::Write;
-                let mut f = std::fs::File::create(&partial)?;
-                f.write_all(&file)?;
-                f.sync_all()?;
+            let (tmp, partial, target) = (tmp.clone(), partial.clone(), target.clone());
+            move || -> Result<(u64, sha2::digest::Output<Sha256>, MasterKey)> {
+                let json = serde_json::to_vec(&header).map_err(StoreError::corrupt)?;
+                let mut aad = Vec::with_capacity(json.len() + 12);
+                aad.extend_from_slice(MAGIC);
+                aad.extend_from_slice(&(json.len() as u32).to_le_bytes());
+                aad.extend_from_slice(&json);
+                let file = std::fs::File::create(&partial)
+                    .map_err(|e| io("be written to the folder", e))?;
+                let mut out = HashingWriter {
+                    inner: std::io::BufWriter::new(file),
+                    hash: Sha256::new(),
+                };
+                out.write_all(&aad)
+                    .map_err(|e| io("be written to the folder", e))?;
+                let mut body_prefix = Zeroizing::new((secrets.len() as u32).to_le_bytes().to_vec());
+                body_prefix.extend_from_slice(&secrets);
+                let snapshot = std::fs::File::open(&tmp).map_err(|e| io("read its snapshot", e))?;
+                let mut snapshot = Hashing {
+                    inner: std::io::BufReader::new(snapshot),
+                    hash: Sha256::new(),
+                };
+                recovery::seal_stream(
+                    &key,
+                    &aad,
+                    &mut std::io::Cursor::new(body_prefix.as_slice()).chain(&mut snapshot),
+                    &mut out,
+                )
+                .map_err(|e| match e {
+                    recovery::StreamError::Io(e) => io("be written to the folder", e),
+                    recovery::StreamError::Damaged => StoreError::corrupt("sealing failed"),
+                })?;
+                let file_hash = out.hash.finalize();
+                let mut w = out.inner;
+                w.write_all(&file_hash)
+                    .map_err(|e| io("be written to the folder", e))?;
+                let f = w
+                    .into_inner()
+                    .map_err(|e| io("be written to the folder", e.into_error()))?;
+                f.sync_all()
+                    .map_err(|e| io("be written to the folder", e))?;
+                let size = f.metadata().map(|m| m.len()).unwrap_or(0);
                 drop(f);
-                std::fs::rename(&partial, &target)?;
-                sync_dir(target.parent())
+                std::fs::rename(&partial, &target)
+                    .and_then(|()| sync_dir(target.parent()))
+                    .map_err(|e| io("be written to the folder", e))?;
+                Ok((size, snapshot.hash.finalize(), key))
             }
         })
-        .await?;
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&partial);
-            return Err(io("be written to the folder", e));
-        }
+        .await;
+        let _ = std::fs::remove_file(&tmp);
+        let (bytes, digest, key) = match written.and_then(|r| r) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
+        };
 
-        // Verified as written: read back, checked whole, opened and compared.
-        let back = tokio::fs::read(&target)
-            .await
-            .map_err(|e| io("be read back", e))?;
-        let ok = blocking(move || -> bool {
-            parse(&back).is_ok_and(|p| {
-                recovery::open(&key, p.aad, p.sealed)
-                    .is_ok_and(|body| Sha256::digest(body.as_slice()) == digest)
-            })
+        // Verified as written: read back, its hash checked, opened chunk by chunk, compared.
+        let ok = blocking({
+            let target = target.clone();
+            move || -> bool {
+                let Ok((_, aad, offset, len)) = read_header(&target) else {
+                    return false;
+                };
+                let mut sink = BodySink::new(HashingWriter {
+                    inner: std::io::sink(),
+                    hash: Sha256::new(),
+                });
+                open_body(&target, &key, &aad, offset, len, &mut sink).is_ok()
+                    && sink.secrets().is_ok()
+                    && sink.rest.hash.finalize() == digest
+            }
         })
         .await?;
         if !ok {
@@ -664,19 +809,18 @@ impl Store {
         if self.config().is_some() {
             return Err(BackupError::NotNewInstall.into());
         }
-        let bytes = tokio::fs::read(file).await.map_err(|e| {
-            StoreError::Validation(ValidationError::new(
-                "file",
-                "unreadable",
-                format!("The backup file cannot be read: {}", e.kind()),
-            ))
-        })?;
         let passphrase = Zeroizing::new(passphrase.to_owned());
-        let (header, body, key) = blocking(
-            move || -> Result<(BackupHeader, Zeroizing<Vec<u8>>, MasterKey)> {
-                let p = parse(&bytes)?;
-                let wrapped = p.header.recovery.as_ref().ok_or_else(damaged)?;
-                let context = p.header.device_id.to_string();
+        // Checked whole first (a damaged file is told apart from a wrong passphrase), then the
+        // passphrase, then decrypted chunk by chunk into a temporary file beside the store.
+        let staged = staged_path(&self.path);
+        let partial = with_suffix(&self.path, ".restore-partial");
+        let _ = std::fs::remove_file(&partial);
+        let opened = blocking({
+            let (file, partial) = (file.to_owned(), partial.clone());
+            move || -> Result<(BackupHeader, MasterKey, BodySecrets)> {
+                let (header, aad, offset, len) = read_header(&file)?;
+                let wrapped = header.recovery.as_ref().ok_or_else(damaged)?;
+                let context = header.device_id.to_string();
                 let key = recovery::unwrap(wrapped, passphrase.as_bytes(), &context).map_err(
                     |e| match e {
                         RecoveryError::WrongPassphrase => {
@@ -689,32 +833,26 @@ impl Store {
                         _ => damaged(),
                     },
                 )?;
-                let body = recovery::open(&key, p.aad, p.sealed).map_err(|_| damaged())?;
-                Ok((p.header, body, key))
-            },
-        )
-        .await??;
-        let (secrets, snapshot) = split_body(&body)?;
-
-        // Staged under a temporary name, checked as a store of this device under this key,
-        // marked as restored, then named for the next open.
-        let staged = staged_path(&self.path);
-        let partial = with_suffix(&self.path, ".restore-partial");
-        let _ = std::fs::remove_file(&partial);
-        let write = {
-            let (partial, snapshot) = (partial.clone(), snapshot.to_vec());
-            blocking(move || -> std::io::Result<()> {
-                use std::io::Write;
-                let mut f = std::fs::File::create(&partial)?;
-                f.write_all(&snapshot)?;
-                f.sync_all()
-            })
-            .await?
+                let out = std::fs::File::create(&partial).map_err(|e| io("be staged", e))?;
+                let mut sink = BodySink::new(std::io::BufWriter::new(out));
+                open_body(&file, &key, &aad, offset, len, &mut sink)?;
+                let secrets = sink.secrets()?;
+                let f = sink
+                    .rest
+                    .into_inner()
+                    .map_err(|e| io("be staged", e.into_error()))?;
+                f.sync_all().map_err(|e| io("be staged", e))?;
+                Ok((header, key, secrets))
+            }
+        })
+        .await;
+        let (header, key, secrets) = match opened.and_then(|r| r) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
         };
-        if let Err(e) = write {
-            let _ = std::fs::remove_file(&partial);
-            return Err(io("be staged", e));
-        }
         let checked = check_staged(&partial, &header, &key).await;
         if let Err(e) = checked {
             let _ = std::fs::remove_file(&partial);
