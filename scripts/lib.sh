@@ -29,9 +29,11 @@ ensure_rust() {
 # What building and testing the Rust workspace needs: a C compiler (bundled SQLite), D-Bus
 # headers (the Secret Service keyring client), and a headless D-Bus session with GNOME Keyring
 # for the keyring tests.
-# PostgreSQL 15 (server and psql) for the order-service tests.
+# PostgreSQL 15 (server and psql) for the order-service tests; OpenSSL and zlib headers for the
+# Kafka client (librdkafka, built from its bundled source).
 RUST_TEST_PACKAGES=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome-keyring keyutils
-  postgresql-15 postgresql-client-15 python3 python3-venv curl libfaketime)
+  postgresql-15 postgresql-client-15 python3 python3-venv curl libfaketime
+  libssl-dev zlib1g-dev)
 
 # libfaketime: the test command also runs the suites at other wall-clock dates.
 export FAKETIME_LIB="/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/faketime/libfaketimeMT.so.1"
@@ -87,5 +89,14 @@ TAURI_CLI_VERSION=2.12.4
 ensure_tauri_cli() {
   if ! cargo tauri --version 2>/dev/null | grep -q "$TAURI_CLI_VERSION"; then
     cargo install tauri-cli --locked --version "$TAURI_CLI_VERSION"
+  fi
+}
+
+# tansu, a Kafka-compatible broker in Rust, for the outbox relay's tests (memory storage on
+# loopback), pinned.
+TANSU_VERSION=0.6.0
+ensure_tansu() {
+  if ! tansu --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+    cargo install tansu --locked --features dynostore --version "$TANSU_VERSION"
   fi
 }

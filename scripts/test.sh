@@ -15,6 +15,7 @@ ensure_packages "${RUST_TEST_PACKAGES[@]}" "${APP_PACKAGES[@]}" "${E2E_PACKAGES[
 ensure_rust
 ensure_tauri_driver
 ensure_cargo_modules
+ensure_tansu
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT

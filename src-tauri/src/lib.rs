@@ -16,7 +16,10 @@ use tauri::Manager;
 /// The keyring service under which the data key is kept (one per app identity).
 pub const KEYRING_SERVICE: &str = "id.offlineorderpos.desktop";
 
-async fn open_store(app: &tauri::AppHandle, keys: &OsKeyring) -> Result<Store, CommandError> {
+/// The store's file in the app data directory (created if missing).
+pub fn store_path<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+) -> Result<std::path::PathBuf, CommandError> {
     let dir = app
         .path()
         .app_data_dir()
@@ -30,7 +33,11 @@ async fn open_store(app: &tauri::AppHandle, keys: &OsKeyring) -> Result<Store, C
             ),
         )
     })?;
-    let path = dir.join("orders.db");
+    Ok(dir.join("orders.db"))
+}
+
+async fn open_store(app: &tauri::AppHandle, keys: &OsKeyring) -> Result<Store, CommandError> {
+    let path = store_path(app)?;
     // not the path: it names the computer's user
     tracing::info!("opening the order store");
     Ok(Store::open(&path, keys, Arc::new(SystemClock)).await?)
@@ -191,6 +198,7 @@ pub fn run() {
             commands::backup::backup_now,
             commands::backup::restore_backup,
             commands::backup::finish_restore,
+            commands::backup::unlock_with_recovery,
             commands::diagnostics::export_diagnostics,
         ])
         .run(tauri::generate_context!());

@@ -17,6 +17,7 @@ import { Staff } from "./screens/Staff";
 import { Sync } from "./screens/Sync";
 import { SyncIndicator } from "./components/SyncIndicator";
 import { BackupIndicator } from "./components/BackupIndicator";
+import { Unlock } from "./screens/Unlock";
 
 type Screen = { name: "orders" } | { name: "new" } | { name: "order"; id: string } | { name: "dashboard" } | { name: "audit" } | { name: "staff" } | { name: "sync" } | { name: "settings" };
 
@@ -63,6 +64,7 @@ export function App() {
           <h1>{t("open.failed")}</h1>
           <p className="notice danger">{status.open_error.message}</p>
           <p>{t("open.hint")}</p>
+          {status.open_error.code === "key_error" ? <Unlock /> : null}
         </div>
       </main>
     );

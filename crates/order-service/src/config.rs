@@ -104,6 +104,115 @@ pub struct Serve {
     /// OTLP/HTTP endpoint to export traces to (e.g. http://collector:4318); no traces without it.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otel_endpoint: Option<String>,
+    #[command(flatten)]
+    pub kafka: Kafka,
+}
+
+/// The outbox relay's Kafka settings (see `order_service::relay`). Without brokers there is no
+/// relay.
+#[derive(Debug, clap::Args)]
+pub struct Kafka {
+    /// Kafka bootstrap servers (`host:port,host:port`); the relay is off without them.
+    #[arg(long, env = "ORDER_SERVICE_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    /// The topic of domain events.
+    #[arg(
+        long,
+        env = "ORDER_SERVICE_KAFKA_ORDER_TOPIC",
+        default_value = "order-events"
+    )]
+    pub kafka_order_topic: String,
+    /// The topic of audit events.
+    #[arg(
+        long,
+        env = "ORDER_SERVICE_KAFKA_AUDIT_TOPIC",
+        default_value = "audit-events"
+    )]
+    pub kafka_audit_topic: String,
+    /// The producer's client id.
+    #[arg(
+        long,
+        env = "ORDER_SERVICE_KAFKA_CLIENT_ID",
+        default_value = "order-service-relay"
+    )]
+    pub kafka_client_id: String,
+    /// Partitions of a topic the relay creates because the broker lacks it.
+    #[arg(long, env = "ORDER_SERVICE_KAFKA_PARTITIONS", default_value_t = 6)]
+    pub kafka_partitions: i32,
+    /// Further librdkafka settings, passed through: `key=value`, repeated (or `;`-separated in
+    /// the environment), e.g. `security.protocol=SASL_SSL;sasl.mechanism=SCRAM-SHA-512;
+    /// sasl.username=relay;ssl.ca.location=/etc/ssl/kafka-ca.pem`. Put the password in
+    /// `ORDER_SERVICE_KAFKA_SASL_PASSWORD` rather than here.
+    #[arg(
+        long = "kafka-option",
+        env = "ORDER_SERVICE_KAFKA_OPTIONS",
+        value_delimiter = ';'
+    )]
+    pub kafka_options: Vec<String>,
+    /// The SASL password (kept out of logs and the process list).
+    #[arg(
+        long,
+        env = "ORDER_SERVICE_KAFKA_SASL_PASSWORD",
+        hide_env_values = true
+    )]
+    pub kafka_sasl_password: Option<Secret>,
+}
+
+impl Kafka {
+    /// The relay's settings, if brokers are set; a malformed option is refused.
+    pub fn relay(&self) -> Result<Option<crate::relay::RelayConfig>, ConfigError> {
+        let Some(brokers) = self
+            .kafka_brokers
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        else {
+            return Ok(None);
+        };
+        let mut cfg = crate::relay::RelayConfig::new(brokers);
+        cfg.order_topic.clone_from(&self.kafka_order_topic);
+        cfg.audit_topic.clone_from(&self.kafka_audit_topic);
+        cfg.client_id.clone_from(&self.kafka_client_id);
+        if self.kafka_partitions < 1 {
+            return Err(ConfigError::Invalid(
+                "ORDER_SERVICE_KAFKA_PARTITIONS",
+                "must be at least 1",
+            ));
+        }
+        cfg.partitions = self.kafka_partitions;
+        for o in self
+            .kafka_options
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+        {
+            let Some((k, v)) = o.split_once('=') else {
+                return Err(ConfigError::Invalid(
+                    "ORDER_SERVICE_KAFKA_OPTIONS",
+                    "each option is key=value",
+                ));
+            };
+            cfg.options.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+        if let Some(p) = &self.kafka_sasl_password {
+            cfg.options
+                .push(("sasl.password".into(), p.expose().to_owned()));
+        }
+        Ok(Some(cfg))
+    }
+}
+
+/// Everything `relay` needs: the runtime role's database and Kafka.
+#[derive(Debug, clap::Args)]
+pub struct RelayCommand {
+    /// PostgreSQL URL of the runtime role.
+    #[arg(long, env = "ORDER_SERVICE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Secret,
+    /// Where to serve `/metrics` and `/readyz` of this relay (none: not served).
+    #[arg(long, env = "ORDER_SERVICE_RELAY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub kafka: Kafka,
 }
 
 impl Serve {

@@ -16,6 +16,7 @@ pub use http::{
 };
 pub mod metrics;
 pub mod numbers;
+pub mod relay;
 pub mod secret;
 pub mod telemetry;
 pub mod tokens;

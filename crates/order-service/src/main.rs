@@ -36,8 +36,10 @@ enum Command {
         #[command(subcommand)]
         task: Box<AdminTask>,
     },
-    /// Serves the API (as the runtime role).
+    /// Serves the API (as the runtime role); with Kafka brokers set, relays the outbox too.
     Serve(Box<config::Serve>),
+    /// Relays the outbox to Kafka on its own (as the runtime role), without serving the API.
+    Relay(Box<config::RelayCommand>),
 }
 
 #[derive(Subcommand)]
@@ -182,9 +184,45 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             state.request_timeout = std::time::Duration::from_secs(cfg.request_timeout_secs);
             state.sync_timeout = std::time::Duration::from_secs(cfg.sync_timeout_secs);
             state.office_dir = cfg.office_dir.clone();
+            if let Some(relay_cfg) = cfg.kafka.relay()? {
+                let relay = Arc::new(order_service::relay::Relay::default());
+                state.relay = Some(relay.clone());
+                tokio::spawn(order_service::relay::run(
+                    cfg.database_url.expose().to_owned(),
+                    relay_cfg,
+                    relay,
+                    state.metrics.clone(),
+                    state.streams.time.clone(),
+                ));
+            }
             let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
             tracing::info!(addr = %listener.local_addr()?, "serving");
             order_service::serve(listener, state).await?;
+        }
+        Command::Relay(cfg) => {
+            let relay_cfg = cfg.kafka.relay()?.ok_or(config::ConfigError::Invalid(
+                "ORDER_SERVICE_KAFKA_BROKERS",
+                "is required to relay",
+            ))?;
+            let relay = Arc::new(order_service::relay::Relay::default());
+            let metrics = Arc::new(order_service::metrics::Metrics::default());
+            if let Some(addr) = cfg.listen {
+                let listener = tokio::net::TcpListener::bind(addr).await?;
+                tracing::info!(addr = %listener.local_addr()?, "serving the relay's /metrics and /readyz");
+                tokio::spawn(order_service::relay::serve_status(
+                    listener,
+                    relay.clone(),
+                    metrics.clone(),
+                ));
+            }
+            order_service::relay::run(
+                cfg.database_url.expose().to_owned(),
+                relay_cfg,
+                relay,
+                metrics,
+                pos_domain::TimeSource::default(),
+            )
+            .await;
         }
     }
     Ok(())

@@ -9,7 +9,9 @@
 //!   `orders_paid_in_full_total` (orders whose last installment was paid: the completion rate
 //!   is this over `orders_created_total`), `sync_mutations_total` (`result`);
 //! - operations: `order_create_batches_total`, `order_creates_waiting` (group commit),
-//!   `password_checks_total` (argon2 checks of logins, a decoy's included).
+//!   `password_checks_total` (argon2 checks of logins, a decoy's included);
+//! - the outbox relay, when it runs: `relay_events_total` (`topic`), `relay_errors_total`,
+//!   `relay_lag_rows`, `relay_lag_seconds`, `relay_leader`.
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
@@ -79,6 +81,26 @@ impl Default for Metrics {
             (
                 "password_checks_total",
                 "Password checks of logins (argon2), a decoy's included.",
+            ),
+            (
+                "relay_events_total",
+                "Events the outbox relay published and the broker acknowledged, by topic.",
+            ),
+            (
+                "relay_errors_total",
+                "Broker or database errors that stopped a relay round.",
+            ),
+            (
+                "relay_lag_rows",
+                "Outbox and audit events not yet relayed, at the relay's last look.",
+            ),
+            (
+                "relay_lag_seconds",
+                "Age of the oldest event not yet relayed, at the relay's last look.",
+            ),
+            (
+                "relay_leader",
+                "1 while this process's relay leads, else 0.",
             ),
         ] {
             m.recorder.describe_counter(name.into(), None, help.into());
@@ -186,6 +208,34 @@ impl Metrics {
     }
 
     /// A login's password checked.
+    /// Events the relay published and the broker acknowledged, by topic.
+    pub fn count_relayed(&self, topic: &str, n: u64) {
+        if n > 0 {
+            self.counter(
+                "relay_events_total",
+                vec![Label::new("topic", topic.to_owned())],
+            )
+            .increment(n);
+        }
+    }
+
+    /// A broker or database error that stopped a relay round.
+    pub fn count_relay_error(&self) {
+        self.counter("relay_errors_total", vec![]).increment(1);
+    }
+
+    /// Events not yet relayed and the age of the oldest (seconds), at the relay's last look.
+    pub fn relay_lag(&self, rows: i64, seconds: f64) {
+        self.gauge("relay_lag_rows").set(rows as f64);
+        self.gauge("relay_lag_seconds").set(seconds);
+    }
+
+    /// Whether this process's relay leads (1) or waits (0).
+    pub fn relay_leader(&self, leads: bool) {
+        self.gauge("relay_leader")
+            .set(if leads { 1.0 } else { 0.0 });
+    }
+
     pub fn count_password_check(&self) {
         self.counter("password_checks_total", vec![]).increment(1);
     }

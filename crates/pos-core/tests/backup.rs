@@ -10,6 +10,8 @@ use common::*;
 use pos_core::backup::{BackupAttention, BackupConfig, BackupReason};
 use pos_core::{KeyStore, Pin, Store};
 use pos_domain::Role;
+use sqlx::Connection;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 fn client() -> pos_core::SyncClient {
@@ -409,4 +411,126 @@ async fn backups_rotate_fail_visibly_and_are_audited() {
             .code(),
         "no_recovery_passphrase"
     );
+}
+
+#[tokio::test]
+async fn a_counter_whose_keyring_lost_its_key_is_unlocked_with_the_recovery_passphrase() {
+    let (mut t, _folder) = shop_with_history().await;
+    let keys = keyring(&t.service);
+    let device = t.s().device_id().to_string();
+    let before = t
+        .s()
+        .list_orders(&t.owner, Default::default())
+        .await
+        .unwrap();
+    t.store.take().unwrap().close().await;
+    // the keyring loses the key: the store refuses to open, and says why
+    keys.delete(&device).unwrap();
+    let err = Store::open(&t.path, &keys, t.clock.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "key_error", "{err}");
+    // a wrong passphrase changes nothing
+    let snapshot = t.snapshot().await;
+    let err = pos_core::backup::unlock_with_passphrase(&t.path, "not the passphrase!", &keys)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "wrong_passphrase");
+    assert!(keys.load(&device).unwrap().is_none());
+    assert_eq!(t.snapshot().await, snapshot);
+    // the right one puts the key back; the store opens with its orders, and says so in its trail
+    pos_core::backup::unlock_with_passphrase(&t.path, PASSPHRASE, &keys)
+        .await
+        .unwrap();
+    t.reopen().await;
+    let owner = t
+        .s()
+        .login(t.owner.staff_id(), Pin::new(OWNER_PIN).unwrap())
+        .await
+        .unwrap();
+    let after = t.s().list_orders(&owner, Default::default()).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&after.items).unwrap(),
+        serde_json::to_value(&before.items).unwrap()
+    );
+    let events = t
+        .s()
+        .list_audit_events(
+            &owner,
+            pos_core::AuditFilter {
+                entity_type: Some("device".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.operation == "recovery.key_unlocked"));
+    assert!(t.s().verify_audit_chain(&owner).await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn backups_taken_together_do_not_share_a_snapshot_and_the_end_of_day_one_is_once_a_day() {
+    let (t, folder) = shop_with_history().await;
+    let keys = keyring(&t.service);
+    let s = t.s();
+    let (a, b, c) = tokio::join!(
+        s.backup(Some(&t.owner), &keys, BackupReason::OnDemand),
+        s.backup_if_due(&keys),
+        s.backup_at_end_of_day(&keys),
+    );
+    let (a, b, c) = (a.unwrap(), b.unwrap().unwrap(), c.unwrap().unwrap());
+    let names: HashSet<_> = [&a.file_name, &b.file_name, &c.file_name]
+        .into_iter()
+        .collect();
+    assert_eq!(names.len(), 3, "three backups, three files");
+    for f in backups_in(folder.path()) {
+        let n = f.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(!n.contains("partial"), "{n}");
+    }
+    // nothing left beside the store
+    let beside: Vec<_> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("backup-tmp"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+    // the end-of-day sync may be run again and again: one backup that day
+    assert!(s.backup_at_end_of_day(&keys).await.unwrap().is_none());
+    t.clock.advance(chrono::Duration::days(1));
+    assert!(s.backup_at_end_of_day(&keys).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_staged_restore_never_replaces_a_store_that_holds_a_shop() {
+    let mut t = TestStore::new().await;
+    let other = TestStore::new().await;
+    let mine = t.s().device_id();
+    let before = t.snapshot().await;
+    // another store's file staged beside this one (as a restore racing a setup would leave it)
+    let staged = {
+        let mut p = t.path.as_os_str().to_owned();
+        p.push(".restore");
+        PathBuf::from(p)
+    };
+    sqlx::query("VACUUM INTO ?")
+        .bind(staged.to_str().unwrap())
+        .execute(
+            &mut sqlx::SqliteConnection::connect(&format!("sqlite://{}", other.path.display()))
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    t.reopen().await;
+    assert_eq!(t.s().device_id(), mine, "the shop's own store opened");
+    assert!(!staged.exists());
+    let mut aside = t.path.as_os_str().to_owned();
+    aside.push(".restore-not-applied");
+    assert!(
+        PathBuf::from(aside).exists(),
+        "the restore is set aside, not lost"
+    );
+    assert_eq!(t.snapshot().await, before);
 }

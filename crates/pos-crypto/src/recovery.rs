@@ -26,9 +26,9 @@ pub const DEFAULT_KDF: Kdf = Kdf {
     p_cost: 4,
 };
 
-/// The most a wrapped key may ask of [`unwrap`] (1 GiB, 10 passes, 16 lanes): a crafted file
-/// cannot make a restore run for hours or exhaust memory.
-const MAX_M_COST_KIB: u32 = 1024 * 1024;
+/// The most a wrapped key may ask of [`unwrap`] (256 MiB, 10 passes, 16 lanes): a crafted
+/// file cannot make a restore run for long or exhaust a shop PC's memory.
+const MAX_M_COST_KIB: u32 = 256 * 1024;
 const MAX_T_COST: u32 = 10;
 const MAX_P_COST: u32 = 16;
 

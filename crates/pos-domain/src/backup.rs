@@ -52,10 +52,11 @@ pub fn keep(field: &str, n: u32) -> Result<u32, ValidationError> {
     Ok(n)
 }
 
-/// Whether the day's automatic backup is due: none yet, or the last good one is from an earlier
-/// business day.
-pub fn daily_due(last_success_day: Option<NaiveDate>, today: NaiveDate) -> bool {
-    last_success_day.is_none_or(|d| d < today)
+/// Whether the day's automatic backup (or the day's end-of-day one) is due: none yet, or the
+/// last is of another business day — an earlier one, or a later one when the computer's clock
+/// was ahead then (a shop PC's clock reset), which must not stop the backups.
+pub fn daily_due(last_day: Option<NaiveDate>, today: NaiveDate) -> bool {
+    last_day != Some(today)
 }
 
 /// What the top bar says of backups, worst first.
@@ -84,7 +85,8 @@ pub fn attention(
         return Some(Attention::Failed);
     }
     match last_success_day {
-        Some(d) if today.signed_duration_since(d).num_days() <= 1 => None,
+        Some(d) if (0..=1).contains(&today.signed_duration_since(d).num_days()) => None,
+        // none, too old, or dated after today (the clock was ahead): not a backup to rely on
         _ => Some(Attention::Missing),
     }
 }
@@ -129,6 +131,12 @@ mod tests {
         assert!(daily_due(None, today));
         assert!(daily_due(Some(d("2026-11-30")), today));
         assert!(!daily_due(Some(today), today));
+        // a backup dated ahead (the clock was wrong) does not stop the next one
+        assert!(daily_due(Some(d("2026-12-05")), today));
+        assert_eq!(
+            attention(true, false, Some(d("2026-12-05")), today),
+            Some(Attention::Missing)
+        );
         assert_eq!(
             attention(false, false, Some(today), today),
             Some(Attention::NotSetUp)

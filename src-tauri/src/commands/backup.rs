@@ -94,16 +94,33 @@ pub async fn daily(store: Arc<Store>, keys: Arc<OsKeyring>) {
     }
 }
 
-/// After an end-of-day sync: a backup, when backups are set up. Its failure is recorded and
-/// shown in the top bar; it does not fail the sync.
+/// After an end-of-day sync: the day's end-of-day backup (see
+/// [`Store::backup_at_end_of_day`]). Its failure is recorded and shown in the top bar; it does
+/// not fail the sync.
 pub async fn end_of_day(store: &Store, keys: &OsKeyring) {
-    let set_up = store
-        .backup_status()
-        .await
-        .is_ok_and(|s| s.passphrase_set && s.config.folder.is_some());
-    if set_up {
-        if let Err(e) = store.backup(None, keys, BackupReason::EndOfDay).await {
-            tracing::warn!(code = e.code(), "the end-of-day backup failed");
-        }
+    if let Err(e) = store.backup_at_end_of_day(keys).await {
+        tracing::warn!(code = e.code(), "the end-of-day backup failed");
     }
+}
+
+/// On the "the store did not open" screen, when the OS keyring lost the data key: the recovery
+/// passphrase puts it back (see [`pos_core::backup::unlock_with_passphrase`]), then the app
+/// restarts on the store.
+#[tauri::command]
+pub async fn unlock_with_recovery<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    passphrase: String,
+) -> CmdResult<()> {
+    if state.open_error().is_none_or(|e| e.code != "key_error") {
+        return Err(crate::error::CommandError::new(
+            "not_locked",
+            "The store is open: nothing to unlock",
+        ));
+    }
+    let passphrase = zeroize::Zeroizing::new(passphrase);
+    let path = crate::store_path(&app)?;
+    pos_core::backup::unlock_with_passphrase(&path, &passphrase, state.keys.as_ref()).await?;
+    tracing::info!("the data key is back in the keyring; restarting");
+    app.restart()
 }

@@ -75,6 +75,8 @@ export interface Backend {
   restoreBackup(file: string, passphrase: string): Promise<BackupHeader>;
   /** Restarts the app on the restored store. */
   finishRestore(): Promise<void>;
+  /** The keyring lost the data key: the recovery passphrase puts it back; the app restarts. */
+  unlockWithRecovery(passphrase: string): Promise<void>;
   /** Writes the diagnostics file into `folder`; answers its path. */
   exportDiagnostics(folder: string): Promise<string>;
   /** The system's folder picker; null when cancelled. */

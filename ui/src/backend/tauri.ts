@@ -75,6 +75,7 @@ export const tauriBackend: Backend = {
   backupNow: () => call("backup_now"),
   restoreBackup: (file, passphrase) => call("restore_backup", { file, passphrase }),
   finishRestore: () => call("finish_restore"),
+  unlockWithRecovery: (passphrase) => call("unlock_with_recovery", { passphrase }),
   exportDiagnostics: (folder) => call("export_diagnostics", { folder }),
   pickFolder: async () => {
     const picked = await open({ directory: true, multiple: false });

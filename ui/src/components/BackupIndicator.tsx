@@ -7,7 +7,8 @@ import { useI18n } from "../i18n";
  *  none since yesterday. Opens Settings, where they are set up and taken. */
 export function BackupIndicator(props: { onOpen: () => void; refreshKey?: number }) {
   const backend = useBackend();
-  const { t, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t, dateTime } = i18n;
   const [status, setStatus] = useState<BackupStatus | null>(null);
   useEffect(() => {
     let alive = true;
@@ -24,7 +25,8 @@ export function BackupIndicator(props: { onOpen: () => void; refreshKey?: number
     };
   }, [backend, props.refreshKey]);
   if (!status?.attention) return null;
-  const title = status.last_failure ? t("backup.failedAt", { at: dateTime(status.last_failure.at) }) + " " + status.last_failure.message : undefined;
+  const failure = status.last_failure;
+  const title = failure ? `${t("backup.failedAt", { at: dateTime(failure.at) })} ${i18n.error({ code: failure.code, message: failure.message, field: null })}` : undefined;
   return (
     <button type="button" className="badge overdue" name="backup-attention" data-testid="backup-attention" data-state={status.attention} title={title} onClick={props.onOpen}>
       {t(`backup.attention.${status.attention}`)}

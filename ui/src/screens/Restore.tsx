@@ -71,7 +71,7 @@ export function Restore({ language, onLanguage, onCancel }: { language: Language
               {(id, d) => <input id={id} name="passphrase" type="password" autoComplete="off" aria-describedby={d} value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />}
             </Field>
             <FormError error={error && !error.field ? error : null} />
-            <FormActions busy={busy} name="restore" submitLabel={t("restore.submit")} onCancel={onCancel} />
+            <FormActions busy={busy} name="restore" submitLabel={t("restore.submit")} onCancel={busy ? undefined : onCancel} />
           </>
         )}
       </form>

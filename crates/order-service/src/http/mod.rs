@@ -163,9 +163,19 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(openapi::ApiDoc::openapi())
 }
 
+/// `ready` once the database answers; with a relay in this process, also its state (JSON:
+/// `{"status": "ready", "relay": {leader, lag_rows, lag_seconds, last_relayed_at,
+/// last_error}}`). A relay that cannot reach its broker does not make the service unready: it
+/// keeps taking orders, and the relay catches up.
 async fn readyz(
     axum::extract::State(s): axum::extract::State<AppState>,
-) -> Result<&'static str, error::ApiError> {
+) -> Result<axum::response::Response, error::ApiError> {
+    use axum::response::IntoResponse;
     sqlx::query("SELECT 1").execute(&s.pool).await?;
-    Ok("ready")
+    Ok(match &s.relay {
+        Some(r) => {
+            axum::Json(serde_json::json!({"status": "ready", "relay": r.status()})).into_response()
+        }
+        None => "ready".into_response(),
+    })
 }

@@ -54,6 +54,8 @@ pub struct AppState {
     pub sync_timeout: std::time::Duration,
     /// The office's built files, served at `/` (see [`super::office`]); none: API only.
     pub office_dir: Option<std::path::PathBuf>,
+    /// The outbox relay's state, when this process runs one (`/readyz` shows it).
+    pub relay: Option<Arc<crate::relay::Relay>>,
 }
 
 /// Longest time a sync push may take, by default: 4 MiB at 128 kbit/s.
@@ -81,6 +83,7 @@ impl AppState {
             request_timeout: REQUEST_TIMEOUT,
             sync_timeout: SYNC_TIMEOUT,
             office_dir: None,
+            relay: None,
         }
     }
 

@@ -52,6 +52,7 @@ const RECOVERY_KEY: &str = "recovery";
 const CONFIG_KEY: &str = "backup";
 const STATE_KEY: &str = "backup_state";
 const RESTORED_KEY: &str = "restored_from";
+const UNLOCKED_KEY: &str = "key_recovered";
 /// The most header bytes a file may claim: a header is well under 2 KiB.
 const MAX_HEADER: u32 = 64 * 1024;
 
@@ -126,6 +127,10 @@ pub struct BackupFailure {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct BackupState {
     last_success: Option<BackupRecord>,
+    /// The business day of the last end-of-day backup (one a day, however often the
+    /// end-of-day sync is run).
+    #[serde(default)]
+    last_end_of_day: Option<chrono::NaiveDate>,
     /// The latest attempt's failure, cleared by the next good backup.
     last_failure: Option<BackupFailure>,
 }
@@ -558,6 +563,27 @@ impl Store {
         self.backup(None, keys, BackupReason::Daily).await.map(Some)
     }
 
+    /// The end-of-day backup, after the end-of-day sync: when backups are set up, once per
+    /// business day (any staff member runs the end-of-day sync; a backup taken again and again
+    /// would push the older days out of the kept ones). `None` when none was due.
+    pub async fn backup_at_end_of_day(&self, keys: &dyn KeyStore) -> Result<Option<BackupRecord>> {
+        let Some(shop) = self.config() else {
+            return Ok(None);
+        };
+        let status = self.backup_status().await?;
+        if !status.passphrase_set || status.config.folder.is_none() {
+            return Ok(None);
+        }
+        let state: BackupState = self.setting(STATE_KEY).await?.unwrap_or_default();
+        let today = shop.business_date(self.now());
+        if !pos_domain::backup::daily_due(state.last_end_of_day, today) {
+            return Ok(None);
+        }
+        self.backup(None, keys, BackupReason::EndOfDay)
+            .await
+            .map(Some)
+    }
+
     /// Writes an encrypted backup to the chosen folder, verifies it, and removes the oldest
     /// beyond the number kept. `session` is who asked (owner or manager), `None` for the
     /// automatic ones. Success and failure are both recorded (the top bar shows a failure)
@@ -576,6 +602,8 @@ impl Store {
             }
         }
         self.require_config()?;
+        // one backup at a time (the daily one, the end of day's and one asked for may meet)
+        let _maintenance = self.maintenance.lock().await;
         let result = self.write_backup(keys).await;
         let now = self.now();
         let mut state: BackupState = self.setting(STATE_KEY).await?.unwrap_or_default();
@@ -584,6 +612,9 @@ impl Store {
             Ok(r) => {
                 state.last_success = Some(r.clone());
                 state.last_failure = None;
+                if reason == BackupReason::EndOfDay {
+                    state.last_end_of_day = self.config().map(|c| c.business_date(r.at));
+                }
                 NewEvent::new(actor, AuditAction::Create, "backup", None, "backup.created").detail(
                     format!(
                         "reason={} bytes={} orders={}",
@@ -639,14 +670,22 @@ impl Store {
         let now = self.now();
 
         // A consistent snapshot, beside the store (never in the backup folder in the clear).
-        let tmp = with_suffix(&self.path, ".backup-tmp");
-        let _ = std::fs::remove_file(&tmp);
+        let tmp = with_suffix(
+            &self.path,
+            &format!(".backup-tmp-{}", Uuid::new_v4().simple()),
+        );
         let snapshot = async {
             let target = tmp.to_str().ok_or(BackupError::PathNotText)?;
-            sqlx::query("VACUUM INTO ?")
+            // on a connection of its own: a reader under WAL, so the till keeps writing
+            let mut reader =
+                sqlx::SqliteConnection::connect_with(&crate::db::connect_options(&self.path))
+                    .await?;
+            let vacuumed = sqlx::query("VACUUM INTO ?")
                 .bind(target)
-                .execute(&self.pool)
-                .await?;
+                .execute(&mut reader)
+                .await;
+            reader.close().await?;
+            vacuumed?;
             let mut conn = sqlx::SqliteConnection::connect_with(
                 &sqlx::sqlite::SqliteConnectOptions::new()
                     .filename(&tmp)
@@ -698,7 +737,9 @@ impl Store {
         // at a few chunks whatever the store's size.
         let stamp = now.format("%Y%m%d-%H%M%S%3fZ");
         let prefix = backup_prefix(&shop.device_code, self.device_id);
-        let name = format!("{prefix}{stamp}.{EXTENSION}");
+        // the time sorts them; a random tail keeps two of the same millisecond apart
+        let tail = &Uuid::new_v4().simple().to_string()[..6];
+        let name = format!("{prefix}{stamp}-{tail}.{EXTENSION}");
         let target = folder.join(&name);
         let partial = folder.join(format!(".{name}.partial"));
         let written = blocking({
@@ -782,7 +823,7 @@ impl Store {
             let _ = std::fs::remove_file(&target);
             return Err(BackupError::Unverified.into());
         }
-        prune(&folder, &prefix, config.keep as usize);
+        prune(&folder, &prefix, &name, config.keep as usize);
         Ok(BackupRecord {
             at: now,
             file_name: name,
@@ -806,6 +847,8 @@ impl Store {
         keys: &dyn KeyStore,
         recovery: &impl RecoverStaged,
     ) -> Result<BackupHeader> {
+        // the setup waits meanwhile (and refuses once this is staged)
+        let _maintenance = self.maintenance.lock().await;
         if self.config().is_some() {
             return Err(BackupError::NotNewInstall.into());
         }
@@ -957,11 +1000,75 @@ async fn check_staged(path: &Path, header: &BackupHeader, key: &MasterKey) -> Re
     Ok(())
 }
 
+/// The OS keyring lost this store's data key (a new user profile, a keyring reset) but the disk
+/// is whole: the recovery passphrase unwraps the key kept in the store, which is checked
+/// against the store's key check and put back in the keyring. The next open audits it. A wrong
+/// passphrase changes nothing.
+pub async fn unlock_with_passphrase(
+    path: &Path,
+    passphrase: &str,
+    keys: &dyn KeyStore,
+) -> Result<()> {
+    let mut conn = sqlx::SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new().filename(path),
+    )
+    .await?;
+    let device: Option<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT device_id, key_check FROM device WHERE id = 1")
+            .fetch_optional(&mut conn)
+            .await?;
+    let wrapped: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+        .bind(RECOVERY_KEY)
+        .fetch_optional(&mut conn)
+        .await?;
+    let (Some((device_id, check)), Some(wrapped)) = (device, wrapped) else {
+        conn.close().await?;
+        return Err(BackupError::NoPassphrase.into());
+    };
+    let wrapped: WrappedKey = serde_json::from_str(&wrapped).map_err(StoreError::corrupt)?;
+    let passphrase = Zeroizing::new(passphrase.to_owned());
+    let context = device_id.clone();
+    let key = blocking(move || recovery::unwrap(&wrapped, passphrase.as_bytes(), &context))
+        .await?
+        .map_err(|e| match e {
+            RecoveryError::WrongPassphrase => StoreError::Validation(ValidationError::new(
+                "passphrase",
+                "wrong_passphrase",
+                "This passphrase does not open this counter's data",
+            )),
+            _ => StoreError::corrupt("the stored recovery key"),
+        })?;
+    if !super::key_opens(&key, &device_id, &check) {
+        conn.close().await?;
+        return Err(StoreError::corrupt(
+            "the recovered key does not open this store",
+        ));
+    }
+    keys.save(&device_id, &key)?;
+    sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(UNLOCKED_KEY)
+        .bind("{}")
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
 /// Swaps a staged restore in place of the store at `path` (before it opens). Crash-safe: the
-/// staged file is renamed over the store last, so an interrupted swap is redone next time.
-pub(crate) fn apply_staged(path: &Path) -> Result<bool> {
+/// staged file is renamed over the store last, so an interrupted swap is redone next time. A
+/// store that holds a shop is never replaced: the staged file is then set aside (named
+/// `<store>.restore-not-applied`) and the store opens as it is.
+pub(crate) async fn apply_staged(path: &Path) -> Result<bool> {
     let staged = staged_path(path);
     if !staged.is_file() {
+        return Ok(false);
+    }
+    if path.is_file() && holds_shop(path).await? {
+        tracing::warn!(
+            "a staged restore found a set-up store: the store is kept, the restore set aside"
+        );
+        std::fs::rename(&staged, with_suffix(path, ".restore-not-applied"))
+            .map_err(|e| io("be set aside", e))?;
         return Ok(false);
     }
     for suffix in ["-wal", "-shm"] {
@@ -976,9 +1083,61 @@ pub(crate) fn apply_staged(path: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// Whether the SQLite file at `path` (its WAL included) holds a set-up shop.
+async fn holds_shop(path: &Path) -> Result<bool> {
+    let mut conn = sqlx::SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true),
+    )
+    .await?;
+    let table: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings'",
+    )
+    .fetch_optional(&mut conn)
+    .await?;
+    let shop: Option<i64> = match table {
+        Some(_) => {
+            sqlx::query_scalar("SELECT 1 FROM settings WHERE key = 'shop'")
+                .fetch_optional(&mut conn)
+                .await?
+        }
+        None => None,
+    };
+    conn.close().await?;
+    Ok(shop.is_some())
+}
+
 impl Store {
-    /// After a restore's first open: audits it (in the restored chain) and clears the mark.
+    /// After a restore's first open (whenever the restored store first opens): audits it in the
+    /// restored chain and clears the mark.
     pub(crate) async fn audit_restore(&self) -> Result<()> {
+        if self
+            .setting::<serde_json::Value>(UNLOCKED_KEY)
+            .await?
+            .is_some()
+        {
+            let now = self.now();
+            let mut tx = self.begin_write().await?;
+            sqlx::query("DELETE FROM settings WHERE key = ?")
+                .bind(UNLOCKED_KEY)
+                .execute(tx.conn().await?)
+                .await?;
+            audit::append(
+                &mut tx,
+                self.device_id,
+                now,
+                NewEvent::new(
+                    None,
+                    AuditAction::Update,
+                    "device",
+                    None,
+                    "recovery.key_unlocked",
+                ),
+            )
+            .await?;
+            tx.commit().await?;
+        }
         let Some(from) = self.setting::<serde_json::Value>(RESTORED_KEY).await? else {
             return Ok(());
         };
@@ -1010,14 +1169,17 @@ impl Store {
     }
 }
 
-/// `pos-backup-K01-1a2b3c4d-`: this counter's backups in a folder several may share.
+/// `pos-backup-K01-1a2b3c4d-`: this counter's backups in a folder several may share (the
+/// device id's random tail: its head is a time, alike for counters set up together).
 fn backup_prefix(device_code: &str, device_id: Uuid) -> String {
-    let short = &device_id.simple().to_string()[..8];
+    let id = device_id.simple().to_string();
+    let short = &id[id.len() - 8..];
     format!("pos-backup-{device_code}-{short}-")
 }
 
-/// Removes this counter's oldest backups beyond `keep` (names sort by time).
-fn prune(folder: &Path, prefix: &str, keep: usize) {
+/// Removes this counter's oldest backups beyond `keep` (names sort by time), never `newest`:
+/// the one just written stays whatever the computer's clock said when it was named.
+fn prune(folder: &Path, prefix: &str, newest: &str, keep: usize) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
@@ -1025,13 +1187,14 @@ fn prune(folder: &Path, prefix: &str, keep: usize) {
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(&format!(".{EXTENSION}")))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(prefix) && n.ends_with(&format!(".{EXTENSION}")) && n != newest
+            })
         })
         .collect();
     ours.sort();
-    let extra = ours.len().saturating_sub(keep);
+    // the newest is kept besides these
+    let extra = ours.len().saturating_sub(keep.saturating_sub(1));
     for old in &ours[..extra] {
         if let Err(e) = std::fs::remove_file(old) {
             tracing::warn!(error = %e.kind(), "an old backup could not be removed");

@@ -117,6 +117,9 @@ pub struct Store {
     hlc: Mutex<Hlc>,
     search: tokio::sync::Mutex<Option<SearchIndex>>,
     heads: tokio::sync::Mutex<Heads>,
+    /// Held by a backup, a restore and the setup: none of them runs while another does (two
+    /// backups would share a snapshot; a setup must not race a restore).
+    pub(crate) maintenance: tokio::sync::Mutex<()>,
     /// The SQLite file (backups are written from a snapshot beside it).
     path: std::path::PathBuf,
     /// Held for the store's life: one process at a time owns the file (the chain heads kept
@@ -139,7 +142,7 @@ impl Store {
     pub async fn open(path: &Path, keys: &dyn KeyStore, clock: Arc<dyn Clock>) -> Result<Store> {
         let lock = lock_file(path)?;
         // A restore staged on the setup screen replaces the (new, empty) store first.
-        let restored = backup::apply_staged(path)?;
+        backup::apply_staged(path).await?;
         let time = TimeSource::new(clock);
         let pool = db::open_pool(path).await?;
         let row = sqlx::query("SELECT device_id, key_check FROM device WHERE id = 1")
@@ -213,11 +216,11 @@ impl Store {
             hlc: Mutex::new(hlc),
             search: tokio::sync::Mutex::new(None),
             heads: tokio::sync::Mutex::new(Heads::default()),
+            maintenance: tokio::sync::Mutex::new(()),
             _lock: lock,
         };
-        if restored {
-            store.audit_restore().await?;
-        }
+        // a restore's first open audits it (a marker in the restored store says so)
+        store.audit_restore().await?;
         Ok(store)
     }
 

@@ -104,6 +104,8 @@ enum PinPurpose {
 impl Store {
     /// First-run setup: the shop's settings and its owner. Returns the owner's session.
     pub async fn setup(&self, input: SetupInput, owner_pin: Pin) -> Result<Session> {
+        // not while a restore is being checked and staged (it would replace this shop)
+        let _maintenance = self.maintenance.lock().await;
         if self.config().is_some() {
             return Err(StoreError::AlreadySetUp);
         }
