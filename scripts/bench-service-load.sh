@@ -12,6 +12,9 @@
 # latency below saturation.
 # PG_TRANSPORT: socket (default: the service and pgbench reach PostgreSQL through its Unix
 # socket, as on a single machine) or tcp (127.0.0.1).
+# RELAY=1: the service also relays its outbox to a tansu broker on loopback (issue 21); each
+# phase then prints the relay's lag (p50/p95/max, sampled every 100 ms from /metrics) and the
+# events it relayed per second, next to the events written per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -40,9 +43,35 @@ svc=./target/release/order-service
 $svc migrate >/dev/null
 ORDER_SERVICE_OWNER_PASSWORD="bench owner password" $svc admin create-tenant \
   --slug bench --name "Toko Bench" --owner-name "Bench Owner" --owner-email owner@bench.id >/dev/null
+broker_pid=""
+if [ "${RELAY:-0}" = 1 ]; then
+  ensure_tansu
+  broker_port=$(free_port)
+  tansu broker --listener-url "tcp://127.0.0.1:$broker_port" --advertised-listener-url "tcp://127.0.0.1:$broker_port" \
+    --storage-engine memory://tansu/ >/tmp/tansu-bench.log 2>&1 &
+  broker_pid=$!
+  export ORDER_SERVICE_KAFKA_BROKERS="127.0.0.1:$broker_port"
+fi
 $svc serve >/tmp/order-service-bench.log 2>&1 &
 svc_pid=$!
-trap 'kill $svc_pid 2>/dev/null || true; stop_throwaway_pg' EXIT
+trap 'kill $svc_pid $broker_pid 2>/dev/null || true; stop_throwaway_pg' EXIT
+# events written (outbox + audit) so far
+written() {
+  psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" -tAc \
+    "SELECT (SELECT count(*) FROM outbox_events) + (SELECT count(*) FROM audit_events)"
+}
+# wrk with, under RELAY=1, the relay sampled meanwhile
+load() {
+  if [ "${RELAY:-0}" != 1 ]; then wrk "$@" | tail -1; return; fi
+  local before after start end
+  before=$(written); start=$(date +%s.%N)
+  scripts/bench/relay-lag.py "http://$ORDER_SERVICE_LISTEN/metrics" >/tmp/relay-lag.out &
+  local sampler=$!
+  wrk "$@" | tail -1
+  end=$(date +%s.%N); after=$(written)
+  kill -TERM $sampler; wait $sampler || true
+  echo "written: $(python3 -c "print(round(($after - $before) / ($end - $start)))") events/s (outbox + audit); $(cat /tmp/relay-lag.out)"
+}
 # A checkpoint: what was written is on disk, WAL files before it are recycled for what follows.
 checkpoint() {
   psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" -c CHECKPOINT
@@ -57,12 +86,12 @@ export TOKEN
 echo "== warm-up (5 s)"
 wrk -t2 -c"$CLIENTS" -d5s -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
 echo "== order-service on the new cluster: create order, $CLIENTS connections back to back, $DURATION"
-wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
+load -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders"
 checkpoint
 echo "== order-service, running server: create order, $CLIENTS connections back to back, $DURATION"
-wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
+load -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders"
 echo "== order-service: create order, $CLIENTS connections each waiting ${THINK_MS:=100} ms between requests, $DURATION"
-THINK_MS=$THINK_MS wrk -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders" | tail -1
+THINK_MS=$THINK_MS load -t2 -c"$CLIENTS" -d"$DURATION" -s scripts/bench/create-order.lua "http://$ORDER_SERVICE_LISTEN/api/v1/offline-orders"
 psql -q "postgres://postgres@127.0.0.1:$PG_PORT/orders" -tAc "SELECT count(*) || ' orders in the database' FROM orders"
 checkpoint
 echo "== PostgreSQL alone: pgbench insert of an order-shaped row, $CLIENTS clients, $DURATION"

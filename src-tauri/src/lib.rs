@@ -40,7 +40,19 @@ async fn open_store(app: &tauri::AppHandle, keys: &OsKeyring) -> Result<Store, C
     let path = store_path(app)?;
     // not the path: it names the computer's user
     tracing::info!("opening the order store");
-    Ok(Store::open(&path, keys, Arc::new(SystemClock)).await?)
+    // Right after a restart (a restore, an unlock) the previous process may still hold the
+    // store for a moment as it exits: wait for it, a few seconds at most. (A second launch
+    // never gets here: the single-instance plugin hands it over first.)
+    let mut attempts = 0;
+    loop {
+        match Store::open(&path, keys, Arc::new(SystemClock)).await {
+            Err(e) if e.code() == "store_in_use" && attempts < 50 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 /// Shrinks and centres `window` when it is larger than its monitor (a size remembered on a

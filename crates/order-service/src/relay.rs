@@ -85,7 +85,7 @@ impl RelayConfig {
             options: Vec::new(),
             partitions: 6,
             poll: Duration::from_millis(200),
-            batch: 1000,
+            batch: 2000,
         }
     }
 }
@@ -406,44 +406,56 @@ async fn round(
             moves.push(("order", tenant, ORDER_STREAM, last.get("seq")));
         }
 
-        // audit events, chain by chain (a loose index scan finds the chains)
-        let chains: Vec<Uuid> = sqlx::query_scalar(
+        // audit events: the chains and their heads (a loose index scan), then every chain's
+        // new events in one statement
+        let heads: Vec<(Uuid, i64)> = sqlx::query_as(
             "WITH RECURSIVE c AS (
                 (SELECT device_id FROM audit_events WHERE tenant_id = $1 ORDER BY device_id LIMIT 1)
                 UNION ALL
                 SELECT (SELECT device_id FROM audit_events WHERE tenant_id = $1 AND device_id > c.device_id
                         ORDER BY device_id LIMIT 1)
                 FROM c WHERE c.device_id IS NOT NULL)
-             SELECT device_id FROM c WHERE device_id IS NOT NULL",
+             SELECT c.device_id, (SELECT seq FROM audit_events WHERE tenant_id = $1 AND device_id = c.device_id
+                                  ORDER BY seq DESC LIMIT 1)
+             FROM c WHERE c.device_id IS NOT NULL",
         )
         .bind(tenant)
         .fetch_all(&mut *conn)
         .await?;
-        for chain in chains {
-            let from = at("audit", chain);
+        let (mut chains, mut froms) = (Vec::new(), Vec::new());
+        for (chain, head) in &heads {
+            let from = at("audit", *chain);
+            lag_rows += (head - from).max(0);
+            if *head > from {
+                chains.push(*chain);
+                froms.push(from);
+            }
+        }
+        if !chains.is_empty() {
             let rows = sqlx::query(
-                "SELECT * FROM audit_events WHERE tenant_id = $1 AND device_id = $2 AND seq > $3
-                 ORDER BY seq LIMIT $4",
+                "SELECT a.* FROM unnest($2::uuid[], $3::bigint[]) AS c(device_id, pos)
+                 CROSS JOIN LATERAL (SELECT * FROM audit_events e
+                     WHERE e.tenant_id = $1 AND e.device_id = c.device_id AND e.seq > c.pos
+                     ORDER BY e.seq LIMIT $4) a
+                 ORDER BY a.device_id, a.seq",
             )
             .bind(tenant)
-            .bind(chain)
-            .bind(from)
+            .bind(&chains)
+            .bind(&froms)
             .bind(cfg.batch)
             .fetch_all(&mut *conn)
             .await?;
-            let head: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE tenant_id = $1 AND device_id = $2",
-            )
-            .bind(tenant)
-            .bind(chain)
-            .fetch_one(&mut *conn)
-            .await?;
-            lag_rows += (head - from).max(0);
-            let mut last = None;
+            let mut last: Vec<(Uuid, i64)> = Vec::new();
+            let mut stuck: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
             for r in &rows {
+                let chain: Uuid = r.get("device_id");
+                if stuck.contains(&chain) {
+                    continue;
+                }
                 let Some(e) = crate::db::chain::row_to_event(r) else {
                     tracing::warn!(%chain, "an audit row does not read; the chain waits");
-                    break;
+                    stuck.insert(chain);
+                    continue;
                 };
                 oldest = Some(oldest.map_or(e.at, |o| o.min(e.at)));
                 let doc = AuditEventDoc {
@@ -460,9 +472,12 @@ async fn round(
                     event_type: e.operation.clone(),
                     payload: serde_json::to_vec(&doc).unwrap_or_default(),
                 });
-                last = Some(e.seq as i64);
+                match last.last_mut() {
+                    Some((c, seq)) if *c == chain => *seq = e.seq as i64,
+                    _ => last.push((chain, e.seq as i64)),
+                }
             }
-            if let Some(seq) = last {
+            for (chain, seq) in last {
                 moves.push(("audit", tenant, chain, seq));
             }
         }

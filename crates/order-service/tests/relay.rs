@@ -540,9 +540,22 @@ async fn two_relays_one_leads_and_a_killed_leader_is_taken_over_with_no_gap() {
 #[tokio::test]
 async fn the_broker_away_and_back_while_orders_keep_coming_loses_nothing() {
     let broker = Broker::start().await;
-    let app = spawn().await;
+    // the service process shows its relay's state in /readyz
+    let relay = Arc::new(Relay::default());
+    let shown = relay.clone();
+    let app = spawn_with_state(move |mut s| {
+        s.relay = Some(shown);
+        s
+    })
+    .await;
     let t = app.tenant("toko-putus").await;
-    let (task, relay) = start_relay(&app, &broker.brokers());
+    let task = tokio::spawn(order_service::relay::run(
+        app.runtime_url(),
+        config(&broker.brokers()),
+        relay.clone(),
+        Arc::new(order_service::metrics::Metrics::default()),
+        pos_domain::TimeSource::default(),
+    ));
     keep_ordering(app.base.clone(), t.owner_token.clone(), 20, 0).await;
     until("the relay catches up", || async {
         let s = relay.status();
@@ -557,6 +570,12 @@ async fn the_broker_away_and_back_while_orders_keep_coming_loses_nothing() {
         s.lag_rows > 0 && s.lag_seconds > 0.0
     })
     .await;
+    // still ready (it takes orders), and says how far behind the relay is
+    let (st, ready, _) = app.get("", "/readyz").await;
+    assert_eq!(st, 200, "{ready}");
+    assert_eq!(ready["status"], "ready");
+    assert!(ready["relay"]["lag_rows"].as_i64().unwrap() > 0, "{ready}");
+    assert_eq!(ready["relay"]["leader"], true, "{ready}");
     // it comes back: everything arrives, nothing skipped
     broker.gate.open().await;
     keep_ordering(app.base.clone(), t.owner_token.clone(), 10, 50).await;
