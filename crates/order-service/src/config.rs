@@ -192,7 +192,15 @@ impl Kafka {
                     "each option is key=value",
                 ));
             };
-            cfg.options.push((k.trim().to_owned(), v.trim().to_owned()));
+            let k = k.trim();
+            if crate::relay::GUARANTEES.contains(&k) || k == "bootstrap.servers" || k == "client.id"
+            {
+                return Err(ConfigError::Invalid(
+                    "ORDER_SERVICE_KAFKA_OPTIONS",
+                    "may not set the relay's own settings (enable.idempotence, acks, max.in.flight, message.timeout.ms, retries, queue.buffering.max.messages, transactional.id, bootstrap.servers, client.id): they carry its delivery guarantees or have their own setting",
+                ));
+            }
+            cfg.options.push((k.to_owned(), v.trim().to_owned()));
         }
         if let Some(p) = &self.kafka_sasl_password {
             cfg.options
@@ -261,5 +269,46 @@ impl Serve {
             device_token: q(self.device_token_burst, self.device_token_every_secs),
             trust_forwarded: self.trust_forwarded,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::Kafka;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        kafka: Kafka,
+    }
+
+    fn relay(options: &[&str]) -> Result<Option<crate::relay::RelayConfig>, super::ConfigError> {
+        let mut args = vec!["t", "--kafka-brokers", "127.0.0.1:9092"];
+        for o in options {
+            args.extend(["--kafka-option", o]);
+        }
+        Args::try_parse_from(args).unwrap().kafka.relay()
+    }
+
+    #[test]
+    fn passed_through_options_cannot_weaken_the_relay_s_guarantees() {
+        let ok = relay(&["security.protocol=SASL_SSL", "linger.ms=20"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok.options.len(), 2);
+        for bad in [
+            "enable.idempotence=false",
+            "acks=1",
+            " request.required.acks = 1",
+            "max.in.flight.requests.per.connection=50",
+            "message.timeout.ms=1000",
+            "queue.buffering.max.messages=10",
+            "bootstrap.servers=elsewhere:9092",
+        ] {
+            assert!(relay(&[bad]).is_err(), "{bad} was taken");
+        }
+        assert!(relay(&["no-equals-sign"]).is_err());
     }
 }

@@ -187,13 +187,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if let Some(relay_cfg) = cfg.kafka.relay()? {
                 let relay = Arc::new(order_service::relay::Relay::default());
                 state.relay = Some(relay.clone());
-                tokio::spawn(order_service::relay::run(
+                order_service::relay::spawn(
                     cfg.database_url.expose().to_owned(),
                     relay_cfg,
                     relay,
                     state.metrics.clone(),
                     state.streams.time.clone(),
-                ));
+                );
             }
             let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
             tracing::info!(addr = %listener.local_addr()?, "serving");

@@ -11,7 +11,7 @@
 //! - operations: `order_create_batches_total`, `order_creates_waiting` (group commit),
 //!   `password_checks_total` (argon2 checks of logins, a decoy's included);
 //! - the outbox relay, when it runs: `relay_events_total` (`topic`), `relay_errors_total`,
-//!   `relay_lag_rows`, `relay_lag_seconds`, `relay_leader`.
+//!   `relay_lag_rows`, `relay_lag_seconds`, `relay_leader`, `relay_stuck_chains`.
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
@@ -101,6 +101,10 @@ impl Default for Metrics {
             (
                 "relay_leader",
                 "1 while this process's relay leads, else 0.",
+            ),
+            (
+                "relay_stuck_chains",
+                "Audit chains the relay holds back because a row does not read.",
             ),
         ] {
             m.recorder.describe_counter(name.into(), None, help.into());
@@ -207,7 +211,6 @@ impl Metrics {
         self.gauge("order_creates_waiting").increment(change);
     }
 
-    /// A login's password checked.
     /// Events the relay published and the broker acknowledged, by topic.
     pub fn count_relayed(&self, topic: &str, n: u64) {
         if n > 0 {
@@ -236,6 +239,12 @@ impl Metrics {
             .set(if leads { 1.0 } else { 0.0 });
     }
 
+    /// Audit chains held back by a row that does not read, at the relay's last look.
+    pub fn relay_stuck_chains(&self, chains: usize) {
+        self.gauge("relay_stuck_chains").set(chains as f64);
+    }
+
+    /// A login's password checked.
     pub fn count_password_check(&self) {
         self.counter("password_checks_total", vec![]).increment(1);
     }

@@ -334,8 +334,25 @@ async fn backups_rotate_fail_visibly_and_are_audited() {
         t.clock.advance(chrono::Duration::days(1));
         assert!(t.s().backup_if_due(&keys).await.unwrap().is_some());
     }
-    // keep = 3: the newest three of this counter's backups; other files are left alone
+    // keep = 3: the newest three of this counter's backups; other files are left alone, and so
+    // is one dated in the future (a clock that ran ahead, a file put there), which must not
+    // push a real one out; a backup cut off half-written is cleared away
     std::fs::write(folder.path().join("notes.txt"), b"mine").unwrap();
+    let one = backups_in(folder.path())
+        .iter()
+        .filter_map(|f| f.file_name()?.to_str().map(str::to_owned))
+        .find(|n| n.starts_with("pos-backup-"))
+        .unwrap();
+    let ext = Path::new(&one).extension().unwrap().len();
+    // {prefix}{YYYYMMDD-HHMMSSmmmZ}-{6 hex}.{extension}
+    let prefix = &one[..one.len() - (19 + 1 + 6 + 1 + ext)];
+    let future = format!(
+        "{prefix}20991231-235959999Z-ffffff.{}",
+        &one[one.len() - ext..]
+    );
+    std::fs::write(folder.path().join(&future), b"not a backup").unwrap();
+    let cut_off = format!(".{one}.partial");
+    std::fs::write(folder.path().join(&cut_off), b"half").unwrap();
     t.clock.advance(chrono::Duration::hours(1));
     let last = t
         .s()
@@ -343,9 +360,12 @@ async fn backups_rotate_fail_visibly_and_are_audited() {
         .await
         .unwrap();
     let files = backups_in(folder.path());
-    assert_eq!(files.len(), 4, "{files:?}");
+    assert_eq!(files.len(), 5, "{files:?}");
     assert!(files.iter().any(|f| f.ends_with("notes.txt")));
+    assert!(files.iter().any(|f| f.ends_with(&future)));
+    assert!(!files.iter().any(|f| f.ends_with(&cut_off)), "{files:?}");
     assert!(files.iter().any(|f| f.ends_with(&last.file_name)));
+    std::fs::remove_file(folder.path().join(&future)).unwrap();
 
     // The USB stick is pulled: the backup fails, the top bar says so, the audit trail too.
     let gone = folder.path().to_owned();
@@ -385,6 +405,29 @@ async fn backups_rotate_fail_visibly_and_are_audited() {
     let status = t.s().backup_status().await.unwrap();
     assert_eq!(status.attention, None);
     assert!(status.last_failure.is_none());
+
+    // What a backup or a restore cut off by a crash left beside the store (a snapshot in the
+    // clear, a half-staged restore) is cleared at the next open.
+    let mut t = t;
+    let beside = |suffix: &str| {
+        let mut p = t.path.clone().into_os_string();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    let leftovers = [
+        beside(".backup-tmp-0123456789abcdef"),
+        beside(".backup-tmp-0123456789abcdef-journal"),
+        beside(".restore-partial"),
+        beside(".restore-partial-wal"),
+    ];
+    for l in &leftovers {
+        std::fs::write(l, b"left over").unwrap();
+    }
+    t.reopen().await;
+    for l in &leftovers {
+        assert!(!l.exists(), "{l:?} is still there");
+    }
+    assert!(t.path.exists());
 
     // A counter without a passphrase has nothing to back up to, and says so.
     let other = TestStore::new().await;
@@ -475,16 +518,20 @@ async fn backups_taken_together_do_not_share_a_snapshot_and_the_end_of_day_one_i
     let (t, folder) = shop_with_history().await;
     let keys = keyring(&t.service);
     let s = t.s();
-    let (a, b, c) = tokio::join!(
+    let (a, b, c, daily) = tokio::join!(
         s.backup(Some(&t.owner), &keys, BackupReason::OnDemand),
-        s.backup_if_due(&keys),
+        s.backup(Some(&t.owner), &keys, BackupReason::OnDemand),
         s.backup_at_end_of_day(&keys),
+        s.backup_if_due(&keys),
     );
-    let (a, b, c) = (a.unwrap(), b.unwrap().unwrap(), c.unwrap().unwrap());
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap().unwrap());
     let names: HashSet<_> = [&a.file_name, &b.file_name, &c.file_name]
         .into_iter()
         .collect();
     assert_eq!(names.len(), 3, "three backups, three files");
+    // the daily one was due when it was asked for, but not once it could run: the day had its
+    // backup by then (checked again under the backup lock, so one slot never gets two)
+    assert!(daily.unwrap().is_none());
     for f in backups_in(folder.path()) {
         let n = f.file_name().unwrap().to_str().unwrap().to_owned();
         assert!(!n.contains("partial"), "{n}");

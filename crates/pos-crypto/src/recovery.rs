@@ -55,12 +55,39 @@ pub struct Kdf {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrappedKey {
     pub kdf: Kdf,
+    /// How the passphrase was put into bytes before the KDF; absent on keys wrapped before it
+    /// was recorded (the bytes as typed).
+    #[serde(default)]
+    pub passphrase_form: PassphraseForm,
     #[serde(with = "b64")]
     pub salt: Vec<u8>,
     #[serde(with = "b64")]
     pub nonce: Vec<u8>,
     #[serde(with = "b64")]
     pub ciphertext: Vec<u8>,
+}
+
+/// How a passphrase becomes the KDF's input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PassphraseForm {
+    /// Its UTF-8 bytes as typed (keys wrapped before the form was recorded).
+    #[default]
+    Raw,
+    /// Unicode Normalization Form C first (UAX #15; as RFC 8265's OpaqueString does), so the
+    /// same passphrase typed on Windows, macOS or Linux, whose keyboards may compose accented
+    /// letters differently, gives the same key.
+    Nfc,
+}
+
+impl PassphraseForm {
+    fn bytes(self, passphrase: &str) -> Zeroizing<Vec<u8>> {
+        use unicode_normalization::UnicodeNormalization;
+        Zeroizing::new(match self {
+            PassphraseForm::Raw => passphrase.as_bytes().to_vec(),
+            PassphraseForm::Nfc => passphrase.nfc().collect::<String>().into_bytes(),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -106,13 +133,14 @@ fn random<const N: usize>() -> [u8; N] {
 /// [`DEFAULT_KDF`]): call it off the async runtime.
 pub fn wrap(
     key: &MasterKey,
-    passphrase: &[u8],
+    passphrase: &str,
     kdf: Kdf,
     context: &str,
 ) -> Result<WrappedKey, RecoveryError> {
     let salt = random::<16>();
     let nonce = random::<NONCE_LEN>();
-    let kek = kek(&kdf, passphrase, &salt)?;
+    let form = PassphraseForm::Nfc;
+    let kek = kek(&kdf, &form.bytes(passphrase), &salt)?;
     let ciphertext = aead(&kek)
         .encrypt(
             Nonce::from_slice(&nonce),
@@ -124,6 +152,7 @@ pub fn wrap(
         .map_err(|_| RecoveryError::Damaged)?;
     Ok(WrappedKey {
         kdf,
+        passphrase_form: form,
         salt: salt.to_vec(),
         nonce: nonce.to_vec(),
         ciphertext,
@@ -133,13 +162,14 @@ pub fn wrap(
 /// The data key inside `wrapped`, given the passphrase and the `context` it was wrapped with.
 pub fn unwrap(
     wrapped: &WrappedKey,
-    passphrase: &[u8],
+    passphrase: &str,
     context: &str,
 ) -> Result<MasterKey, RecoveryError> {
     if wrapped.nonce.len() != NONCE_LEN || wrapped.salt.len() < 16 {
         return Err(RecoveryError::Unsupported);
     }
-    let kek = kek(&wrapped.kdf, passphrase, &wrapped.salt)?;
+    let input = wrapped.passphrase_form.bytes(passphrase);
+    let kek = kek(&wrapped.kdf, &input, &wrapped.salt)?;
     let plain = Zeroizing::new(
         aead(&kek)
             .decrypt(
@@ -326,47 +356,65 @@ mod tests {
     };
 
     #[test]
+    fn the_same_passphrase_composed_or_decomposed_opens_the_key() {
+        let key = MasterKey::generate();
+        // "é" as one code point (Windows, most keyboards) and as e + combining acute (macOS)
+        let composed = "kata sandi caf\u{e9} toko";
+        let decomposed = "kata sandi cafe\u{301} toko";
+        let w = wrap(&key, composed, FAST, "d").unwrap();
+        assert_eq!(w.passphrase_form, PassphraseForm::Nfc);
+        assert_eq!(unwrap(&w, decomposed, "d").unwrap().bytes(), key.bytes());
+        let w = wrap(&key, decomposed, FAST, "d").unwrap();
+        assert_eq!(unwrap(&w, composed, "d").unwrap().bytes(), key.bytes());
+        // a key wrapped before the form was recorded still opens with its bytes as typed
+        let mut json = serde_json::to_value(&w).unwrap();
+        json.as_object_mut().unwrap().remove("passphrase_form");
+        let old: WrappedKey = serde_json::from_value(json).unwrap();
+        assert_eq!(old.passphrase_form, PassphraseForm::Raw);
+    }
+
+    #[test]
     fn a_wrapped_key_opens_only_with_its_passphrase_and_context() {
         let key = MasterKey::generate();
-        let w = wrap(&key, b"kunci cadangan toko", FAST, "device-1").unwrap();
-        let back = unwrap(&w, b"kunci cadangan toko", "device-1").unwrap();
+        let w = wrap(&key, "kunci cadangan toko", FAST, "device-1").unwrap();
+        let back = unwrap(&w, "kunci cadangan toko", "device-1").unwrap();
         assert_eq!(back.bytes(), key.bytes());
         assert_eq!(
-            unwrap(&w, b"kunci cadangan tokO", "device-1").err(),
+            unwrap(&w, "kunci cadangan tokO", "device-1").err(),
             Some(RecoveryError::WrongPassphrase)
         );
         assert_eq!(
-            unwrap(&w, b"kunci cadangan toko", "device-2").err(),
+            unwrap(&w, "kunci cadangan toko", "device-2").err(),
             Some(RecoveryError::WrongPassphrase)
         );
         // recorded parameters, and a fresh salt each time
         let json = serde_json::to_value(&w).unwrap();
         assert_eq!(json["kdf"]["algorithm"], "argon2id");
         assert_eq!(json["kdf"]["m_cost_kib"], 64);
-        let again = wrap(&key, b"kunci cadangan toko", FAST, "device-1").unwrap();
+        let again = wrap(&key, "kunci cadangan toko", FAST, "device-1").unwrap();
         assert_ne!(again.salt, w.salt);
         assert_ne!(again.ciphertext, w.ciphertext);
         // every flipped byte of the ciphertext is refused
         for i in 0..w.ciphertext.len() {
             let mut t = w.clone();
             t.ciphertext[i] ^= 1;
-            assert!(unwrap(&t, b"kunci cadangan toko", "device-1").is_err());
+            assert!(unwrap(&t, "kunci cadangan toko", "device-1").is_err());
         }
     }
 
     #[test]
     fn a_crafted_cost_is_refused_before_any_work() {
         let key = MasterKey::generate();
-        let mut w = wrap(&key, b"pass phrase!", FAST, "d").unwrap();
+        let mut w = wrap(&key, "pass phrase!", FAST, "d").unwrap();
         w.kdf.m_cost_kib = 4 * 1024 * 1024;
         assert_eq!(
-            unwrap(&w, b"pass phrase!", "d").err(),
+            unwrap(&w, "pass phrase!", "d").err(),
             Some(RecoveryError::Unsupported)
         );
-        let mut w = wrap(&key, b"pass phrase!", FAST, "d").unwrap();
+        let mut w = wrap(&key, "pass phrase!", FAST, "d").unwrap();
         w.nonce.pop();
         assert_eq!(
-            unwrap(&w, b"pass phrase!", "d").err(),
+            unwrap(&w, "pass phrase!", "d").err(),
             Some(RecoveryError::Unsupported)
         );
     }

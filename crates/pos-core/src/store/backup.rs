@@ -427,11 +427,10 @@ impl Store {
             .load(&self.device_id.to_string())?
             .ok_or(KeyStoreError::Missing)?;
         let context = self.device_id.to_string();
-        let wrapped = blocking(move || {
-            recovery::wrap(&key, passphrase.as_bytes(), recovery::DEFAULT_KDF, &context)
-        })
-        .await?
-        .map_err(|e| StoreError::corrupt(format!("recovery key: {e}")))?;
+        let wrapped =
+            blocking(move || recovery::wrap(&key, &passphrase, recovery::DEFAULT_KDF, &context))
+                .await?
+                .map_err(|e| StoreError::corrupt(format!("recovery key: {e}")))?;
         let had: Option<WrappedKey> = self.setting(RECOVERY_KEY).await?;
         let now = self.now();
         let mut tx = self.begin_write().await?;
@@ -549,39 +548,49 @@ impl Store {
     /// Takes the day's backup if it is due (set up, and none yet this business day). `None`
     /// when nothing was due; a failure is recorded and audited as by [`Store::backup_now`].
     pub async fn backup_if_due(&self, keys: &dyn KeyStore) -> Result<Option<BackupRecord>> {
-        let Some(shop) = self.config() else {
-            return Ok(None);
-        };
-        let status = self.backup_status().await?;
-        if !status.passphrase_set || status.config.folder.is_none() {
+        if !self.backup_due(BackupReason::Daily).await? {
             return Ok(None);
         }
-        let last_day = status.last_success.map(|r| shop.business_date(r.at));
-        if !pos_domain::backup::daily_due(last_day, shop.business_date(self.now())) {
-            return Ok(None);
-        }
-        self.backup(None, keys, BackupReason::Daily).await.map(Some)
+        self.run_backup(None, keys, BackupReason::Daily, true).await
     }
 
     /// The end-of-day backup, after the end-of-day sync: when backups are set up, once per
     /// business day (any staff member runs the end-of-day sync; a backup taken again and again
     /// would push the older days out of the kept ones). `None` when none was due.
     pub async fn backup_at_end_of_day(&self, keys: &dyn KeyStore) -> Result<Option<BackupRecord>> {
-        let Some(shop) = self.config() else {
-            return Ok(None);
-        };
-        let status = self.backup_status().await?;
-        if !status.passphrase_set || status.config.folder.is_none() {
+        if !self.backup_due(BackupReason::EndOfDay).await? {
             return Ok(None);
         }
-        let state: BackupState = self.setting(STATE_KEY).await?.unwrap_or_default();
-        let today = shop.business_date(self.now());
-        if !pos_domain::backup::daily_due(state.last_end_of_day, today) {
-            return Ok(None);
-        }
-        self.backup(None, keys, BackupReason::EndOfDay)
+        self.run_backup(None, keys, BackupReason::EndOfDay, true)
             .await
-            .map(Some)
+    }
+
+    /// Whether an automatic backup for `reason` is due: backups set up, and none for it yet
+    /// this business day (one asked for is always due).
+    async fn backup_due(&self, reason: BackupReason) -> Result<bool> {
+        let Some(shop) = self.config() else {
+            return Ok(false);
+        };
+        let today = shop.business_date(self.now());
+        let last_day = match reason {
+            BackupReason::Daily => {
+                let status = self.backup_status().await?;
+                if !status.passphrase_set || status.config.folder.is_none() {
+                    return Ok(false);
+                }
+                status.last_success.map(|r| shop.business_date(r.at))
+            }
+            BackupReason::EndOfDay => {
+                let status = self.backup_status().await?;
+                if !status.passphrase_set || status.config.folder.is_none() {
+                    return Ok(false);
+                }
+                let state: BackupState = self.setting(STATE_KEY).await?.unwrap_or_default();
+                state.last_end_of_day
+            }
+            BackupReason::OnDemand => return Ok(true),
+        };
+        Ok(pos_domain::backup::daily_due(last_day, today))
     }
 
     /// Writes an encrypted backup to the chosen folder, verifies it, and removes the oldest
@@ -594,6 +603,21 @@ impl Store {
         keys: &dyn KeyStore,
         reason: BackupReason,
     ) -> Result<BackupRecord> {
+        match self.run_backup(session, keys, reason, false).await? {
+            Some(r) => Ok(r),
+            None => Err(StoreError::corrupt("a backup asked for was not taken")),
+        }
+    }
+
+    /// [`Store::backup`]; an automatic one is checked again once no other backup runs (the
+    /// daily one and the end of day's may meet), `None` when it is no longer due.
+    async fn run_backup(
+        &self,
+        session: Option<&Session>,
+        keys: &dyn KeyStore,
+        reason: BackupReason,
+        recheck: bool,
+    ) -> Result<Option<BackupRecord>> {
         if let Some(s) = session {
             if !s.role().can_approve() {
                 return Err(StoreError::Forbidden {
@@ -604,6 +628,9 @@ impl Store {
         self.require_config()?;
         // one backup at a time (the daily one, the end of day's and one asked for may meet)
         let _maintenance = self.maintenance.lock().await;
+        if recheck && !self.backup_due(reason).await? {
+            return Ok(None);
+        }
         let result = self.write_backup(keys).await;
         let now = self.now();
         let mut state: BackupState = self.setting(STATE_KEY).await?.unwrap_or_default();
@@ -625,7 +652,8 @@ impl Store {
                 )
             }
             Err(e) => {
-                tracing::warn!(code = e.code(), error = %e, "backup failed");
+                // the code only: a message may name the folder's path
+                tracing::warn!(code = e.code(), "backup failed");
                 state.last_failure = Some(BackupFailure {
                     at: now,
                     code: e.code().to_owned(),
@@ -647,7 +675,7 @@ impl Store {
             .await?;
         audit::append(&mut tx, self.device_id, now, event).await?;
         tx.commit().await?;
-        result
+        result.map(Some)
     }
 
     async fn write_backup(&self, keys: &dyn KeyStore) -> Result<BackupRecord> {
@@ -857,15 +885,15 @@ impl Store {
         // passphrase, then decrypted chunk by chunk into a temporary file beside the store.
         let staged = staged_path(&self.path);
         let partial = with_suffix(&self.path, ".restore-partial");
-        let _ = std::fs::remove_file(&partial);
+        remove_partial(&partial);
         let opened = blocking({
             let (file, partial) = (file.to_owned(), partial.clone());
             move || -> Result<(BackupHeader, MasterKey, BodySecrets)> {
                 let (header, aad, offset, len) = read_header(&file)?;
                 let wrapped = header.recovery.as_ref().ok_or_else(damaged)?;
                 let context = header.device_id.to_string();
-                let key = recovery::unwrap(wrapped, passphrase.as_bytes(), &context).map_err(
-                    |e| match e {
+                let key =
+                    recovery::unwrap(wrapped, &passphrase, &context).map_err(|e| match e {
                         RecoveryError::WrongPassphrase => {
                             StoreError::Validation(ValidationError::new(
                                 "passphrase",
@@ -874,8 +902,7 @@ impl Store {
                             ))
                         }
                         _ => damaged(),
-                    },
-                )?;
+                    })?;
                 let out = std::fs::File::create(&partial).map_err(|e| io("be staged", e))?;
                 let mut sink = BodySink::new(std::io::BufWriter::new(out));
                 open_body(&file, &key, &aad, offset, len, &mut sink)?;
@@ -892,29 +919,48 @@ impl Store {
         let (header, key, secrets) = match opened.and_then(|r| r) {
             Ok(v) => v,
             Err(e) => {
-                let _ = std::fs::remove_file(&partial);
+                remove_partial(&partial);
                 return Err(e);
             }
         };
         let checked = check_staged(&partial, &header, &key).await;
         if let Err(e) = checked {
-            let _ = std::fs::remove_file(&partial);
+            remove_partial(&partial);
             return Err(e);
         }
-        // The keys go back in the keyring (those it lacks; undone if the restore stops here).
+        // The keys go back in the keyring; what the keyring held before is put back if the
+        // restore stops here.
         let key_id = header.device_id.to_string();
         let secret_id = crate::store::sync::local::secret_id(header.device_id);
-        let had_key = keys.load(&key_id)?.is_some();
-        let had_secret = keys.load_secret(&secret_id)?.is_some();
+        let before =
+            (|| -> Result<_> { Ok((keys.load(&key_id)?, keys.load_secret(&secret_id)?)) })();
+        let (had_key, had_secret) = match before {
+            Ok(v) => v,
+            Err(e) => {
+                remove_partial(&partial);
+                return Err(e);
+            }
+        };
         let undo = |keys: &dyn KeyStore| {
-            if !had_key {
-                let _ = keys.delete(&key_id);
+            match &had_key {
+                Some(k) => {
+                    let _ = keys.save(&key_id, k);
+                }
+                None => {
+                    let _ = keys.delete(&key_id);
+                }
             }
-            if !had_secret && secrets.device_secret.is_some() {
-                let _ = keys.delete(&secret_id);
+            if secrets.device_secret.is_some() {
+                match &had_secret {
+                    Some(s) => {
+                        let _ = keys.save_secret(&secret_id, s);
+                    }
+                    None => {
+                        let _ = keys.delete(&secret_id);
+                    }
+                }
             }
-            let _ = std::fs::remove_file(&partial);
-            let _ = std::fs::remove_file(with_suffix(&partial, ".lock"));
+            remove_partial(&partial);
         };
         let saved = (|| -> Result<()> {
             keys.save(&key_id, &key)?;
@@ -927,7 +973,13 @@ impl Store {
             undo(keys);
             return Err(e);
         }
-        if let Err(e) = self.recover_staged(&partial, keys, recovery).await {
+        // brought up to date first, then marked: the marker's audit event goes after what the
+        // service gives back (the chain goes on unforked)
+        let recovered = match self.recover_staged(&partial, keys, recovery).await {
+            Ok(()) => mark_restored(&partial, &header).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recovered {
             undo(keys);
             return Err(e);
         }
@@ -936,7 +988,11 @@ impl Store {
             undo(keys);
             return Err(io("be staged", e));
         }
-        Ok(header)
+        // what the screen shows: whose backup it is, not the wrapped key
+        Ok(BackupHeader {
+            recovery: None,
+            ..header
+        })
     }
 
     /// Brings a staged snapshot of a paired counter up to date from the service (nothing to do
@@ -971,7 +1027,7 @@ pub trait RecoverStaged: Sync {
 }
 
 /// Checks a staged snapshot: a sound SQLite file of the header's device whose key check opens
-/// with `key`; then marks it as restored (its next open audits the restore).
+/// with `key`.
 async fn check_staged(path: &Path, header: &BackupHeader, key: &MasterKey) -> Result<()> {
     let mut conn = sqlx::SqliteConnection::connect_with(
         &sqlx::sqlite::SqliteConnectOptions::new().filename(path),
@@ -987,10 +1043,22 @@ async fn check_staged(path: &Path, header: &BackupHeader, key: &MasterKey) -> Re
     let id = header.device_id.to_string();
     let sound =
         check == "ok" && device.is_some_and(|(d, k)| d == id && super::key_opens(key, &id, &k));
-    if !sound {
-        conn.close().await?;
-        return Err(damaged());
+    conn.close().await?;
+    if sound {
+        Ok(())
+    } else {
+        Err(damaged())
     }
+}
+
+/// Marks a staged snapshot as restored from `header`'s backup: its next open audits the
+/// restore. Written after the snapshot was brought up to date (a paired counter's audit chain
+/// goes on from what the service gave back).
+async fn mark_restored(path: &Path, header: &BackupHeader) -> Result<()> {
+    let mut conn = sqlx::SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new().filename(path),
+    )
+    .await?;
     sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .bind(RESTORED_KEY)
         .bind(serde_json::json!({ "backup_created_at": ts(&header.created_at), "audit_head": header.audit_head }).to_string())
@@ -998,6 +1066,13 @@ async fn check_staged(path: &Path, header: &BackupHeader, key: &MasterKey) -> Re
         .await?;
     conn.close().await?;
     Ok(())
+}
+
+/// Removes a restore's partial file and what SQLite and the lock left beside it.
+fn remove_partial(partial: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal", ".lock"] {
+        let _ = std::fs::remove_file(with_suffix(partial, suffix));
+    }
 }
 
 /// The OS keyring lost this store's data key (a new user profile, a keyring reset) but the disk
@@ -1028,7 +1103,7 @@ pub async fn unlock_with_passphrase(
     let wrapped: WrappedKey = serde_json::from_str(&wrapped).map_err(StoreError::corrupt)?;
     let passphrase = Zeroizing::new(passphrase.to_owned());
     let context = device_id.clone();
-    let key = blocking(move || recovery::unwrap(&wrapped, passphrase.as_bytes(), &context))
+    let key = blocking(move || recovery::unwrap(&wrapped, &passphrase, &context))
         .await?
         .map_err(|e| match e {
             RecoveryError::WrongPassphrase => StoreError::Validation(ValidationError::new(
@@ -1081,6 +1156,36 @@ pub(crate) async fn apply_staged(path: &Path) -> Result<bool> {
     std::fs::rename(&staged, path).map_err(|e| io("replace the store", e))?;
     sync_dir(path.parent()).map_err(|e| io("replace the store", e))?;
     Ok(true)
+}
+
+/// Removes what a backup or a restore cut off (a crash, the app closed) left beside the store:
+/// snapshots in the clear and a half-staged restore. Called with the store's lock held, so
+/// none of them is being written.
+pub(crate) fn sweep_leftovers(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let (snapshot, partial) = (
+        format!("{name}.backup-tmp-"),
+        format!("{name}.restore-partial"),
+    );
+    for entry in entries.filter_map(|e| e.ok()) {
+        let file = entry.file_name();
+        let Some(f) = file.to_str() else { continue };
+        if f.starts_with(&snapshot) || f.starts_with(&partial) {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(error = %e.kind(), "a backup's leftover could not be removed");
+            }
+        }
+    }
 }
 
 /// Whether the SQLite file at `path` (its WAL included) holds a set-up shop.
@@ -1183,15 +1288,24 @@ fn prune(folder: &Path, prefix: &str, newest: &str, keep: usize) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
-    let mut ours: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with(prefix) && n.ends_with(&format!(".{EXTENSION}")) && n != newest
-            })
-        })
-        .collect();
+    let leftover = format!(".{prefix}");
+    let mut ours: Vec<PathBuf> = Vec::new();
+    for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        let Some(n) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if n.starts_with(&leftover) && n.ends_with(".partial") {
+            // a backup cut off half-written (one runs at a time: not one being written now)
+            let _ = std::fs::remove_file(&path);
+        } else if n.starts_with(prefix)
+            && n.ends_with(&format!(".{EXTENSION}"))
+            // names sort by time: one dated after the newest (a clock that ran ahead, a file
+            // put there) neither counts nor is removed, so it cannot push real ones out
+            && n < newest
+        {
+            ours.push(path);
+        }
+    }
     ours.sort();
     // the newest is kept besides these
     let extra = ours.len().saturating_sub(keep.saturating_sub(1));

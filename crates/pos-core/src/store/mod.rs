@@ -141,6 +141,7 @@ impl Store {
     /// rather than writing under a different key.
     pub async fn open(path: &Path, keys: &dyn KeyStore, clock: Arc<dyn Clock>) -> Result<Store> {
         let lock = lock_file(path)?;
+        backup::sweep_leftovers(path);
         // A restore staged on the setup screen replaces the (new, empty) store first.
         backup::apply_staged(path).await?;
         let time = TimeSource::new(clock);
